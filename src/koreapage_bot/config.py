@@ -1,0 +1,335 @@
+"""Configuration: one TOML file plus the environment, validated once at start.
+
+Secrets come only from the environment. A bad value raises `ConfigError` naming the key and
+the file, and the CLI stops with that message.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///data/koreapage.db"
+DEFAULT_CONFIG_PATH = Path("config/koreapage.toml")
+USER_AGENT = "koreapage-bot/0.1 (+https://github.com/koreapage-bot/koreapage-bot)"
+
+
+class ConfigError(Exception):
+    """A configuration value is missing or wrong; the message names the key and the file."""
+
+
+@dataclass(frozen=True, slots=True)
+class FeedConfig:
+    name: str
+    url: str
+    interval_seconds: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PollConfig:
+    interval_seconds: int = 1800
+    min_interval_seconds: int = 900
+    jitter: float = 0.1
+    concurrency: int = 8
+    per_host_limit: int = 2
+    broken_after: int = 10
+    max_backoff_seconds: int = 86400
+    tick_seconds: int = 30
+
+
+@dataclass(frozen=True, slots=True)
+class HttpConfig:
+    connect_timeout: float = 10.0
+    read_timeout: float = 30.0
+    total_timeout: float = 60.0
+    max_body_bytes: int = 10 * 1024 * 1024
+    user_agent: str = USER_AGENT
+
+
+@dataclass(frozen=True, slots=True)
+class LlmConfig:
+    enabled: bool = False
+    base_url: str = "http://127.0.0.1:11434/v1"
+    model: str = "llama3.1"
+    timeout_seconds: float = 20.0
+    api_key: str | None = None  # from KOREAPAGE_LLM_API_KEY only
+
+
+@dataclass(frozen=True, slots=True)
+class AnalysisConfig:
+    threshold: float = 0.5
+    issues_file: Path | None = None
+    fetch_full_text: bool = True
+    min_excerpt_chars: int = 600
+    llm: LlmConfig = field(default_factory=LlmConfig)
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryConfig:
+    dispatch_interval_seconds: float = 2.0
+    batch_size: int = 100
+    max_attempts: int = 8
+    base_backoff_seconds: float = 30.0
+    max_backoff_seconds: float = 3600.0
+    publish_timeout_seconds: float = 30.0
+    # What to do with a delivery found "sending" after a crash when the platform cannot tell
+    # whether it arrived: "resend" (at-least-once) or "drop" (at-most-once).
+    in_doubt: str = "resend"
+    admin_allowlist: tuple[str, ...] = ()
+    allow_private_feeds: bool = False
+    console_channel: str = "console"
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    config_path: Path | None
+    database_url: str
+    feeds: tuple[FeedConfig, ...]
+    poll: PollConfig
+    http: HttpConfig
+    analysis: AnalysisConfig
+    delivery: DeliveryConfig
+    env: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def chat_enabled(self) -> bool:
+        return bool(self.env.get("DISCORD_TOKEN") or self.env.get("SLACK_BOT_TOKEN"))
+
+
+_POLL, _HTTP, _ANALYSIS, _LLM = PollConfig(), HttpConfig(), AnalysisConfig(), LlmConfig()
+
+
+class _Reader:
+    """Typed access to one TOML table, with errors that name the key and the file."""
+
+    def __init__(self, data: Mapping[str, Any], prefix: str, source: str) -> None:
+        self.data = data
+        self.prefix = prefix
+        self.source = source
+        self._seen: set[str] = set()
+
+    def fail(self, key: str, message: str) -> ConfigError:
+        return ConfigError(f"{self.source}: `{self.prefix}{key}` {message}")
+
+    def get(self, key: str, kind: type, default: Any) -> Any:
+        self._seen.add(key)
+        if key not in self.data:
+            return default
+        value = self.data[key]
+        if kind is float and isinstance(value, int) and not isinstance(value, bool):
+            value = float(value)
+        if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+            raise self.fail(key, f"must be {kind.__name__}, got {value!r}")
+        return value
+
+    def positive(self, key: str, kind: type, default: Any) -> Any:
+        value = self.get(key, kind, default)
+        if value <= 0:
+            raise self.fail(key, f"must be greater than 0, got {value!r}")
+        return value
+
+    def check_unknown(self, tables: frozenset[str] = frozenset()) -> None:
+        """A misspelt key is an error, not a silently ignored setting."""
+        for key in self.data:
+            if key not in self._seen and key not in tables:
+                raise self.fail(key, "is not a known setting (check the spelling)")
+
+
+def _table(data: Mapping[str, Any], key: str, source: str) -> Mapping[str, Any]:
+    value = data.get(key, {})
+    if not isinstance(value, dict):
+        raise ConfigError(f"{source}: `{key}` must be a table")
+    return value
+
+
+def _check_http_url(url: str, key: str, source: str) -> str:
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ConfigError(f"{source}: `{key}` must be an http(s) URL, got {url!r}")
+    return url
+
+
+def _feeds(raw: Any, source: str, min_interval: int) -> tuple[FeedConfig, ...]:
+    if raw is None:
+        return ()
+    if not isinstance(raw, list):
+        raise ConfigError(f"{source}: `feeds` must be an array of tables ([[feeds]])")
+    out: list[FeedConfig] = []
+    seen: set[str] = set()
+    for i, item in enumerate(raw):
+        key = f"feeds[{i}]"
+        if not isinstance(item, dict):
+            raise ConfigError(f"{source}: `{key}` must be a table with name and url")
+        r = _Reader(item, f"{key}.", source)
+        url = r.get("url", str, None)
+        if not url:
+            raise r.fail("url", "is required")
+        _check_http_url(url, f"{key}.url", source)
+        if url in seen:
+            raise r.fail("url", f"repeats a feed listed earlier ({url})")
+        seen.add(url)
+        name = r.get("name", str, None) or urlsplit(url).netloc
+        interval = r.get("interval", int, None)
+        if interval is not None and interval < min_interval:
+            raise r.fail(
+                "interval",
+                f"is {interval} s; feeds are polled no faster than every {min_interval} s",
+            )
+        r.check_unknown()
+        out.append(FeedConfig(name=name, url=url, interval_seconds=interval))
+    return tuple(out)
+
+
+def parse_settings(
+    data: Mapping[str, Any], env: Mapping[str, str], source: str, path: Path | None
+) -> Settings:
+    top = _Reader(data, "", source)
+    top.check_unknown(frozenset({"feeds", "poll", "http", "analysis", "delivery"}))
+
+    p = _Reader(_table(data, "poll", source), "poll.", source)
+    poll = PollConfig(
+        interval_seconds=p.positive("interval", int, _POLL.interval_seconds),
+        min_interval_seconds=p.positive("min_interval", int, _POLL.min_interval_seconds),
+        jitter=p.get("jitter", float, _POLL.jitter),
+        concurrency=p.positive("concurrency", int, _POLL.concurrency),
+        per_host_limit=p.positive("per_host_limit", int, _POLL.per_host_limit),
+        broken_after=p.positive("broken_after", int, _POLL.broken_after),
+        max_backoff_seconds=p.positive("max_backoff", int, _POLL.max_backoff_seconds),
+        tick_seconds=p.positive("tick", int, _POLL.tick_seconds),
+    )
+    p.check_unknown()
+    if poll.interval_seconds < poll.min_interval_seconds:
+        raise p.fail(
+            "interval", f"must be at least poll.min_interval ({poll.min_interval_seconds})"
+        )
+    if not 0 <= poll.jitter <= 0.5:
+        raise p.fail("jitter", "must be between 0 and 0.5 (a fraction of the interval)")
+
+    h = _Reader(_table(data, "http", source), "http.", source)
+    http = HttpConfig(
+        connect_timeout=h.positive("connect_timeout", float, _HTTP.connect_timeout),
+        read_timeout=h.positive("read_timeout", float, _HTTP.read_timeout),
+        total_timeout=h.positive("total_timeout", float, _HTTP.total_timeout),
+        max_body_bytes=h.positive("max_body_bytes", int, _HTTP.max_body_bytes),
+        user_agent=h.get("user_agent", str, USER_AGENT),
+    )
+    h.check_unknown()
+    if "http" not in http.user_agent and "@" not in http.user_agent:
+        raise h.fail("user_agent", "must name a contact (a URL or an e-mail address)")
+
+    a_table = _table(data, "analysis", source)
+    a = _Reader(a_table, "analysis.", source)
+    threshold = a.get("threshold", float, _ANALYSIS.threshold)
+    if not 0 <= threshold <= 1:
+        raise a.fail("threshold", f"must be between 0 and 1, got {threshold}")
+    issues_file = a.get("issues_file", str, None)
+    issues_path: Path | None = None
+    if issues_file:
+        issues_path = Path(issues_file)
+        if not issues_path.is_absolute() and path is not None:
+            issues_path = (path.parent / issues_path).resolve()
+        if not issues_path.is_file():
+            raise a.fail("issues_file", f"names a file that does not exist: {issues_path}")
+    l_reader = _Reader(_table(a_table, "llm", source), "analysis.llm.", source)
+    llm = LlmConfig(
+        enabled=l_reader.get("enabled", bool, False),
+        base_url=l_reader.get("base_url", str, _LLM.base_url),
+        model=l_reader.get("model", str, _LLM.model),
+        timeout_seconds=l_reader.positive("timeout", float, _LLM.timeout_seconds),
+        api_key=env.get("KOREAPAGE_LLM_API_KEY") or None,
+    )
+    l_reader.check_unknown()
+    if env.get("KOREAPAGE_LLM_BASE_URL"):
+        llm = LlmConfig(**{**_asdict(llm), "base_url": env["KOREAPAGE_LLM_BASE_URL"]})
+    if llm.enabled:
+        _check_http_url(llm.base_url, "analysis.llm.base_url", source)
+    analysis = AnalysisConfig(
+        threshold=threshold,
+        issues_file=issues_path,
+        fetch_full_text=a.get("fetch_full_text", bool, True),
+        min_excerpt_chars=a.positive("min_excerpt_chars", int, _ANALYSIS.min_excerpt_chars),
+        llm=llm,
+    )
+    a.check_unknown(frozenset({"llm"}))
+
+    d = _Reader(_table(data, "delivery", source), "delivery.", source)
+    allow = d.get("admin_allowlist", list, [])
+    if not all(isinstance(x, str) for x in allow):
+        raise d.fail("admin_allowlist", "must be a list of user id strings")
+    env_allow = [x.strip() for x in env.get("KOREAPAGE_ADMIN_IDS", "").split(",") if x.strip()]
+    in_doubt = d.get("in_doubt", str, "resend")
+    if in_doubt not in ("resend", "drop"):
+        raise d.fail("in_doubt", f"must be 'resend' or 'drop', got {in_doubt!r}")
+    delivery = DeliveryConfig(
+        dispatch_interval_seconds=d.positive("dispatch_interval", float, 2.0),
+        batch_size=d.positive("batch_size", int, 100),
+        max_attempts=d.positive("max_attempts", int, 8),
+        base_backoff_seconds=d.positive("base_backoff", float, 30.0),
+        max_backoff_seconds=d.positive("max_backoff", float, 3600.0),
+        publish_timeout_seconds=d.positive("publish_timeout", float, 30.0),
+        in_doubt=in_doubt,
+        admin_allowlist=tuple(allow) + tuple(env_allow),
+        allow_private_feeds=d.get("allow_private_feeds", bool, False),
+        console_channel=d.get("console_channel", str, "console"),
+    )
+    d.check_unknown()
+
+    database_url = env.get("KOREAPAGE_DATABASE_URL") or DEFAULT_DATABASE_URL
+    if not database_url.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
+        raise ConfigError(
+            "KOREAPAGE_DATABASE_URL must start with sqlite+aiosqlite:// or "
+            f"postgresql+asyncpg://, got {database_url.split('://')[0]}://…"
+        )
+    return Settings(
+        config_path=path,
+        database_url=database_url,
+        feeds=_feeds(data.get("feeds"), source, poll.min_interval_seconds),
+        poll=poll,
+        http=http,
+        analysis=analysis,
+        delivery=delivery,
+        env=dict(env),
+    )
+
+
+def _asdict(llm: LlmConfig) -> dict[str, Any]:
+    return {f: getattr(llm, f) for f in LlmConfig.__slots__}
+
+
+def validate_timezone(name: str) -> ZoneInfo:
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ConfigError(f"unknown time zone {name!r}") from exc
+
+
+def load_settings(path: Path | None = None, env: Mapping[str, str] | None = None) -> Settings:
+    """Read the TOML file (KOREAPAGE_CONFIG, else config/koreapage.toml, else the packaged
+    default) and the environment."""
+    env = dict(os.environ if env is None else env)
+    if path is None and env.get("KOREAPAGE_CONFIG"):
+        path = Path(env["KOREAPAGE_CONFIG"])
+        if not path.is_file():
+            raise ConfigError(f"KOREAPAGE_CONFIG names a file that does not exist: {path}")
+    if path is None and DEFAULT_CONFIG_PATH.is_file():
+        path = DEFAULT_CONFIG_PATH
+    if path is not None:
+        source = str(path)
+        try:
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError as exc:
+            raise ConfigError(f"{source}: no such file") from exc
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"{source}: not valid TOML: {exc}") from exc
+    else:
+        source = "<packaged default koreapage.toml>"
+        text = resources.files("koreapage_bot").joinpath("defaults/koreapage.toml").read_text()
+        data = tomllib.loads(text)
+    return parse_settings(data, env, source, path)

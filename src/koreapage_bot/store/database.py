@@ -1,0 +1,46 @@
+"""The async engine: SQLite (WAL) by default, PostgreSQL by URL. Built by bootstrap only."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+from koreapage_bot.store import migrate
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    # WAL lets readers (slash commands) run while the poller writes; foreign keys are off by
+    # default in SQLite; busy_timeout turns a brief lock into a wait instead of an error.
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
+
+
+def create_engine(url: str) -> AsyncEngine:
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        database = parsed.database or ""
+        if database and database != ":memory:":
+            Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+        engine = create_async_engine(url, connect_args={"timeout": 30})
+        event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+        return engine
+    return create_async_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=5)
+
+
+async def open_database(url: str) -> AsyncEngine:
+    """Create the engine and bring the schema to the newest migration."""
+    engine = create_engine(url)
+    try:
+        await migrate.upgrade(engine)
+    except BaseException:
+        await engine.dispose()
+        raise
+    return engine

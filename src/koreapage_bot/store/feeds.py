@@ -1,0 +1,206 @@
+"""Feeds: what to poll, and each feed's politeness state (validators, backoff, errors)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from koreapage_bot.domain import Feed, FeedState
+from koreapage_bot.store import tables as t
+from koreapage_bot.store.briefs import _new_id
+from koreapage_bot.store.rows import feed_from_row, utcnow
+
+
+@dataclass(frozen=True, slots=True)
+class FeedPollUpdate:
+    """Everything a poll changes on a feed row, written at once."""
+
+    next_poll_at: datetime
+    state: FeedState
+    consecutive_failures: int
+    last_error: str | None
+    etag: str | None
+    last_modified: str | None
+    content_hash: str | None
+    url: str | None = None  # a permanent redirect's new URL
+    title: str | None = None
+    site_url: str | None = None
+    baselined: bool | None = None
+
+
+class FeedRepository:
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._engine = engine
+
+    async def add(
+        self,
+        url: str,
+        name: str,
+        *,
+        interval_seconds: int | None = None,
+        added_by: str | None = None,
+        now: datetime | None = None,
+    ) -> tuple[Feed, bool]:
+        """Add a feed, or return the existing one with that URL (re-enabling it if removed)."""
+        now = now or utcnow()
+        existing = await self.by_url(url)
+        if existing is not None:
+            if existing.state is FeedState.DISABLED:
+                await self._set(
+                    existing.id,
+                    state=FeedState.ACTIVE.value,
+                    next_poll_at=now,
+                    last_error=None,
+                    consecutive_failures=0,
+                )
+                refreshed = await self.get(existing.id)
+                assert refreshed is not None
+                return refreshed, True
+            return existing, False
+        try:
+            async with self._engine.begin() as conn:
+                result = await conn.execute(
+                    t.feeds.insert().values(
+                        url=url,
+                        name=name,
+                        state=FeedState.ACTIVE.value,
+                        interval_seconds=interval_seconds,
+                        next_poll_at=now,
+                        consecutive_failures=0,
+                        baselined=False,
+                        added_by=added_by,
+                        created_at=now,
+                    )
+                )
+                feed_id = _new_id(result)
+        except IntegrityError:  # added concurrently
+            again = await self.by_url(url)
+            assert again is not None
+            return again, False
+        feed = await self.get(int(feed_id))
+        assert feed is not None
+        return feed, True
+
+    async def get(self, feed_id: int) -> Feed | None:
+        async with self._engine.connect() as conn:
+            row = (
+                (await conn.execute(select(t.feeds).where(t.feeds.c.id == feed_id)))
+                .mappings()
+                .first()
+            )
+        return feed_from_row(row) if row else None
+
+    async def by_url(self, url: str) -> Feed | None:
+        async with self._engine.connect() as conn:
+            row = (
+                (await conn.execute(select(t.feeds).where(t.feeds.c.url == url))).mappings().first()
+            )
+        return feed_from_row(row) if row else None
+
+    async def find(self, ref: str) -> Feed | None:
+        """A feed by id, URL or (case-insensitive) name: what users type in commands."""
+        ref = ref.strip()
+        if ref.isdigit():
+            return await self.get(int(ref))
+        async with self._engine.connect() as conn:
+            row = (
+                (
+                    await conn.execute(
+                        select(t.feeds)
+                        .where(or_(t.feeds.c.url == ref, func.lower(t.feeds.c.name) == ref.lower()))
+                        .order_by(t.feeds.c.id)
+                    )
+                )
+                .mappings()
+                .first()
+            )
+        return feed_from_row(row) if row else None
+
+    async def all(self, include_disabled: bool = True) -> list[Feed]:
+        query = select(t.feeds).order_by(t.feeds.c.id)
+        if not include_disabled:
+            query = query.where(t.feeds.c.state != FeedState.DISABLED.value)
+        async with self._engine.connect() as conn:
+            rows = (await conn.execute(query)).mappings().all()
+        return [feed_from_row(r) for r in rows]
+
+    async def disable(self, feed_id: int, reason: str | None = None) -> bool:
+        """Stop polling a feed; its briefs stay searchable."""
+        return await self._set(feed_id, state=FeedState.DISABLED.value, last_error=reason)
+
+    async def delete(self, feed_id: int) -> bool:
+        async with self._engine.begin() as conn:
+            result = await conn.execute(delete(t.feeds).where(t.feeds.c.id == feed_id))
+        return bool(result.rowcount)
+
+    async def claim_due(self, now: datetime, limit: int, lease: timedelta) -> list[Feed]:
+        """Feeds due for a poll, leased so that an overlapping tick cannot take them too."""
+        async with self._engine.begin() as conn:
+            rows = (
+                (
+                    await conn.execute(
+                        select(t.feeds)
+                        .where(
+                            t.feeds.c.state != FeedState.DISABLED.value,
+                            t.feeds.c.next_poll_at <= now,
+                        )
+                        .order_by(t.feeds.c.next_poll_at)
+                        .limit(limit)
+                    )
+                )
+                .mappings()
+                .all()
+            )
+            claimed = []
+            for row in rows:
+                result = await conn.execute(
+                    update(t.feeds)
+                    .where(t.feeds.c.id == row["id"], t.feeds.c.next_poll_at == row["next_poll_at"])
+                    .values(next_poll_at=now + lease)
+                )
+                if result.rowcount:
+                    claimed.append(feed_from_row(row))
+        return claimed
+
+    async def apply_poll(self, feed_id: int, change: FeedPollUpdate, now: datetime) -> None:
+        values: dict[str, object] = {
+            "next_poll_at": change.next_poll_at,
+            "state": change.state.value,
+            "consecutive_failures": change.consecutive_failures,
+            "last_error": change.last_error,
+            "etag": change.etag,
+            "last_modified": change.last_modified,
+            "content_hash": change.content_hash,
+            "last_polled_at": now,
+        }
+        if change.url:
+            values["url"] = change.url
+        if change.title:
+            values["title"] = change.title
+        if change.site_url:
+            values["site_url"] = change.site_url
+        if change.baselined is not None:
+            values["baselined"] = change.baselined
+        try:
+            async with self._engine.begin() as conn:
+                await conn.execute(update(t.feeds).where(t.feeds.c.id == feed_id).values(**values))
+        except IntegrityError:
+            # The redirect target is already a feed of ours: keep the old URL, note why.
+            values.pop("url", None)
+            values["last_error"] = f"permanent redirect to {change.url}, already followed"
+            async with self._engine.begin() as conn:
+                await conn.execute(update(t.feeds).where(t.feeds.c.id == feed_id).values(**values))
+
+    async def set_next_poll(self, feed_id: int, at: datetime) -> bool:
+        return await self._set(feed_id, next_poll_at=at)
+
+    async def _set(self, feed_id: int, **values: object) -> bool:
+        async with self._engine.begin() as conn:
+            result = await conn.execute(
+                update(t.feeds).where(t.feeds.c.id == feed_id).values(**values)
+            )
+        return bool(result.rowcount)

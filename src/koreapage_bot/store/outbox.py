@@ -1,0 +1,287 @@
+"""The outbox: delivery rows and their life cycle.
+
+pending ──claim──> sending ──> sent
+   ^                  │ └────> dead (failed for good, or retries exhausted; retry by hand)
+   └── reschedule ────┘
+A row is marked `sending` (committed) before the platform call and finished after it, so a
+crash leaves it `sending`: "in doubt". The dispatcher settles those at start (see dispatcher).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from koreapage_bot.domain import Brief, Delivery, DeliveryState, Subscription
+from koreapage_bot.store import tables as t
+from koreapage_bot.store.briefs import _new_id, write_deliveries
+from koreapage_bot.store.rows import (
+    brief_from_row,
+    delivery_from_row,
+    subscription_from_row,
+    utcnow,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimedDelivery:
+    delivery: Delivery
+    subscription: Subscription
+    briefs: tuple[Brief, ...]  # one for a brief delivery, several for a digest
+    payload: dict[str, Any]
+
+
+class OutboxRepository:
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._engine = engine
+
+    async def claim_due(
+        self, now: datetime, limit: int, platforms: Collection[str]
+    ) -> list[ClaimedDelivery]:
+        """Take up to `limit` due rows of active subscriptions on these platforms: each is
+        marked `sending` and its attempt counted before this returns."""
+        if not platforms:
+            return []
+        async with self._engine.begin() as conn:
+            rows = (
+                (
+                    await conn.execute(
+                        select(t.deliveries.c.id)
+                        .join(
+                            t.subscriptions,
+                            t.subscriptions.c.id == t.deliveries.c.subscription_id,
+                        )
+                        .where(
+                            t.deliveries.c.state == DeliveryState.PENDING.value,
+                            t.deliveries.c.next_attempt_at <= now,
+                            t.subscriptions.c.state == "active",
+                            t.subscriptions.c.platform.in_(list(platforms)),
+                        )
+                        .order_by(t.deliveries.c.next_attempt_at, t.deliveries.c.id)
+                        .limit(limit)
+                    )
+                )
+                .scalars()
+                .all()
+            )
+            claimed: list[int] = []
+            for delivery_id in rows:
+                result = await conn.execute(
+                    update(t.deliveries)
+                    .where(
+                        t.deliveries.c.id == delivery_id,
+                        t.deliveries.c.state == DeliveryState.PENDING.value,
+                    )
+                    .values(
+                        state=DeliveryState.SENDING.value,
+                        attempts=t.deliveries.c.attempts + 1,
+                        claimed_at=now,
+                        updated_at=now,
+                    )
+                )
+                if result.rowcount:
+                    claimed.append(delivery_id)
+        return await self._load(claimed)
+
+    async def in_doubt(self, platforms: Collection[str]) -> list[ClaimedDelivery]:
+        """Rows left `sending` by a crash: the platform call may or may not have happened."""
+        async with self._engine.connect() as conn:
+            ids = (
+                (
+                    await conn.execute(
+                        select(t.deliveries.c.id)
+                        .join(
+                            t.subscriptions,
+                            t.subscriptions.c.id == t.deliveries.c.subscription_id,
+                        )
+                        .where(
+                            t.deliveries.c.state == DeliveryState.SENDING.value,
+                            t.subscriptions.c.platform.in_(list(platforms)),
+                        )
+                        .order_by(t.deliveries.c.id)
+                    )
+                )
+                .scalars()
+                .all()
+            )
+        return await self._load(list(ids))
+
+    async def _load(self, ids: Sequence[int]) -> list[ClaimedDelivery]:
+        if not ids:
+            return []
+        async with self._engine.connect() as conn:
+            rows = (
+                await conn.execute(
+                    select(t.deliveries, t.subscriptions)
+                    .join(
+                        t.subscriptions,
+                        t.subscriptions.c.id == t.deliveries.c.subscription_id,
+                    )
+                    .where(t.deliveries.c.id.in_(list(ids)))
+                    .order_by(t.deliveries.c.next_attempt_at, t.deliveries.c.id)
+                )
+            ).all()
+            out: list[ClaimedDelivery] = []
+            for row in rows:
+                mapping = row._mapping
+                d = delivery_from_row(
+                    {c.name: mapping[t.deliveries.c[c.name]] for c in t.deliveries.c}
+                )
+                s = subscription_from_row(
+                    {c.name: mapping[t.subscriptions.c[c.name]] for c in t.subscriptions.c}
+                )
+                payload = dict(mapping[t.deliveries.c.payload] or {})
+                brief_ids = [d.brief_id] if d.brief_id is not None else payload.get("briefs", [])
+                brows = (
+                    (await conn.execute(select(t.briefs).where(t.briefs.c.id.in_(brief_ids))))
+                    .mappings()
+                    .all()
+                )
+                by_id = {r["id"]: brief_from_row(r) for r in brows}
+                briefs = tuple(by_id[i] for i in brief_ids if i in by_id)
+                out.append(ClaimedDelivery(d, s, briefs, payload))
+        return out
+
+    async def mark_sent(self, delivery_id: int, message_id: str | None, now: datetime) -> None:
+        await self._update(
+            delivery_id,
+            state=DeliveryState.SENT.value,
+            message_id=message_id,
+            sent_at=now,
+            last_error=None,
+            updated_at=now,
+        )
+
+    async def reschedule(
+        self, delivery_id: int, at: datetime, error: str, *, rate_limited: bool
+    ) -> None:
+        values: dict[str, Any] = {
+            "state": DeliveryState.PENDING.value,
+            "next_attempt_at": at,
+            "last_error": error,
+            "updated_at": utcnow(),
+        }
+        if rate_limited:
+            values["rate_limited"] = t.deliveries.c.rate_limited + 1
+        await self._update(delivery_id, **values)
+
+    async def release(self, delivery_id: int, at: datetime, note: str) -> None:
+        """Put a claimed row back without spending an attempt (shutdown, paused channel)."""
+        await self._update(
+            delivery_id,
+            state=DeliveryState.PENDING.value,
+            attempts=func.max(t.deliveries.c.attempts - 1, 0)
+            if self._engine.dialect.name == "sqlite"
+            else func.greatest(t.deliveries.c.attempts - 1, 0),
+            next_attempt_at=at,
+            last_error=note,
+            updated_at=utcnow(),
+        )
+
+    async def mark_dead(self, delivery_id: int, error: str, now: datetime) -> None:
+        await self._update(
+            delivery_id, state=DeliveryState.DEAD.value, last_error=error, updated_at=now
+        )
+
+    async def retry(self, delivery_id: int, now: datetime | None = None) -> bool:
+        """Send a dead delivery again (by hand): a fresh set of attempts, due now."""
+        now = now or utcnow()
+        async with self._engine.begin() as conn:
+            result = await conn.execute(
+                update(t.deliveries)
+                .where(
+                    t.deliveries.c.id == delivery_id,
+                    t.deliveries.c.state == DeliveryState.DEAD.value,
+                )
+                .values(
+                    state=DeliveryState.PENDING.value,
+                    attempts=0,
+                    rate_limited=0,
+                    next_attempt_at=now,
+                    updated_at=now,
+                )
+            )
+        return bool(result.rowcount)
+
+    async def all(self, state: DeliveryState | None = None, limit: int = 100) -> list[Delivery]:
+        query = select(t.deliveries).order_by(t.deliveries.c.id.desc()).limit(limit)
+        if state is not None:
+            query = query.where(t.deliveries.c.state == state.value)
+        async with self._engine.connect() as conn:
+            rows = (await conn.execute(query)).mappings().all()
+        return [delivery_from_row(r) for r in rows]
+
+    async def get(self, delivery_id: int) -> Delivery | None:
+        async with self._engine.connect() as conn:
+            row = (
+                (await conn.execute(select(t.deliveries).where(t.deliveries.c.id == delivery_id)))
+                .mappings()
+                .first()
+            )
+        return delivery_from_row(row) if row else None
+
+    async def counts(self) -> dict[str, int]:
+        async with self._engine.connect() as conn:
+            rows = await conn.execute(
+                select(t.deliveries.c.state, func.count()).group_by(t.deliveries.c.state)
+            )
+            return {state: int(n) for state, n in rows}
+
+    async def next_due(self) -> datetime | None:
+        async with self._engine.connect() as conn:
+            return (  # type: ignore[no-any-return]
+                await conn.execute(
+                    select(func.min(t.deliveries.c.next_attempt_at)).where(
+                        t.deliveries.c.state == DeliveryState.PENDING.value
+                    )
+                )
+            ).scalar_one_or_none()
+
+    async def add_digest(
+        self, subscription_id: int, brief_ids: Sequence[int], up_to: datetime, now: datetime
+    ) -> int | None:
+        """Queue one digest message and move the subscription's digest mark, atomically, so a
+        crash can neither lose a digest nor queue the same briefs twice."""
+        async with self._engine.begin() as conn:
+            await conn.execute(
+                update(t.subscriptions)
+                .where(t.subscriptions.c.id == subscription_id)
+                .values(last_digest_at=up_to, updated_at=now)
+            )
+            if not brief_ids:
+                return None
+            result = await conn.execute(
+                t.deliveries.insert().values(
+                    subscription_id=subscription_id,
+                    brief_id=None,
+                    kind="digest",
+                    payload={"briefs": list(brief_ids)},
+                    state=DeliveryState.PENDING.value,
+                    attempts=0,
+                    rate_limited=0,
+                    next_attempt_at=now,
+                    created_at=now,
+                    updated_at=now,
+                )
+            )
+            return _new_id(result)
+
+    async def backfill(self, briefs: Sequence[Brief], now: datetime | None = None) -> int:
+        """Queue these (already archived) briefs for every matching subscription."""
+        now = now or utcnow()
+        total = 0
+        async with self._engine.begin() as conn:
+            for brief in briefs:
+                total += await write_deliveries(conn, brief, now)
+        return total
+
+    async def _update(self, delivery_id: int, **values: Any) -> None:
+        async with self._engine.begin() as conn:
+            await conn.execute(
+                update(t.deliveries).where(t.deliveries.c.id == delivery_id).values(**values)
+            )
