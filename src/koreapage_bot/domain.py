@@ -113,6 +113,7 @@ class Feed:
     baselined: bool = False  # first fetch done: later entries are delivered
     title: str | None = None
     site_url: str | None = None
+    added_by: str | None = None  # "platform:user" for feeds added from chat (untrusted)
 
 
 @dataclass(frozen=True, slots=True)
@@ -183,3 +184,4 @@ class Delivery:
     message_id: str | None = None
     last_error: str | None = None
     kind: str = "brief"  # "brief" | "digest"
+    rate_limited: int = 0  # attempts answered by a rate limit (they never count toward the cap)

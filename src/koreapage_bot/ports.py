@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol, runtime_checkable
 
-from koreapage_bot.domain import Analysis, ArticleInput, IssueTag
+from koreapage_bot.domain import Analysis, ArticleInput, Brief, IssueTag
 
 
 class Analyzer(Protocol):
@@ -32,6 +32,20 @@ class BriefView:
     summary: str
     key_issues: tuple[IssueTag, ...]
     relevance: float
+
+    @classmethod
+    def of(cls, brief: Brief) -> BriefView:
+        return cls(
+            brief_id=brief.id,
+            title=brief.title,
+            url=brief.url,
+            author=brief.author,
+            source=brief.source,
+            published=brief.published,
+            summary=brief.summary,
+            key_issues=brief.key_issues,
+            relevance=brief.relevance,
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,3 +99,14 @@ class Publisher(Protocol):
     async def publish_digest(
         self, target: DeliveryTarget, views: Sequence[BriefView], title: str
     ) -> PublishOutcome: ...
+
+
+@runtime_checkable
+class SentLookup(Protocol):
+    """Optional: a publisher that can tell whether a delivery already reached the platform
+    (e.g. by message metadata carrying `idempotency_key`). After a crash the dispatcher asks
+    it about deliveries left in doubt instead of guessing."""
+
+    async def find_sent(self, target: DeliveryTarget) -> str | None:
+        """The platform's message id when this delivery is already there, else None."""
+        ...

@@ -39,6 +39,7 @@ def feed_from_row(row: Mapping[Any, Any]) -> Feed:
         baselined=bool(row["baselined"]),
         title=row["title"],
         site_url=row["site_url"],
+        added_by=row["added_by"],
     )
 
 
@@ -101,4 +102,5 @@ def delivery_from_row(row: Mapping[Any, Any]) -> Delivery:
         message_id=row["message_id"],
         last_error=row["last_error"],
         kind=row["kind"],
+        rate_limited=row["rate_limited"],
     )

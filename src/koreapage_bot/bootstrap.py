@@ -1,0 +1,305 @@
+"""The composition root: builds the store, services, scheduler and the adapters that the
+environment enables, and owns their lifetimes. Nothing else constructs these."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from rich.console import Console
+
+from koreapage_bot.adapters.console import CONSOLE_PLATFORM, ConsolePublisher
+from koreapage_bot.analysis.llm import LlmSettings
+from koreapage_bot.analysis.pipeline import AnalysisSettings, OfflineAnalyzer
+from koreapage_bot.analysis.taxonomy import Taxonomy, load_taxonomy
+from koreapage_bot.commands.feedprobe import make_prober
+from koreapage_bot.commands.service import CommandService
+from koreapage_bot.config import Settings
+from koreapage_bot.delivery.digests import Digests
+from koreapage_bot.delivery.dispatcher import Dispatcher
+from koreapage_bot.delivery.ratelimit import RateBudget, discord_budget
+from koreapage_bot.domain import IssueTag
+from koreapage_bot.ingest.fetch import FeedFetcher, HttpSettings
+from koreapage_bot.ingest.policy import PollSettings
+from koreapage_bot.ingest.poller import FullTextPolicy, Poller, sync_config_feeds
+from koreapage_bot.ports import Publisher
+from koreapage_bot.scheduler import BotScheduler
+from koreapage_bot.store.store import Store
+from koreapage_bot.store.subscriptions import SubscriptionSpec
+
+log = logging.getLogger(__name__)
+
+
+class ChatAdapter(Protocol):
+    @property
+    def platform(self) -> str: ...
+    @property
+    def publisher(self) -> Publisher: ...
+
+    async def start(self) -> None: ...
+    async def close(self) -> None: ...
+
+
+@dataclass
+class Bot:
+    settings: Settings
+    store: Store
+    taxonomy: Taxonomy
+    analyzer: OfflineAnalyzer
+    poller: Poller
+    commands: CommandService
+    dispatcher: Dispatcher
+    scheduler: BotScheduler
+    digests: Digests
+    console: Console
+    adapters: list[ChatAdapter] = field(default_factory=list)
+    http: Any = None  # koreapage_bot.http.HttpServer when serving
+
+
+def http_settings(settings: Settings, *, allow_private: bool) -> HttpSettings:
+    h = settings.http
+    return HttpSettings(
+        connect_timeout=h.connect_timeout,
+        read_timeout=h.read_timeout,
+        total_timeout=h.total_timeout,
+        max_body_bytes=h.max_body_bytes,
+        user_agent=h.user_agent,
+        per_host_limit=settings.poll.per_host_limit,
+        concurrency=max(settings.poll.concurrency * 2, 4),
+        allow_private=allow_private,
+    )
+
+
+def poll_settings(settings: Settings) -> PollSettings:
+    p = settings.poll
+    return PollSettings(
+        interval_seconds=p.interval_seconds,
+        min_interval_seconds=p.min_interval_seconds,
+        jitter_fraction=p.jitter,
+        max_backoff_seconds=max(p.max_backoff_seconds, p.interval_seconds),
+        broken_after=p.broken_after,
+    )
+
+
+def build_analyzer(settings: Settings, taxonomy: Taxonomy) -> OfflineAnalyzer:
+    llm = settings.analysis.llm
+    return OfflineAnalyzer(
+        AnalysisSettings(
+            threshold=settings.analysis.threshold,
+            taxonomy=taxonomy,
+            llm=LlmSettings(
+                base_url=llm.base_url,
+                model=llm.model,
+                api_key=llm.api_key,
+                timeout=llm.timeout_seconds,
+                enabled=llm.enabled,
+            )
+            if llm.enabled
+            else None,
+        )
+    )
+
+
+def issue_tags(taxonomy: Taxonomy) -> list[IssueTag]:
+    return [IssueTag(i.id, i.label) for i in taxonomy.issues]
+
+
+@contextlib.asynccontextmanager
+async def open_bot(
+    settings: Settings, *, console: Console | None = None, chat: bool = True
+) -> AsyncIterator[Bot]:
+    """Everything wired and ready, nothing running yet. `chat=False` leaves Discord and Slack
+    out (CLI commands that only read or change the store)."""
+    console = console or Console()
+    store = await Store.open(settings.database_url)
+    async with contextlib.AsyncExitStack() as stack:
+        stack.push_async_callback(store.close)
+        taxonomy = load_taxonomy(settings.analysis.issues_file)
+        analyzer = build_analyzer(settings, taxonomy)
+        trusted = await stack.enter_async_context(
+            FeedFetcher(http_settings(settings, allow_private=True))
+        )
+        untrusted = await stack.enter_async_context(
+            FeedFetcher(
+                http_settings(settings, allow_private=settings.delivery.allow_private_feeds)
+            )
+        )
+        wake: list[Callable[[], None]] = []
+
+        def on_deliveries() -> None:
+            for hook in wake:
+                hook()
+
+        poller = Poller(
+            store,
+            analyzer,
+            poll_settings(settings),
+            trusted=trusted,
+            untrusted=untrusted,
+            full_text=FullTextPolicy(
+                settings.analysis.fetch_full_text, settings.analysis.min_excerpt_chars
+            ),
+            concurrency=settings.poll.concurrency,
+            on_deliveries=on_deliveries,
+        )
+        scheduler = BotScheduler(poller, tick_seconds=settings.poll.tick_seconds)
+        digests = Digests(store, scheduler.scheduler, on_deliveries)
+        scheduler.attach_digests(digests)
+        commands = CommandService(
+            store,
+            issue_tags(taxonomy),
+            prober=make_prober(untrusted, allow_private=settings.delivery.allow_private_feeds),
+            admin_allowlist=settings.delivery.admin_allowlist,
+            on_subscriptions_changed=scheduler.resync_digests,
+        )
+        publishers: dict[str, Publisher] = {CONSOLE_PLATFORM: ConsolePublisher(console)}
+        budgets: dict[str, RateBudget] = {}
+        adapters: list[ChatAdapter] = []
+        http = None
+        if chat:
+            http, adapters = _chat_adapters(settings, commands)
+            for adapter in adapters:
+                publishers[adapter.platform] = adapter.publisher
+            if "discord" in publishers:
+                # discord.py paces per route itself; the core keeps fan-out under the global
+                # 50 req/s so a burst of deliveries never earns 429s (or a ban).
+                budgets["discord"] = discord_budget()
+        dispatcher = Dispatcher(store, publishers, settings.delivery, budgets)
+        wake.append(dispatcher.wake)
+        yield Bot(
+            settings=settings,
+            store=store,
+            taxonomy=taxonomy,
+            analyzer=analyzer,
+            poller=poller,
+            commands=commands,
+            dispatcher=dispatcher,
+            scheduler=scheduler,
+            digests=digests,
+            console=console,
+            adapters=adapters,
+            http=http,
+        )
+
+
+def _chat_adapters(settings: Settings, commands: CommandService) -> tuple[Any, list[ChatAdapter]]:
+    """The adapters whose tokens are set. Imported lazily: the SDKs load only when used."""
+    env = settings.env
+    adapters: list[ChatAdapter] = []
+    http = None
+    if env.get("DISCORD_TOKEN", "").strip():
+        from koreapage_bot.adapters.discord.client import DiscordAdapter
+        from koreapage_bot.adapters.discord.settings import DiscordSettings
+
+        adapters.append(DiscordAdapter(DiscordSettings.from_env(env), commands))
+    needs_http = bool(env.get("KOREAPAGE_HTTP_PORT", "").strip())
+    if env.get("SLACK_BOT_TOKEN", "").strip():
+        from koreapage_bot.adapters.slack.settings import SlackMode, SlackSettings
+
+        slack = SlackSettings.from_env(env)
+        needs_http = needs_http or slack.mode is SlackMode.HTTP
+    if needs_http:
+        from koreapage_bot.http import HttpServer
+        from koreapage_bot.http import HttpSettings as ServerSettings
+
+        http = HttpServer(ServerSettings.from_env(env))
+    if env.get("SLACK_BOT_TOKEN", "").strip():
+        from koreapage_bot.adapters.slack.app import SlackAdapter
+
+        adapters.append(SlackAdapter(slack, commands, http))
+    return http, adapters
+
+
+async def prepare(bot: Bot) -> None:
+    """Start-of-run housekeeping: config feeds in the store, the console subscription."""
+    added = await sync_config_feeds(
+        bot.store, [(f.url, f.name, f.interval_seconds) for f in bot.settings.feeds]
+    )
+    if added:
+        log.info("added %d feeds from %s", added, bot.settings.config_path or "the default config")
+    console_sub = await bot.store.subscriptions.for_channel(
+        CONSOLE_PLATFORM, bot.settings.delivery.console_channel
+    )
+    if not bot.adapters:
+        # The embedded default: with no chat token, new briefs are printed to the terminal.
+        if console_sub is None or console_sub.paused_reason:
+            await bot.store.subscriptions.upsert(
+                SubscriptionSpec(
+                    platform=CONSOLE_PLATFORM,
+                    channel=bot.settings.delivery.console_channel,
+                    created_by="operator",
+                )
+            )
+    elif console_sub is not None and console_sub.paused_reason is None:
+        await bot.store.subscriptions.pause(
+            console_sub.id, "chat adapters are configured; console output is off"
+        )
+
+
+async def run_bot(bot: Bot, stop: asyncio.Event) -> None:
+    """Run until `stop` is set: adapters, scheduler and dispatcher in this one event loop."""
+    await prepare(bot)
+    started: list[ChatAdapter] = []
+    dispatcher_task: asyncio.Task[None] | None = None
+    try:
+        if bot.http is not None:
+            await bot.http.start()
+            log.info("HTTP server on port %s (/healthz)", bot.http.port)
+        for adapter in bot.adapters:
+            await adapter.start()
+            started.append(adapter)
+            log.info("%s adapter started", adapter.platform)
+        await bot.digests.sync()
+        bot.scheduler.start()
+        dispatcher_task = asyncio.create_task(bot.dispatcher.run(stop), name="dispatcher")
+        if not bot.adapters:
+            log.info("no DISCORD_TOKEN or SLACK_BOT_TOKEN: new briefs are printed here")
+        stop_wait = asyncio.create_task(stop.wait())
+        done, _ = await asyncio.wait(
+            {dispatcher_task, stop_wait}, return_when=asyncio.FIRST_COMPLETED
+        )
+        stop_wait.cancel()
+        if dispatcher_task in done:
+            dispatcher_task.result()  # it only ends early by raising
+    finally:
+        stop.set()
+        await bot.scheduler.stop()
+        if dispatcher_task is not None:
+            with contextlib.suppress(asyncio.CancelledError):
+                await asyncio.wait_for(dispatcher_task, timeout=30)
+        for adapter in reversed(started):
+            try:
+                await adapter.close()
+            except Exception:
+                log.exception("closing the %s adapter failed", adapter.platform)
+        if bot.http is not None:
+            await bot.http.close()
+
+
+async def run_once(bot: Bot) -> None:
+    """Poll every due feed once, deliver what is due, and return (`run --once`)."""
+    await prepare(bot)
+    started: list[ChatAdapter] = []
+    try:
+        for adapter in bot.adapters:
+            await adapter.start()
+            started.append(adapter)
+        await bot.dispatcher.recover()
+        await bot.scheduler.tick()
+        await bot.dispatcher.drain()
+    finally:
+        for adapter in reversed(started):
+            await adapter.close()
+
+
+def install_signal_handlers(stop: asyncio.Event) -> None:
+    """SIGINT/SIGTERM ask for a clean stop (no half-written state, exit code 0)."""
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(sig, stop.set)

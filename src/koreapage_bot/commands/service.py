@@ -1,0 +1,386 @@
+"""The one command service behind every slash command (Discord, Slack, console).
+
+Adapters parse options (or pass text through the shared grammar) and render the `Reply`; all
+decisions — who may change what, what a query returns, what an error says — are made here.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+
+from koreapage_bot.commands import grammar
+from koreapage_bot.commands.replies import (
+    Caller,
+    FeedLine,
+    Reply,
+    ReplyKind,
+    SubscriptionLine,
+)
+from koreapage_bot.domain import Brief, Feed, FeedState, IssueTag, Subscription
+from koreapage_bot.ports import BriefView
+from koreapage_bot.store.store import Store
+from koreapage_bot.store.subscriptions import SubscriptionSpec
+
+log = logging.getLogger(__name__)
+
+MAX_COUNT = 20
+DIGEST_LIMIT = 10
+
+
+@dataclass(frozen=True, slots=True)
+class FeedProbe:
+    """What fetching a candidate feed once found."""
+
+    url: str  # the feed URL to store (after discovery / permanent redirects)
+    title: str | None
+    items: int
+
+
+class FeedRefused(Exception):
+    """The feed cannot be added; the message is shown to the user as is."""
+
+
+# Fetches a URL once (with the SSRF guard) and says what feed it found, or raises FeedRefused.
+FeedProber = Callable[[str], Awaitable[FeedProbe]]
+
+
+def subscription_line(s: Subscription) -> SubscriptionLine:
+    return SubscriptionLine(
+        id=s.id,
+        channel=s.channel,
+        issues=s.issues,
+        feeds=s.feeds,
+        state=s.state.value,
+        paused_reason=s.paused_reason,
+        digest_time=s.digest_time,
+        digest_tz=s.digest_tz,
+        per_brief=s.per_brief,
+    )
+
+
+def feed_line(f: Feed) -> FeedLine:
+    return FeedLine(
+        id=f.id,
+        name=f.name,
+        url=f.url,
+        state=f.state.value,
+        last_error=f.last_error,
+        next_poll_at=f.next_poll_at if f.state is not FeedState.DISABLED else None,
+        last_polled_at=f.last_polled_at,
+    )
+
+
+def _views(briefs: Sequence[Brief]) -> tuple[BriefView, ...]:
+    return tuple(BriefView.of(b) for b in briefs)
+
+
+class CommandService:
+    """Implements `CommandApi` on the store."""
+
+    def __init__(
+        self,
+        store: Store,
+        issues: Sequence[IssueTag],
+        *,
+        prober: FeedProber | None = None,
+        admin_allowlist: Sequence[str] = (),
+        on_subscriptions_changed: Callable[[], None] | None = None,
+        default_digest_tz: str = "UTC",
+    ) -> None:
+        self._store = store
+        self._issues = {t.id: t for t in issues}
+        self._prober = prober
+        self._allowlist = frozenset(admin_allowlist)
+        self._changed = on_subscriptions_changed
+        self._default_tz = default_digest_tz
+
+    # -- helpers -------------------------------------------------------------------------
+
+    def _may_change(self, caller: Caller) -> bool:
+        return caller.is_admin or caller.user_id in self._allowlist
+
+    def _refuse(self, what: str) -> Reply:
+        return Reply(
+            ReplyKind.ERROR,
+            f"Only an admin of this server or workspace can {what}. "
+            "Ask one, or ask the bot's operator to add you to the allowlist.",
+        )
+
+    def _unknown_issue(self, issue_id: str) -> Reply:
+        valid = ", ".join(sorted(self._issues))
+        return Reply(
+            ReplyKind.ERROR,
+            f"Unknown issue `{issue_id}`. Valid issue ids: {valid}.",
+            details=tuple(f"{t.id} — {t.label}" for t in self._issues.values()),
+        )
+
+    def _label(self, issue_id: str) -> str:
+        tag = self._issues.get(issue_id)
+        return tag.label if tag else issue_id
+
+    def issue_choices(self, prefix: str = "") -> list[IssueTag]:
+        """Issues whose id or label contains `prefix` (ids first), for autocomplete."""
+        p = prefix.strip().lower()
+        tags = list(self._issues.values())
+        if not p:
+            return tags
+        starts = [t for t in tags if t.id.startswith(p) or t.label.lower().startswith(p)]
+        contains = [t for t in tags if t not in starts and (p in t.id or p in t.label.lower())]
+        return starts + contains
+
+    def usage(self, group: str) -> Reply:
+        return Reply(ReplyKind.USAGE, grammar.usage(group))
+
+    # -- queries -------------------------------------------------------------------------
+
+    async def latest(self, caller: Caller, count: int = 5, issue: str | None = None) -> Reply:
+        if not 1 <= count <= MAX_COUNT:
+            return Reply(
+                ReplyKind.USAGE,
+                f"Count must be between 1 and {MAX_COUNT}.",
+                details=(grammar.usage_line("briefs", "latest"),),
+            )
+        if issue is not None:
+            issue = issue.strip().lower()
+            if issue not in self._issues:
+                return self._unknown_issue(issue)
+        briefs = await self._store.briefs.latest(count, issue=issue)
+        scope = f" on {self._label(issue)}" if issue else ""
+        if not briefs:
+            return Reply(ReplyKind.EMPTY, f"No briefs{scope} yet.")
+        noun = "brief" if len(briefs) == 1 else "briefs"
+        return Reply(ReplyKind.BRIEFS, f"Latest {len(briefs)} {noun}{scope}", _views(briefs))
+
+    async def search(self, caller: Caller, query: str) -> Reply:
+        query = query.strip()
+        if not query:
+            return Reply(
+                ReplyKind.USAGE,
+                "Search for what?",
+                details=(grammar.usage_line("briefs", "search"),),
+            )
+        briefs = await self._store.briefs.search(query, limit=10)
+        if not briefs:
+            return Reply(ReplyKind.EMPTY, f"No briefs match “{query}”.")
+        return Reply(
+            ReplyKind.BRIEFS,
+            f"{len(briefs)} brief{'s' if len(briefs) != 1 else ''} matching “{query}”, best first",
+            _views(briefs),
+        )
+
+    async def issue(self, caller: Caller, issue_id: str) -> Reply:
+        issue_id = issue_id.strip().lower()
+        if not issue_id:
+            return Reply(
+                ReplyKind.USAGE, "Which issue?", details=(grammar.usage_line("briefs", "issue"),)
+            )
+        return await self.latest(caller, 5, issue_id)
+
+    async def show(self, caller: Caller, brief_id: str) -> Reply:
+        ref = brief_id.strip().lstrip("#")
+        if not ref.isdigit():
+            return Reply(
+                ReplyKind.USAGE,
+                f"`{brief_id}` is not a brief id (a number, shown in each brief's footer).",
+                details=(grammar.usage_line("briefs", "show"),),
+            )
+        brief = await self._store.briefs.get(int(ref))
+        if brief is None:
+            return Reply(ReplyKind.EMPTY, f"There is no brief {ref}.")
+        return Reply(ReplyKind.BRIEF, f"Brief {brief.id}", _views([brief]))
+
+    async def subscriptions(self, caller: Caller) -> Reply:
+        sub = await self._store.subscriptions.for_channel(caller.platform, caller.channel)
+        if sub is None:
+            return Reply(
+                ReplyKind.EMPTY,
+                "This channel has no subscription. An admin can start one with "
+                "`subscribe [issues…]`.",
+            )
+        text = "This channel's subscription"
+        if sub.paused_reason:
+            text += (
+                f" is paused: {sub.paused_reason}. Fix it, then run `subscribe` again to resume."
+            )
+        return Reply(ReplyKind.SUBSCRIPTIONS, text, subscriptions=(subscription_line(sub),))
+
+    async def digest(self, caller: Caller) -> Reply:
+        sub = await self._store.subscriptions.for_channel(caller.platform, caller.channel)
+        if sub is None:
+            return Reply(
+                ReplyKind.EMPTY,
+                "This channel has no subscription, so it has no digest. Try `latest` instead.",
+            )
+        briefs = await self._store.briefs.for_subscription_since(
+            sub, sub.last_digest_at, limit=DIGEST_LIMIT
+        )
+        if not briefs:
+            return Reply(ReplyKind.EMPTY, "Nothing new since the last digest.")
+        return Reply(
+            ReplyKind.BRIEFS,
+            f"{len(briefs)} brief{'s' if len(briefs) != 1 else ''} since the last digest",
+            _views(list(reversed(briefs))),
+        )
+
+    # -- changes -------------------------------------------------------------------------
+
+    async def subscribe(
+        self,
+        caller: Caller,
+        issues: Sequence[str] = (),
+        *,
+        digest_time: str | None = None,
+        digest_tz: str | None = None,
+        per_brief: bool = True,
+    ) -> Reply:
+        if not self._may_change(caller):
+            return self._refuse("change this channel's subscription")
+        wanted = tuple(dict.fromkeys(i.strip().lower() for i in issues if i.strip()))
+        for issue_id in wanted:
+            if issue_id not in self._issues:
+                return self._unknown_issue(issue_id)
+        if not per_brief and digest_time is None:
+            return Reply(
+                ReplyKind.USAGE,
+                "`--no-posts` needs `--digest HH:MM`, or the channel would get nothing.",
+                details=(grammar.usage_line("briefs", "subscribe"),),
+            )
+        sub, created = await self._store.subscriptions.upsert(
+            SubscriptionSpec(
+                platform=caller.platform,
+                channel=caller.channel,
+                workspace=caller.workspace,
+                issues=wanted,
+                created_by=caller.user_id,
+                per_brief=per_brief,
+                digest_time=digest_time,
+                digest_tz=digest_tz or self._default_tz,
+            )
+        )
+        if self._changed is not None:
+            self._changed()
+        what = ", ".join(self._label(i) for i in wanted) if wanted else "every alliance brief"
+        verb = "Subscribed" if created else "Updated the subscription"
+        text = f"{verb}: this channel gets {what}"
+        if sub.digest_time:
+            text += f", with a daily digest at {sub.digest_time} {sub.digest_tz}"
+            if not sub.per_brief:
+                text += " (digest only)"
+        return Reply(ReplyKind.DONE, text + ".", subscriptions=(subscription_line(sub),))
+
+    async def unsubscribe(self, caller: Caller) -> Reply:
+        if not self._may_change(caller):
+            return self._refuse("change this channel's subscription")
+        sub = await self._store.subscriptions.for_channel(caller.platform, caller.channel)
+        if sub is None:
+            return Reply(ReplyKind.EMPTY, "This channel has no subscription.")
+        await self._store.subscriptions.remove(sub.id)
+        if self._changed is not None:
+            self._changed()
+        return Reply(ReplyKind.DONE, "Unsubscribed: this channel gets no more briefs.")
+
+    async def feeds_add(self, caller: Caller, url: str) -> Reply:
+        if not self._may_change(caller):
+            return self._refuse("add feeds")
+        url = url.strip()
+        if not url:
+            return Reply(
+                ReplyKind.USAGE, "Add which feed?", details=(grammar.usage_line("feeds", "add"),)
+            )
+        if self._prober is None:
+            return Reply(ReplyKind.ERROR, "Adding feeds is not available here.")
+        try:
+            probe = await self._prober(url)
+        except FeedRefused as exc:
+            return Reply(ReplyKind.ERROR, f"Feed not added: {exc}")
+        name = probe.title or url
+        feed, created = await self._store.feeds.add(
+            probe.url, name[:200], added_by=f"{caller.platform}:{caller.user_id}"
+        )
+        found = f"“{name}” with {probe.items} item{'s' if probe.items != 1 else ''}"
+        if not created:
+            return Reply(
+                ReplyKind.DONE,
+                f"Already following feed {feed.id} ({feed.name}); it has {found} now.",
+                feeds=(feed_line(feed),),
+            )
+        return Reply(
+            ReplyKind.DONE,
+            f"Added feed {feed.id}: {found}. Its current posts are archived (searchable); "
+            "channels get the posts that appear from now on.",
+            feeds=(feed_line(feed),),
+        )
+
+    async def feeds_remove(self, caller: Caller, feed: str) -> Reply:
+        if not self._may_change(caller):
+            return self._refuse("remove feeds")
+        if not feed.strip():
+            return Reply(
+                ReplyKind.USAGE,
+                "Remove which feed?",
+                details=(grammar.usage_line("feeds", "remove"),),
+            )
+        found = await self._store.feeds.find(feed)
+        if found is None or found.state is FeedState.DISABLED:
+            return Reply(ReplyKind.ERROR, f"No feed `{feed}`. `feeds list` shows the ids.")
+        await self._store.feeds.disable(found.id, f"removed by {caller.platform}:{caller.user_id}")
+        return Reply(
+            ReplyKind.DONE,
+            f"Stopped following feed {found.id} ({found.name}). Its briefs stay searchable.",
+        )
+
+    async def feeds_list(self, caller: Caller) -> Reply:
+        feeds = await self._store.feeds.all(include_disabled=False)
+        if not feeds:
+            return Reply(
+                ReplyKind.EMPTY, "No feeds yet. An admin can add one with `feeds add <url>`."
+            )
+        broken = sum(1 for f in feeds if f.state is FeedState.BROKEN)
+        text = f"{len(feeds)} feed{'s' if len(feeds) != 1 else ''}"
+        if broken:
+            text += f", {broken} broken (see the last error)"
+        return Reply(ReplyKind.FEEDS, text, feeds=tuple(feed_line(f) for f in feeds))
+
+    # -- the text grammar ----------------------------------------------------------------
+
+    async def execute(self, caller: Caller, group: str, text: str) -> Reply:
+        try:
+            command = grammar.parse(group, text)
+        except grammar.GrammarError as exc:
+            return Reply(ReplyKind.USAGE, exc.message, details=(f"Usage: {exc.usage}",))
+        except ValueError as exc:
+            return Reply(ReplyKind.USAGE, str(exc))
+        match command:
+            case grammar.Help(group=g):
+                return self.usage(g)
+            case grammar.Latest(count=count, issue=issue):
+                return await self.latest(caller, count, issue)
+            case grammar.Search(query=query):
+                return await self.search(caller, query)
+            case grammar.Issue(issue_id=issue_id):
+                return await self.issue(caller, issue_id)
+            case grammar.Show(brief_id=brief_id):
+                return await self.show(caller, brief_id)
+            case grammar.Subscribe():
+                return await self.subscribe(
+                    caller,
+                    command.issues,
+                    digest_time=command.digest_time,
+                    digest_tz=command.digest_tz,
+                    per_brief=command.per_brief,
+                )
+            case grammar.Unsubscribe():
+                return await self.unsubscribe(caller)
+            case grammar.Subscriptions():
+                return await self.subscriptions(caller)
+            case grammar.Digest():
+                return await self.digest(caller)
+            case grammar.FeedsAdd(url=url):
+                return await self.feeds_add(caller, url)
+            case grammar.FeedsRemove(feed=feed):
+                return await self.feeds_remove(caller, feed)
+            case grammar.FeedsList():
+                return await self.feeds_list(caller)
+        return self.usage(group)  # pragma: no cover - every command is matched above

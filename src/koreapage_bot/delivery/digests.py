@@ -1,0 +1,85 @@
+"""Daily digests: an APScheduler cron job per subscription that asks for one, at its time of
+day in its time zone. The job only queues an outbox row; the dispatcher sends it."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.cron import CronTrigger
+
+from koreapage_bot.domain import Subscription
+from koreapage_bot.store.rows import utcnow
+from koreapage_bot.store.store import Store
+
+log = logging.getLogger(__name__)
+
+DIGEST_MAX_BRIEFS = 25
+JOB_PREFIX = "digest:"
+
+
+def digest_trigger(sub: Subscription) -> CronTrigger:
+    assert sub.digest_time is not None
+    hour, minute = (int(x) for x in sub.digest_time.split(":"))
+    return CronTrigger(hour=hour, minute=minute, timezone=sub.digest_tz)
+
+
+class Digests:
+    def __init__(
+        self,
+        store: Store,
+        scheduler: AsyncIOScheduler,
+        on_deliveries: Callable[[], None] | None = None,
+    ) -> None:
+        self._store = store
+        self._scheduler = scheduler
+        self._on_deliveries = on_deliveries
+        self._installed: dict[str, tuple[str, str]] = {}
+
+    async def sync(self) -> None:
+        """Make the cron jobs match the subscriptions that want a digest."""
+        wanted = {f"{JOB_PREFIX}{s.id}": s for s in await self._store.subscriptions.with_digest()}
+        for job_id in list(self._installed):
+            if job_id not in wanted:
+                self._scheduler.remove_job(job_id)
+                del self._installed[job_id]
+        for job_id, sub in wanted.items():
+            assert sub.digest_time is not None
+            when = (sub.digest_time, sub.digest_tz)
+            if self._installed.get(job_id) == when:
+                continue
+            self._scheduler.add_job(
+                self.queue,
+                digest_trigger(sub),
+                args=[sub.id],
+                id=job_id,
+                replace_existing=True,
+                coalesce=True,
+                max_instances=1,
+                misfire_grace_time=3600,
+            )
+            self._installed[job_id] = when
+
+    async def queue(self, subscription_id: int) -> int | None:
+        """Queue one digest of the briefs since the last one. Returns the delivery id, or None
+        when there was nothing new."""
+        sub = await self._store.subscriptions.get(subscription_id)
+        if sub is None:
+            return None
+        briefs = await self._store.briefs.for_subscription_since(
+            sub, sub.last_digest_at, limit=DIGEST_MAX_BRIEFS
+        )
+        if not briefs:
+            return None
+        now = utcnow()
+        # Move the mark to the newest brief collected (not to "now"), so a brief stored while
+        # this runs is in the next digest rather than in none.
+        up_to = max(b.created_at for b in briefs)
+        delivery_id = await self._store.outbox.add_digest(
+            sub.id, [b.id for b in briefs], up_to, now
+        )
+        log.info("queued a digest of %d briefs for subscription %d", len(briefs), sub.id)
+        if self._on_deliveries is not None:
+            self._on_deliveries()
+        return delivery_id

@@ -1,0 +1,302 @@
+"""The poller: one feed from fetch to stored briefs and outbox rows.
+
+fetch (conditional GET) → policy (next poll, backoff, state) → parse (in a thread) →
+identify (stable keys; known keys are never briefed again) → analyze → store (post, brief and
+deliveries in one transaction). The first successful fetch of a feed archives its entries
+without delivering them ("baseline"); later polls deliver only what is new.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
+from pathlib import Path
+from urllib.parse import urlsplit
+from urllib.request import url2pathname
+
+from koreapage_bot.domain import ArticleInput, Brief, Feed, FeedEntry, FeedState, ParsedFeed
+from koreapage_bot.ingest import policy
+from koreapage_bot.ingest.fetch import FeedFetcher, FetchResult
+from koreapage_bot.ingest.identity import content_hash, html_to_text
+from koreapage_bot.ingest.parse import NotAFeed, parse_feed
+from koreapage_bot.ingest.policy import FeedUpdate, Outcome, PollSettings
+from koreapage_bot.ports import Analyzer
+from koreapage_bot.store.briefs import NewPost
+from koreapage_bot.store.feeds import FeedPollUpdate
+from koreapage_bot.store.rows import utcnow
+from koreapage_bot.store.store import Store
+
+log = logging.getLogger(__name__)
+
+# Called as entries are analysed: (feed, done, total). Drives the CLI's progress bar.
+Progress = Callable[[Feed, int, int], None]
+
+
+@dataclass
+class PollReport:
+    feed_id: int
+    outcome: str
+    new_entries: int = 0
+    updated_entries: int = 0
+    briefs: list[Brief] = field(default_factory=list)
+    deliveries: int = 0
+    error: str | None = None
+    baseline: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class FullTextPolicy:
+    enabled: bool = True
+    min_excerpt_chars: int = 600
+
+
+def redirect_key(url: str) -> str:
+    return f"redirect:{url}"
+
+
+class Poller:
+    def __init__(
+        self,
+        store: Store,
+        analyzer: Analyzer,
+        settings: PollSettings,
+        *,
+        trusted: FeedFetcher,
+        untrusted: FeedFetcher | None = None,
+        full_text: FullTextPolicy | None = None,
+        concurrency: int = 8,
+        on_deliveries: Callable[[], None] | None = None,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
+        self._store = store
+        self._analyzer = analyzer
+        self._settings = settings
+        # Feeds from the config or the CLI are the operator's; feeds added from chat are
+        # untrusted and fetched with the SSRF guard on every poll (DNS can change later).
+        self._trusted = trusted
+        self._untrusted = untrusted or trusted
+        self._full_text = full_text or FullTextPolicy()
+        self._concurrency = concurrency
+        self._on_deliveries = on_deliveries
+        self._clock = clock
+
+    def _fetcher(self, feed: Feed) -> FeedFetcher:
+        return self._untrusted if feed.added_by else self._trusted
+
+    async def poll_due(self, limit: int | None = None) -> list[PollReport]:
+        """Poll every due feed with bounded concurrency. Never raises for one feed's trouble."""
+        now = self._clock()
+        lease = timedelta(minutes=10)  # a crashed poll is retried after this
+        feeds = await self._store.feeds.claim_due(now, limit or self._concurrency * 8, lease)
+        if not feeds:
+            return []
+        slots = asyncio.Semaphore(self._concurrency)
+
+        async def one(feed: Feed) -> PollReport:
+            async with slots:
+                return await self.poll(feed)
+
+        return list(await asyncio.gather(*(one(f) for f in feeds)))
+
+    async def poll(self, feed: Feed, progress: Progress | None = None) -> PollReport:
+        try:
+            return await self._poll(feed, progress)
+        except Exception as exc:  # a bug or a database error for one feed: log, back off
+            log.exception("feed %d (%s): poll failed", feed.id, feed.url)
+            now = self._clock()
+            update = policy.failure(feed, f"internal error: {exc}", now, self._settings)
+            await self._store.feeds.apply_poll(feed.id, _to_store(update, now), now)
+            return PollReport(feed.id, "error", error=str(exc))
+
+    async def _poll(self, feed: Feed, progress: Progress | None) -> PollReport:
+        fetcher = self._fetcher(feed)
+        if feed.url.startswith("file://"):
+            result = await read_file_feed(feed.url)
+        else:
+            result = await fetcher.fetch(feed.url, feed.etag, feed.last_modified)
+        now = self._clock()
+        update = policy.decide(feed, result, now, self._settings)
+        report = PollReport(feed.id, update.outcome.value)
+        parsed: ParsedFeed | None = None
+        if update.parse and result.body is not None:
+            try:
+                parsed = await parse_feed(result.body, result.final_url, result.content_type)
+            except NotAFeed as exc:
+                update = policy.parse_failed(
+                    feed, update, f"not a feed: {exc}", now, self._settings
+                )
+                report.outcome = Outcome.FAILED.value
+        if parsed is not None:
+            report.baseline = not feed.baselined
+            await self._ingest(feed, parsed, report, fetcher, progress)
+        self._log(feed, update)
+        report.error = update.last_error
+        change = _to_store(update, now)
+        if parsed is not None:
+            change = _with_feed_facts(change, parsed)
+        if update.new_url and update.new_url != feed.url:
+            await self._store.set_meta(redirect_key(feed.url), update.new_url)
+        await self._store.feeds.apply_poll(feed.id, change, now)
+        if report.deliveries and self._on_deliveries is not None:
+            self._on_deliveries()
+        return report
+
+    def _log(self, feed: Feed, update: FeedUpdate) -> None:
+        if update.outcome is Outcome.FAILED:
+            when = update.next_poll_at.strftime("%H:%M UTC") if update.next_poll_at else "never"
+            log.warning(
+                "feed %d %s: %s (failure %d%s; next try %s)",
+                feed.id,
+                feed.url,
+                update.last_error,
+                update.consecutive_failures,
+                ", marked broken" if update.state is FeedState.BROKEN else "",
+                when,
+            )
+        elif update.outcome is Outcome.GONE:
+            log.warning("feed %d %s: 410 Gone, disabled", feed.id, feed.url)
+        else:
+            log.info("feed %d %s: %s", feed.id, feed.url, update.outcome.value)
+        if update.new_url:
+            log.info("feed %d moved permanently to %s", feed.id, update.new_url)
+
+    async def _ingest(
+        self,
+        feed: Feed,
+        parsed: ParsedFeed,
+        report: PollReport,
+        fetcher: FeedFetcher,
+        progress: Progress | None,
+    ) -> None:
+        known = await self._store.briefs.known_entries(feed.id, [e.key for e in parsed.entries])
+        fresh: list[FeedEntry] = []
+        for entry in parsed.entries:
+            seen = known.get(entry.key)
+            if seen is None:
+                fresh.append(entry)
+                continue
+            digest = content_hash(entry.title, entry.content or entry.summary)
+            if digest != seen[1]:
+                # Edited or re-published: keep the record current, never post it again.
+                await self._store.briefs.touch_post(seen[0], title=entry.title, content_hash=digest)
+                report.updated_entries += 1
+        # Oldest first, so channels get new posts in the order they were published.
+        fresh.sort(key=lambda e: (e.published is None, e.published or self._clock()))
+        deliver = feed.baselined
+        for done, entry in enumerate(fresh, 1):
+            article = await self._article(feed, parsed, entry, fetcher, fetch_page=deliver)
+            analysis = await self._analyzer.analyze(article)
+            stored = await self._store.briefs.store_post(
+                feed,
+                NewPost(
+                    entry=entry,
+                    analysis=analysis,
+                    content_hash=content_hash(entry.title, entry.content or entry.summary),
+                    relevant=analysis.relevant,
+                ),
+                deliver=deliver,
+            )
+            report.new_entries += 1
+            report.deliveries += stored.deliveries
+            if stored.brief is not None:
+                report.briefs.append(stored.brief)
+            if progress is not None:
+                progress(feed, done, len(fresh))
+
+    async def _article(
+        self,
+        feed: Feed,
+        parsed: ParsedFeed,
+        entry: FeedEntry,
+        fetcher: FeedFetcher,
+        *,
+        fetch_page: bool,
+    ) -> ArticleInput:
+        body = entry.content or entry.summary or ""
+        base = ArticleInput(
+            id=entry.key,
+            title=entry.title,
+            html=body,
+            author=entry.author,
+            url=entry.url,
+            published=entry.published,
+            feed_title=parsed.title or feed.name,
+            feed_author=parsed.author,
+        )
+        text = html_to_text(body)
+        # Only new posts get their page fetched: a first fetch of a large archive must not
+        # turn into hundreds of page requests to one host.
+        if not (fetch_page and self._full_text.enabled and entry.url):
+            return base
+        if len(text) >= self._full_text.min_excerpt_chars:
+            return base
+        page = await fetcher.fetch_page(entry.url)
+        if page.body is None or not page.ok:
+            log.info("article page %s: %s; using the feed text", entry.url, page.error)
+            return base
+        html = page.body.decode(_charset(page.content_type), errors="replace")
+        return ArticleInput(
+            id=base.id,
+            title=base.title,
+            text=text,
+            html=html,
+            author=base.author,
+            url=entry.url,
+            published=base.published,
+            feed_title=base.feed_title,
+            feed_author=base.feed_author,
+        )
+
+
+async def read_file_feed(url: str) -> FetchResult:
+    """A local feed file (`koreapage-bot poll PATH`), read like a fetch that answered 200."""
+    path = Path(url2pathname(urlsplit(url).path))
+    try:
+        body = await asyncio.to_thread(path.read_bytes)
+    except OSError as exc:
+        return FetchResult(url=url, final_url=url, error=f"cannot read {path}: {exc.strerror}")
+    return FetchResult(url=url, final_url=url, status=200, body=body)
+
+
+def _charset(content_type: str | None) -> str:
+    if content_type and "charset=" in content_type:
+        charset = content_type.split("charset=", 1)[1].split(";")[0].strip().strip('"')
+        try:
+            "".encode(charset)
+            return charset
+        except LookupError:
+            pass
+    return "utf-8"
+
+
+def _to_store(update: FeedUpdate, now: datetime) -> FeedPollUpdate:
+    return FeedPollUpdate(
+        next_poll_at=update.next_poll_at or now,
+        state=update.state,
+        consecutive_failures=update.consecutive_failures,
+        last_error=update.last_error,
+        etag=update.etag,
+        last_modified=update.last_modified,
+        content_hash=update.content_hash,
+        url=update.new_url,
+    )
+
+
+def _with_feed_facts(change: FeedPollUpdate, parsed: ParsedFeed) -> FeedPollUpdate:
+    return replace(change, title=parsed.title, site_url=parsed.link, baselined=True)
+
+
+async def sync_config_feeds(store: Store, feeds: Sequence[tuple[str, str, int | None]]) -> int:
+    """Add the config's feeds that the store does not have yet. A feed that moved (permanent
+    redirect) or was disabled (410, removed by an admin) is left as it is."""
+    added = 0
+    for url, name, interval in feeds:
+        if await store.get_meta(redirect_key(url)):
+            continue
+        if await store.feeds.by_url(url) is None:
+            await store.feeds.add(url, name, interval_seconds=interval)
+            added += 1
+    return added

@@ -1,0 +1,107 @@
+"""The process's clock: APScheduler 3's AsyncIOScheduler in the bot's one event loop.
+
+A tick job claims due feeds and polls them (coalesced, one at a time); per-feed jitter lives in
+each feed's `next_poll_at`, so feeds do not all fire at once. Digest cron jobs are kept in step
+with the subscriptions.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, timedelta
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.interval import IntervalTrigger
+
+from koreapage_bot.delivery.digests import Digests
+from koreapage_bot.ingest.poller import Poller
+
+log = logging.getLogger(__name__)
+
+
+class BotScheduler:
+    def __init__(
+        self,
+        poller: Poller,
+        *,
+        tick_seconds: int,
+        digest_sync_seconds: int = 60,
+    ) -> None:
+        self.scheduler = AsyncIOScheduler(timezone=UTC)
+        self.digests: Digests | None = None
+        self._poller = poller
+        self._tick_seconds = tick_seconds
+        self._digest_sync_seconds = digest_sync_seconds
+        self._running: set[asyncio.Task[object]] = set()
+
+    def attach_digests(self, digests: Digests) -> None:
+        self.digests = digests
+
+    def _tracked(self, job: Callable[[], Awaitable[object]]) -> Callable[[], Awaitable[None]]:
+        """Run a job as a task we can wait for at shutdown (APScheduler does not)."""
+
+        async def run() -> None:
+            task = asyncio.current_task()
+            if task is not None:
+                self._running.add(task)
+            try:
+                await job()
+            except Exception:
+                log.exception("scheduled job failed; it runs again at its next time")
+            finally:
+                if task is not None:
+                    self._running.discard(task)
+
+        return run
+
+    async def tick(self) -> None:
+        reports = await self._poller.poll_due()
+        if reports:
+            new = sum(r.new_entries for r in reports)
+            briefs = sum(len(r.briefs) for r in reports)
+            log.info("polled %d feeds: %d new entries, %d briefs", len(reports), new, briefs)
+
+    def start(self) -> None:
+        now = datetime.now(UTC)
+        self.scheduler.add_job(
+            self._tracked(self.tick),
+            IntervalTrigger(seconds=self._tick_seconds, jitter=max(1, self._tick_seconds // 10)),
+            id="poll-tick",
+            coalesce=True,
+            max_instances=1,
+            next_run_time=now,
+            misfire_grace_time=self._tick_seconds,
+        )
+        if self.digests is not None:
+            self.scheduler.add_job(
+                self._tracked(self.digests.sync),
+                IntervalTrigger(seconds=self._digest_sync_seconds),
+                id="digest-sync",
+                coalesce=True,
+                max_instances=1,
+                next_run_time=now + timedelta(seconds=1),
+            )
+        self.scheduler.start()
+
+    def resync_digests(self) -> None:
+        """Subscriptions changed: bring the digest jobs up to date soon."""
+        if self.scheduler.running and self.digests is not None:
+            job = self.scheduler.get_job("digest-sync")
+            if job is not None:
+                job.modify(next_run_time=datetime.now(UTC))
+
+    async def stop(self, grace_seconds: float = 15.0) -> None:
+        """Stop firing jobs; let a running poll finish (each write is its own transaction, so
+        a poll cut short leaves no half-written state, but finishing is kinder to the feeds)."""
+        if self.scheduler.running:
+            self.scheduler.shutdown(wait=False)
+        running = list(self._running)
+        if not running:
+            return
+        _, pending = await asyncio.wait(running, timeout=grace_seconds)
+        for task in pending:
+            task.cancel()
+        if pending:
+            await asyncio.gather(*pending, return_exceptions=True)
