@@ -1,0 +1,224 @@
+"""Rendering helpers every adapter shares: cutting, flattening and neutralising feed text.
+
+Platform-neutral on purpose (no SDK import): Discord and Slack rules are plain string rules.
+Feed text is untrusted; nothing from a feed may ping anyone or inject platform markup.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterable
+from datetime import date, datetime, tzinfo
+from html.parser import HTMLParser
+
+from koreapage_bot.domain import IssueTag
+
+ZWSP = "\u200b"  # zero-width space: breaks a mention token without changing how it reads
+
+_WS = re.compile(r"\s+")
+# Trailing characters that read badly right before an ellipsis.
+_TAIL_PUNCT = " \t\n,;:-–—([{/\\\"'"
+
+
+def collapse_whitespace(text: str | None) -> str:
+    """All runs of whitespace (including newlines and NBSP) to one space, trimmed."""
+    return _WS.sub(" ", text).strip() if text else ""
+
+
+def truncate(
+    text: str | None,
+    limit: int,
+    ellipsis: str = "…",
+    *,
+    collapse: bool = False,
+) -> str:
+    """Cut `text` to at most `limit` characters (ellipsis included) at a word boundary.
+
+    A word is cut only when a single word is longer than the room available. Text that already
+    fits is returned unchanged (after collapsing whitespace when `collapse`). Never splits a base
+    character from its combining marks.
+    """
+    if not text or limit <= 0:
+        return ""
+    if collapse:
+        text = collapse_whitespace(text)
+    if len(text) <= limit:
+        return text
+    if len(ellipsis) >= limit:
+        # No room for any text next to the ellipsis: a bare hard cut is more useful.
+        return _hard_cut(text, limit).rstrip()
+    room = limit - len(ellipsis)
+    head = text[:room]
+    if not text[room].isspace():
+        # We are inside a word: back up to the last whitespace, if there is one.
+        cut = _last_space(head)
+        head = head[:cut] if cut > 0 else _hard_cut(text, room)
+    head = head.rstrip(_TAIL_PUNCT)
+    if not head:
+        head = _hard_cut(text, room).rstrip()
+    return head + ellipsis
+
+
+def _last_space(text: str) -> int:
+    for i in range(len(text) - 1, -1, -1):
+        if text[i].isspace():
+            return i
+    return -1
+
+
+def _hard_cut(text: str, n: int) -> str:
+    # Step back over combining marks, ZWJ and variation selectors so a glyph is not split.
+    while 0 < n < len(text) and (_joins_previous(text[n]) or text[n - 1] == "\u200d"):
+        n -= 1
+    return text[:n]
+
+
+def _joins_previous(ch: str) -> bool:
+    return (
+        unicodedata.combining(ch) != 0
+        or ch in ("\u200d", "\ufe0e", "\ufe0f")
+        or "\U0001f3fb" <= ch <= "\U0001f3ff"  # skin-tone modifiers
+        or unicodedata.category(ch) == "Mn"
+    )
+
+
+class _TextExtractor(HTMLParser):
+    """Collects text, drops script/style, and turns block boundaries into spaces."""
+
+    _SKIP = frozenset({"script", "style", "noscript", "template", "head"})
+    _BLOCK = frozenset(
+        {
+            "p", "br", "div", "li", "ul", "ol", "tr", "td", "th", "table", "section",
+            "article", "header", "footer", "blockquote", "pre", "hr", "h1", "h2", "h3",
+            "h4", "h5", "h6", "figure", "figcaption", "dd", "dt", "dl",
+        }
+    )  # fmt: skip
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+        self._skipping = 0
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in self._SKIP:
+            self._skipping += 1
+        elif tag in self._BLOCK:
+            self.parts.append(" ")
+
+    def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in self._BLOCK:
+            self.parts.append(" ")
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in self._SKIP:
+            self._skipping = max(0, self._skipping - 1)
+        elif tag in self._BLOCK:
+            self.parts.append(" ")
+
+    def handle_data(self, data: str) -> None:
+        if not self._skipping:
+            self.parts.append(data)
+
+
+_TAGISH = re.compile(r"<[a-zA-Z!/?]")
+
+
+def plain_text(html_or_text: str | None) -> str:
+    """Text without tags or entities, whitespace collapsed. Plain text passes through (a lone
+    `a < b` stays as written)."""
+    if not html_or_text:
+        return ""
+    if not _TAGISH.search(html_or_text) and "&" not in html_or_text:
+        return collapse_whitespace(html_or_text)
+    parser = _TextExtractor()
+    parser.feed(html_or_text)
+    parser.close()
+    return collapse_whitespace("".join(parser.parts))
+
+
+# Discord: mass mentions, and <@id> <@!id> <@&id> <#id> </cmd:id> (anything opening with <@ <# </)
+_DISCORD_MASS = re.compile(r"@(everyone|here)", re.IGNORECASE)
+_DISCORD_ANGLE = re.compile(r"<(?=[@#/])")
+_DISCORD_MD = re.compile(r"([\\*_~`|>\[\]])")
+_DISCORD_LINE_START = re.compile(r"(?m)^(\s*)(#{1,3}\s|-#\s|-\s|\d+\.\s)")
+_URL = re.compile(r"https?://[^\s<>]+")
+
+
+def neutralize_discord(text: str | None, *, escape_markdown: bool = False) -> str:
+    """Make feed text safe for Discord: `@everyone`, `@here` and `<@…>`, `<@!…>`, `<@&…>`,
+    `<#…>` are broken with a zero-width space so they render as text and ping nobody.
+
+    With `escape_markdown`, Discord markdown (`\\ * _ ~ \\` | > [ ]` and line-start headings /
+    list markers) is backslash-escaped too; URLs are left intact so they still link.
+    Pair this with `allowed_mentions: {"parse": []}` on every send: belt and braces.
+    """
+    if not text:
+        return ""
+    text = _DISCORD_MASS.sub(lambda m: "@" + ZWSP + m.group(1), text)
+    text = _DISCORD_ANGLE.sub("<" + ZWSP, text)
+    if escape_markdown:
+        text = escape_discord_markdown(text)
+    return text
+
+
+def escape_discord_markdown(text: str | None) -> str:
+    """Backslash-escape Discord markdown outside URLs."""
+    if not text:
+        return ""
+    out: list[str] = []
+    pos = 0
+    for m in _URL.finditer(text):
+        out.append(_escape_md_chunk(text[pos : m.start()]))
+        out.append(m.group(0))
+        pos = m.end()
+    out.append(_escape_md_chunk(text[pos:]))
+    return "".join(out)
+
+
+def _escape_md_chunk(chunk: str) -> str:
+    chunk = _DISCORD_MD.sub(r"\\\1", chunk)
+    return _DISCORD_LINE_START.sub(lambda m: m.group(1) + "\\" + m.group(2), chunk)
+
+
+_SLACK_MASS = re.compile(r"@(channel|here|everyone)\b", re.IGNORECASE)
+
+
+def escape_slack_mrkdwn(text: str | None, *, break_mass_mentions: bool = True) -> str:
+    """Escape `&`, `<`, `>` as Slack requires, so `<!channel>`, `<!here>`, `<@U123>`,
+    `<!subteam^…>` and `<url|label>` in feed text render as text. Only these three are encoded
+    (Slack decodes nothing else). Plain `@channel`/`@here` are also broken with a zero-width
+    space in case a message is ever sent with `link_names`.
+    """
+    if not text:
+        return ""
+    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    if break_mass_mentions:
+        text = _SLACK_MASS.sub(lambda m: "@" + ZWSP + m.group(1), text)
+    return text
+
+
+def format_date(value: datetime | date | None, *, tz: tzinfo | None = None) -> str:
+    """ISO calendar date, e.g. "2026-11-28"; "" for None. An aware datetime is shown in `tz`
+    when given, else in its own offset (the source's local date)."""
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        if tz is not None and value.tzinfo is not None:
+            value = value.astimezone(tz)
+        return value.date().isoformat()
+    return value.isoformat()
+
+
+def issue_labels(tags: Iterable[IssueTag | str] | None, sep: str = ", ") -> str:
+    """Labels joined in order, duplicates and blanks dropped: "USFK, Cost sharing"."""
+    if not tags:
+        return ""
+    seen: set[str] = set()
+    labels: list[str] = []
+    for tag in tags:
+        label = collapse_whitespace(tag.label if isinstance(tag, IssueTag) else tag)
+        if label and label not in seen:
+            seen.add(label)
+            labels.append(label)
+    return sep.join(labels)

@@ -1,0 +1,264 @@
+"""Parse fetched feed bytes into plain values (feedparser, in a worker thread).
+
+feedparser copes with broken XML, legacy encodings and RSS/Atom/RDF alike; we add what it
+leaves to callers: absolute links, aware UTC dates (including `+09:00` offsets and zone
+names it misreads), text-only titles, stable entry keys, and one clear error (`NotAFeed`)
+for anything that is not a feed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import calendar
+import io
+import re
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from typing import Any
+from urllib.parse import urljoin
+
+import feedparser
+
+from koreapage_bot.domain import FeedEntry, ParsedFeed
+from koreapage_bot.ingest.discover import FeedLink, discover_feed_links
+from koreapage_bot.ingest.identity import EntryFacts, collapse, entry_keys, html_to_text
+
+_COLON_OFFSET = re.compile(r"([+-]\d{2}):(\d{2})$")
+_SLASH_DATE = re.compile(r"^(\d{4})/(\d{1,2})/(\d{1,2})(?:[ T](\d{1,2}):(\d{2})(?::(\d{2}))?)?$")
+# Zone names email.utils does not know but Asian feeds use (it knows the US ones).
+_ZONE_NAMES = {"KST": "+0900", "JST": "+0900", "HKT": "+0800", "SGT": "+0800", "IST": "+0530"}
+# Month abbreviations of Portuguese, Spanish, German and French feeds that write RFC 822
+# dates in their own language ("Seg, 24 Set 2018 ...").
+_MONTHS = {
+    "fev": "Feb", "abr": "Apr", "mai": "May", "ago": "Aug", "set": "Sep", "out": "Oct",
+    "dez": "Dec", "ene": "Jan", "dic": "Dec", "mär": "Mar", "mrz": "Mar", "okt": "Oct",
+    "janv": "Jan", "févr": "Feb", "mars": "Mar", "avr": "Apr", "juin": "Jun", "juil": "Jul",
+    "août": "Aug", "sept": "Sep", "déc": "Dec",
+}  # fmt: skip
+_LEADING_DAY = re.compile(r"^[^\W\d]+\.?,\s*")
+_HTML_TYPES = ("text/html", "application/xhtml+xml")
+_UNTITLED = "(untitled)"
+
+
+class NotAFeed(Exception):
+    """The bytes are not an RSS/Atom/RDF feed. `links` are feeds the page advertises."""
+
+    def __init__(self, reason: str, links: tuple[FeedLink, ...] = ()) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.links = links
+
+
+async def parse_feed(
+    body: bytes, base_url: str | None, content_type: str | None = None
+) -> ParsedFeed:
+    """Parse off the event loop. Raises only NotAFeed."""
+    return await asyncio.to_thread(parse_feed_sync, body, base_url, content_type)
+
+
+def parse_feed_sync(
+    body: bytes, base_url: str | None, content_type: str | None = None
+) -> ParsedFeed:
+    # No content-location: feedparser would resolve relative Atom <id>s against it, and an
+    # entry's identity must not change when its feed moves. Links are joined below instead.
+    headers: dict[str, str] = {}
+    if content_type:
+        headers["content-type"] = content_type
+    try:
+        result = feedparser.parse(io.BytesIO(body), response_headers=headers)
+    except Exception as exc:  # feedparser is lenient, but garbage must not escape as a crash
+        raise NotAFeed(f"could not parse the body as a feed ({type(exc).__name__})") from None
+    entries = list(result.get("entries") or [])
+    version = result.get("version") or ""
+    if not version and not entries:
+        links = tuple(discover_feed_links(body, base_url)) if _looks_like_html(body) else ()
+        if links:
+            reason = "this is an HTML page, not a feed; it links to " + ", ".join(
+                link.url for link in links
+            )
+        elif _looks_like_html(body):
+            reason = "this is an HTML page, not a feed, and it links to no RSS/Atom feed"
+        elif not body.strip():
+            reason = "the response body is empty"
+        else:
+            reason = "the body is not an RSS, Atom or RDF feed"
+        raise NotAFeed(reason, links)
+    try:
+        return _build(result, entries, base_url)
+    except Exception as exc:  # defensive: odd shapes inside a recovered parse
+        raise NotAFeed(f"could not read the feed's entries ({type(exc).__name__}: {exc})") from None
+
+
+def _looks_like_html(body: bytes) -> bool:
+    head = body[:4096].lower()
+    return b"<html" in head or b"<!doctype html" in head
+
+
+def _build(result: Any, raw_entries: list[Any], base_url: str | None) -> ParsedFeed:
+    feed_info: Mapping[str, Any] = result.get("feed") or {}
+    facts: list[EntryFacts] = []
+    built: list[tuple[str | None, str, str | None, datetime | None, str, str | None]] = []
+    for raw in raw_entries:
+        link = _absolute(_entry_link(raw), base_url)
+        raw_title = _text_field(raw, "title")
+        published = entry_date(raw)
+        summary = str(raw.get("summary") or "")
+        content = _content(raw)
+        guid = raw.get("id")
+        facts.append(
+            EntryFacts(
+                guid=str(guid) if guid else None,
+                link=link,
+                title=raw_title,
+                published=published,
+                summary=summary or (content or ""),
+            )
+        )
+        title = raw_title or _title_from(summary or content or "") or _UNTITLED
+        built.append((link, title, _author(raw), published, summary, content))
+    keys = entry_keys(facts)
+    entries: list[FeedEntry] = []
+    seen: set[str] = set()
+    for key, (link, title, author, published, summary, content) in zip(keys, built, strict=True):
+        if key in seen:  # an exact duplicate inside one document: keep the first
+            continue
+        seen.add(key)
+        entries.append(
+            FeedEntry(
+                key=key,
+                url=link,
+                title=title,
+                author=author,
+                published=published,
+                summary=summary,
+                content=content,
+            )
+        )
+    warning = None
+    if result.get("bozo"):
+        warning = f"recovered from: {result.get('bozo_exception')}"[:300]
+    return ParsedFeed(
+        title=_text_field(feed_info, "title") or None,
+        link=_absolute(feed_info.get("link"), base_url),
+        author=_author(feed_info),
+        entries=tuple(entries),
+        warning=warning,
+    )
+
+
+def _entry_link(raw: Mapping[str, Any]) -> str | None:
+    link = raw.get("link")
+    if link:
+        return str(link)
+    for candidate in raw.get("links") or []:
+        if candidate.get("rel", "alternate") == "alternate" and candidate.get("href"):
+            return str(candidate["href"])
+    return None
+
+
+def _absolute(link: Any, base_url: str | None) -> str | None:
+    if not link:
+        return None
+    text = str(link).strip()
+    if not text:
+        return None
+    return urljoin(base_url, text) if base_url else text
+
+
+def _text_field(data: Mapping[str, Any], name: str) -> str:
+    value = data.get(name)
+    if not value:
+        return ""
+    detail = data.get(f"{name}_detail") or {}
+    if str(detail.get("type", "")).lower() in _HTML_TYPES or "<" in str(value):
+        return html_to_text(str(value))
+    return collapse(str(value))
+
+
+def _title_from(text: str) -> str:
+    words = html_to_text(text)
+    return words if len(words) <= 90 else words[:89].rsplit(" ", 1)[0] + "…"
+
+
+def _author(data: Mapping[str, Any]) -> str | None:
+    detail = data.get("author_detail") or {}
+    name = detail.get("name") or data.get("author")
+    if not name:
+        return None
+    text = html_to_text(str(name))
+    return text or None
+
+
+def _content(raw: Mapping[str, Any]) -> str | None:
+    best: str | None = None
+    for item in raw.get("content") or []:
+        value = str(item.get("value") or "")
+        if value and (best is None or len(value) > len(best)):
+            best = value
+    return best
+
+
+def entry_date(raw: Mapping[str, Any]) -> datetime | None:
+    """Published (else updated/created) date as an aware UTC datetime."""
+    for name in ("published", "updated", "created"):
+        value = raw.get(name)
+        if value:
+            parsed = parse_date(str(value))
+            if parsed is not None:
+                return parsed
+        struct = raw.get(f"{name}_parsed")
+        if struct:
+            try:
+                return datetime.fromtimestamp(calendar.timegm(struct), UTC)
+            except (OverflowError, ValueError, TypeError, OSError):
+                continue
+    return None
+
+
+def parse_date(text: str) -> datetime | None:
+    """Parse a feed date; None when unreadable. Naive times are taken as UTC."""
+    text = text.strip()
+    if not text:
+        return None
+    candidates = (_iso, _rfc822, _slashed)
+    for parse in candidates:
+        try:
+            value = parse(text)
+        except (ValueError, TypeError, IndexError, OverflowError):
+            continue
+        if value is not None:
+            if value.tzinfo is None:
+                value = value.replace(tzinfo=UTC)
+            return value.astimezone(UTC)
+    return None
+
+
+def _iso(text: str) -> datetime | None:
+    if len(text) < 10 or not text[:4].isdigit() or text[4] != "-":
+        return None
+    return datetime.fromisoformat(text.replace(" ", "T", 1) if "T" not in text else text)
+
+
+def _rfc822(text: str) -> datetime | None:
+    fixed = _COLON_OFFSET.sub(r"\1\2", text)  # "+09:00" (Korea Herald) -> "+0900"
+    zone = fixed.rsplit(" ", 1)[-1].upper()
+    if zone in _ZONE_NAMES:
+        fixed = fixed[: -len(zone)] + _ZONE_NAMES[zone]
+    try:
+        return parsedate_to_datetime(fixed)
+    except (ValueError, TypeError, IndexError):
+        pass
+    words = _LEADING_DAY.sub("", fixed).split(" ")
+    if len(words) > 1 and words[1].lower().rstrip(".") in _MONTHS:
+        words[1] = _MONTHS[words[1].lower().rstrip(".")]
+        return parsedate_to_datetime(" ".join(words))
+    return None
+
+
+def _slashed(text: str) -> datetime | None:
+    match = _SLASH_DATE.match(text)
+    if match is None:
+        return None
+    y, mo, d, h, mi, s = (int(g) if g else 0 for g in match.groups())
+    return datetime(y, mo, d, h, mi, s)

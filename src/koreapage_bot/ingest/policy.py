@@ -1,0 +1,205 @@
+"""Pure scheduling policy: from a feed's stored state and one fetch, what to store next.
+
+No I/O and no clock: the caller passes `now` (and, in tests, a seeded `random.Random`).
+Politeness rules (reader and Miniflux are the bar):
+
+- never poll a feed faster than its interval (default 15 min), plus positive jitter;
+- `Cache-Control: max-age` and `Retry-After` (429/503) only ever move the next poll later,
+  and are capped so a bad header cannot park a feed for weeks;
+- failures back off exponentially per feed; after `broken_after` in a row the feed is
+  marked broken (still retried, at the backoff cap) with its last error kept;
+- 410 Gone disables the feed at once; a permanent redirect hands back the new URL;
+- a 304, or a 200 whose body hash matches the stored one, needs no parsing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import random
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+from enum import StrEnum
+
+from koreapage_bot.domain import Feed, FeedState
+from koreapage_bot.ingest.fetch import FetchResult
+
+_RETRY_AFTER_STATUSES = frozenset({429, 503})
+
+
+@dataclass(frozen=True, slots=True)
+class PollSettings:
+    interval_seconds: int = 900  # default per feed; the good-citizen floor is 15 min
+    min_interval_seconds: int = 300  # a feed's own interval may not go below this
+    jitter_fraction: float = 0.1  # up to +10 % so feeds do not fire in lockstep
+    max_backoff_seconds: int = 12 * 3600
+    max_delay_seconds: int = 24 * 3600  # cap for Retry-After and max-age
+    broken_after: int = 10  # consecutive failures
+
+    def __post_init__(self) -> None:
+        if self.min_interval_seconds < 1 or self.interval_seconds < self.min_interval_seconds:
+            raise ValueError("interval_seconds must be >= min_interval_seconds >= 1")
+        if not 0 <= self.jitter_fraction <= 1:
+            raise ValueError("jitter_fraction must be within [0, 1]")
+        if self.max_backoff_seconds < self.interval_seconds:
+            raise ValueError("max_backoff_seconds must be >= interval_seconds")
+        if self.broken_after < 1:
+            raise ValueError("broken_after must be >= 1")
+
+
+class Outcome(StrEnum):
+    CHANGED = "changed"  # new body: parse it
+    NOT_MODIFIED = "not_modified"  # 304
+    UNCHANGED = "unchanged"  # 200 with the same body hash
+    FAILED = "failed"  # network error, HTTP error, too large, parse failure
+    GONE = "gone"  # 410: disabled
+
+
+@dataclass(frozen=True, slots=True)
+class FeedUpdate:
+    """What to write back to the feed row after one poll."""
+
+    outcome: Outcome
+    parse: bool
+    state: FeedState
+    next_poll_at: datetime | None  # None when disabled
+    last_polled_at: datetime
+    consecutive_failures: int
+    last_error: str | None
+    new_url: str | None  # permanent redirect: store this URL
+    etag: str | None
+    last_modified: str | None
+    content_hash: str | None  # body hash to store
+
+
+def body_hash(body: bytes) -> str:
+    return hashlib.sha256(body).hexdigest()
+
+
+def feed_interval(feed: Feed, settings: PollSettings) -> int:
+    return max(feed.interval_seconds or settings.interval_seconds, settings.min_interval_seconds)
+
+
+def _jittered(seconds: float, settings: PollSettings, rng: random.Random | None) -> timedelta:
+    rand = (rng or random).random()
+    return timedelta(seconds=seconds * (1 + settings.jitter_fraction * rand))
+
+
+def decide(
+    feed: Feed,
+    result: FetchResult,
+    now: datetime,
+    settings: PollSettings,
+    rng: random.Random | None = None,
+) -> FeedUpdate:
+    """The feed's next state after `result`. `feed.content_hash` is the stored body hash."""
+    status = result.status
+    if status == 410:
+        return FeedUpdate(
+            outcome=Outcome.GONE,
+            parse=False,
+            state=FeedState.DISABLED,
+            next_poll_at=None,
+            last_polled_at=now,
+            consecutive_failures=feed.consecutive_failures + 1,
+            last_error=result.error or "HTTP 410 Gone",
+            new_url=None,
+            etag=feed.etag,
+            last_modified=feed.last_modified,
+            content_hash=feed.content_hash,
+        )
+    if result.not_modified or (result.ok and result.body is not None):
+        return _success(feed, result, now, settings, rng)
+    error = result.error or (f"HTTP {status}" if status else "no response")
+    retry_after = result.retry_after if status in _RETRY_AFTER_STATUSES else None
+    return failure(feed, error, now, settings, rng, retry_after=retry_after)
+
+
+def _success(
+    feed: Feed,
+    result: FetchResult,
+    now: datetime,
+    settings: PollSettings,
+    rng: random.Random | None,
+) -> FeedUpdate:
+    interval = float(feed_interval(feed, settings))
+    if result.max_age is not None:
+        interval = max(interval, float(min(result.max_age, settings.max_delay_seconds)))
+    if result.not_modified:
+        # A 304 may omit validators; keep the ones we sent.
+        etag = result.etag or feed.etag
+        last_modified = result.last_modified or feed.last_modified
+        outcome, digest = Outcome.NOT_MODIFIED, feed.content_hash
+    else:
+        assert result.body is not None
+        etag, last_modified = result.etag, result.last_modified
+        digest = body_hash(result.body)
+        outcome = Outcome.UNCHANGED if digest == feed.content_hash else Outcome.CHANGED
+    return FeedUpdate(
+        outcome=outcome,
+        parse=outcome is Outcome.CHANGED,
+        state=FeedState.ACTIVE,
+        next_poll_at=now + _jittered(interval, settings, rng),
+        last_polled_at=now,
+        consecutive_failures=0,
+        last_error=None,
+        new_url=result.permanent_redirect_url,
+        etag=etag,
+        last_modified=last_modified,
+        content_hash=digest,
+    )
+
+
+def failure(
+    feed: Feed,
+    error: str,
+    now: datetime,
+    settings: PollSettings,
+    rng: random.Random | None = None,
+    *,
+    retry_after: float | None = None,
+) -> FeedUpdate:
+    """A failed poll: back off exponentially, honour Retry-After, mark broken when due."""
+    failures = feed.consecutive_failures + 1
+    base = feed_interval(feed, settings)
+    exponent = min(failures - 1, 32)  # the cap below applies long before 2**32
+    delay = float(min(base * 2**exponent, settings.max_backoff_seconds))
+    if retry_after is not None:
+        delay = max(delay, min(retry_after, float(settings.max_delay_seconds)))
+    state = FeedState.BROKEN if failures >= settings.broken_after else FeedState.ACTIVE
+    if feed.state == FeedState.DISABLED:
+        state = FeedState.DISABLED
+    return FeedUpdate(
+        outcome=Outcome.FAILED,
+        parse=False,
+        state=state,
+        next_poll_at=now + _jittered(delay, settings, rng),
+        last_polled_at=now,
+        consecutive_failures=failures,
+        last_error=error,
+        new_url=None,
+        etag=feed.etag,
+        last_modified=feed.last_modified,
+        content_hash=feed.content_hash,
+    )
+
+
+def parse_failed(
+    feed: Feed,
+    update: FeedUpdate,
+    error: str,
+    now: datetime,
+    settings: PollSettings,
+    rng: random.Random | None = None,
+) -> FeedUpdate:
+    """The body `decide` asked to parse turned out unusable (e.g. NotAFeed).
+
+    Counts as a failure, and forgets validators and body hash so the next poll fetches and
+    parses the body again instead of trusting a 304 or an unchanged hash of a bad body."""
+    failed = failure(feed, error, now, settings, rng)
+    return replace(
+        failed,
+        etag=None,
+        last_modified=None,
+        content_hash=None,
+        new_url=update.new_url,
+    )

@@ -1,0 +1,287 @@
+"""Rendering helpers: cutting at word boundaries, flattening HTML, and defusing feed text."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, date, datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from koreapage_bot.delivery.view import (
+    ZWSP,
+    collapse_whitespace,
+    escape_discord_markdown,
+    escape_slack_mrkdwn,
+    format_date,
+    issue_labels,
+    neutralize_discord,
+    plain_text,
+    truncate,
+)
+from koreapage_bot.domain import IssueTag
+
+# --- truncate ------------------------------------------------------------------------------------
+
+SENTENCE = "Seoul and Washington agreed on a new special measures agreement for cost sharing"
+
+
+def test_truncate_leaves_short_text_alone() -> None:
+    assert truncate("short text", 100) == "short text"
+    assert truncate("exactly ten", 11) == "exactly ten"
+
+
+@pytest.mark.parametrize("value", [None, ""])
+def test_truncate_empty(value: str | None) -> None:
+    assert truncate(value, 10) == ""
+
+
+def test_truncate_cuts_at_a_word_boundary() -> None:
+    out = truncate(SENTENCE, 30)
+    assert out == "Seoul and Washington agreed…"
+    assert len(out) <= 30
+    assert SENTENCE.startswith(out[:-1])
+
+
+@pytest.mark.parametrize("limit", range(1, len(SENTENCE) + 2))
+def test_truncate_never_exceeds_and_never_splits_words(limit: int) -> None:
+    out = truncate(SENTENCE, limit)
+    assert len(out) <= limit
+    if len(SENTENCE) <= limit:
+        assert out == SENTENCE
+        return
+    body = out.removesuffix("…")
+    words = SENTENCE.split()
+    if limit > len(words[0]) + 1:
+        # Every word kept is a whole word of the original, in order.
+        assert body.split() == words[: len(body.split())]
+        assert out.endswith("…")
+
+
+def test_truncate_hard_cuts_a_single_long_word() -> None:
+    word = "Pneumonoultramicroscopicsilicovolcanoconiosis"
+    out = truncate(word, 12)
+    assert out == word[:11] + "…"
+    assert len(out) == 12
+    # A long first word followed by others is still cut only because it alone is too long.
+    assert truncate(word + " tail", 12) == word[:11] + "…"
+
+
+def test_truncate_custom_ellipsis_counts_towards_the_limit() -> None:
+    out = truncate(SENTENCE, 25, ellipsis="...")
+    assert out == "Seoul and Washington..."
+    assert len(out) <= 25
+    assert truncate(SENTENCE, 25, ellipsis="") == "Seoul and Washington"
+
+
+def test_truncate_limit_smaller_than_the_ellipsis() -> None:
+    assert truncate(SENTENCE, 2, ellipsis="...") == "Se"
+    assert truncate(SENTENCE, 1) == "S"
+    assert truncate(SENTENCE, 0) == ""
+    assert truncate(SENTENCE, -5) == ""
+
+
+def test_truncate_drops_dangling_punctuation_before_the_ellipsis() -> None:
+    assert truncate("Alliance, in brief: what changed today", 12) == "Alliance…"
+    assert truncate("Alliance, in brief: what changed today", 13) == "Alliance, in…"
+    assert truncate("Talks (on the SMA) resume", 11) == "Talks (on…"
+    assert truncate("Talks - and more", 8) == "Talks…"
+    assert truncate("Hello, world and more", 9) == "Hello…"
+
+
+def test_truncate_collapse_option() -> None:
+    messy = "  The   alliance\n\n\tholds  "
+    assert truncate(messy, 100, collapse=True) == "The alliance holds"
+    assert truncate(messy, 100) == messy
+    assert truncate("a\n\nb c d e f g", 6, collapse=True) == "a b c…"
+
+
+def test_truncate_unicode() -> None:
+    korean = "한미 동맹 방위비 분담금 협상이 타결되었다"
+    out = truncate(korean, 12)
+    assert out == "한미 동맹 방위비…"
+    assert len(out) <= 12
+    # No spaces (CJK run): hard cut, never splitting a base letter from its accent.
+    accented = "e\u0301" * 10
+    out = truncate(accented, 6)
+    assert len(out) <= 6
+    assert not out.removesuffix("…").endswith("e")
+    # A ZWJ emoji sequence is not split in the middle.
+    family = "👨\u200d👩\u200d👧" * 5
+    cut = truncate(family, 5).removesuffix("…")
+    assert not cut.endswith("\u200d")
+
+
+# --- plain_text ----------------------------------------------------------------------------------
+
+
+def test_plain_text_strips_tags_scripts_and_entities() -> None:
+    html = (
+        "<div><p>Talks&nbsp;resume &amp; <b>progress</b></p>"
+        "<script>alert('x')</script><style>p{}</style>"
+        "<ul><li>one</li><li>two</li></ul>line<br>break</div>"
+    )
+    assert plain_text(html) == "Talks resume & progress one two line break"
+
+
+def test_plain_text_passes_plain_text_through() -> None:
+    assert plain_text("a < b and c > d") == "a < b and c > d"
+    assert plain_text("  many\n\nlines\there ") == "many lines here"
+    assert plain_text("x<y and 3<4") == "x<y and 3<4"
+    assert plain_text("AT&T") == "AT&T"
+
+
+@pytest.mark.parametrize("value", [None, "", "   ", "<p></p>"])
+def test_plain_text_empty(value: str | None) -> None:
+    assert plain_text(value) == ""
+
+
+def test_plain_text_decodes_numeric_entities_and_survives_broken_html() -> None:
+    assert plain_text("&#54620;&#48120; &#x1F1F0;&#x1F1F7;") == "한미 🇰🇷"
+    assert plain_text("<p>unclosed <b>bold <i>italic") == "unclosed bold italic"
+
+
+def test_collapse_whitespace() -> None:
+    assert collapse_whitespace(" a\u00a0 b\n") == "a b"
+    assert collapse_whitespace(None) == ""
+
+
+# --- Discord -------------------------------------------------------------------------------------
+
+DISCORD_MENTION = re.compile(r"@(everyone|here)|<@!?\d+>|<@&\d+>|<#\d+>")
+
+ADVERSARIAL = [
+    "@everyone the base is closing",
+    "@here read this",
+    "hi <@123456789012345678> and <@!42>",
+    "role ping <@&1> and <@&987654321>",
+    "see <#789> now",
+    "@EVERYONE shouting and @Here",
+    "nested <<@&1>> and @@everyone",
+    "email ops@here.example and a@everyone.example",
+]
+
+
+@pytest.mark.parametrize("text", ADVERSARIAL)
+def test_neutralize_discord_pings_nobody(text: str) -> None:
+    out = neutralize_discord(text)
+    assert DISCORD_MENTION.search(out) is None
+    assert re.search(r"(?i)@(everyone|here)", out) is None
+    # Only zero-width spaces were added: the text reads the same.
+    assert out.replace(ZWSP, "") == text
+
+
+def test_neutralize_discord_exact_forms() -> None:
+    assert neutralize_discord("@everyone") == f"@{ZWSP}everyone"
+    assert neutralize_discord("<@123>") == f"<{ZWSP}@123>"
+    assert neutralize_discord("<@!123>") == f"<{ZWSP}@!123>"
+    assert neutralize_discord("<@&456>") == f"<{ZWSP}@&456>"
+    assert neutralize_discord("<#789>") == f"<{ZWSP}#789>"
+    assert neutralize_discord("plain text, a < b") == "plain text, a < b"
+    assert neutralize_discord(None) == ""
+
+
+def test_neutralize_discord_is_stable_when_applied_twice() -> None:
+    once = neutralize_discord("@everyone <@&1>")
+    assert neutralize_discord(once) == once
+
+
+def test_discord_markdown_escape_only_when_asked() -> None:
+    text = "*bold* _it_ ~strike~ `code` ||spoiler|| > quote"
+    assert neutralize_discord(text) == text
+    out = neutralize_discord(text, escape_markdown=True)
+    assert out == r"\*bold\* \_it\_ \~strike\~ \`code\` \|\|spoiler\|\| \> quote"
+
+
+def test_discord_markdown_escape_line_starts_links_and_backslashes() -> None:
+    text = "# Heading\n## Sub\n- item\n-# small\n1. first\n[click](https://evil.example) a\\b"
+    out = escape_discord_markdown(text)
+    assert out.splitlines()[:5] == [
+        r"\# Heading",
+        r"\## Sub",
+        r"\- item",
+        r"\-# small",
+        r"\1. first",
+    ]
+    assert r"\[click\](https://evil.example)" in out
+    assert out.endswith("a\\\\b")
+
+
+def test_discord_markdown_escape_keeps_urls_intact() -> None:
+    text = "read https://example.org/a_b*c_d?x=1|2 now_please"
+    out = escape_discord_markdown(text)
+    assert "https://example.org/a_b*c_d?x=1|2" in out
+    assert out.endswith(r"now\_please")
+
+
+def test_neutralize_discord_with_markdown_still_pings_nobody() -> None:
+    for text in ADVERSARIAL:
+        out = neutralize_discord(text, escape_markdown=True)
+        assert DISCORD_MENTION.search(out.replace("\\", "")) is None
+
+
+# --- Slack ---------------------------------------------------------------------------------------
+
+SLACK_CONTROL = re.compile(r"<[!@#][^>]*>|<https?://[^>]*>")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "<!channel> urgent",
+        "<!here|here> and <!everyone>",
+        "hi <@U123ABC> and <#C999|general>",
+        "<!subteam^S123|@team> look",
+        "<https://evil.example|https://good.example>",
+        "<<!channel>>",
+    ],
+)
+def test_escape_slack_mrkdwn_defuses_control_sequences(text: str) -> None:
+    out = escape_slack_mrkdwn(text)
+    assert "<" not in out and ">" not in out
+    assert SLACK_CONTROL.search(out) is None
+
+
+def test_escape_slack_mrkdwn_exact() -> None:
+    assert escape_slack_mrkdwn("a & b < c > d") == "a &amp; b &lt; c &gt; d"
+    # Already-escaped text is escaped again: the reader sees exactly what the feed had.
+    assert escape_slack_mrkdwn("&amp;") == "&amp;amp;"
+    assert escape_slack_mrkdwn("<!channel>") == "&lt;!channel&gt;"
+    assert escape_slack_mrkdwn(None) == ""
+    assert escape_slack_mrkdwn("*bold* _it_ 한국어") == "*bold* _it_ 한국어"
+
+
+def test_escape_slack_mrkdwn_breaks_bare_mass_mentions() -> None:
+    assert escape_slack_mrkdwn("@channel @here @everyone") == (
+        f"@{ZWSP}channel @{ZWSP}here @{ZWSP}everyone"
+    )
+    assert escape_slack_mrkdwn("@channel", break_mass_mentions=False) == "@channel"
+    assert escape_slack_mrkdwn("@channels") == "@channels"
+
+
+# --- dates and labels ----------------------------------------------------------------------------
+
+
+def test_format_date() -> None:
+    assert format_date(datetime(2026, 11, 28, 9, 30)) == "2026-11-28"
+    assert format_date(date(2026, 1, 2)) == "2026-01-02"
+    assert format_date(None) == ""
+    kst = ZoneInfo("Asia/Seoul")
+    early_kst = datetime(2026, 11, 29, 8, 0, tzinfo=kst)
+    assert format_date(early_kst) == "2026-11-29"  # the source's own date by default
+    assert format_date(early_kst, tz=UTC) == "2026-11-28"
+    minus5 = timezone(timedelta(hours=-5))
+    assert format_date(datetime(2026, 11, 28, 23, 0, tzinfo=minus5), tz=kst) == "2026-11-29"
+    # A naive datetime is not shifted.
+    assert format_date(datetime(2026, 11, 28, 23, 0), tz=kst) == "2026-11-28"
+
+
+def test_issue_labels() -> None:
+    tags = [IssueTag("usfk", "USFK"), IssueTag("sma", "Cost sharing"), IssueTag("usfk", "USFK")]
+    assert issue_labels(tags) == "USFK, Cost sharing"
+    assert issue_labels(tags, sep=" · ") == "USFK · Cost sharing"
+    assert issue_labels(["GSOMIA", " ", "  Extended   deterrence "]) == (
+        "GSOMIA, Extended deterrence"
+    )
+    assert issue_labels([]) == ""
+    assert issue_labels(None) == ""
