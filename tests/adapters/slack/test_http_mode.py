@@ -1,0 +1,219 @@
+"""Slash commands over HTTP: signed requests to the running bot's /slack/events, answers through
+response_url on the fake Slack, admin checks through users.info."""
+
+from __future__ import annotations
+
+import time
+
+import aiohttp
+
+from koreapage_bot.adapters.slack.app import SlackAdapter
+from koreapage_bot.http import HttpServer
+from tests.adapters.slack.conftest import (
+    ADMIN,
+    CHANNEL,
+    MEMBER,
+    OWNER,
+    LocalCommandApi,
+    SlashClient,
+)
+from tests.contract.slack_spec import assert_valid_blocks
+from tests.fakes.slack_server import FakeSlack, sign
+
+
+async def answer_for(fake: FakeSlack, response_url: str) -> dict[str, object]:
+    key = response_url.rsplit("/", 1)[1]
+    await fake.wait_until(lambda: any(r.key == key for r in fake.responses))
+    found = [r.body for r in fake.responses if r.key == key]
+    assert len(found) == 1, f"expected one answer on {response_url}, got {len(found)}"
+    return found[0]
+
+
+async def test_admin_subscribe_is_accepted(
+    slash: SlashClient, fake_slack: FakeSlack, command_api: LocalCommandApi
+) -> None:
+    status, body, url = await slash.send("/briefs", "subscribe gsomia", user_id=ADMIN)
+    assert status == 200
+    assert body == ""  # empty ack: the answer comes through response_url
+    answer = await answer_for(fake_slack, url)
+    assert answer["response_type"] == "ephemeral"
+    assert "Subscribed" in str(answer["text"])
+    assert command_api.subscribed == [(CHANNEL, ("gsomia",))]
+    caller = command_api.executed[0][0]
+    assert (caller.platform, caller.user_id, caller.is_admin) == ("slack", ADMIN, True)
+    assert caller.workspace == fake_slack.team_id
+    assert [c.params["user"] for c in fake_slack.calls_to("users.info")] == [ADMIN]
+
+
+async def test_owner_counts_as_admin(
+    slash: SlashClient, fake_slack: FakeSlack, command_api: LocalCommandApi
+) -> None:
+    _, _, url = await slash.send("/briefs", "subscribe usfk", user_id=OWNER)
+    await answer_for(fake_slack, url)
+    assert command_api.subscribed == [(CHANNEL, ("usfk",))]
+
+
+async def test_member_subscribe_is_refused(
+    slash: SlashClient, fake_slack: FakeSlack, command_api: LocalCommandApi
+) -> None:
+    status, _, url = await slash.send("/briefs", "subscribe gsomia", user_id=MEMBER)
+    assert status == 200
+    answer = await answer_for(fake_slack, url)
+    assert answer["response_type"] == "ephemeral"
+    assert "admins" in str(answer["text"])
+    assert command_api.subscribed == []
+    assert command_api.executed[0][0].is_admin is False
+
+
+async def test_admin_answer_is_cached(
+    slash: SlashClient, fake_slack: FakeSlack, command_api: LocalCommandApi
+) -> None:
+    for _ in range(3):
+        _, _, url = await slash.send("/briefs", "latest", user_id=ADMIN)
+        await answer_for(fake_slack, url)
+    assert len(fake_slack.calls_to("users.info")) == 1
+
+
+async def test_allowlisted_user_is_admin_without_users_info(
+    fake_slack: FakeSlack, command_api: LocalCommandApi, http_server: HttpServer
+) -> None:
+    from koreapage_bot.adapters.slack.settings import SlackSettings
+
+    settings = SlackSettings.from_env(
+        {
+            "SLACK_BOT_TOKEN": fake_slack.bot_token,
+            "SLACK_SIGNING_SECRET": "another-secret",
+            "SLACK_API_URL": fake_slack.api_url,
+            "SLACK_ADMIN_USERS": f"U0SOMEONE, {MEMBER}",
+        }
+    )
+    adapter = SlackAdapter(settings, command_api, http_server)
+    await adapter.start()
+    try:
+        client = SlashClient(f"{http_server.base_url}/slack/events", fake_slack, "another-secret")
+        _, _, url = await client.send("/briefs", "subscribe gsomia", user_id=MEMBER)
+        await answer_for(fake_slack, url)
+    finally:
+        await adapter.close()
+    assert command_api.subscribed == [(CHANNEL, ("gsomia",))]
+    assert fake_slack.calls_to("users.info") == []
+
+
+async def test_latest_answers_in_channel_with_valid_blocks(
+    slash: SlashClient, fake_slack: FakeSlack
+) -> None:
+    _, _, url = await slash.send("/briefs", "latest 5", user_id=MEMBER)
+    answer = await answer_for(fake_slack, url)
+    assert answer["response_type"] == "in_channel"
+    blocks = answer["blocks"]
+    assert isinstance(blocks, list)
+    assert_valid_blocks(blocks)
+    rendered = str(blocks)
+    assert "Seoul and Washington extend" in rendered
+    assert "<https://news.example.org/posts/1|" in rendered
+    # Feed text was escaped: the injected <!channel> arrives as text, not as a mention.
+    assert "<!channel>" not in rendered
+    assert "&lt;!channel&gt;" in rendered
+
+
+async def test_search_answers_through_response_url(
+    slash: SlashClient, fake_slack: FakeSlack, command_api: LocalCommandApi
+) -> None:
+    _, _, url = await slash.send("/briefs", 'search "cost-sharing"', user_id=MEMBER)
+    answer = await answer_for(fake_slack, url)
+    assert answer["response_type"] == "in_channel"
+    rendered = str(answer["blocks"])
+    assert "USFK posture review" in rendered
+    assert "Seoul and Washington" not in rendered
+    assert command_api.executed[-1][1:] == ("briefs", 'search "cost-sharing"')
+
+
+async def test_bare_command_and_help_show_usage(slash: SlashClient, fake_slack: FakeSlack) -> None:
+    for text in ("", "help"):
+        _, _, url = await slash.send("/briefs", text, user_id=MEMBER)
+        answer = await answer_for(fake_slack, url)
+        assert answer["response_type"] == "ephemeral"
+        assert "/briefs latest" in str(answer["blocks"])
+    _, _, url = await slash.send("/feeds", "", user_id=MEMBER)
+    answer = await answer_for(fake_slack, url)
+    assert "/feeds add" in str(answer["blocks"])
+
+
+async def test_unknown_subcommand_is_an_ephemeral_usage(
+    slash: SlashClient, fake_slack: FakeSlack
+) -> None:
+    _, _, url = await slash.send("/briefs", "lates", user_id=MEMBER)
+    answer = await answer_for(fake_slack, url)
+    assert answer["response_type"] == "ephemeral"
+    assert "latest" in str(answer["text"])
+
+
+async def _nothing_happened(fake: FakeSlack, api: LocalCommandApi) -> None:
+    assert api.executed == []
+    assert fake.responses == []
+    assert fake.calls_to("users.info") == []
+
+
+async def test_unsigned_request_is_401(
+    slash: SlashClient, fake_slack: FakeSlack, command_api: LocalCommandApi
+) -> None:
+    status, _, _ = await slash.send(
+        "/briefs",
+        "subscribe gsomia",
+        user_id=ADMIN,
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+    )
+    assert status == 401
+    await _nothing_happened(fake_slack, command_api)
+
+
+async def test_badly_signed_request_is_401(
+    fake_slack: FakeSlack, command_api: LocalCommandApi, http_server: HttpServer, slash: SlashClient
+) -> None:
+    wrong = SlashClient(slash.url, fake_slack, secret="not-the-secret")
+    status, _, _ = await wrong.send("/briefs", "subscribe gsomia", user_id=ADMIN)
+    assert status == 401
+    await _nothing_happened(fake_slack, command_api)
+
+
+async def test_tampered_body_is_401(
+    slash: SlashClient, fake_slack: FakeSlack, command_api: LocalCommandApi
+) -> None:
+    ts = str(int(time.time()))
+    body = "command=%2Fbriefs&text=latest&user_id=U0MEMBER1&response_url=http%3A%2F%2Fx"
+    headers = {
+        "Content-Type": "application/x-www-form-urlencoded",
+        "X-Slack-Request-Timestamp": ts,
+        "X-Slack-Signature": sign(slash.secret, ts, body),
+    }
+    tampered = body.replace("latest", "subscribe+gsomia").replace("U0MEMBER1", ADMIN)
+    async with (
+        aiohttp.ClientSession() as session,
+        session.post(slash.url, data=tampered, headers=headers) as resp,
+    ):
+        assert resp.status == 401
+    await _nothing_happened(fake_slack, command_api)
+
+
+async def test_stale_timestamp_is_401(
+    slash: SlashClient, fake_slack: FakeSlack, command_api: LocalCommandApi
+) -> None:
+    six_minutes_ago = int(time.time()) - 6 * 60
+    status, _, _ = await slash.send(
+        "/briefs", "subscribe gsomia", user_id=ADMIN, timestamp=six_minutes_ago
+    )
+    assert status == 401
+    await _nothing_happened(fake_slack, command_api)
+
+
+async def test_events_route_only_takes_post(slash: SlashClient, http_adapter: SlackAdapter) -> None:
+    async with aiohttp.ClientSession() as session, session.get(slash.url) as resp:
+        assert resp.status == 405
+
+
+async def test_close_unmounts_the_route(
+    slash: SlashClient, http_adapter: SlackAdapter, fake_slack: FakeSlack
+) -> None:
+    await http_adapter.close()
+    status, _, _ = await slash.send("/briefs", "latest", user_id=MEMBER)
+    assert status == 404

@@ -1,0 +1,440 @@
+"""A fake Slack on 127.0.0.1 (port 0): Web API, response_url sink and a Socket Mode websocket.
+
+The real slack_sdk / slack-bolt code talks to it through `api_url` (SLACK_API_URL). It answers
+the way Slack documents: `{"ok": false, "error": ...}` with HTTP 200 for API errors, HTTP 429 with
+`Retry-After` for rate limits. Everything it receives is recorded for assertions.
+
+Test helpers for the other direction (Slack -> bot) live here too: `signed_slash_command` builds
+a form-encoded slash-command request signed like Slack signs it (v0 HMAC-SHA256).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+import itertools
+import json
+import time
+import urllib.parse
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from types import TracebackType
+from typing import Any, Self
+
+from aiohttp import WSMsgType, web
+
+API_METHODS = (
+    "auth.test",
+    "chat.postMessage",
+    "users.info",
+    "conversations.info",
+    "conversations.history",
+    "apps.connections.open",
+)
+
+
+@dataclass
+class ApiCall:
+    method: str
+    params: dict[str, Any]  # query, form and JSON body merged; `blocks` decoded to a list
+    token: str | None
+    content_type: str
+    ok: bool = False
+    error: str | None = None
+    status: int = 200
+
+
+@dataclass
+class ForcedFailure:
+    error: str
+    status: int = 200
+    retry_after: float | None = None
+    times: int = 1
+
+
+@dataclass
+class ResponseUrlPost:
+    key: str
+    body: dict[str, Any]
+
+
+@dataclass
+class SocketAck:
+    envelope_id: str
+    payload: dict[str, Any] | None
+
+
+@dataclass
+class FakeSlack:
+    bot_token: str = "xoxb-fake-bot-token"
+    app_token: str = "xapp-fake-app-token"
+    team_id: str = "T0FAKE01"
+    bot_user_id: str = "UBOT0001"
+    users: dict[str, dict[str, Any]] = field(default_factory=dict)
+    channels: dict[str, dict[str, Any]] = field(default_factory=dict)
+    calls: list[ApiCall] = field(default_factory=list)
+    responses: list[ResponseUrlPost] = field(default_factory=list)
+    acks: list[SocketAck] = field(default_factory=list)
+    socket_connections: int = 0
+
+    def __post_init__(self) -> None:
+        self._forced: dict[str, list[ForcedFailure]] = {}
+        self._seq = itertools.count(1)
+        self._runner: web.AppRunner | None = None
+        self._port: int | None = None
+        self._envelopes: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+        self._sockets: set[web.WebSocketResponse] = set()
+        self.history: dict[str, list[dict[str, Any]]] = {}  # channel -> messages, newest last
+
+    # -- set-up -------------------------------------------------------------------------------
+
+    def add_user(
+        self, user_id: str, name: str = "", *, admin: bool = False, owner: bool = False
+    ) -> None:
+        self.users[user_id] = {
+            "id": user_id,
+            "team_id": self.team_id,
+            "name": name or user_id.lower(),
+            "deleted": False,
+            "is_bot": False,
+            "is_admin": admin,
+            "is_owner": owner,
+            "is_primary_owner": False,
+        }
+
+    def add_channel(
+        self, channel_id: str, name: str = "", *, archived: bool = False, member: bool = True
+    ) -> None:
+        self.channels[channel_id] = {
+            "id": channel_id,
+            "name": name or channel_id.lower(),
+            "is_channel": True,
+            "is_private": False,
+            "is_archived": archived,
+            "is_member": member,
+        }
+
+    def force_error(self, method: str, error: str, *, status: int = 200, times: int = 1) -> None:
+        """The next `times` calls to `method` fail with `error`."""
+        self._forced.setdefault(method, []).append(ForcedFailure(error, status, None, times))
+
+    def force_rate_limit(self, method: str, retry_after: float = 3, *, times: int = 1) -> None:
+        """The next `times` calls to `method` get HTTP 429 with `Retry-After`."""
+        failure = ForcedFailure("ratelimited", 429, retry_after, times)
+        self._forced.setdefault(method, []).append(failure)
+
+    # -- lifetime -----------------------------------------------------------------------------
+
+    @property
+    def base_url(self) -> str:
+        if self._port is None:
+            raise RuntimeError("fake Slack not started")
+        return f"http://127.0.0.1:{self._port}"
+
+    @property
+    def api_url(self) -> str:
+        return f"{self.base_url}/api/"
+
+    def new_response_url(self) -> str:
+        return f"{self.base_url}/response/{next(self._seq)}"
+
+    async def start(self) -> None:
+        app = web.Application()
+        app.router.add_route("*", "/api/{method}", self._api)
+        app.router.add_post("/response/{key}", self._response_url)
+        app.router.add_get("/link/", self._socket)
+        self._runner = web.AppRunner(app, access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        await site.start()
+        self._port = int(self._runner.addresses[0][1])
+
+    async def close(self) -> None:
+        for ws in list(self._sockets):
+            await ws.close()
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+
+    async def __aenter__(self) -> Self:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.close()
+
+    # -- queries for tests --------------------------------------------------------------------
+
+    def calls_to(self, method: str) -> list[ApiCall]:
+        return [c for c in self.calls if c.method == method]
+
+    def posts(self) -> list[ApiCall]:
+        """chat.postMessage calls Slack accepted."""
+        return [c for c in self.calls_to("chat.postMessage") if c.ok]
+
+    async def wait_until(self, predicate: Callable[[], bool], timeout: float = 5.0) -> None:
+        """Wait for something the bot does in the background (a bound, not a timing check)."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while not predicate():
+            if loop.time() > deadline:
+                raise AssertionError("fake Slack: condition not met in time")
+            await asyncio.sleep(0.01)
+
+    # -- Socket Mode --------------------------------------------------------------------------
+
+    def deliver_slash_command(
+        self,
+        command: str,
+        text: str,
+        *,
+        user_id: str,
+        channel_id: str = "C0GENERAL",
+        envelope_id: str | None = None,
+    ) -> tuple[str, str]:
+        """Queue a slash-command envelope for the connected socket; returns (envelope, resp url)."""
+        envelope_id = envelope_id or f"env-{next(self._seq)}"
+        response_url = self.new_response_url()
+        payload = slash_command_payload(
+            command, text, user_id=user_id, channel_id=channel_id, team_id=self.team_id
+        )
+        payload["response_url"] = response_url
+        self._envelopes.put_nowait(
+            {
+                "envelope_id": envelope_id,
+                "type": "slash_commands",
+                "accepts_response_payload": True,
+                "payload": payload,
+            }
+        )
+        return envelope_id, response_url
+
+    def ack_for(self, envelope_id: str) -> SocketAck | None:
+        return next((a for a in self.acks if a.envelope_id == envelope_id), None)
+
+    async def _socket(self, request: web.Request) -> web.StreamResponse:
+        ws = web.WebSocketResponse()  # autoping answers the SDK's pings
+        await ws.prepare(request)
+        self._sockets.add(ws)
+        self.socket_connections += 1
+        await ws.send_json(
+            {"type": "hello", "num_connections": 1, "connection_info": {"app_id": "A0FAKE"}}
+        )
+        sender = asyncio.create_task(self._send_envelopes(ws))
+        try:
+            async for message in ws:
+                if message.type == WSMsgType.TEXT:
+                    data = json.loads(message.data)
+                    if "envelope_id" in data:
+                        self.acks.append(SocketAck(data["envelope_id"], data.get("payload")))
+        finally:
+            sender.cancel()
+            self._sockets.discard(ws)
+        return ws
+
+    async def _send_envelopes(self, ws: web.WebSocketResponse) -> None:
+        while not ws.closed:
+            envelope = await self._envelopes.get()
+            await ws.send_json(envelope)
+
+    # -- response_url -------------------------------------------------------------------------
+
+    async def _response_url(self, request: web.Request) -> web.Response:
+        body = await request.json()
+        self.responses.append(ResponseUrlPost(request.match_info["key"], body))
+        return web.Response(text="ok", content_type="text/html")
+
+    # -- Web API ------------------------------------------------------------------------------
+
+    async def _api(self, request: web.Request) -> web.Response:
+        method = request.match_info["method"]
+        params: dict[str, Any] = dict(request.query)
+        content_type = request.content_type
+        if request.method == "POST" and request.can_read_body:
+            if content_type == "application/json":
+                params.update(await request.json())
+            else:
+                params.update(dict(await request.post()))
+        token = _bearer(request.headers) or params.pop("token", None)
+        if isinstance(params.get("blocks"), str):
+            params["blocks"] = json.loads(params["blocks"])
+        call = ApiCall(method, params, token, content_type)
+        self.calls.append(call)
+
+        status, body, headers = self._answer(method, params, token)
+        call.ok = bool(body.get("ok"))
+        call.error = body.get("error")
+        call.status = status
+        return web.json_response(body, status=status, headers=headers)
+
+    def _answer(
+        self, method: str, params: dict[str, Any], token: str | None
+    ) -> tuple[int, dict[str, Any], dict[str, str]]:
+        if method not in API_METHODS:
+            return 200, {"ok": False, "error": "unknown_method"}, {}
+        expected = self.app_token if method == "apps.connections.open" else self.bot_token
+        if not token:
+            return 200, {"ok": False, "error": "not_authed"}, {}
+        if token != expected:
+            return 200, {"ok": False, "error": "invalid_auth"}, {}
+        forced = self._take_forced(method)
+        if forced is not None:
+            headers = {}
+            if forced.retry_after is not None:
+                headers["Retry-After"] = str(int(forced.retry_after))
+            return forced.status, {"ok": False, "error": forced.error}, headers
+        handler = getattr(self, "_m_" + method.replace(".", "_"))
+        return 200, handler(params), {}
+
+    def _take_forced(self, method: str) -> ForcedFailure | None:
+        queue = self._forced.get(method)
+        if not queue:
+            return None
+        failure = queue[0]
+        failure.times -= 1
+        if failure.times <= 0:
+            queue.pop(0)
+        return failure
+
+    def _m_auth_test(self, params: Mapping[str, Any]) -> dict[str, Any]:
+        return {
+            "ok": True,
+            "url": "https://fake-workspace.slack.com/",
+            "team": "Fake Workspace",
+            "user": "koreapage",
+            "team_id": self.team_id,
+            "user_id": self.bot_user_id,
+            "bot_id": "B0FAKE01",
+            "is_enterprise_install": False,
+        }
+
+    def _m_users_info(self, params: Mapping[str, Any]) -> dict[str, Any]:
+        user = self.users.get(str(params.get("user", "")))
+        if user is None:
+            return {"ok": False, "error": "user_not_found"}
+        return {"ok": True, "user": user}
+
+    def _m_conversations_info(self, params: Mapping[str, Any]) -> dict[str, Any]:
+        channel = self.channels.get(str(params.get("channel", "")))
+        if channel is None:
+            return {"ok": False, "error": "channel_not_found"}
+        return {"ok": True, "channel": channel}
+
+    def _m_conversations_history(self, params: Mapping[str, Any]) -> dict[str, Any]:
+        channel_id = str(params.get("channel", ""))
+        if channel_id not in self.channels:
+            return {"ok": False, "error": "channel_not_found"}
+        limit = int(params.get("limit") or 100)
+        with_metadata = str(params.get("include_all_metadata")).lower() in ("1", "true")
+        messages = list(reversed(self.history.get(channel_id, [])))[:limit]  # newest first
+        if not with_metadata:
+            messages = [{k: v for k, v in m.items() if k != "metadata"} for m in messages]
+        return {"ok": True, "messages": messages, "has_more": False}
+
+    def _m_apps_connections_open(self, params: Mapping[str, Any]) -> dict[str, Any]:
+        ws_url = self.base_url.replace("http://", "ws://") + f"/link/?ticket={next(self._seq)}"
+        return {"ok": True, "url": ws_url}
+
+    def _m_chat_postMessage(self, params: Mapping[str, Any]) -> dict[str, Any]:
+        channel_id = str(params.get("channel", ""))
+        channel = self.channels.get(channel_id)
+        if channel is None:
+            return {"ok": False, "error": "channel_not_found"}
+        if channel["is_archived"]:
+            return {"ok": False, "error": "is_archived"}
+        if not channel["is_member"]:
+            return {"ok": False, "error": "not_in_channel"}
+        if not params.get("text") and not params.get("blocks"):
+            return {"ok": False, "error": "no_text"}
+        n = next(self._seq)
+        ts = f"{1_700_000_000 + n}.{n:06d}"
+        message = {
+            "type": "message",
+            "subtype": "bot_message",
+            "text": params.get("text", ""),
+            "ts": ts,
+            "username": "koreapage",
+            "bot_id": "B0FAKE01",
+        }
+        if params.get("blocks"):
+            message["blocks"] = params["blocks"]
+        stored = dict(message)
+        if isinstance(params.get("metadata"), dict):
+            stored["metadata"] = params["metadata"]
+        self.history.setdefault(channel_id, []).append(stored)
+        return {"ok": True, "channel": channel_id, "ts": ts, "message": message}
+
+
+def _bearer(headers: Mapping[str, str]) -> str | None:
+    value = headers.get("Authorization", "")
+    return value[len("Bearer ") :].strip() or None if value.startswith("Bearer ") else None
+
+
+# -- Slack -> bot -----------------------------------------------------------------------------
+
+
+def slash_command_payload(
+    command: str,
+    text: str,
+    *,
+    user_id: str,
+    channel_id: str = "C0GENERAL",
+    team_id: str = "T0FAKE01",
+    response_url: str = "",
+) -> dict[str, Any]:
+    return {
+        "token": "legacy-verification-token-unused",
+        "team_id": team_id,
+        "team_domain": "fake-workspace",
+        "channel_id": channel_id,
+        "channel_name": "general",
+        "user_id": user_id,
+        "user_name": user_id.lower(),
+        "command": command,
+        "text": text,
+        "api_app_id": "A0FAKE",
+        "is_enterprise_install": "false",
+        "response_url": response_url,
+        "trigger_id": f"trigger.{user_id}.{int(time.time())}",
+    }
+
+
+def sign(secret: str, timestamp: str, body: str) -> str:
+    base = f"v0:{timestamp}:{body}".encode()
+    return "v0=" + hmac.new(secret.encode(), base, hashlib.sha256).hexdigest()
+
+
+def signed_slash_command(
+    secret: str,
+    command: str,
+    text: str,
+    *,
+    user_id: str,
+    response_url: str,
+    channel_id: str = "C0GENERAL",
+    team_id: str = "T0FAKE01",
+    timestamp: int | None = None,
+) -> tuple[str, dict[str, str]]:
+    """A form-encoded body and headers, as Slack would POST them to the request URL."""
+    payload = slash_command_payload(
+        command,
+        text,
+        user_id=user_id,
+        channel_id=channel_id,
+        team_id=team_id,
+        response_url=response_url,
+    )
+    body = urllib.parse.urlencode(payload)
+    ts = str(int(time.time()) if timestamp is None else timestamp)
+    headers = {
+        "Content-Type": "application/x-www-form-urlencoded",
+        "X-Slack-Request-Timestamp": ts,
+        "X-Slack-Signature": sign(secret, ts, body),
+    }
+    return body, headers

@@ -1,0 +1,89 @@
+"""The bot's own HTTP server: /healthz, mounted routes, port 0, settings from the environment."""
+
+from __future__ import annotations
+
+import aiohttp
+import pytest
+from aiohttp import web
+
+from koreapage_bot.http import HttpServer, HttpSettings
+
+
+def test_settings_from_env() -> None:
+    assert HttpSettings.from_env({}) == HttpSettings("127.0.0.1", 8080)
+    env = {"KOREAPAGE_HTTP_HOST": "0.0.0.0", "KOREAPAGE_HTTP_PORT": "3000"}
+    assert HttpSettings.from_env(env) == HttpSettings("0.0.0.0", 3000)
+    with pytest.raises(ValueError, match="KOREAPAGE_HTTP_PORT"):
+        HttpSettings.from_env({"KOREAPAGE_HTTP_PORT": "eighty"})
+    with pytest.raises(ValueError, match="range"):
+        HttpSettings.from_env({"KOREAPAGE_HTTP_PORT": "70000"})
+
+
+async def test_healthz_and_mounted_routes() -> None:
+    async def echo(request: web.Request) -> web.Response:
+        return web.Response(text="got " + await request.text())
+
+    server = HttpServer(HttpSettings(port=0))
+    server.mount("/early", echo)  # before start
+    async with server, aiohttp.ClientSession() as session:
+        assert server.port > 0
+        server.mount("/late", echo, methods=("POST", "PUT"))  # after start
+        async with session.get(f"{server.base_url}/healthz") as resp:
+            assert resp.status == 200
+            assert await resp.json() == {"status": "ok", "checks": {}}
+        for path in ("/early", "/late"):
+            async with session.post(server.base_url + path, data="x") as resp:
+                assert (resp.status, await resp.text()) == (200, "got x")
+        async with session.get(f"{server.base_url}/early") as resp:
+            assert resp.status == 405
+        async with session.post(f"{server.base_url}/nowhere") as resp:
+            assert resp.status == 404
+        server.unmount("/late")
+        async with session.post(f"{server.base_url}/late") as resp:
+            assert resp.status == 404
+
+
+async def test_failing_health_check_is_503() -> None:
+    async def fine() -> tuple[bool, str]:
+        return True, "fine"
+
+    async def broken() -> tuple[bool, str]:
+        raise RuntimeError("db gone")
+
+    async with HttpServer(HttpSettings(port=0)) as server, aiohttp.ClientSession() as session:
+        server.add_health_check("db", fine)
+        async with session.get(f"{server.base_url}/healthz") as resp:
+            assert resp.status == 200
+        server.add_health_check("queue", broken)
+        async with session.get(f"{server.base_url}/healthz") as resp:
+            body = await resp.json()
+            assert resp.status == 503
+        assert body["status"] == "degraded"
+        assert body["checks"]["db"] == {"ok": True, "detail": "fine"}
+        assert body["checks"]["queue"]["ok"] is False
+        assert "db gone" in body["checks"]["queue"]["detail"]
+
+
+def test_mount_rejects_duplicates_and_healthz() -> None:
+    async def handler(request: web.Request) -> web.Response:
+        return web.Response()
+
+    server = HttpServer()
+    server.mount("/slack/events", handler)
+    with pytest.raises(ValueError):
+        server.mount("/slack/events", handler)
+    with pytest.raises(ValueError):
+        server.mount("/healthz", handler)
+    with pytest.raises(RuntimeError):
+        _ = server.port
+
+
+async def test_close_stops_listening() -> None:
+    server = HttpServer(HttpSettings(port=0))
+    await server.start()
+    url = f"{server.base_url}/healthz"
+    await server.close()
+    async with aiohttp.ClientSession() as session:
+        with pytest.raises(aiohttp.ClientConnectionError):
+            async with session.get(url):
+                pass
