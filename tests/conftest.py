@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import socket
 from collections.abc import AsyncIterator, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -13,7 +14,9 @@ from koreapage_bot.store.store import Store
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = (REPO / ".." / "shared").resolve()
-PG_ADMIN_URL = os.environ.get("KOREAPAGE_TEST_PG", "postgresql+asyncpg://postgres@127.0.0.1:5432/test")
+PG_ADMIN_URL = os.environ.get(
+    "KOREAPAGE_TEST_PG", "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
+)
 
 
 def shared_path(*parts: str) -> Path:
@@ -52,14 +55,19 @@ def pg_database() -> Iterator[str]:
         finally:
             await engine.dispose()
 
+    def run(sql: str) -> None:
+        # Its own thread and loop: this fixture may be first asked for inside a running loop.
+        with ThreadPoolExecutor(1) as pool:
+            pool.submit(asyncio.run, admin(sql)).result()
+
     try:
-        asyncio.run(admin(f'DROP DATABASE IF EXISTS "{name}"'))
-        asyncio.run(admin(f'CREATE DATABASE "{name}"'))
+        run(f'DROP DATABASE IF EXISTS "{name}"')
+        run(f'CREATE DATABASE "{name}"')
     except Exception as exc:  # no role, no permission: the tier cannot run here
         pytest.skip(f"cannot create a PostgreSQL test database: {exc}")
     base = PG_ADMIN_URL.rsplit("/", 1)[0]
     yield f"{base}/{name}"
-    asyncio.run(admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    run(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 async def _reset_pg(url: str) -> None:
