@@ -1,0 +1,157 @@
+"""Who wrote it: a chain of sources, normalized, never invented, persons before site names.
+
+Chain: feed entry author (dc:creator) → page metadata → a byline in the text ("By …") → the
+closing bio → the author segment of the URL (/author/jane-doe/) → the feed's own author.
+The first candidate that names a person wins; if none does, the first non-empty one (a desk or
+team name) is used; otherwise the author is unknown (None).
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+from collections.abc import Iterable
+from urllib.parse import unquote, urlsplit
+
+from koreapage_bot.analysis.noise import _BYLINE, Cleaned
+from koreapage_bot.analysis.text import wordset
+
+_EMAIL = re.compile(r"[\w.+\-]+@[\w\-]+(?:\.[\w\-]+)+")
+_HANDLE = re.compile(r"\(?@\w+\)?")
+_ROLE = re.compile(
+    r"^(?:staff|senior|chief|special|contributing|guest|associate|managing|political|"
+    r"diplomatic|defense|defence|foreign|national|white house|seoul|washington|tokyo)?\s*"
+    r"(?:writer|reporter|correspondent|editor|contributor|columnist|analyst|bureau chief|"
+    r"staff writer|staff reporter|intern)s?$",
+    re.IGNORECASE,
+)
+# Words that mark an organization, a site or a section rather than a person.
+_ORG_WORDS = wordset(
+    """team desk staff news newsroom editorial editors editor press agency online times post
+    herald daily journal magazine institute center centre foundation council university school
+    reuters yonhap afp ap upi bloomberg kcna admin administrator webmaster site blog page
+    media network group service services bureau office ministry department korea korean
+    diplomat report review tribune world global international association society channel
+    wire radio tv television the"""
+)
+_GENERIC = frozenset(
+    {"admin", "administrator", "webmaster", "editor", "guest", "anonymous", "unknown", "staff"}
+)
+_PARTICLES = frozenset({"de", "van", "von", "der", "bin", "al", "da", "di", "le", "la", "du"})
+_URL_AUTHOR_SEGMENTS = frozenset(
+    {
+        "author",
+        "authors",
+        "columns",
+        "columnist",
+        "columnists",
+        "writers",
+        "writer",
+        "by",
+        "people",
+        "profile",
+        "profiles",
+        "staff",
+        "contributors",
+        "contributor",
+    }
+)
+
+
+def _split_names(raw: str) -> list[str]:
+    parts = re.split(r"\s*(?:,|;|&|\band\b|\|| - | – | — )\s*", raw)
+    return [p.strip(" .:-") for p in parts if p and p.strip(" .:-")]
+
+
+def normalize_author(raw: str | None) -> str | None:
+    """Strip "By", e-mail addresses, handles and job titles; keep every author named."""
+    if not raw:
+        return None
+    text = " ".join(raw.split())
+    m = _BYLINE.match(text)
+    if m:
+        text = m.group(1)
+    text = _EMAIL.sub(" ", text)
+    text = _HANDLE.sub(" ", text)
+    text = re.sub(r"\(\s*\)|\[\s*\]|<\s*>|\bmailto:", " ", text)
+    text = re.sub(r"\s+", " ", text).strip(" ,;|-–—:")
+    names: list[str] = []
+    for part in _split_names(text):
+        if _ROLE.match(part) or part.lower() in _GENERIC:
+            continue
+        if part.isupper() and len(part) > 3:
+            part = part.title()
+        if part not in names:
+            names.append(part)
+    if not names:
+        return None
+    if len(names) == 1:
+        return names[0]
+    return ", ".join(names[:-1]) + " and " + names[-1]
+
+
+def _looks_like_person(name: str) -> bool:
+    tokens = name.split()
+    if not 2 <= len(tokens) <= 5:
+        return False
+    for tok in tokens:
+        low = tok.lower().strip(".")
+        if low in _ORG_WORDS or "." in tok.strip(".") or any(c.isdigit() for c in tok):
+            return False
+        if not (tok[0].isupper() or low in _PARTICLES):
+            return False
+    return True
+
+
+def is_person(author: str | None) -> bool:
+    if not author:
+        return False
+    names = re.split(r", | and ", author)
+    return all(_looks_like_person(n) for n in names)
+
+
+def author_from_url(url: str | None) -> str | None:
+    """`/author/jane-doe/` or `/columns/jane-doe/` → "Jane Doe"."""
+    if not url:
+        return None
+    segments = [unquote(s) for s in urlsplit(url).path.split("/") if s]
+    for a, b in itertools.pairwise(segments):
+        if a.lower() in _URL_AUTHOR_SEGMENTS and re.fullmatch(r"[a-z]+(?:[-_][a-z]+){1,3}", b):
+            name = " ".join(w.capitalize() for w in re.split(r"[-_]", b))
+            if _looks_like_person(name):
+                return name
+    return None
+
+
+def bio_author(cleaned: Cleaned) -> str | None:
+    return cleaned.bio.name if cleaned.bio else None
+
+
+def choose_author(candidates: Iterable[str | None]) -> str | None:
+    """First candidate naming a person; else the first non-empty one; else None."""
+    normalized = [a for a in (normalize_author(c) for c in candidates) if a]
+    for a in normalized:
+        if is_person(a):
+            return a
+    return normalized[0] if normalized else None
+
+
+def find_author(
+    *,
+    entry_author: str | None,
+    page_author: str | None,
+    cleaned: Cleaned,
+    url: str | None,
+    feed_author: str | None,
+) -> str | None:
+    return choose_author(
+        [
+            entry_author,
+            page_author,
+            *cleaned.bylines,
+            bio_author(cleaned),
+            *cleaned.trailer_authors,
+            author_from_url(url),
+            feed_author,
+        ]
+    )

@@ -1,0 +1,212 @@
+"""Strip page noise from article text: navigation, captions and credits, share and comment
+prompts, subscription blurbs, datelines, duplicated paragraphs, bylines and the author bio.
+
+Bylines and the bio are returned separately: the author step reads them, the summary never does.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from koreapage_bot.analysis.text import paragraphs
+
+# Whole lines that are site chrome.
+_NAV_LINE = re.compile(
+    r"^(?:skip to (?:main )?content|skip to navigation|main menu|menu|search|home|<< ?home|"
+    r"subscribe(?: now)?|sign in|sign up|log ?in|register|connect with us|"
+    r"hi,? what are you looking for\??|trending(?: stories| now)?|recent (?:features|posts)|"
+    r"related(?: articles| stories| posts| content)?|read more|read next|more stories|"
+    r"advertisement|sponsored|listen live|listen|get short url|"
+    r"share(?: this)?(?: article| post| story)?|"
+    r"tweet|print|e-?mail|comments?|\d+ comments?|post a comment|leave a (?:comment|reply)|"
+    r"click to comment|add comment|show comments|newer post|older post|next post|previous post|"
+    r"back to top|tags?:.*|filed under:.*|categories:.*|posted in .*|cast & crew|"
+    r"\[[a-z ]+\]|•\s*\w+(?: \w+)?|[|•·\-–—\s]+)$",
+    re.IGNORECASE,
+)
+# After one of these the rest of the page is the comment section or the footer.
+_END_OF_ARTICLE = re.compile(
+    r"^(?:leave a (?:comment|reply)|post a comment|click to comment|\d+ comments?|comments|"
+    r"your email address will not be published.*|you may also like|more from .{0,40}|"
+    r"about the author|related (?:articles|stories|posts))$",
+    re.IGNORECASE,
+)
+# Lines that contain one of these (and are short enough to be a caption or blurb) are noise.
+_NOISE_INSIDE = re.compile(
+    r"photo courtesy|courtesy photo|\(photo by|\bphoto by\b|\bphotos? credit|^credit:|"
+    r"getty images|\bap photo\b|/ ?(?:reuters|yonhap|afp|ap|upi|newsis|epa)\b|"
+    r"\((?:yonhap|reuters|afp|ap|upi|epa)\)$|"
+    r"\((?:[A-Z][\w.'’\-]+ ){1,3}[A-Z][\w.'’\-]+ ?/ ?[A-Z][\w .&'’\-]+\)$|"
+    r"©|\ball rights reserved\b|your email address will not be published|"
+    r"required fields are marked|"
+    r"sign up for (?:our|the)|subscribe to (?:our|the)?|\bnewsletter\b|follow us on|"
+    r"share (?:this )?on (?:facebook|twitter|x)|for more articles like this|\[login to see\]|"
+    r"^updated:? \d|^\d+ of \d+ \||^tag archive|^source / |\bclick here\b|\bjavascript\b|"
+    r"^(?:file )?photo:|^in this (?:file )?photo|^image:|^watch .{0,60} on (?:netflix|youtube)",
+    re.IGNORECASE,
+)
+_CREDIT_ONLY = re.compile(
+    r"^(?:[A-Z][\w.\-]*(?: [A-Z][\w.\-]*){0,4} ?/ ?)+(?:[A-Z][\w.\-]*(?: [\w.\-]+){0,3})$"
+)
+_MONTHS = (
+    "jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec|january|february|march|april|june|"
+    "july|august|september|october|november|december"
+)
+_DATE_TOKENS = re.compile(
+    rf"\b(?:{_MONTHS}|mon|tue|wed|thu|fri|sat|sun|monday|tuesday|wednesday|thursday|friday|"
+    r"saturday|sunday|updated|published|posted|am|pm|gmt|utc|kst|est|edt|et|sast|bst|cet|on|at)\b\.?|"
+    r"\d+|[/:,|+\-.()]",
+    re.IGNORECASE,
+)
+_BYLINE = re.compile(
+    r"^(?:by|written by|words by|story by|reporting by|author(?:[`'’]s name)?|posted by)"
+    r"\s*:?\s+(.+)$",
+    re.IGNORECASE,
+)
+_TEAM_LINE = re.compile(
+    r"^(?:[A-Z][\w'’]*\s){0,3}(?:Team|Desk|Staff|Bureau|Editors|Newsroom|Correspondents?)$"
+)
+_NAME_LINE = re.compile(r"^[A-Z][\w'’.\-]+(?:\s+(?:[A-Z][\w'’.\-]+|de|van|von|bin|al|da|di)){1,3}$")
+_NAME_IS_A = re.compile(
+    r"^((?:[A-Z][\w'’.\-]+\s){1,3}[A-Z][\w'’.\-]+)\s+(?:is|was)\s+(?:a|an|the)\b"
+)
+_BIO_VERB = re.compile(r"^(?:is|was|has|serves|works|writes|holds|teaches|covers)\b")
+_BIO_WORDS = re.compile(
+    r"\b(?:student|fellow|professor|researcher|director|analyst|writer|journalist|editor|author|"
+    r"correspondent|reporter|contributor|candidate|scholar|lecturer|graduate|intern|columnist|"
+    r"his research|her research|research interests|can be (?:found|reached)|follow (?:him|her))\b",
+    re.IGNORECASE,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Bio:
+    name: str | None  # the name line above the bio, or the name the bio opens with
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class Cleaned:
+    body: list[str]  # paragraphs kept, in order
+    headings: frozenset[int]  # indexes into body of short heading lines (no sentence punctuation)
+    bylines: tuple[str, ...]  # raw byline lines ("By …") near the top
+    trailer_authors: tuple[str, ...]  # "Author's name …" / "… Team" lines at the end
+    bio: Bio | None
+    removed: tuple[str, ...] = field(default=())
+
+    @property
+    def text(self) -> str:
+        return "\n".join(self.body)
+
+
+def _norm(line: str) -> str:
+    return re.sub(r"[^\w]+", " ", line.lower()).strip()
+
+
+def is_dateline(line: str) -> bool:
+    if len(line) > 80:
+        return False
+    if not re.search(rf"\d|\b(?:{_MONTHS})\b", line, re.IGNORECASE):
+        return False
+    rest = _DATE_TOKENS.sub(" ", line).split()
+    return len(rest) == 0
+
+
+def _is_heading(line: str) -> bool:
+    return len(line.split()) <= 12 and not re.search(r"[.!?:;\"”’)]$", line)
+
+
+def _bio_at(lines: list[str], i: int) -> tuple[Bio, int] | None:
+    """A closing bio starting at line i: a name line then "<Name> is a …", or one paragraph."""
+    line = lines[i]
+    if _NAME_LINE.match(line) and i + 1 < len(lines):
+        nxt = lines[i + 1]
+        names = line.split()
+        for opener in (line, names[0], names[-1], "He", "She", "They"):
+            if nxt.startswith((opener + " ", opener + "’s", opener + "'s")):
+                after = nxt[len(opener) :].lstrip(" ’'s").lstrip()
+                if _BIO_VERB.match(after) or _BIO_WORDS.search(nxt):
+                    return Bio(line, nxt), i + 2
+    m = _NAME_IS_A.match(line)
+    if m and _BIO_WORDS.search(line) and len(line) < 700:
+        return Bio(m.group(1), line), i + 1
+    return None
+
+
+def clean(text: str, title: str = "") -> Cleaned:
+    """Split `text` into paragraphs and drop page noise. See the module docstring."""
+    lines = paragraphs(text)
+    title_key = _norm(title)
+    kept: list[str] = []
+    removed: list[str] = []
+    bylines: list[str] = []
+    trailers: list[str] = []
+    seen: set[str] = set()
+    bio: Bio | None = None
+    # Captions: a line right before or after a bare credit line ("POOL New / Reuters").
+    credit_idx = {
+        i
+        for i, ln in enumerate(lines)
+        if len(ln) < 100
+        and ((_CREDIT_ONLY.match(ln) and " / " in ln) or re.match(r"(?i)^(?:credit|photo):", ln))
+    }
+    caption_prefixes = [_norm(ln) for ln in lines if _NOISE_INSIDE.search(ln) and len(ln) < 500]
+    body_started = False
+    n = len(lines)
+    i = 0
+    while i < n:
+        line = lines[i]
+        key = _norm(line)
+        i += 1
+        if not key:
+            removed.append(line)
+            continue
+        if _END_OF_ARTICLE.match(line) and (body_started or i > n // 2):
+            removed.extend(lines[i - 1 :])
+            break
+        if key == title_key or key in seen:
+            removed.append(line)
+            continue
+        bm = _BYLINE.match(line)
+        # "Author's name …" anywhere; "By …" only near the top (not a film's credits).
+        if (
+            bm
+            and len(line.split()) <= 14
+            and not re.search(r"[.!?]$", line)
+            and (line.lower().startswith("author") or (i - 1 < max(8, n // 3)))
+        ):
+            bylines.append(line)
+            removed.append(line)
+            continue
+        if i - 1 >= n - 2 and _TEAM_LINE.match(line):
+            trailers.append(line)
+            removed.append(line)
+            continue
+        if body_started and i - 1 >= n // 2:
+            found = _bio_at(lines, i - 1)
+            if found is not None:
+                bio = found[0]
+                removed.extend(lines[i - 1 :])
+                break
+        if (
+            _NAV_LINE.match(line)
+            or (_NOISE_INSIDE.search(line) and len(line) < 500)
+            or is_dateline(line)
+            or (i - 1) in credit_idx
+            or (i in credit_idx and len(line) < 300)
+            or (_is_heading(line) and " / " in line)
+            or (_is_heading(line) and line.count("|") >= 1)
+            or any(p.startswith(key) and p != key for p in caption_prefixes if len(key) > 30)
+        ):
+            removed.append(line)
+            continue
+        if not body_started and _is_heading(line) and len(line.split()) <= 4:
+            removed.append(line)  # section labels and menus above the article
+            continue
+        seen.add(key)
+        kept.append(line)
+        if not _is_heading(line):
+            body_started = True
+    headings = frozenset(j for j, ln in enumerate(kept) if _is_heading(ln))
+    return Cleaned(kept, headings, tuple(bylines), tuple(trailers), bio, tuple(removed))

@@ -1,0 +1,157 @@
+"""The offline analyzer: extract, clean, decide relevance, find key issues, author, summary.
+
+`OfflineAnalyzer` implements `ports.Analyzer`. The CPU work runs in a worker thread; the only
+I/O is the optional LLM summarizer, which falls back to the extractive summary on any failure.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+from types import TracebackType
+
+from koreapage_bot.analysis.authors import find_author
+from koreapage_bot.analysis.extract import extract_article, looks_like_page
+from koreapage_bot.analysis.issues import key_issues
+from koreapage_bot.analysis.lexicon import Doc, Lexicon, build_doc, compile_lexicon
+from koreapage_bot.analysis.llm import LlmSettings, LlmSummarizer
+from koreapage_bot.analysis.noise import Cleaned, clean
+from koreapage_bot.analysis.relevance import score_relevance
+from koreapage_bot.analysis.summarize import summarize
+from koreapage_bot.analysis.taxonomy import Taxonomy, load_taxonomy
+from koreapage_bot.analysis.text import html_to_text, normalize_text, split_sentences
+from koreapage_bot.domain import Analysis, ArticleInput
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class AnalysisSettings:
+    threshold: float = 0.5
+    taxonomy: Taxonomy | None = None  # None: the packaged default
+    llm: LlmSettings | None = None  # None or disabled: extractive summaries only
+    extract_pages: bool = True  # run trafilatura on `html` that is a whole page
+    summary_chars: int = 600
+
+
+@dataclass(frozen=True, slots=True)
+class Prepared:
+    """Everything the analysis read, for the LLM step and for tests."""
+
+    analysis: Analysis
+    doc: Doc
+    cleaned: Cleaned
+
+
+def _body_and_meta(article: ArticleInput, extract_pages: bool) -> tuple[str, str | None, str]:
+    """(raw text, page-metadata author, title) from whatever the article carries."""
+    title = article.title or ""
+    page_author: str | None = None
+    text = article.text or ""
+    if article.html:
+        extracted = None
+        if extract_pages and looks_like_page(article.html):
+            extracted = extract_article(article.html, article.url)
+        if extracted is not None:
+            page_author = extracted.author
+            title = title or extracted.title or ""
+            if len(extracted.text) >= len(text):
+                text = extracted.text
+        elif not text:
+            text = html_to_text(article.html)
+    return normalize_text(text), page_author, title
+
+
+def build_blocks(cleaned: Cleaned, skip_first: bool = False) -> list[tuple[str, bool, int]]:
+    blocks: list[tuple[str, bool, int]] = []
+    for j, para in enumerate(cleaned.body):
+        if skip_first and j == 0:
+            continue
+        if j in cleaned.headings:
+            blocks.append((para, True, j))
+        else:
+            blocks.extend((s, False, j) for s in split_sentences(para))
+    return blocks
+
+
+def analyze_sync(article: ArticleInput, settings: AnalysisSettings, lexicon: Lexicon) -> Prepared:
+    raw, page_author, title = _body_and_meta(article, settings.extract_pages)
+    cleaned = clean(raw, title)
+    # No title given: a heading line that opens the body is the title.
+    inferred = not title.strip() and bool(cleaned.body) and 0 in cleaned.headings
+    if inferred:
+        title = cleaned.body[0]
+    doc = build_doc(title, build_blocks(cleaned, skip_first=inferred), lexicon)
+    rel = score_relevance(doc, lexicon)
+    issues = key_issues(doc, lexicon)
+    author = find_author(
+        entry_author=article.author,
+        page_author=page_author,
+        cleaned=cleaned,
+        url=article.url,
+        feed_author=article.feed_author,
+    )
+    summary = summarize(doc, [i.id for i in issues], max_chars=settings.summary_chars)
+    analysis = Analysis(
+        relevant=rel.score >= settings.threshold,
+        relevance=rel.score,
+        key_issues=issues,
+        author=author,
+        summary=summary,
+        why=rel.why,
+        text=cleaned.text,
+    )
+    return Prepared(analysis, doc, cleaned)
+
+
+class OfflineAnalyzer:
+    """`Analyzer` that needs no network; an LLM summary is used only when configured."""
+
+    def __init__(self, settings: AnalysisSettings | None = None) -> None:
+        self.settings = settings or AnalysisSettings()
+        self.taxonomy = self.settings.taxonomy or load_taxonomy(None)
+        self._lexicon = compile_lexicon(self.taxonomy)
+        llm = self.settings.llm
+        self._llm = LlmSummarizer(llm) if llm is not None and llm.enabled else None
+
+    async def __aenter__(self) -> OfflineAnalyzer:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        if self._llm is not None:
+            await self._llm.aclose()
+
+    def analyze_now(self, article: ArticleInput) -> Analysis:
+        """Synchronous analysis without the LLM step (benchmarks, scripts)."""
+        return analyze_sync(article, self.settings, self._lexicon).analysis
+
+    async def analyze(self, article: ArticleInput) -> Analysis:
+        prepared = await asyncio.to_thread(analyze_sync, article, self.settings, self._lexicon)
+        analysis = prepared.analysis
+        if self._llm is None or not analysis.relevant or not analysis.text:
+            return analysis
+        summary = await self._llm.summarize(
+            title=prepared.doc.sentences[0].text,
+            text=analysis.text,
+            issues=[i.label for i in analysis.key_issues],
+        )
+        if summary is None:
+            return analysis
+        return Analysis(
+            relevant=analysis.relevant,
+            relevance=analysis.relevance,
+            key_issues=analysis.key_issues,
+            author=analysis.author,
+            summary=summary,
+            why=analysis.why,
+            text=analysis.text,
+        )

@@ -1,0 +1,50 @@
+from koreapage_bot.analysis.extract import extract_article, looks_like_page
+from koreapage_bot.analysis.pipeline import OfflineAnalyzer
+from koreapage_bot.domain import ArticleInput
+from tests.unit.analysis.fixtures import FIXTURES
+
+PAGE = (FIXTURES / "article_page.html").read_text(encoding="utf-8")
+
+
+def test_extracts_main_text_and_metadata_without_comments() -> None:
+    got = extract_article(PAGE, "https://example.org/2024/10/cost-deal")
+    assert got is not None
+    assert got.author == "Mina Park"
+    assert got.title == "Allies agree on a new cost-sharing deal"
+    assert got.date == "2024-10-04"
+    assert "Special Measures Agreement" in got.text
+    for noise in ("Great article", "tariffs", "newsletter", "Skip to content", "Subscribe"):
+        assert noise not in got.text
+
+
+def test_bad_input_answers_none() -> None:
+    assert extract_article("", None) is None
+    assert extract_article("<html><body><p>Too short.</p></body></html>", None) is None
+    assert extract_article("\x00\x01 not html at all", None) is None
+
+
+def test_looks_like_page() -> None:
+    assert looks_like_page(PAGE)
+    assert not looks_like_page("<p>A feed fragment.</p>")
+
+
+async def test_pipeline_reads_a_page_and_takes_the_author_from_its_metadata() -> None:
+    result = await OfflineAnalyzer().analyze(
+        ArticleInput(id="p", title="", html=PAGE, url="https://example.org/2024/10/cost-deal")
+    )
+    assert result.relevant
+    assert result.author == "Mina Park"
+    assert result.key_issues[0].id == "cost-sharing"
+    assert "Great article" not in result.text
+    assert "Special Measures Agreement" in result.summary
+
+
+async def test_feed_fragment_html_is_turned_into_text() -> None:
+    fragment = (
+        "<p>South Korea and the United States began talks on a new Special Measures "
+        "Agreement.</p><p>Seoul wants to limit any increase in its contribution to the cost "
+        "of U.S. troops.</p>"
+    )
+    result = await OfflineAnalyzer().analyze(ArticleInput(id="f", title="Talks", html=fragment))
+    assert result.relevant
+    assert "<p>" not in result.summary

@@ -1,0 +1,87 @@
+from collections.abc import AsyncIterator
+
+import pytest
+
+from koreapage_bot.analysis.llm import LlmSettings, LlmSummarizer
+from koreapage_bot.analysis.pipeline import AnalysisSettings, OfflineAnalyzer
+from koreapage_bot.domain import ArticleInput
+from tests.unit.analysis.fake_llm import SUMMARY, FakeChatServer
+
+ARTICLE = ArticleInput(
+    id="a1",
+    title="Allies agree on a new troop cost deal",
+    text=(
+        "South Korea and the United States reached a new Special Measures Agreement on Friday.\n"
+        "Seoul will pay 8 percent more next year toward the cost of U.S. troops.\n"
+        "The National Assembly must still approve the deal."
+    ),
+)
+
+
+@pytest.fixture
+async def chat() -> AsyncIterator[FakeChatServer]:
+    async with FakeChatServer() as server:
+        yield server
+
+
+def _settings(server: FakeChatServer, timeout: float = 2.0) -> AnalysisSettings:
+    llm = LlmSettings(
+        base_url=server.base_url, model="tiny", api_key="k-123", timeout=timeout, enabled=True
+    )
+    return AnalysisSettings(llm=llm)
+
+
+async def test_llm_summary_is_used_when_the_endpoint_answers(chat: FakeChatServer) -> None:
+    async with OfflineAnalyzer(_settings(chat)) as analyzer:
+        result = await analyzer.analyze(ARTICLE)
+    assert result.summary == SUMMARY
+    body = chat.requests[0]
+    assert body["model"] == "tiny"
+    assert "Special Measures Agreement" in body["messages"][-1]["content"]
+    assert chat.headers[0]["Authorization"] == "Bearer k-123"
+
+
+@pytest.mark.parametrize("mode", ["slow", "error", "garbage"])
+async def test_falls_back_to_the_extractive_summary(chat: FakeChatServer, mode: str) -> None:
+    chat.mode = mode
+    offline = OfflineAnalyzer().analyze_now(ARTICLE).summary
+    async with OfflineAnalyzer(_settings(chat, timeout=0.3)) as analyzer:
+        result = await analyzer.analyze(ARTICLE)
+    assert chat.requests, "the endpoint was called"
+    assert result.summary == offline
+    assert result.summary != SUMMARY
+
+
+async def test_unreachable_endpoint_falls_back() -> None:
+    # Bind and release a loopback port so nothing listens there.
+    async with FakeChatServer() as server:
+        url = server.base_url
+    summarizer = LlmSummarizer(LlmSettings(base_url=url, timeout=1.0, enabled=True))
+    try:
+        assert await summarizer.summarize(title="t", text="x") is None
+    finally:
+        await summarizer.aclose()
+
+
+async def test_off_by_default_no_request(chat: FakeChatServer) -> None:
+    llm = LlmSettings(base_url=chat.base_url, enabled=False)
+    async with OfflineAnalyzer(AnalysisSettings(llm=llm)) as analyzer:
+        await analyzer.analyze(ARTICLE)
+    assert chat.requests == []
+
+
+def test_settings_from_env() -> None:
+    env = {
+        "KOREAPAGE_LLM_BASE_URL": "http://127.0.0.1:9/v1",
+        "KOREAPAGE_LLM_MODEL": "m",
+        "KOREAPAGE_LLM_API_KEY": "secret",
+        "KOREAPAGE_LLM_ENABLED": "true",
+    }
+    s = LlmSettings.from_env(env)
+    assert (s.base_url, s.model, s.api_key, s.enabled) == (
+        "http://127.0.0.1:9/v1",
+        "m",
+        "secret",
+        True,
+    )
+    assert LlmSettings.from_env({}).enabled is False
