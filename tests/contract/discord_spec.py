@@ -72,10 +72,13 @@ def _rebase(node: Any) -> Any:
     """Point a fragment's local `#/...` refs at the registered whole document."""
     if isinstance(node, dict):
         return {
-            k: (f"{SPEC_URI}{v}" if k == "$ref" and isinstance(v, str) and v.startswith("#") else
-                _rebase(v))
+            k: (
+                f"{SPEC_URI}{v}"
+                if k == "$ref" and isinstance(v, str) and v.startswith("#")
+                else _rebase(v)
+            )
             for k, v in node.items()
-        }  # fmt: skip
+        }
     if isinstance(node, list):
         return [_rebase(v) for v in node]
     return node

@@ -1,0 +1,659 @@
+"""A local fake Discord (REST + gateway websocket) that the real `discord.Client` logs into.
+
+Bind: 127.0.0.1, port 0. Point the adapter at it with `DISCORD_API_BASE=fake.api_base` and
+`DISCORD_GATEWAY_URL=fake.gateway_url`. Every REST call is recorded (`fake.requests`) with the
+route template spelled as in the Discord OpenAPI spec, so tests can validate each body against
+`#/paths/<template>/<method>/requestBody`.
+
+Failure hooks:
+- `fail_next(method, template, status=429 | 403 | 404 | 5xx, ...)`: the next matching call(s) fail.
+- `channel_errors[channel_id] = (status, code, message)`: a channel that always fails (no access,
+  deleted).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import json
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from aiohttp import WSMsgType, web
+
+API_PREFIX = "/api/v10"
+NONCE_WINDOW_SECONDS = 300.0  # Discord dedupes enforced nonces "for a few minutes"
+
+Json = dict[str, Any]
+
+
+@dataclass
+class Recorded:
+    method: str
+    template: str  # e.g. "/channels/{channel_id}/messages" (the spec's path key)
+    path: str
+    params: dict[str, str]
+    query: dict[str, str]
+    body: Any
+    status: int = 0
+
+
+@dataclass
+class _Failure:
+    status: int
+    code: int
+    message: str
+    retry_after: float = 0.0
+    is_global: bool = False
+    via: bool = True  # discord.py treats a 429 without `Via` as a Cloudflare ban
+
+
+@dataclass
+class _Session:
+    session_id: str
+    ws: web.WebSocketResponse
+    seq: int = 0
+    identify: Json = field(default_factory=dict)
+
+
+def _json(data: Any, *, status: int = 200, headers: dict[str, str] | None = None) -> web.Response:
+    # Exactly "application/json", no charset: discord.py compares the header verbatim.
+    return web.Response(
+        body=json.dumps(data).encode(),
+        status=status,
+        headers={**(headers or {}), "Content-Type": "application/json"},
+    )
+
+
+class FakeDiscord:
+    """In-process fake of the parts of Discord the bot touches."""
+
+    def __init__(
+        self,
+        *,
+        bot_id: int = 900000000000000001,
+        application_id: int | None = None,
+        guild_id: int = 700000000000000001,
+        channel_ids: tuple[int, ...] = (710000000000000001, 710000000000000002),
+        bot_name: str = "koreapage",
+    ) -> None:
+        self.bot_id = bot_id
+        self.application_id = application_id or bot_id
+        self.guild_id = guild_id
+        self.channel_ids = channel_ids
+        self.bot_name = bot_name
+        self.requests: list[Recorded] = []
+        self.messages: dict[int, list[Json]] = {}
+        self.commands: dict[int | None, list[Json]] = {}  # None = global
+        self.command_puts: list[tuple[int | None, list[Json]]] = []
+        self.threads: list[Json] = []
+        self.webhooks: dict[int, Json] = {}
+        self.callbacks: list[tuple[int, Json]] = []
+        self.identifies: list[Json] = []
+        self.resumes: list[Json] = []
+        self.channel_errors: dict[int, tuple[int, int, str]] = {}
+        self._failures: dict[tuple[str, str], list[_Failure]] = {}
+        self._nonces: dict[tuple[int, str], tuple[float, Json]] = {}
+        self._ids = itertools.count(int(time.time() * 1000) << 22)
+        self._sessions: list[_Session] = []
+        self._runner: web.AppRunner | None = None
+        self._changed = asyncio.Condition()
+        self.port = 0
+
+    # -- lifecycle -------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        app = web.Application(middlewares=[self._middleware])
+        self._routes(app)
+        self._runner = web.AppRunner(app)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        await site.start()
+        server = site._server
+        assert server is not None and server.sockets  # type: ignore[attr-defined]
+        self.port = server.sockets[0].getsockname()[1]  # type: ignore[attr-defined]
+
+    async def close(self) -> None:
+        for s in list(self._sessions):
+            with contextlib.suppress(Exception):
+                await s.ws.close()
+        if self._runner is not None:
+            await self._runner.cleanup()
+
+    async def __aenter__(self) -> FakeDiscord:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    @property
+    def api_base(self) -> str:
+        return f"http://127.0.0.1:{self.port}{API_PREFIX}"
+
+    @property
+    def gateway_url(self) -> str:
+        return f"ws://127.0.0.1:{self.port}/gateway"
+
+    # -- hooks for tests -------------------------------------------------------------------
+
+    def fail_next(
+        self,
+        method: str,
+        template: str,
+        *,
+        status: int,
+        code: int = 0,
+        message: str = "",
+        retry_after: float = 1.0,
+        times: int = 1,
+        is_global: bool = False,
+        via: bool = True,
+    ) -> None:
+        text = message or {429: "You are being rate limited.", 403: "Missing Permissions"}.get(
+            status, "Error"
+        )
+        failure = _Failure(status, code, text, retry_after, is_global, via)
+        self._failures.setdefault((method.upper(), template), []).extend([failure] * times)
+
+    def calls(self, method: str, template: str) -> list[Recorded]:
+        return [r for r in self.requests if r.method == method and r.template == template]
+
+    async def wait_for(self, predicate: Callable[[], bool], timeout: float = 10.0) -> None:
+        """Wait (event-driven) until `predicate()` holds after some recorded change."""
+        async with asyncio.timeout(timeout), self._changed:
+            await self._changed.wait_for(predicate)
+
+    async def _notify(self) -> None:
+        async with self._changed:
+            self._changed.notify_all()
+
+    def next_id(self) -> int:
+        return next(self._ids)
+
+    async def dispatch(self, event: str, data: Json) -> None:
+        """Send a gateway DISPATCH to every connected session."""
+        if not self._sessions:
+            raise RuntimeError("no gateway session is connected")
+        for s in list(self._sessions):
+            s.seq += 1
+            await s.ws.send_json({"op": 0, "t": event, "s": s.seq, "d": data})
+
+    async def drop_gateway(self) -> None:
+        """Close the gateway sockets abruptly (code 4000: the client should RESUME)."""
+        for s in list(self._sessions):
+            await s.ws.close(code=4000, message=b"fake reconnect")
+
+    def user(self, user_id: int, name: str) -> Json:
+        return {
+            "id": str(user_id),
+            "username": name,
+            "discriminator": "0",
+            "global_name": name,
+            "avatar": None,
+            "bot": user_id == self.bot_id,
+        }
+
+    def interaction_payload(
+        self,
+        *,
+        name: str,
+        subcommand: str | None = None,
+        options: dict[str, Any] | None = None,
+        permissions: int = 0,
+        user_id: int = 800000000000000001,
+        user_name: str = "member",
+        channel_id: int | None = None,
+        guild_id: int | None = None,
+        autocomplete_focus: str | None = None,
+    ) -> Json:
+        """An INTERACTION_CREATE for a chat-input command (or autocomplete on one option)."""
+        opts: list[Json] = []
+        for key, value in (options or {}).items():
+            kind = 4 if isinstance(value, int) and not isinstance(value, bool) else 3
+            opt: Json = {"name": key, "type": kind, "value": value}
+            if key == autocomplete_focus:
+                opt["focused"] = True
+                opt["type"] = 3
+            opts.append(opt)
+        data_options: list[Json] = opts
+        if subcommand is not None:
+            data_options = [{"name": subcommand, "type": 1, "options": opts}]
+        gid = guild_id or self.guild_id
+        cid = channel_id or self.channel_ids[0]
+        cmd_id = next(
+            (c["id"] for scope in self.commands.values() for c in scope if c["name"] == name),
+            str(self.next_id()),
+        )
+        return {
+            "id": str(self.next_id()),
+            "application_id": str(self.application_id),
+            "type": 4 if autocomplete_focus else 2,
+            "data": {"id": cmd_id, "name": name, "type": 1, "options": data_options},
+            "guild_id": str(gid),
+            "channel_id": str(cid),
+            "channel": {"id": str(cid), "type": 0, "guild_id": str(gid), "name": "alliance-news"},
+            "member": {
+                "user": self.user(user_id, user_name),
+                "roles": [],
+                "permissions": str(permissions),
+                "joined_at": "2024-01-01T00:00:00+00:00",
+                "deaf": False,
+                "mute": False,
+                "flags": 0,
+            },
+            "token": f"itoken-{self.next_id()}",
+            "version": 1,
+            "app_permissions": str((1 << 10) | (1 << 11) | (1 << 14)),
+            "locale": "en-US",
+            "guild_locale": "en-US",
+            "entitlements": [],
+            "attachment_size_limit": 10 * 1024 * 1024,
+            "authorizing_integration_owners": {"0": str(gid)},
+            "context": 0,
+        }
+
+    async def inject_interaction(self, **kwargs: Any) -> Json:
+        payload = self.interaction_payload(**kwargs)
+        await self.dispatch("INTERACTION_CREATE", payload)
+        return payload
+
+    def responses_to(self, payload: Json) -> list[Recorded]:
+        """Every REST call answering one interaction (callback, follow-ups, edits)."""
+        token = payload["token"]
+        return [r for r in self.requests if token in r.path]
+
+    # -- HTTP plumbing ---------------------------------------------------------------------
+
+    def _routes(self, app: web.Application) -> None:
+        p = API_PREFIX
+        r = app.router
+        r.add_get("/gateway", self._gateway_ws)
+        r.add_get(p + "/users/@me", self._me)
+        r.add_get(p + "/gateway", self._get_gateway)
+        r.add_get(p + "/gateway/bot", self._get_gateway)
+        r.add_get(p + "/oauth2/applications/@me", self._application)
+        r.add_get(p + "/applications/{application_id}/commands", self._get_commands)
+        r.add_put(p + "/applications/{application_id}/commands", self._put_commands)
+        guild_cmds = p + "/applications/{application_id}/guilds/{guild_id}/commands"
+        r.add_get(guild_cmds, self._get_commands)
+        r.add_put(guild_cmds, self._put_commands)
+        r.add_post(p + "/channels/{channel_id}/messages", self._create_message)
+        r.add_post(p + "/channels/{channel_id}/messages/{message_id}/threads", self._create_thread)
+        r.add_get(p + "/channels/{channel_id}", self._get_channel)
+        r.add_get(p + "/channels/{channel_id}/webhooks", self._list_webhooks)
+        r.add_post(p + "/channels/{channel_id}/webhooks", self._create_webhook)
+        r.add_post(
+            p + "/interactions/{interaction_id}/{interaction_token}/callback", self._callback
+        )
+        hook = p + "/webhooks/{webhook_id}/{webhook_token}"
+        r.add_post(hook, self._execute_webhook)
+        r.add_patch(hook + "/messages/@original", self._edit_original)
+        r.add_delete(hook + "/messages/@original", self._delete_original)
+        r.add_patch(hook + "/messages/{message_id}", self._edit_original)
+
+    @web.middleware
+    async def _middleware(
+        self, request: web.Request, handler: Callable[[web.Request], Any]
+    ) -> web.StreamResponse:
+        if request.path == "/gateway":
+            result: web.StreamResponse = await handler(request)
+            return result
+        resource = request.match_info.route.resource
+        canonical = resource.canonical if resource is not None else request.path
+        template = canonical.removeprefix(API_PREFIX)
+        raw = await request.read()
+        body = json.loads(raw) if raw else None
+        rec = Recorded(
+            request.method,
+            template,
+            request.path.removeprefix(API_PREFIX),
+            dict(request.match_info),
+            dict(request.query),
+            body,
+        )
+        self.requests.append(rec)
+        response = self._forced(request.method, template) or self._channel_error(request)
+        if response is None:
+            try:
+                response = await handler(request)
+            except web.HTTPException as exc:
+                response = exc
+        rec.status = response.status
+        if response.status != 429:
+            bucket = template.replace("/", "-")
+            response.headers.update(
+                {
+                    "X-RateLimit-Limit": "5",
+                    "X-RateLimit-Remaining": "4",
+                    "X-RateLimit-Reset": f"{time.time() + 1:.3f}",
+                    "X-RateLimit-Reset-After": "1.000",
+                    "X-RateLimit-Bucket": bucket,
+                }
+            )
+        await self._notify()
+        return response
+
+    def _forced(self, method: str, template: str) -> web.Response | None:
+        queue = self._failures.get((method, template))
+        if not queue:
+            return None
+        return self._error_response(queue.pop(0))
+
+    def _channel_error(self, request: web.Request) -> web.Response | None:
+        cid = request.match_info.get("channel_id")
+        if cid is None or int(cid) not in self.channel_errors:
+            return None
+        status, code, message = self.channel_errors[int(cid)]
+        return self._error_response(_Failure(status, code, message))
+
+    @staticmethod
+    def _error_response(f: _Failure) -> web.Response:
+        if f.status == 429:
+            body: Json = {"message": f.message, "retry_after": f.retry_after, "global": f.is_global}
+            headers = {
+                "Retry-After": str(math.ceil(f.retry_after)),  # whole seconds, as Discord sends
+                "X-RateLimit-Limit": "5",
+                "X-RateLimit-Remaining": "0",
+                "X-RateLimit-Reset-After": f"{f.retry_after:.3f}",
+                "X-RateLimit-Scope": "global" if f.is_global else "user",
+            }
+            if f.via:
+                headers["Via"] = "1.1 google"
+            return _json(body, status=429, headers=headers)
+        return _json({"message": f.message, "code": f.code}, status=f.status)
+
+    # -- REST handlers ---------------------------------------------------------------------
+
+    async def _me(self, request: web.Request) -> web.Response:
+        return _json({**self.user(self.bot_id, self.bot_name), "flags": 0})
+
+    async def _get_gateway(self, request: web.Request) -> web.Response:
+        limit = {"total": 1000, "remaining": 999, "reset_after": 0, "max_concurrency": 1}
+        return _json({"url": self.gateway_url, "shards": 1, "session_start_limit": limit})
+
+    async def _application(self, request: web.Request) -> web.Response:
+        return _json(
+            {
+                "id": str(self.application_id),
+                "name": self.bot_name,
+                "icon": None,
+                "description": "",
+                "bot_public": True,
+                "bot_require_code_grant": False,
+                "owner": self.user(800000000000000009, "owner"),
+                "team": None,
+                "verify_key": "0" * 64,
+                "flags": 0,
+            }
+        )
+
+    def _scope(self, request: web.Request) -> int | None:
+        gid = request.match_info.get("guild_id")
+        return int(gid) if gid is not None else None
+
+    async def _get_commands(self, request: web.Request) -> web.Response:
+        return _json(self.commands.get(self._scope(request), []))
+
+    async def _put_commands(self, request: web.Request) -> web.Response:
+        scope = self._scope(request)
+        payload = await request.json()
+        self.command_puts.append((scope, payload))
+        stored: list[Json] = []
+        for cmd in payload:
+            perms = cmd.get("default_member_permissions")
+            full = {
+                "id": str(self.next_id()),
+                "application_id": str(self.application_id),
+                "version": str(self.next_id()),
+                "type": cmd.get("type", 1),
+                "name": cmd["name"],
+                "description": cmd.get("description", ""),
+                "options": cmd.get("options", []),
+                # Discord echoes the bitfield as a string, whatever was sent
+                "default_member_permissions": (None if perms is None else str(perms)),
+                "nsfw": cmd.get("nsfw", False),
+                "contexts": cmd.get("contexts"),
+                "integration_types": cmd.get("integration_types", [0]),
+            }
+            if scope is not None:
+                full["guild_id"] = str(scope)
+            stored.append(full)
+        self.commands[scope] = stored
+        return _json(stored)
+
+    def _message(self, channel_id: int, body: Json, *, author: Json | None = None) -> Json:
+        return {
+            "id": str(self.next_id()),
+            "channel_id": str(channel_id),
+            "author": author or self.user(self.bot_id, self.bot_name),
+            "content": body.get("content") or "",
+            "timestamp": datetime.now(UTC).isoformat(),
+            "edited_timestamp": None,
+            "tts": False,
+            "mention_everyone": False,
+            "mentions": [],
+            "mention_roles": [],
+            "attachments": [],
+            "embeds": body.get("embeds") or [],
+            "pinned": False,
+            "type": 0,
+            "flags": body.get("flags", 0) or 0,
+            "nonce": body.get("nonce"),
+        }
+
+    async def _create_message(self, request: web.Request) -> web.Response:
+        cid = int(request.match_info["channel_id"])
+        body = await request.json()
+        nonce = body.get("nonce")
+        now = time.monotonic()
+        if nonce is not None and body.get("enforce_nonce"):
+            seen = self._nonces.get((cid, str(nonce)))
+            if seen is not None and now - seen[0] < NONCE_WINDOW_SECONDS:
+                return _json(seen[1])
+        msg = self._message(cid, body)
+        self.messages.setdefault(cid, []).append(msg)
+        if nonce is not None:
+            self._nonces[(cid, str(nonce))] = (now, msg)
+        return _json(msg)
+
+    async def _get_channel(self, request: web.Request) -> web.Response:
+        cid = int(request.match_info["channel_id"])
+        return _json(self._channel(cid))
+
+    def _channel(self, cid: int) -> Json:
+        return {
+            "id": str(cid),
+            "type": 0,
+            "guild_id": str(self.guild_id),
+            "name": f"channel-{cid % 1000}",
+            "position": 0,
+            "permission_overwrites": [],
+            "nsfw": False,
+            "parent_id": None,
+            "topic": None,
+            "last_message_id": None,
+            "rate_limit_per_user": 0,
+        }
+
+    async def _create_thread(self, request: web.Request) -> web.Response:
+        cid = int(request.match_info["channel_id"])
+        body = await request.json()
+        thread = {
+            "id": str(self.next_id()),
+            "type": 11,
+            "guild_id": str(self.guild_id),
+            "parent_id": str(cid),
+            "owner_id": str(self.bot_id),
+            "name": body["name"],
+            "message_count": 0,
+            "member_count": 1,
+            "rate_limit_per_user": 0,
+            "thread_metadata": {
+                "archived": False,
+                "auto_archive_duration": body.get("auto_archive_duration", 1440),
+                "archive_timestamp": datetime.now(UTC).isoformat(),
+                "locked": False,
+            },
+            "message_id": request.match_info["message_id"],
+        }
+        self.threads.append(thread)
+        return _json(thread, status=201)
+
+    async def _list_webhooks(self, request: web.Request) -> web.Response:
+        cid = request.match_info["channel_id"]
+        return _json([w for w in self.webhooks.values() if w["channel_id"] == cid])
+
+    async def _create_webhook(self, request: web.Request) -> web.Response:
+        body = await request.json()
+        wid = self.next_id()
+        hook = {
+            "id": str(wid),
+            "type": 1,
+            "token": f"wtoken-{wid}",
+            "channel_id": request.match_info["channel_id"],
+            "guild_id": str(self.guild_id),
+            "name": body["name"],
+            "avatar": None,
+            "application_id": str(self.application_id),
+            "user": self.user(self.bot_id, self.bot_name),
+        }
+        self.webhooks[wid] = hook
+        return _json(hook)
+
+    async def _callback(self, request: web.Request) -> web.Response:
+        body = await request.json()
+        iid = int(request.match_info["interaction_id"])
+        self.callbacks.append((iid, body))
+        kind = body["type"]
+        data = body.get("data") or {}
+        ephemeral = bool((data.get("flags") or 0) & 64)
+        interaction: Json = {"id": str(iid), "type": 2}
+        out: Json = {"interaction": interaction}
+        if kind in (4, 5):
+            msg = self._message(self.channel_ids[0], data)
+            interaction.update(
+                response_message_id=msg["id"],
+                response_message_loading=kind == 5,
+                response_message_ephemeral=ephemeral,
+            )
+            out["resource"] = {"type": kind, "message": msg}
+        return _json(out)
+
+    async def _execute_webhook(self, request: web.Request) -> web.Response:
+        wid = int(request.match_info["webhook_id"])
+        body = await request.json()
+        hook = self.webhooks.get(wid)
+        if hook is None and wid != self.application_id:
+            return _json({"message": "Unknown Webhook", "code": 10015}, status=404)
+        cid = int(hook["channel_id"]) if hook else self.channel_ids[0]
+        author = self.user(wid, body.get("username") or self.bot_name)
+        msg = self._message(cid, body, author=author)
+        msg["webhook_id"] = str(wid)
+        if hook is not None:
+            self.messages.setdefault(cid, []).append(msg)
+        if request.query.get("wait") in ("true", "1", "True"):
+            return _json(msg)
+        return web.Response(status=204)
+
+    async def _edit_original(self, request: web.Request) -> web.Response:
+        body = await request.json()
+        return _json(self._message(self.channel_ids[0], body))
+
+    async def _delete_original(self, request: web.Request) -> web.Response:
+        return web.Response(status=204)
+
+    # -- gateway ---------------------------------------------------------------------------
+
+    def _guild_create(self) -> Json:
+        gid = str(self.guild_id)
+        return {
+            "id": gid,
+            "name": "Alliance Watchers",
+            "icon": None,
+            "owner_id": "800000000000000009",
+            "member_count": 3,
+            "large": False,
+            "unavailable": False,
+            "features": [],
+            "emojis": [],
+            "stickers": [],
+            "roles": [
+                {
+                    "id": gid,
+                    "name": "@everyone",
+                    "permissions": str((1 << 10) | (1 << 11)),
+                    "position": 0,
+                    "color": 0,
+                    "hoist": False,
+                    "managed": False,
+                    "mentionable": False,
+                    "flags": 0,
+                }
+            ],
+            "channels": [{**self._channel(cid), "guild_id": gid} for cid in self.channel_ids],
+            "threads": [],
+            "members": [],
+            "voice_states": [],
+            "presences": [],
+            "stage_instances": [],
+            "guild_scheduled_events": [],
+            "joined_at": "2024-01-01T00:00:00+00:00",
+            "preferred_locale": "en-US",
+        }
+
+    async def _gateway_ws(self, request: web.Request) -> web.WebSocketResponse:
+        ws = web.WebSocketResponse(autoping=True)
+        await ws.prepare(request)
+        await ws.send_json({"op": 10, "d": {"heartbeat_interval": 41250}})
+        session: _Session | None = None
+        try:
+            async for msg in ws:
+                if msg.type != WSMsgType.TEXT:
+                    continue
+                frame = json.loads(msg.data)
+                op = frame.get("op")
+                if op == 1:
+                    await ws.send_json({"op": 11})
+                elif op == 2:
+                    self.identifies.append(frame["d"])
+                    session = _Session(f"session-{self.next_id()}", ws, identify=frame["d"])
+                    self._sessions.append(session)
+                    await self._send_ready(session)
+                elif op == 6:
+                    self.resumes.append(frame["d"])
+                    session = _Session(frame["d"]["session_id"], ws, seq=frame["d"].get("seq") or 0)
+                    self._sessions.append(session)
+                    session.seq += 1
+                    await ws.send_json({"op": 0, "t": "RESUMED", "s": session.seq, "d": {}})
+                await self._notify()
+        finally:
+            if session is not None and session in self._sessions:
+                self._sessions.remove(session)
+        return ws
+
+    async def _send_ready(self, s: _Session) -> None:
+        ready = {
+            "v": 10,
+            "user": {**self.user(self.bot_id, self.bot_name), "verified": True, "flags": 0},
+            "guilds": [{"id": str(self.guild_id), "unavailable": True}],
+            "session_id": s.session_id,
+            "resume_gateway_url": self.gateway_url,
+            "application": {"id": str(self.application_id), "flags": 0},
+            "private_channels": [],
+            "shard": s.identify.get("shard") or [0, 1],
+            "relationships": [],
+        }
+        s.seq += 1
+        await s.ws.send_json({"op": 0, "t": "READY", "s": s.seq, "d": ready})
+        s.seq += 1
+        await s.ws.send_json({"op": 0, "t": "GUILD_CREATE", "s": s.seq, "d": self._guild_create()})
+
+    @property
+    def connected(self) -> bool:
+        return bool(self._sessions)
