@@ -120,7 +120,7 @@ async def open_bot(
     async with contextlib.AsyncExitStack() as stack:
         stack.push_async_callback(store.close)
         taxonomy = load_taxonomy(settings.analysis.issues_file)
-        analyzer = build_analyzer(settings, taxonomy)
+        analyzer = await stack.enter_async_context(build_analyzer(settings, taxonomy))
         trusted = await stack.enter_async_context(
             FeedFetcher(http_settings(settings, allow_private=True))
         )

@@ -258,9 +258,10 @@ def analyze(
 
     async def main(stream: TextIO) -> None:
         # Lines are read as they come, so `tail -f archive.jsonl | … analyze -` works.
-        async for line in analyze_jsonl(stream, analyzer):
-            sys.stdout.write(line + "\n")
-            sys.stdout.flush()
+        async with analyzer:
+            async for line in analyze_jsonl(stream, analyzer):
+                sys.stdout.write(line + "\n")
+                sys.stdout.flush()
 
     if source == "-":
         run_async(main(sys.stdin))

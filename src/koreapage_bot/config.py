@@ -78,7 +78,8 @@ class DeliveryConfig:
     max_attempts: int = 8
     base_backoff_seconds: float = 30.0
     max_backoff_seconds: float = 3600.0
-    publish_timeout_seconds: float = 30.0
+    # Above discord.py's own 30 s wait for short 429s, so that wait is not cut short.
+    publish_timeout_seconds: float = 45.0
     # What to do with a delivery found "sending" after a crash when the platform cannot tell
     # whether it arrived: "resend" (at-least-once) or "drop" (at-most-once).
     in_doubt: str = "resend"
@@ -142,10 +143,10 @@ class _Reader:
                 raise self.fail(key, "is not a known setting (check the spelling)")
 
 
-def _table(data: Mapping[str, Any], key: str, source: str) -> Mapping[str, Any]:
+def _table(data: Mapping[str, Any], key: str, source: str, prefix: str = "") -> Mapping[str, Any]:
     value = data.get(key, {})
     if not isinstance(value, dict):
-        raise ConfigError(f"{source}: `{key}` must be a table")
+        raise ConfigError(f"{source}: `{prefix}{key}` must be a table")
     return value
 
 
@@ -237,7 +238,7 @@ def parse_settings(
             issues_path = (path.parent / issues_path).resolve()
         if not issues_path.is_file():
             raise a.fail("issues_file", f"names a file that does not exist: {issues_path}")
-    l_reader = _Reader(_table(a_table, "llm", source), "analysis.llm.", source)
+    l_reader = _Reader(_table(a_table, "llm", source, "analysis."), "analysis.llm.", source)
     llm = LlmConfig(
         enabled=l_reader.get("enabled", bool, False),
         base_url=l_reader.get("base_url", str, _LLM.base_url),
@@ -273,7 +274,7 @@ def parse_settings(
         max_attempts=d.positive("max_attempts", int, 8),
         base_backoff_seconds=d.positive("base_backoff", float, 30.0),
         max_backoff_seconds=d.positive("max_backoff", float, 3600.0),
-        publish_timeout_seconds=d.positive("publish_timeout", float, 30.0),
+        publish_timeout_seconds=d.positive("publish_timeout", float, 45.0),
         in_doubt=in_doubt,
         admin_allowlist=tuple(allow) + tuple(env_allow),
         allow_private_feeds=d.get("allow_private_feeds", bool, False),
@@ -326,6 +327,10 @@ def load_settings(path: Path | None = None, env: Mapping[str, str] | None = None
             data = tomllib.loads(path.read_text(encoding="utf-8"))
         except FileNotFoundError as exc:
             raise ConfigError(f"{source}: no such file") from exc
+        except UnicodeDecodeError as exc:
+            raise ConfigError(f"{source}: not valid TOML: not UTF-8 text ({exc.reason})") from exc
+        except OSError as exc:  # a directory, no permission, ...
+            raise ConfigError(f"{source}: cannot read it: {exc.strerror or exc}") from exc
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError(f"{source}: not valid TOML: {exc}") from exc
     else:
