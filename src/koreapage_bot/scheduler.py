@@ -35,6 +35,7 @@ class BotScheduler:
         self._tick_seconds = tick_seconds
         self._digest_sync_seconds = digest_sync_seconds
         self._running: set[asyncio.Task[object]] = set()
+        self._stopping = False
 
     def attach_digests(self, digests: Digests) -> None:
         self.digests = digests
@@ -43,11 +44,16 @@ class BotScheduler:
         """Run a job as a task we can wait for at shutdown (APScheduler does not)."""
 
         async def run() -> None:
+            if self._stopping:  # fired just before shutdown: do not start new work
+                return
             task = asyncio.current_task()
             if task is not None:
                 self._running.add(task)
             try:
                 await job()
+            except asyncio.CancelledError:
+                # Only at shutdown, after the grace period; the work is transactional.
+                log.info("a scheduled job was cut short by shutdown")
             except Exception:
                 log.exception("scheduled job failed; it runs again at its next time")
             finally:
@@ -95,13 +101,18 @@ class BotScheduler:
     async def stop(self, grace_seconds: float = 15.0) -> None:
         """Stop firing jobs; let a running poll finish (each write is its own transaction, so
         a poll cut short leaves no half-written state, but finishing is kinder to the feeds)."""
-        if self.scheduler.running:
-            self.scheduler.shutdown(wait=False)
-        running = list(self._running)
-        if not running:
+        if not self.scheduler.running:
             return
-        _, pending = await asyncio.wait(running, timeout=grace_seconds)
-        for task in pending:
-            task.cancel()
-        if pending:
-            await asyncio.gather(*pending, return_exceptions=True)
+        # APScheduler's AsyncIOExecutor cancels running coroutine jobs on shutdown (and logs
+        # the CancelledError as a failed job), so pause first, let running jobs finish, and
+        # shut down after. One loop turn lets a job task created just now register itself.
+        self.scheduler.pause()
+        await asyncio.sleep(0)
+        running = list(self._running)
+        if running:
+            _, pending = await asyncio.wait(running, timeout=grace_seconds)
+            for task in pending:
+                task.cancel()
+            if pending:
+                await asyncio.gather(*pending, return_exceptions=True)
+        self.scheduler.shutdown(wait=False)

@@ -41,3 +41,17 @@ async def test_example_post_without_its_author() -> None:
     for noise in ("Skip to content", "Photo courtesy", "Leave a Comment", "Master of", "@bzimmer"):
         assert noise not in s
     assert "Master of International Affairs" not in result.text  # the bio stays out
+
+
+@needs_devset
+async def test_the_analysis_beats_a_hand_written_keyword_filter() -> None:
+    from tests.integration.analysis.keyword_baseline import keyword_figures
+
+    ours, _ = await score()
+    baseline = keyword_figures()
+    print(
+        f"\nrelevance F1: analysis {ours.relevance_f1:.3f} vs keywords {baseline.relevance_f1:.3f}"
+        f"\nissue micro-F1: analysis {ours.issue_f1:.3f} vs keywords {baseline.issue_f1:.3f}"
+    )
+    assert ours.relevance_f1 > baseline.relevance_f1
+    assert ours.issue_f1 > baseline.issue_f1

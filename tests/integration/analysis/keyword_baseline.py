@@ -1,0 +1,54 @@
+"""The yardstick the issue names: a hand-written keyword filter of the kind MonitoRSS users
+write (a regex on title and text), scored on the same dev set. The analysis must beat it.
+
+It flags a post when it names an alliance keyword and the United States, and lists every
+taxonomy issue whose terms appear anywhere: it cannot tell a subject from a passing mention.
+"""
+
+from __future__ import annotations
+
+import re
+
+from koreapage_bot.analysis.taxonomy import Taxonomy, load_taxonomy
+from tests.integration.analysis.devset import Figures, gold_issues, load_items
+
+ALLIANCE = re.compile(
+    r"\b(alliance|allies|USFK|U\.S\. Forces Korea|United States Forces Korea|THAAD|GSOMIA|"
+    r"OPCON|Special Measures Agreement|cost[- ]sharing|KORUS|extended deterrence|"
+    r"nuclear umbrella|Nuclear Consultative Group|Washington Declaration|"
+    r"(joint|combined) (military )?(exercises?|drills?))\b",
+    re.IGNORECASE,
+)
+US = re.compile(r"\b(U\.S\.|US|United States|Washington|American|Trump|Biden)\b")
+
+
+def _issue_patterns(taxonomy: Taxonomy) -> dict[str, re.Pattern[str]]:
+    patterns = {}
+    for issue in taxonomy.issues:
+        words = [t for t in (*issue.strong_terms, *issue.terms) if not t.startswith("re:")]
+        alternation = "|".join(re.escape(w).replace(r"\ ", r"[\s-]") for w in words)
+        patterns[issue.id] = re.compile(rf"\b(?:{alternation})s?\b", re.IGNORECASE)
+    return patterns
+
+
+def keyword_figures() -> Figures:
+    patterns = _issue_patterns(load_taxonomy(None))
+    fig = Figures(0, 0, 0, 0, 0, 0, 0, 0, [], [], [], [])
+    for item in load_items():
+        text = f"{item.get('title') or ''}\n{item['text']}"
+        relevant = bool(ALLIANCE.search(text) and US.search(text))
+        label = item["label_alliance"]
+        if label is True and relevant:
+            fig.relevance_tp += 1
+        elif label is True:
+            fig.relevance_fn += 1
+        elif label is False and relevant:
+            fig.relevance_fp += 1
+            fig.relevance_errors.append(str(item["id"]))
+        if label is True:
+            gold = gold_issues(list(item["key_issues"]))  # type: ignore[arg-type]
+            got = {i for i, p in patterns.items() if p.search(text)}
+            fig.issue_tp += len(gold & got)
+            fig.issue_fp += len(got - gold)
+            fig.issue_fn += len(gold - got)
+    return fig
