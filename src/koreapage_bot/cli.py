@@ -12,6 +12,7 @@ import logging
 import os
 import sys
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any, TextIO, TypeVar
 
@@ -24,8 +25,9 @@ from rich.text import Text
 from koreapage_bot.adapters.console import CONSOLE_PLATFORM, brief_panel, render_reply
 from koreapage_bot.bootstrap import Bot, install_signal_handlers, open_bot, run_bot, run_once
 from koreapage_bot.commands.replies import Caller, Reply
-from koreapage_bot.config import ConfigError, Settings, load_settings
-from koreapage_bot.domain import Brief, DeliveryState, Feed
+from koreapage_bot.commands.service import MAX_ROW_ID, find_feed
+from koreapage_bot.config import ConfigError, Settings, load_settings, validate_timezone
+from koreapage_bot.domain import Brief, DeliveryState, Feed, FeedState
 from koreapage_bot.ports import BriefView
 from koreapage_bot.store.subscriptions import SubscriptionSpec
 
@@ -53,6 +55,9 @@ app.add_typer(discord_app, name="discord")
 out = Console()
 err = Console(stderr=True)
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")]
+# Row ids fit the database's INTEGER columns; a larger number is refused as a usage error
+# instead of failing inside the database driver.
+RowId = Annotated[int, typer.Argument(min=1, max=MAX_ROW_ID)]
 OPERATOR = Caller(
     platform=CONSOLE_PLATFORM, workspace=None, channel="console", user_id="operator", is_admin=True
 )
@@ -112,7 +117,13 @@ def print_briefs(briefs: list[Brief], as_json: bool, empty: str) -> None:
         out.print(brief_panel(BriefView.of(brief)))
 
 
+def next_poll(f: Feed) -> datetime | None:
+    """A removed (disabled) feed is never polled again, whatever its row says."""
+    return f.next_poll_at if f.state is not FeedState.DISABLED else None
+
+
 def feed_json(f: Feed) -> dict[str, Any]:
+    due = next_poll(f)
     return {
         "id": f.id,
         "name": f.name,
@@ -121,14 +132,15 @@ def feed_json(f: Feed) -> dict[str, Any]:
         "title": f.title,
         "last_error": f.last_error,
         "consecutive_failures": f.consecutive_failures,
-        "next_poll_at": f.next_poll_at.isoformat() if f.next_poll_at else None,
+        "next_poll_at": due.isoformat() if due else None,
         "last_polled_at": f.last_polled_at.isoformat() if f.last_polled_at else None,
         "baselined": f.baselined,
     }
 
 
 def show_reply(reply: Reply) -> None:
-    render_reply(out, reply)
+    # Refusals and usage go to stderr, like every other CLI error.
+    render_reply(out if reply.ok else err, reply)
     if not reply.ok:
         raise typer.Exit(1)
 
@@ -308,7 +320,7 @@ def feeds_list(as_json: JsonOpt = False) -> None:
             str(f.id),
             Text(f.name),
             f.state.value,
-            f.next_poll_at.strftime("%Y-%m-%d %H:%M") if f.next_poll_at else "-",
+            due.strftime("%Y-%m-%d %H:%M") if (due := next_poll(f)) else "-",
             Text(f.last_error or ""),
             Text(f.url),
         )
@@ -335,7 +347,7 @@ def feeds_backfill(
 
     async def main() -> int:
         async with bot_for_cli() as bot:
-            found = await bot.store.feeds.find(feed)
+            found = await find_feed(bot.store, feed)
             if found is None:
                 raise fail(f"no feed {feed!r}; `koreapage-bot feeds list` shows them")
             briefs = await bot.store.briefs.latest(latest, feed_id=found.id)
@@ -382,7 +394,7 @@ def briefs_search(
 
 
 @briefs_app.command("show")
-def briefs_show(brief_id: int, as_json: JsonOpt = False) -> None:
+def briefs_show(brief_id: RowId, as_json: JsonOpt = False) -> None:
     """One brief in full."""
 
     async def main() -> Brief | None:
@@ -429,6 +441,11 @@ def subscriptions_add(
             parse("briefs", f"subscribe --digest {digest} {tz}")
         except GrammarError as exc:
             raise fail(f"--digest/--tz: {exc.message}") from None
+    try:
+        # An unknown zone would only fail later, in the digest job (for every subscription).
+        validate_timezone(tz)
+    except ConfigError as exc:
+        raise fail(f"--tz: {exc}") from None
 
     async def main() -> Any:
         async with bot_for_cli() as bot:
@@ -439,7 +456,7 @@ def subscriptions_add(
                 raise fail(f"unknown issue ids {unknown}; valid: {', '.join(sorted(valid))}")
             feed_ids: list[int] = []
             for ref in _split(feeds):
-                found = await bot.store.feeds.find(ref)
+                found = await find_feed(bot.store, ref)
                 if found is None:
                     raise fail(f"no feed {ref!r}")
                 feed_ids.append(found.id)
@@ -514,7 +531,7 @@ def subscriptions_list(as_json: JsonOpt = False) -> None:
 
 
 @subs_app.command("remove")
-def subscriptions_remove(subscription_id: int) -> None:
+def subscriptions_remove(subscription_id: RowId) -> None:
     """Delete a subscription (its undelivered briefs are dropped with it)."""
 
     async def main() -> bool:
@@ -527,7 +544,7 @@ def subscriptions_remove(subscription_id: int) -> None:
 
 
 @subs_app.command("resume")
-def subscriptions_resume(subscription_id: int) -> None:
+def subscriptions_resume(subscription_id: RowId) -> None:
     """Resume a paused subscription (after fixing the channel's permissions)."""
 
     async def main() -> bool:
@@ -593,7 +610,7 @@ def deliveries_list(
 
 
 @deliveries_app.command("retry")
-def deliveries_retry(delivery_id: int) -> None:
+def deliveries_retry(delivery_id: RowId) -> None:
     """Send a dead delivery again."""
 
     async def main() -> bool:

@@ -27,6 +27,29 @@ log = logging.getLogger(__name__)
 
 MAX_COUNT = 20
 DIGEST_LIMIT = 10
+# Row ids are 32-bit INTEGER columns; a larger number can name no row (and PostgreSQL and
+# SQLite reject it as a query argument rather than finding nothing).
+MAX_ROW_ID = 2**31 - 1
+
+
+def row_id(ref: str) -> int | None:
+    """`ref` as a row id when it is plain ASCII digits in range, else None. (`str.isdigit` is
+    also true for "²", which `int` cannot read.)"""
+    ref = ref.strip()
+    if not (ref.isascii() and ref.isdigit()):
+        return None
+    value = int(ref)
+    return value if 0 < value <= MAX_ROW_ID else None
+
+
+async def find_feed(store: Store, ref: str) -> Feed | None:
+    """A feed by id, URL or name, as users type it (`3`, `#3`, a URL, a name). A number that
+    cannot be an id finds nothing rather than reaching the database."""
+    ref = ref.strip().lstrip("#")
+    if ref.isdigit():
+        number = row_id(ref)
+        return await store.feeds.get(number) if number is not None else None
+    return await store.feeds.find(ref)
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,10 +165,9 @@ class CommandService:
                 f"Count must be between 1 and {MAX_COUNT}.",
                 details=(grammar.usage_line("briefs", "latest"),),
             )
-        if issue is not None:
-            issue = issue.strip().lower()
-            if issue not in self._issues:
-                return self._unknown_issue(issue)
+        issue = (issue or "").strip().lower() or None  # an empty option means "any issue"
+        if issue is not None and issue not in self._issues:
+            return self._unknown_issue(issue)
         briefs = await self._store.briefs.latest(count, issue=issue)
         scope = f" on {self._label(issue)}" if issue else ""
         if not briefs:
@@ -180,13 +202,14 @@ class CommandService:
 
     async def show(self, caller: Caller, brief_id: str) -> Reply:
         ref = brief_id.strip().lstrip("#")
-        if not ref.isdigit():
+        if not (ref.isascii() and ref.isdigit()):
             return Reply(
                 ReplyKind.USAGE,
                 f"`{brief_id}` is not a brief id (a number, shown in each brief's footer).",
                 details=(grammar.usage_line("briefs", "show"),),
             )
-        brief = await self._store.briefs.get(int(ref))
+        number = row_id(ref)
+        brief = await self._store.briefs.get(number) if number is not None else None
         if brief is None:
             return Reply(ReplyKind.EMPTY, f"There is no brief {ref}.")
         return Reply(ReplyKind.BRIEF, f"Brief {brief.id}", _views([brief]))
@@ -322,7 +345,7 @@ class CommandService:
                 "Remove which feed?",
                 details=(grammar.usage_line("feeds", "remove"),),
             )
-        found = await self._store.feeds.find(feed)
+        found = await find_feed(self._store, feed)
         if found is None or found.state is FeedState.DISABLED:
             return Reply(ReplyKind.ERROR, f"No feed `{feed}`. `feeds list` shows the ids.")
         await self._store.feeds.disable(found.id, f"removed by {caller.platform}:{caller.user_id}")

@@ -1,0 +1,213 @@
+"""Configuration: defaults, the shipped file, and errors that name the key and the file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from koreapage_bot.config import (
+    DEFAULT_DATABASE_URL,
+    USER_AGENT,
+    ConfigError,
+    load_settings,
+    parse_settings,
+)
+
+REPO = Path(__file__).resolve().parents[2]
+SHIPPED = REPO / "config" / "koreapage.toml"
+PG_URL = "postgresql+asyncpg://bot:secret@db.internal:5432/koreapage"
+
+
+def write(tmp_path: Path, text: str, name: str = "koreapage.toml") -> Path:
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_packaged_defaults_load_without_any_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)  # no config/koreapage.toml here
+    settings = load_settings(env={})
+    assert settings.config_path is None
+    assert settings.database_url == DEFAULT_DATABASE_URL
+    assert settings.poll.interval_seconds >= 900 == settings.poll.min_interval_seconds
+    assert settings.http.user_agent == USER_AGENT and "https://" in settings.http.user_agent
+    assert settings.analysis.threshold == 0.5 and settings.analysis.issues_file is None
+    assert not settings.analysis.llm.enabled
+    assert settings.delivery.allow_private_feeds is False
+    assert settings.delivery.admin_allowlist == ()
+    assert settings.delivery.in_doubt == "resend"
+    assert not settings.chat_enabled
+    # The packaged default follows the same real feeds as the shipped file.
+    assert len(settings.feeds) >= 6
+    assert all(f.url.startswith("https://") for f in settings.feeds)
+
+
+def test_empty_file_means_every_default(tmp_path: Path) -> None:
+    settings = load_settings(write(tmp_path, ""), env={})
+    assert settings.config_path == tmp_path / "koreapage.toml"
+    assert settings.feeds == ()
+    assert settings.poll.interval_seconds == 1800 and settings.poll.tick_seconds == 30
+    assert settings.http.max_body_bytes == 10 * 1024 * 1024
+
+
+def test_config_dir_in_working_directory_is_used(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "config").mkdir()
+    write(tmp_path / "config", "[poll]\ninterval = 3600\n")
+    monkeypatch.chdir(tmp_path)
+    settings = load_settings(env={})
+    assert settings.poll.interval_seconds == 3600
+    assert settings.config_path == Path("config/koreapage.toml")
+
+
+def test_shipped_config_validates() -> None:
+    settings = load_settings(SHIPPED, env={})
+    names = {f.name for f in settings.feeds}
+    assert {"38 North", "NK News", "Korea Herald", "Daily NK"} <= names
+    assert len({f.url for f in settings.feeds}) == len(settings.feeds)
+    assert settings.analysis.issues_file == (REPO / "config" / "issues.toml").resolve()
+    assert settings.poll.min_interval_seconds == 900
+    assert settings.poll.interval_seconds >= settings.poll.min_interval_seconds
+
+
+def test_environment_overrides(tmp_path: Path) -> None:
+    path = write(tmp_path, '[delivery]\nadmin_allowlist = ["U1"]\n')
+    env = {
+        "KOREAPAGE_CONFIG": str(path),
+        "KOREAPAGE_DATABASE_URL": PG_URL,
+        "KOREAPAGE_ADMIN_IDS": "U2, U3",
+        "KOREAPAGE_LLM_API_KEY": "sk-test",
+        "SLACK_BOT_TOKEN": "xoxb-1",
+    }
+    settings = load_settings(env=env)
+    assert settings.config_path == path
+    assert settings.database_url == PG_URL
+    assert settings.delivery.admin_allowlist == ("U1", "U2", "U3")
+    assert settings.analysis.llm.api_key == "sk-test"
+    assert settings.chat_enabled
+    # An explicit path wins over KOREAPAGE_CONFIG.
+    other = write(tmp_path, "[poll]\ninterval = 7200\n", "other.toml")
+    assert load_settings(other, env=env).poll.interval_seconds == 7200
+
+
+def test_koreapage_config_naming_a_missing_file(tmp_path: Path) -> None:
+    missing = tmp_path / "nope.toml"
+    with pytest.raises(ConfigError) as err:
+        load_settings(env={"KOREAPAGE_CONFIG": str(missing)})
+    assert "KOREAPAGE_CONFIG" in str(err.value) and str(missing) in str(err.value)
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["sqlite:///data/x.db", "postgresql://bot:secret@db/x", "mysql+aiomysql://x/y", "data.db"],
+)
+def test_bad_database_url_names_the_variable_and_hides_secrets(tmp_path: Path, url: str) -> None:
+    with pytest.raises(ConfigError) as err:
+        load_settings(write(tmp_path, ""), env={"KOREAPAGE_DATABASE_URL": url})
+    message = str(err.value)
+    assert "KOREAPAGE_DATABASE_URL" in message
+    assert "sqlite+aiosqlite://" in message and "postgresql+asyncpg://" in message
+    assert "secret" not in message
+
+
+# Each case: TOML text, the key the message must name.
+BAD_VALUES = [
+    ("[poll]\ninterval = 'often'\n", "poll.interval"),  # wrong type
+    ("[poll]\nconcurrency = true\n", "poll.concurrency"),  # a bool is not an int
+    ("[poll]\nconcurrency = -2\n", "poll.concurrency"),  # negative
+    ("[poll]\ntick = 0\n", "poll.tick"),
+    ("[poll]\ninterval = 600\n", "poll.interval"),  # below min_interval (900)
+    ("[poll]\njitter = 0.9\n", "poll.jitter"),
+    ("[poll]\nintervall = 1800\n", "poll.intervall"),  # unknown key (typo)
+    ("colour = 'blue'\n", "colour"),  # unknown top-level key
+    ("poll = 5\n", "poll"),  # a table expected
+    ("[http]\nread_timeout = -1.5\n", "http.read_timeout"),
+    ("[http]\nuser_agent = 'koreapage-bot'\n", "http.user_agent"),  # no contact
+    ("[analysis]\nthreshold = 1.5\n", "analysis.threshold"),
+    ("[analysis]\nthreshold = -0.1\n", "analysis.threshold"),
+    ("[analysis]\nthreshold = 'high'\n", "analysis.threshold"),
+    ("[analysis]\nissues_file = 'missing-issues.toml'\n", "analysis.issues_file"),
+    ("[analysis.llm]\nenabled = 'yes'\n", "analysis.llm.enabled"),
+    ("[analysis.llm]\nenabled = true\nbase_url = 'ollama:11434'\n", "analysis.llm.base_url"),
+    ("[analysis]\nllm = 'on'\n", "analysis.llm"),
+    ("[delivery]\nin_doubt = 'maybe'\n", "delivery.in_doubt"),
+    ("[delivery]\nadmin_allowlist = [1, 2]\n", "delivery.admin_allowlist"),
+    ("[delivery]\nallow_private_feeds = 'no'\n", "delivery.allow_private_feeds"),
+    ("[delivery]\nmax_attempts = 0\n", "delivery.max_attempts"),
+    ("[[feeds]]\nname = 'x'\n", "feeds[0].url"),  # required
+    ("[[feeds]]\nurl = 'ftp://example.org/feed'\n", "feeds[0].url"),
+    ("[[feeds]]\nurl = 'https://a.example/feed'\ninterval = 60\n", "feeds[0].interval"),
+    (
+        "[[feeds]]\nurl = 'https://a.example/feed'\n[[feeds]]\nurl = 'https://a.example/feed'\n",
+        "feeds[1].url",
+    ),
+    ("[[feeds]]\nurl = 'https://a.example/feed'\nnmae = 'A'\n", "feeds[0].nmae"),
+    ("feeds = 'https://a.example/feed'\n", "feeds"),
+]
+
+
+@pytest.mark.parametrize(("text", "key"), BAD_VALUES, ids=[k for _, k in BAD_VALUES])
+def test_bad_value_names_key_and_file(tmp_path: Path, text: str, key: str) -> None:
+    path = write(tmp_path, text)
+    with pytest.raises(ConfigError) as err:
+        load_settings(path, env={})
+    message = str(err.value)
+    assert str(path) in message, message
+    assert f"`{key}`" in message, message
+
+
+def test_interval_below_a_lowered_floor_is_fine_but_not_below_it(tmp_path: Path) -> None:
+    ok = load_settings(write(tmp_path, "[poll]\ninterval = 600\nmin_interval = 300\n"), env={})
+    assert ok.poll.interval_seconds == 600
+    path = write(tmp_path, "[poll]\nmin_interval = 3600\n")  # the default 1800 is now too low
+    with pytest.raises(ConfigError, match=r"`poll.interval` must be at least"):
+        load_settings(path, env={})
+
+
+def test_invalid_toml_names_the_file_and_line(tmp_path: Path) -> None:
+    path = write(tmp_path, "[poll]\ninterval = 1800\nconcurrency = \n")
+    with pytest.raises(ConfigError) as err:
+        load_settings(path, env={})
+    message = str(err.value)
+    assert str(path) in message and "not valid TOML" in message and "line 3" in message
+
+
+def test_unreadable_config_file_is_a_config_error(tmp_path: Path) -> None:
+    latin1 = tmp_path / "latin1.toml"
+    latin1.write_bytes("[delivery]\nconsole_channel = 'caf\u00e9'\n".encode("latin-1"))
+    with pytest.raises(ConfigError, match="not UTF-8") as err:
+        load_settings(latin1, env={})
+    assert str(latin1) in str(err.value)
+    with pytest.raises(ConfigError) as err:
+        load_settings(tmp_path, env={})  # a directory
+    assert str(tmp_path) in str(err.value)
+
+
+def test_relative_issues_file_resolves_beside_the_config(tmp_path: Path) -> None:
+    (tmp_path / "conf").mkdir()
+    issues = tmp_path / "conf" / "my-issues.toml"
+    issues.write_text((REPO / "config" / "issues.toml").read_text(encoding="utf-8"))
+    path = write(tmp_path / "conf", "[analysis]\nissues_file = 'my-issues.toml'\n")
+    assert load_settings(path, env={}).analysis.issues_file == issues.resolve()
+
+
+def test_parse_settings_from_a_mapping() -> None:
+    settings = parse_settings(
+        {
+            "poll": {"interval": 900, "jitter": 0},
+            "http": {"connect_timeout": 3},  # an int where a float is expected is fine
+            "feeds": [{"url": "https://a.example/feed", "interval": 3600}],
+        },
+        {},
+        "<test>",
+        None,
+    )
+    assert settings.http.connect_timeout == 3.0 and isinstance(settings.http.connect_timeout, float)
+    (feed,) = settings.feeds
+    assert feed.name == "a.example" and feed.interval_seconds == 3600
+    with pytest.raises(ConfigError, match=r"^<test>: `poll.jitter`"):
+        parse_settings({"poll": {"jitter": -0.1}}, {}, "<test>", None)
