@@ -101,6 +101,7 @@ class BotScheduler:
     async def stop(self, grace_seconds: float = 15.0) -> None:
         """Stop firing jobs; let a running poll finish (each write is its own transaction, so
         a poll cut short leaves no half-written state, but finishing is kinder to the feeds)."""
+        self._stopping = True
         if not self.scheduler.running:
             return
         # APScheduler's AsyncIOExecutor cancels running coroutine jobs on shutdown (and logs

@@ -1,8 +1,10 @@
 """The dispatcher: claims due outbox rows and hands each to its platform's publisher.
 
-Delivery guarantee. A row is committed as `sending` before the platform call and finished
-after it. A crash between the two leaves it `sending` ("in doubt"); at start `recover()`
-settles those rows:
+Delivery guarantee. A row is committed as `sending` right before its platform call (claimed
+one at a time at its channel's head, then paced by the rate budget) and finished after it. A
+crash between the two leaves it `sending` ("in doubt"). `recover()` settles such rows once
+their lease has run out (publish timeout + a margin: a live dispatcher, e.g. a `run --once`
+beside the bot, may still be sending a younger one); it runs at start and then every minute:
 - a publisher that implements `SentLookup` is asked whether the message is already there
   (Slack: message metadata carries the delivery key) — found → sent, not found → resent;
 - otherwise the row is resent with the same idempotency key (Discord drops a repeated
@@ -19,7 +21,7 @@ import logging
 import random
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from koreapage_bot.config import DeliveryConfig
@@ -43,6 +45,9 @@ log = logging.getLogger(__name__)
 # Called with (subscription id, reason) when a channel stops taking posts.
 PausedHook = Callable[[int, str], Awaitable[None]]
 
+LEASE_MARGIN = timedelta(seconds=15)
+RECOVER_EVERY = timedelta(seconds=60)
+
 
 @dataclass
 class DispatchStats:
@@ -50,7 +55,6 @@ class DispatchStats:
     retried: int = 0
     dead: int = 0
     paused: int = 0
-    by_outcome: dict[str, int] = field(default_factory=lambda: defaultdict(int))
 
     def add(self, other: DispatchStats) -> None:
         self.sent += other.sent
@@ -94,6 +98,7 @@ class Dispatcher:
         self._on_paused = on_paused
         self._clock = clock
         self._wake = asyncio.Event()
+        self._lease = timedelta(seconds=config.publish_timeout_seconds) + LEASE_MARGIN
 
     @property
     def platforms(self) -> list[str]:
@@ -107,9 +112,12 @@ class Dispatcher:
 
     async def run(self, stop: asyncio.Event) -> None:
         """Sweep until `stop` is set. In-flight sends finish before this returns."""
-        await self.recover()
+        next_recover = self._clock()
         while not stop.is_set():
             try:
+                if self._clock() >= next_recover:
+                    await self.recover()
+                    next_recover = self._clock() + RECOVER_EVERY
                 stats = await self.run_once()
             except Exception:  # a database hiccup must not end delivery for good
                 log.exception("dispatcher sweep failed; retrying")
@@ -127,10 +135,9 @@ class Dispatcher:
                 task.cancel()
 
     async def run_once(self) -> DispatchStats:
-        """Claim one batch of due rows and send them; rows of one channel go in order."""
-        now = self._clock()
-        claimed = await self._store.outbox.claim_due(now, self._config.batch_size, self.platforms)
-        return await self._send_all(claimed)
+        """Send one batch of due rows; rows of one channel go in order."""
+        due = await self._store.outbox.due(self._clock(), self._config.batch_size, self.platforms)
+        return await self._send_all(due)
 
     async def drain(self, max_rounds: int = 1000) -> DispatchStats:
         """Send everything due now (CLI `--once`, tests)."""
@@ -144,7 +151,9 @@ class Dispatcher:
 
     async def recover(self) -> DispatchStats:
         """Settle rows left `sending` by a crash (see the module docstring)."""
-        in_doubt = await self._store.outbox.in_doubt(self.platforms)
+        in_doubt = await self._store.outbox.in_doubt(
+            self.platforms, claimed_before=self._clock() - self._lease
+        )
         if not in_doubt:
             return DispatchStats()
         log.warning("%d deliveries were in flight at the last stop; settling them", len(in_doubt))
@@ -158,13 +167,16 @@ class Dispatcher:
                 try:
                     found = await publisher.find_sent(target)
                 except Exception as exc:
+                    # Still unknown: fall through to the configured in-doubt policy.
                     log.warning("could not check delivery %d: %s", target.delivery_id, exc)
-                    found = None
-                if found is not None:
-                    await self._store.outbox.mark_sent(target.delivery_id, found, now)
-                    stats.sent += 1
+                else:
+                    if found is not None:
+                        await self._store.outbox.mark_sent(target.delivery_id, found, now)
+                        stats.sent += 1
+                    else:
+                        resend.append(claimed)  # known not to be there
                     continue
-            elif self._config.in_doubt == "drop":
+            if self._config.in_doubt == "drop":
                 await self._store.outbox.mark_dead(
                     target.delivery_id,
                     "in doubt after a crash and not resent (delivery.in_doubt = drop)",
@@ -173,42 +185,55 @@ class Dispatcher:
                 stats.dead += 1
                 continue
             resend.append(claimed)
-        stats.add(await self._send_all(resend))
+        # Back to the queue, due now, without spending an attempt: sent on this sweep.
+        for claimed in resend:
+            await self._store.outbox.release(claimed.delivery.id, now, "resent after a crash")
         return stats
 
     # -- sending -------------------------------------------------------------------------
 
-    async def _send_all(self, claimed: Sequence[ClaimedDelivery]) -> DispatchStats:
+    async def _send_all(self, due: Sequence[ClaimedDelivery]) -> DispatchStats:
         by_channel: dict[tuple[str, str], list[ClaimedDelivery]] = defaultdict(list)
-        for item in claimed:
+        for item in due:
             by_channel[(item.subscription.platform, item.subscription.channel)].append(item)
         stats = DispatchStats()
 
         async def channel_worker(items: list[ClaimedDelivery]) -> None:
+            items.sort(key=lambda item: item.delivery.id)  # queue order
             async with self._slots:
                 for item in items:
-                    stats.add(await self._send_one(item))
+                    if not await self._send_one(item, stats):
+                        # The head waits (retry-after) or its channel was paused: the rest of
+                        # the channel's rows stay pending behind it (the outbox's due query
+                        # keeps them there), so none overtakes it.
+                        return
 
         await asyncio.gather(*(channel_worker(items) for items in by_channel.values()))
         return stats
 
-    async def _send_one(self, claimed: ClaimedDelivery) -> DispatchStats:
-        stats = DispatchStats()
-        target = target_for(claimed)
-        publisher = self._publishers[target.platform]
-        views = [BriefView.of(b) for b in claimed.briefs]
+    async def _send_one(self, item: ClaimedDelivery, stats: DispatchStats) -> bool:
+        """Claim, send and record one row. False when its channel must not go on now."""
+        publisher = self._publishers[item.subscription.platform]
+        views = [BriefView.of(b) for b in item.briefs]
         if not views:  # its brief was deleted (feed removed): nothing to send
             await self._store.outbox.mark_dead(
-                target.delivery_id, "brief no longer exists", self._clock()
+                item.delivery.id, "brief no longer exists", self._clock()
             )
             stats.dead += 1
-            return stats
-        budget = self._budgets.get(target.platform)
+            return True
+        claimed = await self._store.outbox.claim_one(item.delivery.id, self._clock())
+        if claimed is None:  # another dispatcher took it meanwhile
+            return True
+        item = replace(item, delivery=claimed)
+        target = target_for(item)
+        # Claimed first, then paced: nothing but the budget wait stands between the budget's
+        # go and the platform call, so the platform sees exactly the budgeted rate. Only the
+        # rows now at a channel's head (at most `concurrency`) are ever `sending` at once.
+        budget = self._budgets.get(item.subscription.platform)
         if budget is not None:
-            await budget.acquire(target.channel)
-        outcome = await self._publish(publisher, target, claimed, views)
-        await self._record(claimed, target, outcome, stats)
-        return stats
+            await budget.acquire(item.subscription.channel)
+        outcome = await self._publish(publisher, target, item, views)
+        return await self._record(item, target, outcome, stats)
 
     async def _publish(
         self,
@@ -245,7 +270,8 @@ class Dispatcher:
         target: DeliveryTarget,
         outcome: PublishOutcome,
         stats: DispatchStats,
-    ) -> None:
+    ) -> bool:
+        """Record the outcome; False when the channel's later rows must wait."""
         outbox = self._store.outbox
         now = self._clock()
         d = claimed.delivery
@@ -258,7 +284,7 @@ class Dispatcher:
                 at = now + timedelta(seconds=max(outcome.seconds, 0.5))
                 await outbox.reschedule(d.id, at, outcome.reason, rate_limited=True)
                 stats.retried += 1
-                return
+                return False
             failures = d.attempts - d.rate_limited
             if failures >= self._config.max_attempts:
                 await outbox.mark_dead(
@@ -266,12 +292,12 @@ class Dispatcher:
                 )
                 log.warning("delivery %d is dead: %s", d.id, outcome.reason)
                 stats.dead += 1
-                return
+                return True
             wait = max(outcome.seconds, self.backoff(failures))
-            await outbox.reschedule(
-                d.id, now + timedelta(seconds=wait), outcome.reason, rate_limited=False
-            )
+            at = now + timedelta(seconds=wait)
+            await outbox.reschedule(d.id, at, outcome.reason, rate_limited=False)
             stats.retried += 1
+            return False
         elif isinstance(outcome, Failed):
             if outcome.channel_unusable:
                 # Hold the row (no attempt spent) until someone resumes the subscription.
@@ -287,6 +313,7 @@ class Dispatcher:
                 stats.paused += 1
                 if self._on_paused is not None:
                     await self._on_paused(claimed.subscription.id, outcome.reason)
-            else:
-                await outbox.mark_dead(d.id, outcome.reason, now)
-                stats.dead += 1
+                return False
+            await outbox.mark_dead(d.id, outcome.reason, now)
+            stats.dead += 1
+        return True

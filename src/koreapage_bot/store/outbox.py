@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import Select, func, select, true, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from koreapage_bot.domain import Brief, Delivery, DeliveryState, Subscription
@@ -40,56 +40,102 @@ class OutboxRepository:
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
 
+    def _due_query(self, now: datetime, limit: int, platforms: Collection[str]) -> Select[Any]:
+        # Per-channel order: a row waits while an earlier row of its subscription is waiting
+        # out a retry, and due rows are taken in queue (id) order.
+        earlier = t.deliveries.alias("earlier")
+        waiting_ahead = (
+            select(earlier.c.id)
+            .where(
+                earlier.c.subscription_id == t.deliveries.c.subscription_id,
+                earlier.c.id < t.deliveries.c.id,
+                earlier.c.state == DeliveryState.PENDING.value,
+                earlier.c.next_attempt_at > now,
+            )
+            .exists()
+        )
+        return (
+            select(t.deliveries.c.id)
+            .join(t.subscriptions, t.subscriptions.c.id == t.deliveries.c.subscription_id)
+            .where(
+                t.deliveries.c.state == DeliveryState.PENDING.value,
+                t.deliveries.c.next_attempt_at <= now,
+                t.subscriptions.c.state == "active",
+                t.subscriptions.c.platform.in_(list(platforms)),
+                ~waiting_ahead,
+            )
+            .order_by(t.deliveries.c.id)
+            .limit(limit)
+        )
+
+    async def due(
+        self, now: datetime, limit: int, platforms: Collection[str]
+    ) -> list[ClaimedDelivery]:
+        """Up to `limit` due rows of active subscriptions on these platforms, still pending:
+        the dispatcher claims each one (`claim_one`) only when its turn to be sent comes, so
+        `sending` means "the platform call may be in flight" and nothing else."""
+        if not platforms:
+            return []
+        async with self._engine.connect() as conn:
+            ids = (await conn.execute(self._due_query(now, limit, platforms))).scalars().all()
+        return await self._load(list(ids))
+
+    async def claim_one(self, delivery_id: int, now: datetime) -> Delivery | None:
+        """Mark one pending row `sending` and count the attempt; None when it is no longer
+        pending (another dispatcher took it, or it was removed)."""
+        async with self._engine.begin() as conn:
+            result = await conn.execute(
+                update(t.deliveries)
+                .where(
+                    t.deliveries.c.id == delivery_id,
+                    t.deliveries.c.state == DeliveryState.PENDING.value,
+                )
+                .values(
+                    state=DeliveryState.SENDING.value,
+                    attempts=t.deliveries.c.attempts + 1,
+                    claimed_at=now,
+                    updated_at=now,
+                )
+                .returning(*t.deliveries.c)
+            )
+            row = result.mappings().first()
+        return delivery_from_row(row) if row else None
+
     async def claim_due(
         self, now: datetime, limit: int, platforms: Collection[str]
     ) -> list[ClaimedDelivery]:
-        """Take up to `limit` due rows of active subscriptions on these platforms: each is
-        marked `sending` and its attempt counted before this returns."""
+        """Take up to `limit` due rows at once: each is marked `sending` and its attempt
+        counted before this returns (tools and tests; the dispatcher claims row by row)."""
         if not platforms:
             return []
         async with self._engine.begin() as conn:
-            rows = (
-                (
-                    await conn.execute(
-                        select(t.deliveries.c.id)
-                        .join(
-                            t.subscriptions,
-                            t.subscriptions.c.id == t.deliveries.c.subscription_id,
-                        )
-                        .where(
-                            t.deliveries.c.state == DeliveryState.PENDING.value,
-                            t.deliveries.c.next_attempt_at <= now,
-                            t.subscriptions.c.state == "active",
-                            t.subscriptions.c.platform.in_(list(platforms)),
-                        )
-                        .order_by(t.deliveries.c.next_attempt_at, t.deliveries.c.id)
-                        .limit(limit)
-                    )
+            rows = (await conn.execute(self._due_query(now, limit, platforms))).scalars().all()
+            if not rows:
+                return []
+            # One statement for the batch; the state check (re-evaluated under the row lock on
+            # PostgreSQL) means a row another claimer took first is not returned here.
+            result = await conn.execute(
+                update(t.deliveries)
+                .where(
+                    t.deliveries.c.id.in_(list(rows)),
+                    t.deliveries.c.state == DeliveryState.PENDING.value,
                 )
-                .scalars()
-                .all()
+                .values(
+                    state=DeliveryState.SENDING.value,
+                    attempts=t.deliveries.c.attempts + 1,
+                    claimed_at=now,
+                    updated_at=now,
+                )
+                .returning(t.deliveries.c.id)
             )
-            claimed: list[int] = []
-            for delivery_id in rows:
-                result = await conn.execute(
-                    update(t.deliveries)
-                    .where(
-                        t.deliveries.c.id == delivery_id,
-                        t.deliveries.c.state == DeliveryState.PENDING.value,
-                    )
-                    .values(
-                        state=DeliveryState.SENDING.value,
-                        attempts=t.deliveries.c.attempts + 1,
-                        claimed_at=now,
-                        updated_at=now,
-                    )
-                )
-                if result.rowcount:
-                    claimed.append(delivery_id)
+            claimed = list(result.scalars())
         return await self._load(claimed)
 
-    async def in_doubt(self, platforms: Collection[str]) -> list[ClaimedDelivery]:
-        """Rows left `sending` by a crash: the platform call may or may not have happened."""
+    async def in_doubt(
+        self, platforms: Collection[str], claimed_before: datetime | None = None
+    ) -> list[ClaimedDelivery]:
+        """Rows left `sending` by a crash: the platform call may or may not have happened.
+        `claimed_before` skips rows a live dispatcher may still be sending (a lease)."""
         async with self._engine.connect() as conn:
             ids = (
                 (
@@ -102,6 +148,9 @@ class OutboxRepository:
                         .where(
                             t.deliveries.c.state == DeliveryState.SENDING.value,
                             t.subscriptions.c.platform.in_(list(platforms)),
+                            t.deliveries.c.claimed_at <= claimed_before
+                            if claimed_before is not None
+                            else true(),
                         )
                         .order_by(t.deliveries.c.id)
                     )
@@ -123,10 +172,10 @@ class OutboxRepository:
                         t.subscriptions.c.id == t.deliveries.c.subscription_id,
                     )
                     .where(t.deliveries.c.id.in_(list(ids)))
-                    .order_by(t.deliveries.c.next_attempt_at, t.deliveries.c.id)
+                    .order_by(t.deliveries.c.id)
                 )
             ).all()
-            out: list[ClaimedDelivery] = []
+            loaded: list[tuple[Delivery, Subscription, dict[str, Any], list[int]]] = []
             for row in rows:
                 mapping = row._mapping
                 d = delivery_from_row(
@@ -137,15 +186,19 @@ class OutboxRepository:
                 )
                 payload = dict(mapping[t.deliveries.c.payload] or {})
                 brief_ids = [d.brief_id] if d.brief_id is not None else payload.get("briefs", [])
-                brows = (
-                    (await conn.execute(select(t.briefs).where(t.briefs.c.id.in_(brief_ids))))
-                    .mappings()
-                    .all()
+                loaded.append((d, s, payload, brief_ids))
+            # The briefs of the whole batch in one query (a fan-out shares one brief).
+            wanted = sorted({i for *_, ids in loaded for i in ids})
+            by_id: dict[int, Brief] = {}
+            for start in range(0, len(wanted), 500):
+                brows = await conn.execute(
+                    select(t.briefs).where(t.briefs.c.id.in_(wanted[start : start + 500]))
                 )
-                by_id = {r["id"]: brief_from_row(r) for r in brows}
-                briefs = tuple(by_id[i] for i in brief_ids if i in by_id)
-                out.append(ClaimedDelivery(d, s, briefs, payload))
-        return out
+                by_id.update((r["id"], brief_from_row(r)) for r in brows.mappings())
+        return [
+            ClaimedDelivery(d, s, tuple(by_id[i] for i in ids if i in by_id), payload)
+            for d, s, payload, ids in loaded
+        ]
 
     async def mark_sent(self, delivery_id: int, message_id: str | None, now: datetime) -> None:
         await self._update(

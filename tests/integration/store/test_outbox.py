@@ -1,0 +1,261 @@
+"""The outbox repository on SQLite and PostgreSQL: claiming, transitions, uniqueness."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+
+import pytest
+from sqlalchemy.exc import IntegrityError
+
+from koreapage_bot.domain import Delivery, DeliveryState
+from koreapage_bot.store import tables as t
+from koreapage_bot.store.rows import utcnow
+from koreapage_bot.store.store import Store
+from tests.integration.delivery.support import a_brief, a_feed, subscribe
+
+
+async def row(store: Store, delivery_id: int) -> Delivery:
+    found = await store.outbox.get(delivery_id)
+    assert found is not None
+    return found
+
+
+async def rows_by_channel(store: Store) -> dict[str, Delivery]:
+    subs = {s.id: s.channel for s in await store.subscriptions.all()}
+    return {subs[d.subscription_id]: d for d in await store.outbox.all()}
+
+
+async def test_claim_due_takes_due_rows_of_active_subscriptions_on_the_platforms(
+    store: Store,
+) -> None:
+    for channel in ("ch-due", "ch-later", "ch-paused"):
+        await subscribe(store, channel)
+    other = await subscribe(store, "ch-other", platform="other")
+    _, queued = await a_brief(store, await a_feed(store), "Alliance summit")
+    assert queued == 4
+    rows = await rows_by_channel(store)
+    now = utcnow() + timedelta(seconds=1)
+    await store.outbox.reschedule(
+        rows["ch-later"].id, now + timedelta(hours=1), "503", rate_limited=False
+    )
+    await store.subscriptions.pause(rows["ch-paused"].subscription_id, "403 Missing Access")
+
+    claimed = await store.outbox.claim_due(now, 10, ["fake"])
+
+    assert [c.subscription.channel for c in claimed] == ["ch-due"]
+    [item] = claimed
+    assert (item.delivery.state, item.delivery.attempts) == (DeliveryState.SENDING, 1)
+    assert item.briefs[0].title == "Alliance summit"
+    assert await store.outbox.claim_due(now, 10, ["fake"]) == []  # never the same row twice
+    assert await store.outbox.claim_due(now, 10, []) == []
+    assert [c.subscription.id for c in await store.outbox.claim_due(now, 10, ["other"])] == [
+        other.id
+    ]
+    later = await store.outbox.claim_due(now + timedelta(hours=2), 10, ["fake"])
+    assert [c.subscription.channel for c in later] == ["ch-later"]
+    assert (await row(store, rows["ch-paused"].id)).state is DeliveryState.PENDING
+
+
+async def test_claim_due_respects_the_limit_in_queue_order(store: Store) -> None:
+    for i in range(5):
+        await subscribe(store, f"ch-{i}")
+    await a_brief(store, await a_feed(store), "Alliance summit")
+    now = utcnow() + timedelta(seconds=1)
+    first = await store.outbox.claim_due(now, 2, ["fake"])
+    rest = await store.outbox.claim_due(now, 10, ["fake"])
+    ids = [c.delivery.id for c in first + rest]
+    assert (len(first), len(rest)) == (2, 3)
+    assert ids == sorted(ids)
+
+
+async def test_concurrent_claims_never_share_a_row(store: Store) -> None:
+    for i in range(30):
+        await subscribe(store, f"ch-{i:02d}")
+    await a_brief(store, await a_feed(store), "Alliance summit")
+    now = utcnow() + timedelta(seconds=1)
+    seen: list[int] = []
+    while True:
+        rounds = await asyncio.gather(*(store.outbox.claim_due(now, 7, ["fake"]) for _ in range(4)))
+        got = [c.delivery.id for batch in rounds for c in batch]
+        if not got:
+            break
+        seen += got
+    assert len(seen) == 30
+    assert len(set(seen)) == 30
+    assert {d.attempts for d in await store.outbox.all()} == {1}
+
+
+async def test_a_row_waiting_out_a_retry_holds_back_later_rows_of_its_channel(
+    store: Store,
+) -> None:
+    await subscribe(store, "ch-1")
+    await subscribe(store, "ch-2")
+    feed = await a_feed(store)
+    await a_brief(store, feed, "Brief 1")
+    await a_brief(store, feed, "Brief 2")
+    now = utcnow() + timedelta(seconds=1)
+    [head] = [c for c in await store.outbox.claim_due(now, 1, ["fake"])]
+    assert head.subscription.channel == "ch-1"
+    await store.outbox.reschedule(
+        head.delivery.id, now + timedelta(seconds=30), "429", rate_limited=True
+    )
+
+    claimed = await store.outbox.claim_due(now, 10, ["fake"])
+
+    # ch-2 goes on; ch-1's second brief waits behind its first.
+    assert [(c.subscription.channel, c.briefs[0].title) for c in claimed] == [
+        ("ch-2", "Brief 1"),
+        ("ch-2", "Brief 2"),
+    ]
+    after = await store.outbox.claim_due(now + timedelta(seconds=31), 10, ["fake"])
+    assert [(c.subscription.channel, c.briefs[0].title) for c in after] == [
+        ("ch-1", "Brief 1"),
+        ("ch-1", "Brief 2"),
+    ]
+
+
+async def test_transitions(store: Store) -> None:
+    await subscribe(store, "ch-1")
+    await a_brief(store, await a_feed(store), "Alliance summit")
+    outbox = store.outbox
+    now = utcnow() + timedelta(seconds=1)
+    [c] = await outbox.claim_due(now, 10, ["fake"])
+    d_id = c.delivery.id
+    assert [x.delivery.id for x in await outbox.in_doubt(["fake"])] == [d_id]
+    assert await outbox.in_doubt(["other"]) == []
+
+    # A 429: back to pending, counted as rate limited, due when the platform said.
+    await outbox.reschedule(d_id, now + timedelta(seconds=5), "429", rate_limited=True)
+    d = await row(store, d_id)
+    assert (d.state, d.attempts, d.rate_limited, d.last_error) == (
+        DeliveryState.PENDING,
+        1,
+        1,
+        "429",
+    )
+    assert d.next_attempt_at == now + timedelta(seconds=5)
+    assert await outbox.next_due() == now + timedelta(seconds=5)
+    assert await outbox.in_doubt(["fake"]) == []
+
+    # A 5xx: pending again, not counted as rate limited.
+    now += timedelta(seconds=10)
+    await outbox.claim_due(now, 10, ["fake"])
+    await outbox.reschedule(d_id, now + timedelta(seconds=60), "503", rate_limited=False)
+    d = await row(store, d_id)
+    assert (d.state, d.attempts, d.rate_limited) == (DeliveryState.PENDING, 2, 1)
+
+    # Release (paused channel, shutdown): no attempt spent.
+    now += timedelta(seconds=120)
+    await outbox.claim_due(now, 10, ["fake"])
+    assert (await row(store, d_id)).attempts == 3
+    await outbox.release(d_id, now, "subscription paused: 403")
+    d = await row(store, d_id)
+    assert (d.state, d.attempts, d.last_error) == (
+        DeliveryState.PENDING,
+        2,
+        "subscription paused: 403",
+    )
+
+    # Dead, visible, retried by hand with a fresh set of attempts.
+    await outbox.claim_due(now, 10, ["fake"])
+    await outbox.mark_dead(d_id, "gave up", now)
+    assert [x.id for x in await outbox.all(DeliveryState.DEAD)] == [d_id]
+    assert await outbox.claim_due(now + timedelta(days=1), 10, ["fake"]) == []
+    assert await outbox.counts() == {"dead": 1}
+    assert await outbox.retry(d_id, now)
+    d = await row(store, d_id)
+    assert (d.state, d.attempts, d.rate_limited) == (DeliveryState.PENDING, 0, 0)
+    assert not await outbox.retry(d_id, now)  # only dead rows
+
+    [c] = await outbox.claim_due(now, 10, ["fake"])
+    await outbox.mark_sent(d_id, "msg-42", now)
+    d = await row(store, d_id)
+    assert (d.state, d.message_id, d.last_error, d.attempts) == (
+        DeliveryState.SENT,
+        "msg-42",
+        None,
+        1,
+    )
+    assert await outbox.all(DeliveryState.DEAD) == []
+    assert await outbox.next_due() is None
+
+
+async def test_release_never_takes_attempts_below_zero(store: Store) -> None:
+    await subscribe(store, "ch-1")
+    await a_brief(store, await a_feed(store), "Alliance summit")
+    [d] = await store.outbox.all()
+    await store.outbox.release(d.id, utcnow(), "held")
+    assert (await row(store, d.id)).attempts == 0
+
+
+async def test_one_delivery_per_subscription_and_brief(store: Store) -> None:
+    await subscribe(store, "ch-1")
+    await subscribe(store, "ch-2")
+    feed = await a_feed(store)
+    brief, queued = await a_brief(store, feed, "Alliance summit")
+    assert queued == 2
+    assert await store.outbox.backfill([brief]) == 0  # already queued
+    [first, _] = await store.outbox.all()
+    with pytest.raises(IntegrityError):
+        async with store.engine.begin() as conn:
+            await conn.execute(
+                t.deliveries.insert().values(
+                    subscription_id=first.subscription_id,
+                    brief_id=first.brief_id,
+                    kind="brief",
+                    state="pending",
+                    attempts=0,
+                    rate_limited=0,
+                    next_attempt_at=utcnow(),
+                    created_at=utcnow(),
+                    updated_at=utcnow(),
+                )
+            )
+    assert len(await store.outbox.all()) == 2
+
+
+async def test_store_post_without_deliver_writes_no_deliveries_until_backfill(
+    store: Store,
+) -> None:
+    await subscribe(store, "ch-1")
+    await subscribe(store, "ch-gsomia", issues=["gsomia"])  # does not match
+    feed = await a_feed(store)
+    brief, queued = await a_brief(store, feed, "Baseline post", deliver=False)
+    assert queued == 0
+    assert await store.outbox.all() == []
+    assert await store.outbox.backfill([brief]) == 1
+    assert await store.outbox.backfill([brief]) == 0
+    [d] = await store.outbox.all()
+    assert d.brief_id == brief.id
+
+
+async def test_add_digest_moves_the_mark_with_the_row(store: Store) -> None:
+    sub = await subscribe(store, "ch-1", per_brief=False, digest_time="08:00")
+    feed = await a_feed(store)
+    brief, queued = await a_brief(store, feed, "Alliance summit")
+    assert queued == 0
+    now = utcnow()
+    mark = now - timedelta(minutes=1)
+    digest_id = await store.outbox.add_digest(sub.id, [brief.id], mark, now)
+    assert digest_id is not None
+    d = await row(store, digest_id)
+    assert (d.kind, d.brief_id, d.state) == ("digest", None, DeliveryState.PENDING)
+    moved = await store.subscriptions.get(sub.id)
+    assert moved is not None and moved.last_digest_at == mark
+    [c] = await store.outbox.claim_due(now + timedelta(seconds=1), 10, ["fake"])
+    assert [b.id for b in c.briefs] == [brief.id]
+
+    assert await store.outbox.add_digest(sub.id, [], now, now) is None
+    moved = await store.subscriptions.get(sub.id)
+    assert moved is not None and moved.last_digest_at == now
+    assert len(await store.outbox.all()) == 1
+
+
+async def test_removing_a_subscription_removes_its_undelivered_rows(store: Store) -> None:
+    sub = await subscribe(store, "ch-1")
+    await subscribe(store, "ch-2")
+    await a_brief(store, await a_feed(store), "Alliance summit")
+    assert await store.subscriptions.remove(sub.id)
+    assert [d.subscription_id for d in await store.outbox.all()] != [sub.id]
+    assert len(await store.outbox.all()) == 1
