@@ -154,6 +154,7 @@ async def open_bot(
             store,
             issue_tags(taxonomy),
             prober=make_prober(untrusted, allow_private=settings.delivery.allow_private_feeds),
+            operator_prober=make_prober(trusted, allow_private=True),
             admin_allowlist=settings.delivery.admin_allowlist,
             on_subscriptions_changed=scheduler.resync_digests,
         )

@@ -290,14 +290,12 @@ def feeds_add(
     url: str,
     name: Annotated[str | None, typer.Option("--name", help="A display name.")] = None,
 ) -> None:
-    """Follow a feed (a page URL works too: its feed link is discovered)."""
+    """Follow a feed (a page URL works too: its feed link is discovered). Feeds you add here
+    are trusted: unlike feeds added from chat, they may live on a private network."""
 
     async def main() -> Reply:
         async with bot_for_cli() as bot:
-            reply = await bot.commands.feeds_add(OPERATOR, url)
-            if reply.ok and name and reply.feeds:
-                await bot.store.feeds._set(reply.feeds[0].id, name=name)
-            return reply
+            return await bot.commands.feeds_add(OPERATOR, url, name=name)
 
     show_reply(run_async(main()))
 

@@ -66,7 +66,7 @@ class ConsolePublisher:
         self, target: DeliveryTarget, views: Sequence[BriefView], title: str
     ) -> PublishOutcome:
         async with self._lock:
-            self._console.rule(Text(f"{title} — {len(views)} briefs"))
+            self._console.rule(Text(title))
             for view in views:
                 self._console.print(brief_panel(view))
         return Sent(f"console-{target.delivery_id}")

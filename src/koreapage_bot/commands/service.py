@@ -108,6 +108,7 @@ class CommandService:
         issues: Sequence[IssueTag],
         *,
         prober: FeedProber | None = None,
+        operator_prober: FeedProber | None = None,
         admin_allowlist: Sequence[str] = (),
         on_subscriptions_changed: Callable[[], None] | None = None,
         default_digest_tz: str = "UTC",
@@ -115,6 +116,7 @@ class CommandService:
         self._store = store
         self._issues = {t.id: t for t in issues}
         self._prober = prober
+        self._operator_prober = operator_prober
         self._allowlist = frozenset(admin_allowlist)
         self._changed = on_subscriptions_changed
         self._default_tz = default_digest_tz
@@ -270,16 +272,25 @@ class CommandService:
                 "`--no-posts` needs `--digest HH:MM`, or the channel would get nothing.",
                 details=(grammar.usage_line("briefs", "subscribe"),),
             )
+        existing = await self._store.subscriptions.for_channel(caller.platform, caller.channel)
+        if existing is not None and digest_time is None and per_brief:
+            # Chat can set issues and a digest; what it does not mention stays as it was
+            # (a digest, feed filters or a minimum relevance set from the CLI).
+            digest_time, digest_tz = existing.digest_time, existing.digest_tz
+            per_brief = existing.per_brief
         sub, created = await self._store.subscriptions.upsert(
             SubscriptionSpec(
                 platform=caller.platform,
                 channel=caller.channel,
                 workspace=caller.workspace,
                 issues=wanted,
+                feeds=existing.feeds if existing else (),
+                min_relevance=existing.min_relevance if existing else 0.0,
                 created_by=caller.user_id,
                 per_brief=per_brief,
                 digest_time=digest_time,
                 digest_tz=digest_tz or self._default_tz,
+                options=existing.options if existing else None,
             )
         )
         if self._changed is not None:
@@ -304,7 +315,7 @@ class CommandService:
             self._changed()
         return Reply(ReplyKind.DONE, "Unsubscribed: this channel gets no more briefs.")
 
-    async def feeds_add(self, caller: Caller, url: str) -> Reply:
+    async def feeds_add(self, caller: Caller, url: str, *, name: str | None = None) -> Reply:
         if not self._may_change(caller):
             return self._refuse("add feeds")
         url = url.strip()
@@ -312,17 +323,22 @@ class CommandService:
             return Reply(
                 ReplyKind.USAGE, "Add which feed?", details=(grammar.usage_line("feeds", "add"),)
             )
-        if self._prober is None:
+        # The operator at the console is trusted (a feed on the LAN is fine); chat is not.
+        operator = caller.platform == "console" and self._operator_prober is not None
+        prober = self._operator_prober if operator else self._prober
+        if prober is None:
             return Reply(ReplyKind.ERROR, "Adding feeds is not available here.")
         try:
-            probe = await self._prober(url)
+            probe = await prober(url)
         except FeedRefused as exc:
             return Reply(ReplyKind.ERROR, f"Feed not added: {exc}")
-        name = probe.title or url
+        title = probe.title or url
         feed, created = await self._store.feeds.add(
-            probe.url, name[:200], added_by=f"{caller.platform}:{caller.user_id}"
+            probe.url,
+            (name or title)[:200],
+            added_by=None if operator else f"{caller.platform}:{caller.user_id}",
         )
-        found = f"“{name}” with {probe.items} item{'s' if probe.items != 1 else ''}"
+        found = f"“{title}” with {probe.items} item{'s' if probe.items != 1 else ''}"
         if not created:
             return Reply(
                 ReplyKind.DONE,

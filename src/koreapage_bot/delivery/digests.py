@@ -67,17 +67,24 @@ class Digests:
         sub = await self._store.subscriptions.get(subscription_id)
         if sub is None:
             return None
-        briefs = await self._store.briefs.for_subscription_since(
-            sub, sub.last_digest_at, limit=DIGEST_MAX_BRIEFS
+        matching = await self._store.briefs.for_subscription_since(
+            sub, sub.last_digest_at, limit=1000
         )
-        if not briefs:
+        if not matching:
             return None
+        briefs = matching[-DIGEST_MAX_BRIEFS:]  # the newest; the title says what was left out
+        title = f"Daily digest: {len(briefs)} new brief{'s' if len(briefs) != 1 else ''}"
+        if len(matching) > len(briefs):
+            title = (
+                f"Daily digest: the newest {len(briefs)} of {len(matching)} new briefs "
+                "(search or /briefs latest for the rest)"
+            )
         now = utcnow()
         # Move the mark to the newest brief collected (not to "now"), so a brief stored while
         # this runs is in the next digest rather than in none.
-        up_to = max(b.created_at for b in briefs)
+        up_to = max(b.created_at for b in matching)
         delivery_id = await self._store.outbox.add_digest(
-            sub.id, [b.id for b in briefs], up_to, now
+            sub.id, [b.id for b in briefs], up_to, now, title=title
         )
         log.info("queued a digest of %d briefs for subscription %d", len(briefs), sub.id)
         if self._on_deliveries is not None:

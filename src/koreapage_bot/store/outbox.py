@@ -296,7 +296,13 @@ class OutboxRepository:
             ).scalar_one_or_none()
 
     async def add_digest(
-        self, subscription_id: int, brief_ids: Sequence[int], up_to: datetime, now: datetime
+        self,
+        subscription_id: int,
+        brief_ids: Sequence[int],
+        up_to: datetime,
+        now: datetime,
+        *,
+        title: str | None = None,
     ) -> int | None:
         """Queue one digest message and move the subscription's digest mark, atomically, so a
         crash can neither lose a digest nor queue the same briefs twice."""
@@ -313,7 +319,7 @@ class OutboxRepository:
                     subscription_id=subscription_id,
                     brief_id=None,
                     kind="digest",
-                    payload={"briefs": list(brief_ids)},
+                    payload={"briefs": list(brief_ids), "title": title or "Daily digest"},
                     state=DeliveryState.PENDING.value,
                     attempts=0,
                     rate_limited=0,

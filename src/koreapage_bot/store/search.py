@@ -26,6 +26,8 @@ def _words(text: str) -> list[str]:
     words = []
     for raw in _TOKEN.findall(text):
         word = raw.strip(".'’-").replace("’", "'")
+        if word.lower().endswith("'s"):  # "Seoul's" finds Seoul, as PostgreSQL's stemmer does
+            word = word[:-2]
         if word:
             words.append(word.lower())
     return words

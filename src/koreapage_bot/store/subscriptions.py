@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from koreapage_bot.domain import Subscription, SubscriptionState
+from koreapage_bot.domain import DeliveryState, Subscription, SubscriptionState
 from koreapage_bot.store import tables as t
 from koreapage_bot.store.briefs import _new_id
 from koreapage_bot.store.rows import subscription_from_row, utcnow
@@ -31,6 +31,27 @@ class SubscriptionSpec:
     digest_time: str | None = None
     digest_tz: str = "UTC"
     options: dict[str, object] | None = None
+
+
+# On resume, briefs queued while a channel was paused go out when younger than this; older
+# ones are skipped (visible as `skipped`), so fixing a channel does not flood it.
+RESUME_BACKLOG = timedelta(days=2)
+
+
+async def _skip_stale_backlog(conn: AsyncConnection, subscription_id: int, now: datetime) -> None:
+    await conn.execute(
+        update(t.deliveries)
+        .where(
+            t.deliveries.c.subscription_id == subscription_id,
+            t.deliveries.c.state == DeliveryState.PENDING.value,
+            t.deliveries.c.created_at < now - RESUME_BACKLOG,
+        )
+        .values(
+            state=DeliveryState.SKIPPED.value,
+            last_error="not sent: queued more than 2 days before the subscription resumed",
+            updated_at=now,
+        )
+    )
 
 
 class SubscriptionRepository:
@@ -83,6 +104,8 @@ class SubscriptionRepository:
             await conn.execute(
                 update(t.subscriptions).where(t.subscriptions.c.id == existing.id).values(**values)
             )
+            if existing.state is SubscriptionState.PAUSED:
+                await _skip_stale_backlog(conn, existing.id, now)
         sub = await self.get(existing.id)
         assert sub is not None
         return sub, False
@@ -153,8 +176,19 @@ class SubscriptionRepository:
     async def pause(self, subscription_id: int, reason: str) -> bool:
         return await self._set_state(subscription_id, SubscriptionState.PAUSED, reason)
 
-    async def resume(self, subscription_id: int) -> bool:
-        return await self._set_state(subscription_id, SubscriptionState.ACTIVE, None)
+    async def resume(self, subscription_id: int, now: datetime | None = None) -> bool:
+        """Active again: its held deliveries go out, except a backlog older than
+        RESUME_BACKLOG, which is skipped."""
+        now = now or utcnow()
+        async with self._engine.begin() as conn:
+            result = await conn.execute(
+                update(t.subscriptions)
+                .where(t.subscriptions.c.id == subscription_id)
+                .values(state=SubscriptionState.ACTIVE.value, paused_reason=None, updated_at=now)
+            )
+            if result.rowcount:
+                await _skip_stale_backlog(conn, subscription_id, now)
+        return bool(result.rowcount)
 
     async def _set_state(
         self, subscription_id: int, state: SubscriptionState, reason: str | None

@@ -62,6 +62,7 @@ class Harness:
                 self.untrusted_private if allow_private else self.untrusted_public,
                 allow_private=allow_private,
             ),
+            operator_prober=make_prober(self.untrusted_private, allow_private=True),
             admin_allowlist=allowlist,
             on_subscriptions_changed=lambda: self.changed.append("changed"),
         )

@@ -10,6 +10,7 @@ from koreapage_bot.commands.replies import Caller, ReplyKind
 from koreapage_bot.commands.service import MAX_COUNT
 from koreapage_bot.delivery.digests import Digests
 from koreapage_bot.domain import FeedState, SubscriptionState
+from koreapage_bot.store.subscriptions import SubscriptionSpec
 from tests.fakes.feed_server import FeedServer, HtmlRoute, StatusRoute
 from tests.integration.commands.conftest import (
     ALLIANCE,
@@ -202,6 +203,34 @@ async def test_resubscribe_updates_filters_and_resumes(harness: Harness) -> None
     assert len(await harness.store.subscriptions.all()) == 1
 
 
+async def test_resubscribing_from_chat_keeps_what_chat_cannot_express(harness: Harness) -> None:
+    service = harness.service()
+    await service.subscribe(admin(), ["gsomia"], digest_time="08:00", digest_tz="Asia/Seoul")
+    sub = await harness.store.subscriptions.for_channel("slack", "C-ALLIANCE")
+    assert sub is not None
+    # Filters set from the CLI, which chat has no words for.
+    await harness.store.subscriptions.upsert(
+        SubscriptionSpec(
+            "slack",
+            "C-ALLIANCE",
+            workspace="T-1",
+            issues=sub.issues,
+            feeds=(7,),
+            min_relevance=0.8,
+            digest_time="08:00",
+            digest_tz="Asia/Seoul",
+        )
+    )
+    again = await service.subscribe(admin(), ["usfk"])
+    assert again.kind is ReplyKind.DONE
+    kept = await harness.store.subscriptions.for_channel("slack", "C-ALLIANCE")
+    assert kept is not None and kept.issues == ("usfk",)
+    assert (kept.digest_time, kept.digest_tz) == ("08:00", "Asia/Seoul")
+    assert kept.feeds == (7,) and kept.min_relevance == 0.8
+    changed = await service.subscribe(admin(), ["usfk"], digest_time="18:30")
+    assert changed.subscriptions[0].digest_time == "18:30"
+
+
 async def test_subscribe_unknown_issue_is_refused(harness: Harness) -> None:
     service = harness.service()
     reply = await service.subscribe(admin(), ["usfk", "bts"])
@@ -326,6 +355,20 @@ async def test_feeds_add_accepts_a_served_feed_when_private_is_allowed(
     again = await service.feeds_add(admin(), url)
     assert again.kind is ReplyKind.DONE and "Already following" in again.text
     assert len(await harness.store.feeds.all()) == 1
+
+
+async def test_the_operator_at_the_console_may_add_a_private_feed(
+    harness: Harness, feed_server: FeedServer
+) -> None:
+    feed_server.feed("/alliance.xml").set_body(ALLIANCE.read_bytes())
+    url = feed_server.url("/alliance.xml")
+    service = harness.service(allow_private=False)  # chat may not ...
+    assert (await service.feeds_add(admin(), url)).kind is ReplyKind.ERROR
+    operator = Caller("console", None, "console", "operator", is_admin=True)
+    reply = await service.feeds_add(operator, url, name="LAN mirror")  # ... the operator may
+    assert reply.kind is ReplyKind.DONE, reply.text
+    stored = await harness.store.feeds.by_url(url)
+    assert stored is not None and stored.added_by is None and stored.name == "LAN mirror"
 
 
 async def test_feeds_add_discovers_the_feed_of_a_page(

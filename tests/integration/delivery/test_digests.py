@@ -78,7 +78,7 @@ async def test_dispatcher_sends_a_digest_with_publish_digest(sqlite_store: Store
 
     assert stats.sent == 1
     [call] = platform.calls
-    assert call.digest_title == "Daily digest"
+    assert call.digest_title == "Daily digest: 3 new briefs"
     assert [v.title for v in call.views] == titles
     assert call.target.delivery_id == delivery_id
     row = await store.outbox.get(delivery_id)
@@ -103,5 +103,26 @@ async def test_console_prints_a_digest(sqlite_store: Store) -> None:
 
     assert stats.sent == 1
     text = out.getvalue()
-    assert "Daily digest — 2 briefs" in text
+    assert "Daily digest: 2 new briefs" in text
     assert text.index("Alliance summit") < text.index("Tariff talks")
+
+
+async def test_a_digest_with_more_briefs_than_fit_says_how_many_were_left_out(
+    sqlite_store: Store,
+) -> None:
+    from koreapage_bot.delivery.digests import DIGEST_MAX_BRIEFS
+
+    store = sqlite_store
+    start = utcnow() - timedelta(hours=2)
+    sub = await subscribe(store, "ch-busy", per_brief=False, digest_time="08:00", now=start)
+    feed = await a_feed(store)
+    total = DIGEST_MAX_BRIEFS + 5
+    for i in range(total):
+        await a_brief(store, feed, f"Alliance note {i}", now=start + timedelta(minutes=i + 1))
+    delivery_id = await Digests(store, AsyncIOScheduler()).queue(sub.id)
+    [claimed] = await store.outbox.claim_due(utcnow(), 10, ["fake"])
+    assert claimed.delivery.id == delivery_id
+    assert len(claimed.briefs) == DIGEST_MAX_BRIEFS
+    assert claimed.briefs[-1].title == f"Alliance note {total - 1}"  # the newest are kept
+    assert f"of {total} new briefs" in claimed.payload["title"]
+    assert await Digests(store, AsyncIOScheduler()).queue(sub.id) is None  # the mark moved

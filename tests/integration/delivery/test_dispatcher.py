@@ -259,7 +259,7 @@ async def test_unusable_channel_pauses_its_subscription_and_holds_its_rows(
     held = [r for r in await store.outbox.all() if r.subscription_id == gone.id]
     assert [(r.state, r.attempts) for r in held] == [(DeliveryState.PENDING, 0)] * 2
 
-    # While paused: nothing is attempted, and new briefs are not queued for it.
+    # While paused: nothing is attempted; new briefs are queued for it and held.
     clock.advance(3600)
     await a_brief(store, feed, "Third brief")
     assert (await d.drain()).sent == 1
@@ -267,8 +267,8 @@ async def test_unusable_channel_pauses_its_subscription_and_holds_its_rows(
     assert platform.delivered_titles("ch-fine") == ["First brief", "Second brief", "Third brief"]
 
     assert await store.subscriptions.resume(gone.id)
-    assert (await d.drain()).sent == 2
-    assert platform.delivered_titles("ch-gone") == ["First brief", "Second brief"]
+    assert (await d.drain()).sent == 3
+    assert platform.delivered_titles("ch-gone") == ["First brief", "Second brief", "Third brief"]
     assert fine.id != gone.id
     assert await store.outbox.all(DeliveryState.PENDING) == []
 

@@ -197,6 +197,7 @@ async def test_search_ranks_title_matches_first_and_handles_user_syntax(store: S
     # all words first; when nothing has all of them, any word.
     assert [b.id for b in await store.briefs.search("gsomia zzzunknownword")] == [gsomia.id]
     assert await store.briefs.search('"unbalanced quote AND (') is not None
+    assert gsomia.id in [b.id for b in await store.briefs.search("Seoul’s GSOMIA")]
     assert await store.briefs.search("   ") == []
     assert await store.briefs.search("nothingmatcheshere") == []
     assert cost.id not in [b.id for b in await store.briefs.search("alliance -sharing")]
@@ -253,3 +254,27 @@ async def test_naive_datetimes_are_refused() -> None:
 
     with pytest.raises(ValueError, match="naive"):
         UtcDateTime().process_bind_param(datetime(2026, 1, 1), dialect=None)  # type: ignore[arg-type]
+
+
+async def test_a_paused_channel_keeps_its_queue_and_skips_a_stale_backlog_on_resume(
+    store: Store,
+) -> None:
+    feed, _ = await store.feeds.add("https://a.example/feed", "a", now=NOW)
+    sub, _ = await store.subscriptions.upsert(SubscriptionSpec("discord", "1"), NOW)
+    await store.subscriptions.pause(sub.id, "403 Missing Permissions")
+    old = await put(store, feed.id, GSOMIA)  # queued at NOW, while paused
+    assert old.deliveries == 1
+    assert await store.outbox.claim_due(NOW + timedelta(days=5), 10, ["discord"]) == []
+    later = NOW + timedelta(days=3)
+    recent = await store.briefs.store_post(
+        (await store.feeds.get(feed.id)),  # type: ignore[arg-type]
+        NewPost(entry_for(COST_SHARING), analysis_for(COST_SHARING), "h2", True),
+        deliver=True,
+        now=later,
+    )
+    assert await store.subscriptions.resume(sub.id, now=later + timedelta(hours=1))
+    states = {d.brief_id: d.state for d in await store.outbox.all()}
+    assert states[old.brief.id] is DeliveryState.SKIPPED  # type: ignore[union-attr]
+    assert states[recent.brief.id] is DeliveryState.PENDING  # type: ignore[union-attr]
+    due = await store.outbox.claim_due(later + timedelta(hours=1), 10, ["discord"])
+    assert [c.delivery.brief_id for c in due] == [recent.brief.id]  # type: ignore[union-attr]
