@@ -233,10 +233,17 @@ def poll(
             for target in targets:
                 url = _feed_url(target)
                 feed = await bot.store.feeds.by_url(url)
-                if feed is None:
-                    feed, _ = await bot.store.feeds.add(
-                        url, Path(url).name if url.startswith("file:") else url
-                    )
+                if feed is None and url.startswith("file:"):
+                    feed, _ = await bot.store.feeds.add(url, Path(url).name)
+                elif feed is None:
+                    # A new URL is added as `feeds add` does: fetched once, and a page's
+                    # RSS/Atom link discovered; a URL with no feed is a clear error.
+                    reply = await bot.commands.feeds_add(OPERATOR, url)
+                    if not reply.ok or not reply.feeds:
+                        err.print(Text(f"{url}: {reply.text}", style="red"))
+                        continue
+                    feed = await bot.store.feeds.get(reply.feeds[0].id)
+                    assert feed is not None
                 with progress_bar(not as_json) as progress:
                     report = await bot.poller.poll(feed, progress)
                 if report.error and not as_json:

@@ -24,7 +24,7 @@ import pytest
 
 from koreapage_bot.domain import DeliveryState
 from koreapage_bot.store.store import Store
-from tests.fakes.feed_server import FeedServer, StatusRoute
+from tests.fakes.feed_server import FeedServer, HtmlRoute, StatusRoute
 
 REPO = Path(__file__).resolve().parents[2]
 FEEDS = REPO / "tests" / "fixtures" / "feeds"
@@ -457,3 +457,24 @@ async def test_run_stops_cleanly_on_sigterm_and_sigint(tmp_path: Path) -> None:
         assert result.code == 0, result.err
         assert "stopped cleanly" in result.err
         assert "Traceback" not in result.err
+
+
+async def test_poll_of_a_page_url_discovers_its_feed_or_says_there_is_none(
+    tmp_path: Path,
+) -> None:
+    wd = Workdir(tmp_path)
+    wd.write_config()
+    async with FeedServer() as server:
+        server.feed("/feeds/alliance.xml").set_body(ALLIANCE.read_bytes())
+        server.route(
+            "/blog/", HtmlRoute(feed_links=[("/feeds/alliance.xml", "application/rss+xml")])
+        )
+        server.route("/about/", HtmlRoute())
+        found, none = await asyncio.gather(
+            cli(wd, "poll", server.url("/blog/"), "--json"),
+            cli(wd, "poll", server.url("/about/"), "--json"),
+        )
+        assert [b["title"] for b in ok(found).json()] == [SMA, GSOMIA]
+        assert none.json() == [] and "links to no RSS/Atom feed" in none.err
+        feeds = ok(await cli(wd, "feeds", "list", "--json")).json()
+        assert [f["url"] for f in feeds] == [server.url("/feeds/alliance.xml")]

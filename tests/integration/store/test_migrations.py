@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+from pathlib import Path
 from typing import Any
 
 from alembic.autogenerate import compare_metadata
@@ -48,3 +50,11 @@ async def test_upgrade_is_idempotent_and_search_exists(store: Store) -> None:
         assert "briefs_fts" in names
     else:
         assert "search_vector" in columns
+
+
+async def test_several_starts_on_a_new_database_at_once_all_succeed(tmp_path: Path) -> None:
+    # Serialised by a lock file: without it the second start fails "table feeds already exists".
+    url = f"sqlite+aiosqlite:///{tmp_path / 'race.db'}"
+    stores = await asyncio.gather(*(Store.open(url) for _ in range(4)))
+    for opened in stores:
+        await opened.close()
