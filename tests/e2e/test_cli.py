@@ -249,7 +249,7 @@ async def test_feeds_add_list_remove(tmp_path: Path) -> None:
     wd.write_config()
     async with FeedServer() as server:
         server.feed("/alliance.xml").set_body(ALLIANCE.read_bytes())
-        server.route("/down.xml", StatusRoute(500))
+        server.feed("/down.xml").set_body(ALLIANCE.read_bytes())
         url = server.url("/alliance.xml")
 
         added = ok(await cli(wd, "feeds", "add", url, "--name", "Alliance Monitor"))
@@ -263,12 +263,13 @@ async def test_feeds_add_list_remove(tmp_path: Path) -> None:
         strict = Workdir(tmp_path / "strict")
         strict.path.mkdir()
         strict.write_config(allow_private=False)
-        trusted, down = await asyncio.gather(
-            cli(wd, "feeds", "add", url, env=wd.env(KOREAPAGE_CONFIG=str(strict.config))),
-            cli(wd, "poll", server.url("/down.xml"), "--json"),
+        trusted = await cli(
+            wd, "feeds", "add", url, env=wd.env(KOREAPAGE_CONFIG=str(strict.config))
         )
         assert "Already following feed 1" in ok(trusted).out
-        assert ok(down).json() == []
+        assert len(ok(await cli(wd, "poll", server.url("/down.xml"), "--json")).json()) == 2
+        server.route("/down.xml", StatusRoute(500))  # the feed's server breaks
+        assert ok(await cli(wd, "poll", server.url("/down.xml"), "--json")).json() == []
 
         feeds = {f["id"]: f for f in ok(await cli(wd, "feeds", "list", "--json")).json()}
         assert feeds[1]["name"] == "Alliance Monitor" and feeds[1]["url"] == url
