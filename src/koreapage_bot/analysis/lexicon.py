@@ -18,6 +18,27 @@ _ATTRIBUTION_AFTER = re.compile(
     re.IGNORECASE,
 )
 _ATTRIBUTION_BEFORE = re.compile(r"according to (?:the )?$", re.IGNORECASE)
+# A capital named as where commentators sit ("analysts in Seoul", "some in Washington") is a
+# place, not the government acting.
+_CAPITALS = frozenset({"seoul", "washington"})
+_VOICES_IN = re.compile(
+    r"\b(?:analysts?|experts?|observers?|commentators?|critics?|scholars?|academics?|pundits?|"
+    r"watchers?|residents?|people|many|some|few|others|voices|reporters?|journalists?|"
+    r"investors?|traders?|fans?|tourists?|visitors?|students?)\s+(?:in|from|based in)\s+$",
+    re.IGNORECASE,
+)
+# North Korea's own voice: in "the U.S. imperialists and the puppet South Korean clique" the
+# two are named as Pyongyang's enemies, not as allies acting together.
+_HOSTILE_VOICE = re.compile(
+    r"\b(?:puppets?|imperialists?|imperialism|warmongers?|warmongering|traitors?)\b",
+    re.IGNORECASE,
+)
+
+
+def _is_place_of_voices(text: str, m: re.Match[str]) -> bool:
+    if m.group(0).lower() not in _CAPITALS:
+        return False
+    return bool(_VOICES_IN.search(text, max(0, m.start() - 30), m.start()))
 
 
 def _term_pattern(term: str) -> tuple[str, bool, bool]:
@@ -75,6 +96,7 @@ class IssueMatcher:
     label: str
     kind: str
     anchor: bool
+    evidence: bool
     strong: TermSet
     normal: TermSet
     weak: TermSet
@@ -98,6 +120,7 @@ def compile_lexicon(taxonomy: Taxonomy) -> Lexicon:
                 i.label,
                 i.kind,
                 i.anchor,
+                i.evidence,
                 TermSet.of(i.strong_terms),
                 TermSet.of(i.terms),
                 TermSet.of(i.weak_terms),
@@ -132,6 +155,7 @@ class Sentence:
     rok: bool = False
     bilateral: bool = False
     alliance_word: bool = False
+    hostile: bool = False  # written in Pyongyang's voice ("puppet", "imperialists")
 
     @property
     def weight(self) -> float:
@@ -188,9 +212,13 @@ def build_doc(title: str, blocks: list[tuple[str, bool, int]], lexicon: Lexicon)
         return bisect_right(starts, offset) - 1
 
     for m in lexicon.us.finditer(joined):
-        sentences[where(m.start())].us = True
+        if not _is_place_of_voices(joined, m):
+            sentences[where(m.start())].us = True
     for m in lexicon.rok.finditer(joined):
-        sentences[where(m.start())].rok = True
+        if not _is_place_of_voices(joined, m):
+            sentences[where(m.start())].rok = True
+    for m in _HOSTILE_VOICE.finditer(joined):
+        sentences[where(m.start())].hostile = True
     for m in lexicon.bilateral.finditer(joined):
         sentences[where(m.start())].bilateral = True
     for m in lexicon.alliance.finditer(joined):

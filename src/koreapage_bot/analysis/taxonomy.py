@@ -27,6 +27,9 @@ class Issue:
     weak_terms: tuple[str, ...] = ()
     kind: str = "alliance"  # "context" issues never make a post relevant on their own
     anchor: bool = True  # strong terms prove the alliance by themselves (GSOMIA does not)
+    # A context issue whose plain terms also count as alliance evidence where the US is named
+    # (the US-Japan-ROK trilateral is an alliance matter; Japan alone is not).
+    evidence: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,7 +142,20 @@ def _parse_issue(raw: dict[str, Any], where: str) -> Issue:
     anchor = raw.get("anchor", True)
     if not isinstance(anchor, bool):
         raise TaxonomyError(f"{where}: key 'anchor' must be true or false")
-    known = {"id", "label", "description", "terms", "strong_terms", "weak_terms", "kind", "anchor"}
+    evidence = raw.get("evidence", False)
+    if not isinstance(evidence, bool):
+        raise TaxonomyError(f"{where}: key 'evidence' must be true or false")
+    known = {
+        "id",
+        "label",
+        "description",
+        "terms",
+        "strong_terms",
+        "weak_terms",
+        "kind",
+        "anchor",
+        "evidence",
+    }
     unknown = set(raw) - known
     if unknown:
         raise TaxonomyError(f"{where}: unknown key(s) {', '.join(sorted(unknown))}")
@@ -152,6 +168,7 @@ def _parse_issue(raw: dict[str, Any], where: str) -> Issue:
         weak_terms=_terms(raw, "weak_terms", where),
         kind=kind,
         anchor=anchor,
+        evidence=evidence,
     )
     if not (issue.terms or issue.strong_terms):
         raise TaxonomyError(f"{where}: key 'terms': at least one term is needed")

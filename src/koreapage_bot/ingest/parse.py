@@ -66,7 +66,15 @@ def parse_feed_sync(
     if content_type:
         headers["content-type"] = content_type
     try:
-        result = feedparser.parse(io.BytesIO(body), response_headers=headers)
+        # Feed HTML is never shown: the analysis reduces it to text and adapters render text.
+        # So feedparser's HTML sanitizer and relative-URI rewriting are pure cost (~30 % of
+        # the parse time of a 2,930-item feed).
+        result = feedparser.parse(
+            io.BytesIO(body),
+            response_headers=headers,
+            sanitize_html=False,
+            resolve_relative_uris=False,
+        )
     except Exception as exc:  # feedparser is lenient, but garbage must not escape as a crash
         raise NotAFeed(f"could not parse the body as a feed ({type(exc).__name__})") from None
     entries = list(result.get("entries") or [])

@@ -160,3 +160,26 @@ async def test_keys_do_not_depend_on_the_feed_url() -> None:
     assert old.entries[0].key == new.entries[0].key == "id:aw-9"
     assert old.entries[0].url == "https://old.example/p/9"
     assert new.entries[0].url == "https://new.example/p/9"
+
+
+async def test_script_in_feed_html_never_reaches_the_text() -> None:
+    # feedparser's sanitizer is off (the HTML is never shown); our own text extraction must
+    # still drop scripts and styles.
+    from koreapage_bot.analysis.pipeline import OfflineAnalyzer
+    from koreapage_bot.domain import ArticleInput
+    from koreapage_bot.ingest.identity import html_to_text
+
+    body = (
+        b'<?xml version="1.0"?><rss version="2.0"><channel><title>t</title><item>'
+        b"<title>Allies sign cost deal</title><guid>g1</guid><description><![CDATA["
+        b"<p>Seoul and Washington signed a new Special Measures Agreement.</p>"
+        b"<script>steal('@everyone')</script><style>p{}</style>]]></description>"
+        b"</item></channel></rss>"
+    )
+    feed = await parse_feed(body, "https://example.org/feed")
+    (entry,) = feed.entries
+    assert "steal" not in html_to_text(entry.summary)
+    analysis = await OfflineAnalyzer().analyze(
+        ArticleInput(id="g1", title=entry.title, html=entry.summary)
+    )
+    assert "steal" not in analysis.text and "steal" not in analysis.summary
