@@ -198,7 +198,7 @@ async def test_poll_prints_the_briefs_it_created(seed: Seed, seeded: Workdir) ->
     for brief in briefs:
         assert_brief_shape(brief)
     sma = briefs[0]
-    assert sma["author"] == "Min-ji Park" and sma["source"] == "alliance.xml"
+    assert sma["author"] == "Min-ji Park" and sma["source"] == "Peninsula Alliance Monitor"
     assert sma["published"] == "2026-03-10T02:30:00+00:00"
     assert {"id": "cost-sharing", "label": "Defense cost sharing (SMA)"} in sma["key_issues"]
     assert "Special Measures Agreement" in sma["summary"]

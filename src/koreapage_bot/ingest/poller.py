@@ -131,12 +131,16 @@ class Poller:
                 report.outcome = Outcome.FAILED.value
         if parsed is not None:
             report.baseline = not feed.baselined
+            if parsed.title and auto_named(feed):
+                # Named after its URL or file only because nothing better was known: briefs
+                # say "Peninsula Alliance Monitor", not "alliance.xml".
+                feed = replace(feed, name=parsed.title.strip()[:200])
             await self._ingest(feed, parsed, report, fetcher, progress)
         self._log(feed, update)
         report.error = update.last_error
         change = _to_store(update, now)
         if parsed is not None:
-            change = _with_feed_facts(change, parsed)
+            change = _with_feed_facts(change, parsed, feed)
         if update.new_url and update.new_url != feed.url:
             await self._store.set_meta(redirect_key(feed.url), update.new_url)
         await self._store.feeds.apply_poll(feed.id, change, now)
@@ -285,8 +289,14 @@ def _to_store(update: FeedUpdate, now: datetime) -> FeedPollUpdate:
     )
 
 
-def _with_feed_facts(change: FeedPollUpdate, parsed: ParsedFeed) -> FeedPollUpdate:
-    return replace(change, title=parsed.title, site_url=parsed.link, baselined=True)
+def auto_named(feed: Feed) -> bool:
+    """True when the feed's name is only its URL, host or file name."""
+    parts = urlsplit(feed.url)
+    return feed.name in (feed.url, parts.netloc, Path(url2pathname(parts.path)).name)
+
+
+def _with_feed_facts(change: FeedPollUpdate, parsed: ParsedFeed, feed: Feed) -> FeedPollUpdate:
+    return replace(change, title=parsed.title, site_url=parsed.link, baselined=True, name=feed.name)
 
 
 async def sync_config_feeds(store: Store, feeds: Sequence[tuple[str, str, int | None]]) -> int:

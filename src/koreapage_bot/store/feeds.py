@@ -30,6 +30,7 @@ class FeedPollUpdate:
     title: str | None = None
     site_url: str | None = None
     baselined: bool | None = None
+    name: str | None = None  # a better display name (the feed's own title)
 
 
 class FeedRepository:
@@ -181,6 +182,8 @@ class FeedRepository:
             values["url"] = change.url
         if change.title:
             values["title"] = change.title
+        if change.name:
+            values["name"] = change.name
         if change.site_url:
             values["site_url"] = change.site_url
         if change.baselined is not None:
