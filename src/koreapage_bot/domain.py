@@ -185,3 +185,4 @@ class Delivery:
     last_error: str | None = None
     kind: str = "brief"  # "brief" | "digest"
     rate_limited: int = 0  # attempts answered by a rate limit (they never count toward the cap)
+    maybe_sent: bool = False  # the last attempt may have reached the platform: look first

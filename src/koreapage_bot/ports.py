@@ -75,6 +75,10 @@ class RetryAfter:
     # A platform rate limit (429): rescheduled without counting toward the retry cap, so a
     # delivery is never dropped because of a rate limit. 5xx and timeouts leave this False.
     rate_limited: bool = False
+    # The message may have been posted although no answer came back (a timeout, a dropped
+    # connection, a 5xx after the request was sent). Before the next attempt the dispatcher
+    # asks a `SentLookup` publisher whether it is already there, so it is not posted twice.
+    maybe_sent: bool = False
 
 
 @dataclass(frozen=True, slots=True)

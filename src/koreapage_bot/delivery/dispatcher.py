@@ -150,44 +150,32 @@ class Dispatcher:
         return total
 
     async def recover(self) -> DispatchStats:
-        """Settle rows left `sending` by a crash (see the module docstring)."""
+        """Settle rows left `sending` by a crash (see the module docstring): back to the
+        queue marked "maybe sent", so the next attempt looks first where the platform can
+        tell (SentLookup) and resends with the same idempotency key elsewhere — or, with
+        `in_doubt = "drop"` and no way to look, dead (at-most-once)."""
         in_doubt = await self._store.outbox.in_doubt(
             self.platforms, claimed_before=self._clock() - self._lease
         )
-        if not in_doubt:
-            return DispatchStats()
-        log.warning("%d deliveries were in flight at the last stop; settling them", len(in_doubt))
-        resend: list[ClaimedDelivery] = []
         stats = DispatchStats()
+        if not in_doubt:
+            return stats
+        log.warning("%d deliveries were in flight at the last stop; settling them", len(in_doubt))
         now = self._clock()
         for claimed in in_doubt:
             publisher = self._publishers[claimed.subscription.platform]
-            target = target_for(claimed)
-            if isinstance(publisher, SentLookup):
-                try:
-                    found = await publisher.find_sent(target)
-                except Exception as exc:
-                    # Still unknown: fall through to the configured in-doubt policy.
-                    log.warning("could not check delivery %d: %s", target.delivery_id, exc)
-                else:
-                    if found is not None:
-                        await self._store.outbox.mark_sent(target.delivery_id, found, now)
-                        stats.sent += 1
-                    else:
-                        resend.append(claimed)  # known not to be there
-                    continue
-            if self._config.in_doubt == "drop":
+            if not isinstance(publisher, SentLookup) and self._config.in_doubt == "drop":
                 await self._store.outbox.mark_dead(
-                    target.delivery_id,
+                    claimed.delivery.id,
                     "in doubt after a crash and not resent (delivery.in_doubt = drop)",
                     now,
                 )
                 stats.dead += 1
                 continue
-            resend.append(claimed)
-        # Back to the queue, due now, without spending an attempt: sent on this sweep.
-        for claimed in resend:
-            await self._store.outbox.release(claimed.delivery.id, now, "resent after a crash")
+            await self._store.outbox.release(
+                claimed.delivery.id, now, "in doubt after a crash", maybe_sent=True
+            )
+            stats.retried += 1
         return stats
 
     # -- sending -------------------------------------------------------------------------
@@ -226,6 +214,12 @@ class Dispatcher:
             return True
         item = replace(item, delivery=claimed)
         target = target_for(item)
+        if claimed.maybe_sent and isinstance(publisher, SentLookup):
+            # The last try got no answer: it may be there already (Slack has no idempotency
+            # key on send). Look before posting again.
+            settled = await self._settle_by_lookup(publisher, item, target, stats)
+            if settled is not None:
+                return settled
         # Claimed first, then paced: nothing but the budget wait stands between the budget's
         # go and the platform call, so the platform sees exactly the budgeted rate. Only the
         # rows now at a channel's head (at most `concurrency`) are ever `sending` at once.
@@ -234,6 +228,36 @@ class Dispatcher:
             await budget.acquire(item.subscription.channel)
         outcome = await self._publish(publisher, target, item, views)
         return await self._record(item, target, outcome, stats)
+
+    async def _settle_by_lookup(
+        self,
+        publisher: SentLookup,
+        item: ClaimedDelivery,
+        target: DeliveryTarget,
+        stats: DispatchStats,
+    ) -> bool | None:
+        """True/False when the lookup settled the row (found, or dropped by policy); None
+        when it should be sent."""
+        try:
+            found = await asyncio.wait_for(
+                publisher.find_sent(target), self._config.publish_timeout_seconds
+            )
+        except Exception as exc:
+            log.warning("could not check delivery %d: %s", target.delivery_id, exc)
+            if self._config.in_doubt == "drop":
+                await self._store.outbox.mark_dead(
+                    target.delivery_id,
+                    "maybe sent, could not check, not resent (delivery.in_doubt = drop)",
+                    self._clock(),
+                )
+                stats.dead += 1
+                return True
+            return None
+        if found is None:
+            return None
+        await self._store.outbox.mark_sent(target.delivery_id, found, self._clock())
+        stats.sent += 1
+        return True
 
     async def _publish(
         self,
@@ -251,12 +275,14 @@ class Dispatcher:
                 call = publisher.publish(target, views[0])
             return await asyncio.wait_for(call, timeout)
         except TimeoutError:
-            return RetryAfter(0, f"{target.platform} did not answer within {timeout:g} s")
+            reason = f"{target.platform} did not answer within {timeout:g} s"
+            return RetryAfter(0, reason, maybe_sent=True)
         except Exception as exc:  # a publisher bug must not lose the delivery
             log.exception(
                 "publisher %s raised for delivery %d", target.platform, target.delivery_id
             )
-            return RetryAfter(0, f"publisher error: {type(exc).__name__}: {exc}")
+            reason = f"publisher error: {type(exc).__name__}: {exc}"
+            return RetryAfter(0, reason, maybe_sent=True)
 
     def backoff(self, failures: int) -> float:
         """Exponential with full jitter in the upper half, capped."""
@@ -295,7 +321,9 @@ class Dispatcher:
                 return True
             wait = max(outcome.seconds, self.backoff(failures))
             at = now + timedelta(seconds=wait)
-            await outbox.reschedule(d.id, at, outcome.reason, rate_limited=False)
+            await outbox.reschedule(
+                d.id, at, outcome.reason, rate_limited=False, maybe_sent=outcome.maybe_sent
+            )
             stats.retried += 1
             return False
         elif isinstance(outcome, Failed):

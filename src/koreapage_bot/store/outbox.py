@@ -211,7 +211,13 @@ class OutboxRepository:
         )
 
     async def reschedule(
-        self, delivery_id: int, at: datetime, error: str, *, rate_limited: bool
+        self,
+        delivery_id: int,
+        at: datetime,
+        error: str,
+        *,
+        rate_limited: bool,
+        maybe_sent: bool = False,
     ) -> None:
         values: dict[str, Any] = {
             "state": DeliveryState.PENDING.value,
@@ -221,12 +227,19 @@ class OutboxRepository:
         }
         if rate_limited:
             values["rate_limited"] = t.deliveries.c.rate_limited + 1
+        else:
+            values["maybe_sent"] = maybe_sent
         await self._update(delivery_id, **values)
 
-    async def release(self, delivery_id: int, at: datetime, note: str) -> None:
-        """Put a claimed row back without spending an attempt (shutdown, paused channel)."""
+    async def release(
+        self, delivery_id: int, at: datetime, note: str, *, maybe_sent: bool | None = None
+    ) -> None:
+        """Put a claimed row back without spending an attempt (paused channel, a row in doubt
+        after a crash: `maybe_sent=True`)."""
+        extra: dict[str, Any] = {} if maybe_sent is None else {"maybe_sent": maybe_sent}
         await self._update(
             delivery_id,
+            **extra,
             state=DeliveryState.PENDING.value,
             attempts=func.max(t.deliveries.c.attempts - 1, 0)
             if self._engine.dialect.name == "sqlite"

@@ -103,4 +103,5 @@ def delivery_from_row(row: Mapping[Any, Any]) -> Delivery:
         last_error=row["last_error"],
         kind=row["kind"],
         rate_limited=row["rate_limited"],
+        maybe_sent=bool(row["maybe_sent"]),
     )

@@ -180,6 +180,9 @@ deliveries = Table(
     Column("state", String(16), nullable=False),
     Column("attempts", Integer, nullable=False, default=0),
     Column("rate_limited", Integer, nullable=False, default=0),
+    # The last attempt may have reached the platform (no answer came back): look before
+    # sending again. See ports.RetryAfter.maybe_sent.
+    Column("maybe_sent", Boolean, nullable=False, default=False, server_default="0"),
     Column("next_attempt_at", UtcDateTime, nullable=False),
     Column("claimed_at", UtcDateTime),
     Column("sent_at", UtcDateTime),

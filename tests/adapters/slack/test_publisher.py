@@ -169,7 +169,8 @@ async def test_unreachable_slack_is_retry_after() -> None:
     publisher = SlackPublisher(publishing_client("xoxb-x", f"http://127.0.0.1:{port}/api/"))
     outcome = await publisher.publish(target(), make_view())
     assert isinstance(outcome, RetryAfter)
-    assert "network error" in outcome.reason
+    assert "cannot connect" in outcome.reason
+    assert not outcome.maybe_sent  # never connected: certainly not posted
 
 
 async def test_find_sent_matches_the_delivery_metadata(

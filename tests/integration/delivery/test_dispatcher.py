@@ -13,7 +13,14 @@ from koreapage_bot.adapters.console import ConsolePublisher
 from koreapage_bot.config import DeliveryConfig
 from koreapage_bot.delivery.dispatcher import Dispatcher
 from koreapage_bot.domain import Delivery, DeliveryState, SubscriptionState
-from koreapage_bot.ports import Publisher, Sent
+from koreapage_bot.ports import (
+    BriefView,
+    DeliveryTarget,
+    Publisher,
+    PublishOutcome,
+    RetryAfter,
+    Sent,
+)
 from koreapage_bot.store.store import Store
 from tests.integration.delivery.support import (
     Clock,
@@ -384,6 +391,7 @@ async def test_a_failing_lookup_falls_back_to_the_in_doubt_policy(sqlite_store: 
     restarted = dispatcher(store, platform, clock, DeliveryConfig(in_doubt="drop"))
     clock.advance(LEASE)
     await restarted.recover()
+    await restarted.drain()  # the lookup happens when the row's turn comes
     assert platform.calls == []
     assert (await only_delivery(store)).state is DeliveryState.DEAD
 
@@ -429,3 +437,53 @@ async def test_a_rate_limited_brief_is_not_overtaken_by_the_next_one(sqlite_stor
     rows = await store.outbox.all()
     assert {r.state for r in rows} == {DeliveryState.SENT}
     assert sum(r.attempts for r in rows) == 4  # the held rows spent no attempt
+
+
+class NoDedupePlatform:
+    """Like Slack: every send posts, whatever its key; history can be searched by key."""
+
+    platform = "fake"
+
+    def __init__(self, answers: list[object]) -> None:
+        self.answers = answers
+        self.posts: list[str] = []  # idempotency keys, one per post in the channel
+        self.lookups = 0
+
+    async def publish(self, target: DeliveryTarget, view: BriefView) -> PublishOutcome:
+        self.posts.append(target.idempotency_key)  # the post lands ...
+        answer = self.answers.pop(0) if self.answers else Sent(f"ts-{len(self.posts)}")
+        return answer  # type: ignore[return-value]  # ... whatever answer comes back
+
+    async def publish_digest(
+        self, target: DeliveryTarget, views: object, title: str
+    ) -> PublishOutcome:
+        raise AssertionError("no digests here")
+
+
+class NoDedupeWithHistory(NoDedupePlatform):
+    async def find_sent(self, target: DeliveryTarget) -> str | None:
+        self.lookups += 1
+        return "found-ts" if target.idempotency_key in self.posts else None
+
+
+@pytest.mark.parametrize("lookup", [True, False])
+async def test_a_lost_answer_is_looked_up_before_posting_again(
+    sqlite_store: Store, lookup: bool
+) -> None:
+    store, clock = sqlite_store, Clock()
+    await subscribe(store, "ch-1")
+    await a_brief(store, await a_feed(store), "Alliance summit")
+    lost = RetryAfter(0, "network error after the request was sent", maybe_sent=True)
+    platform = (NoDedupeWithHistory if lookup else NoDedupePlatform)([lost])
+    d = dispatcher(store, platform, clock)  # type: ignore[arg-type]
+    await d.drain()
+    clock.advance(3600)  # past the backoff
+    await d.drain()
+    row = await only_delivery(store)
+    assert row.state is DeliveryState.SENT
+    if lookup:
+        assert isinstance(platform, NoDedupeWithHistory)
+        assert platform.posts == ["kp-1"] and platform.lookups == 1  # found: not posted again
+        assert row.message_id == "found-ts"
+    else:
+        assert platform.posts == ["kp-1", "kp-1"]  # nothing to ask: at-least-once

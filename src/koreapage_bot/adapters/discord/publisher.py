@@ -69,11 +69,14 @@ def map_error(exc: BaseException) -> PublishOutcome:
             seconds = _retry_after_header(exc, 60.0)
             return RetryAfter(seconds, "rate limited (HTTP 429)", rate_limited=True)
         if exc.status >= 500:
-            return RetryAfter(SERVER_ERROR_RETRY, f"Discord server error {exc.status}")
+            # It may have been posted; the retry carries the same nonce, which Discord drops.
+            reason = f"Discord server error {exc.status}"
+            return RetryAfter(SERVER_ERROR_RETRY, reason, maybe_sent=True)
         text = truncate(exc.text or "", 300)
         return Failed(f"Discord {exc.status} ({code}): {text}".rstrip(": "))
     if isinstance(exc, asyncio.TimeoutError | aiohttp.ClientError | OSError):
-        return RetryAfter(NETWORK_RETRY, f"network error talking to Discord: {exc!r}")
+        reason = f"network error talking to Discord: {exc!r}"
+        return RetryAfter(NETWORK_RETRY, reason, maybe_sent=True)
     if isinstance(exc, discord.InvalidData):
         return Failed(f"Discord answered something unexpected: {exc}")
     # Not a platform error (a bug): logged with its traceback, reported, never raised.

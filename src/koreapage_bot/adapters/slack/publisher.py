@@ -106,8 +106,13 @@ class SlackPublisher:
             if isinstance(outcome, RetryAfter) and self._budget is not None:
                 self._budget.penalize(target.channel, outcome.seconds)
             return outcome
+        except aiohttp.ClientConnectorError as exc:  # never connected: certainly not posted
+            return RetryAfter(_backoff(target.attempt), f"slack: cannot connect: {exc!r}")
         except (TimeoutError, aiohttp.ClientError) as exc:
-            return RetryAfter(_backoff(target.attempt), f"slack: network error: {exc!r}")
+            # The request may have been posted before the answer was lost: the core looks
+            # (find_sent) before posting again.
+            reason = f"slack: network error: {exc!r}"
+            return RetryAfter(_backoff(target.attempt), reason, maybe_sent=True)
         channel = response.get("channel") or target.channel
         ts = response.get("ts")
         return Sent(f"{channel}:{ts}" if ts else None)
@@ -144,7 +149,8 @@ class SlackPublisher:
             reason = f"slack: {error}: {CHANNEL_UNUSABLE[error]}"
             return Failed(reason, channel_unusable=True)
         if status >= 500 or error in {"internal_error", "fatal_error", "service_unavailable"}:
-            return RetryAfter(_backoff(target.attempt), f"slack: server error {status} {error}")
+            reason = f"slack: server error {status} {error}"
+            return RetryAfter(_backoff(target.attempt), reason, maybe_sent=True)
         # Everything else (invalid_blocks, msg_too_long, ...) is a bug in what we sent; resending
         # the same body will not help, so the core marks it failed without pausing the channel.
         log.warning("slack rejected a post to %s: %s (%s)", target.channel, error, status)
