@@ -59,6 +59,7 @@ class FeedEntry:
     published: datetime | None
     summary: str  # the feed's description / summary (may be HTML)
     content: str | None  # full content (content:encoded / atom content), HTML, if any
+    aliases: tuple[str, ...] = ()  # other keys it may have been stored under (see identity)
 
 
 @dataclass(frozen=True, slots=True)

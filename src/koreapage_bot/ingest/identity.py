@@ -153,6 +153,26 @@ def entry_keys(entries: Sequence[EntryFacts]) -> list[str]:
     return keys
 
 
+def alias_keys(facts: EntryFacts, key: str) -> tuple[str, ...]:
+    """Every other key this entry could have been stored under: its guid and link even when
+    they are not unique in this fetch (a guid shared for one poll must not turn an old post
+    into a new one), the link under the other scheme (a site moving to https), and its hash.
+    The poller looks these up so a key that changes never causes a repost."""
+    candidates: list[str] = []
+    guid = _clean(facts.guid)
+    if guid:
+        candidates.append("id:" + guid)
+    link = _clean(facts.link)
+    if link:
+        canonical = canonical_link(link)
+        candidates.append("link:" + canonical)
+        for a, b in (("http://", "https://"), ("https://", "http://")):
+            if canonical.startswith(a):
+                candidates.append("link:" + b + canonical[len(a) :])
+    candidates.append(hash_key(facts))
+    return tuple(dict.fromkeys(c for c in candidates if c != key))
+
+
 def _clean(value: str | None) -> str | None:
     if value is None:
         return None

@@ -22,7 +22,13 @@ import feedparser
 
 from koreapage_bot.domain import FeedEntry, ParsedFeed
 from koreapage_bot.ingest.discover import FeedLink, discover_feed_links
-from koreapage_bot.ingest.identity import EntryFacts, collapse, entry_keys, html_to_text
+from koreapage_bot.ingest.identity import (
+    EntryFacts,
+    alias_keys,
+    collapse,
+    entry_keys,
+    html_to_text,
+)
 
 _COLON_OFFSET = re.compile(r"([+-]\d{2}):(\d{2})$")
 _SLASH_DATE = re.compile(r"^(\d{4})/(\d{1,2})/(\d{1,2})(?:[ T](\d{1,2}):(\d{2})(?::(\d{2}))?)?$")
@@ -128,7 +134,9 @@ def _build(result: Any, raw_entries: list[Any], base_url: str | None) -> ParsedF
     keys = entry_keys(facts)
     entries: list[FeedEntry] = []
     seen: set[str] = set()
-    for key, (link, title, author, published, summary, content) in zip(keys, built, strict=True):
+    for key, fact, (link, title, author, published, summary, content) in zip(
+        keys, facts, built, strict=True
+    ):
         if key in seen:  # an exact duplicate inside one document: keep the first
             continue
         seen.add(key)
@@ -141,6 +149,7 @@ def _build(result: Any, raw_entries: list[Any], base_url: str | None) -> ParsedF
                 published=published,
                 summary=summary,
                 content=content,
+                aliases=alias_keys(fact, key),
             )
         )
     warning = None

@@ -175,14 +175,16 @@ class Poller:
         fetcher: FeedFetcher,
         progress: Progress | None,
     ) -> None:
-        known = await self._store.briefs.known_entries(feed.id, [e.key for e in parsed.entries])
+        wanted = {k for e in parsed.entries for k in (e.key, *e.aliases)}
+        known = await self._store.briefs.known_entries(feed.id, wanted)
+        matched = _match_known(parsed.entries, known)
         fresh: list[FeedEntry] = []
         for entry in parsed.entries:
-            seen = known.get(entry.key)
+            seen = matched.get(entry.key)
             if seen is None:
                 fresh.append(entry)
                 continue
-            digest = content_hash(entry.title, entry.content or entry.summary)
+            digest = _entry_hash(entry)
             if digest != seen[1]:
                 # Edited or re-published: keep the record current, never post it again.
                 await self._store.briefs.touch_post(seen[0], title=entry.title, content_hash=digest)
@@ -198,7 +200,7 @@ class Poller:
                 NewPost(
                     entry=entry,
                     analysis=analysis,
-                    content_hash=content_hash(entry.title, entry.content or entry.summary),
+                    content_hash=_entry_hash(entry),
                     relevant=analysis.relevant,
                 ),
                 deliver=deliver,
@@ -287,6 +289,36 @@ def _to_store(update: FeedUpdate, now: datetime) -> FeedPollUpdate:
         content_hash=update.content_hash,
         url=update.new_url,
     )
+
+
+def _entry_hash(entry: FeedEntry) -> str:
+    return content_hash(entry.title, entry.content or entry.summary)
+
+
+def _match_known(
+    entries: Sequence[FeedEntry], known: dict[str, tuple[int, str]]
+) -> dict[str, tuple[int, str]]:
+    """Entry key → the stored (post id, content hash) it is, for entries already stored.
+
+    An entry is known by its own key, or by an alias when its key changed (a guid shared
+    for one poll, a link moved to https). A stored post answers for one entry only: when two
+    entries could be it, the one with the same content wins, then the first."""
+    matched = {e.key: known[e.key] for e in entries if e.key in known}
+    taken = {hit[0] for hit in matched.values()}
+    for same_content_only in (True, False):
+        for entry in entries:
+            if entry.key in matched:
+                continue
+            for alias in entry.aliases:
+                hit = known.get(alias)
+                if hit is None or hit[0] in taken:
+                    continue
+                if same_content_only and hit[1] != _entry_hash(entry):
+                    continue
+                matched[entry.key] = hit
+                taken.add(hit[0])
+                break
+    return matched
 
 
 def auto_named(feed: Feed) -> bool:

@@ -220,3 +220,48 @@ async def test_delivered_once_even_when_polled_again_before_dispatch(tmp_path: P
             assert screen.getvalue().count(GSOMIA.title) == 1
             sent = await bot.store.outbox.all(DeliveryState.SENT)
             assert len(sent) == 1
+
+
+async def test_a_guid_shared_for_one_poll_does_not_turn_an_old_post_into_a_new_one(
+    tmp_path: Path,
+) -> None:
+    async with FeedServer() as server:
+        route = server.feed("/feed.xml", [item(COST_SHARING, 1)])
+        async with bot_for(tmp_path, server.url("/feed.xml")) as (bot, _):
+            await poll_all(bot)  # baseline
+            # A CMS glitch: a new post goes out carrying the old post's guid.
+            glitch = Item(
+                GSOMIA.title,
+                link="https://alliance.example/new",
+                guid=f"urn:story:{COST_SHARING.slug}",
+                published=DAY + timedelta(hours=5),
+                description=GSOMIA.paragraphs[0],
+                content_html=GSOMIA.html,
+            )
+            route.set_items([glitch, item(COST_SHARING, 1)])
+            [report] = await poll_all(bot)
+            assert report.new_entries == 1 and [b.title for b in report.briefs] == [GSOMIA.title]
+            assert report.deliveries == 1
+            route.set_items([item(COST_SHARING, 1)])  # the glitch is fixed
+            [report] = await poll_all(bot)
+            assert report.new_entries == 0
+
+
+async def test_a_site_moving_to_https_does_not_repost_link_keyed_items(tmp_path: Path) -> None:
+    def no_guid(story: Story, n: int, scheme: str) -> Item:
+        return Item(
+            story.title,
+            link=f"{scheme}://alliance.example/{story.slug}",
+            published=DAY + timedelta(hours=n),
+            description=story.paragraphs[0],
+            content_html=story.html,
+        )
+
+    async with FeedServer() as server:
+        route = server.feed("/feed.xml", [no_guid(COST_SHARING, 1, "http")])
+        async with bot_for(tmp_path, server.url("/feed.xml")) as (bot, _):
+            await poll_all(bot)
+            route.set_items([no_guid(GSOMIA, 2, "https"), no_guid(COST_SHARING, 1, "https")])
+            [report] = await poll_all(bot)
+            assert [b.title for b in report.briefs] == [GSOMIA.title]
+            assert report.new_entries == 1
