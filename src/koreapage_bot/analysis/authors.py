@@ -58,6 +58,16 @@ _URL_AUTHOR_SEGMENTS = frozenset(
 )
 
 
+# Ranks and honorifics before a name ("Sgt. (Ret.) Tom Alvarez", "Dr. Jane Kim") are not
+# part of it.
+_TITLE_PREFIX = re.compile(
+    r"^(?:(?:the\s+)?(?:dr|prof|professor|gen|general|lt|lieutenant|col|colonel|maj|major|capt|"
+    r"captain|cmdr|commander|adm|admiral|sgt|sergeant|cpl|brig|amb|ambassador|rep|sen|gov|"
+    r"mr|mrs|ms|rev|hon)\.?\s+|\(\s*ret(?:\.|ired)?\s*\)\s*|ret(?:\.|ired)\s+)+",
+    re.IGNORECASE,
+)
+
+
 def _split_names(raw: str) -> list[str]:
     parts = re.split(r"\s*(?:,|;|&|\band\b|\|| - | – | — )\s*", raw)
     return [p.strip(" .:-") for p in parts if p and p.strip(" .:-")]
@@ -79,6 +89,9 @@ def normalize_author(raw: str | None) -> str | None:
     for part in _split_names(text):
         if _ROLE.match(part) or part.lower() in _GENERIC:
             continue
+        bare = _TITLE_PREFIX.sub("", part).strip()
+        if len(bare.split()) >= 2:  # never strip a rank down to a lone surname
+            part = bare
         if part.isupper() and len(part) > 3:
             part = part.title()
         if part not in names:

@@ -99,7 +99,10 @@ def score_issues(doc: Doc, lexicon: Lexicon) -> list[IssueScore]:
 def key_issues(doc: Doc, lexicon: Lexicon) -> tuple[KeyIssue, ...]:
     scores = score_issues(doc, lexicon)
     floor = length_floor(doc.words)
-    top_alliance = max((s.points for s in scores if s.kind == "alliance"), default=0.0)
+    # The subject may be an evidence issue (a Camp David summit): an alliance issue named in
+    # passing beside it ("...and military exercises") is held to the same relative floor.
+    subject = {m.id for m in lexicon.issues if m.kind == "alliance" or m.evidence}
+    top_alliance = max((s.points for s in scores if s.id in subject), default=0.0)
     kept = [
         s
         for s in scores

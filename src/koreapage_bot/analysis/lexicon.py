@@ -12,8 +12,9 @@ from koreapage_bot.analysis.text import word_count
 
 # A mention followed by one of these, or preceded by "according to", names a source of a quote
 # rather than the subject of the post ("U.S. Forces Korea said in a statement").
+# No "^": `match(text, pos)` anchors at pos, while "^" would only match at a line start.
 _ATTRIBUTION_AFTER = re.compile(
-    r"^[’']?s?\s*(?:\([A-Z]+\)\s*)?(?:spokes(?:man|woman|person)|said|says|announced|told|stated|"
+    r"[’']?s?\s*(?:\([A-Z]+\)\s*)?(?:spokes(?:man|woman|person)|said|says|announced|told|stated|"
     r"statement|officials? said|press release)\b",
     re.IGNORECASE,
 )
@@ -225,7 +226,10 @@ def build_doc(title: str, blocks: list[tuple[str, bool, int]], lexicon: Lexicon)
         sentences[where(m.start())].alliance_word = True
     hits: list[Hit] = []
     for issue in lexicon.issues:
-        claimed: list[tuple[int, int]] = []
+        # Spans already claimed by this issue, disjoint and sorted: a bisect finds overlaps
+        # (a scan of every earlier span was quadratic on long texts).
+        starts_c: list[int] = []
+        ends_c: list[int] = []
         for tier, termset in (
             ("strong", issue.strong),
             ("normal", issue.normal),
@@ -233,9 +237,11 @@ def build_doc(title: str, blocks: list[tuple[str, bool, int]], lexicon: Lexicon)
         ):
             for m in termset.finditer(joined):
                 a, b = m.span()
-                if any(a < y and x < b for x, y in claimed):  # inside a longer match
-                    continue
-                claimed.append((a, b))
+                k = bisect_right(starts_c, a)
+                if (k and ends_c[k - 1] > a) or (k < len(starts_c) and starts_c[k] < b):
+                    continue  # inside a longer match
+                starts_c.insert(k, a)
+                ends_c.insert(k, b)
                 attribution = bool(
                     _ATTRIBUTION_AFTER.match(joined, b, min(len(joined), b + 40))
                     or _ATTRIBUTION_BEFORE.search(joined, max(0, a - 20), a)

@@ -68,10 +68,18 @@ _TEAM_LINE = re.compile(
     r"^(?:[A-Z][\w'’]*\s){0,3}(?:Team|Desk|Staff|Bureau|Editors|Newsroom|Correspondents?)$"
 )
 _NAME_LINE = re.compile(r"^[A-Z][\w'’.\-]+(?:\s+(?:[A-Z][\w'’.\-]+|de|van|von|bin|al|da|di)){1,3}$")
+# "Jane Kim is a fellow …", also without an article: "… is director of …", "… is senior
+# fellow …" (the caller still requires a bio word such as fellow or director).
 _NAME_IS_A = re.compile(
-    r"^((?:[A-Z][\w'’.\-]+\s){1,3}[A-Z][\w'’.\-]+)\s+(?:is|was)\s+(?:a|an|the)\b"
+    r"^((?:[A-Z][\w'’.\-]+\s){1,3}[A-Z][\w'’.\-]+)\s+(?:is|was|serves as)\s+"
+    r"(?:a|an|the|[a-z][\w\-]*)\b"
 )
 _BIO_VERB = re.compile(r"^(?:is|was|has|serves|works|writes|holds|teaches|covers)\b")
+_BIO_WORDS_CLOSING = re.compile(
+    r"\b(?:advis[eo]r|associate|chair|president|founder|co-founder|expert|specialist|"
+    r"previously (?:served|worked)|formerly|former\s+\w+|serves? on|is based in)\b",
+    re.IGNORECASE,
+)
 _BIO_WORDS = re.compile(
     r"\b(?:student|fellow|professor|researcher|director|analyst|writer|journalist|editor|author|"
     r"correspondent|reporter|contributor|candidate|scholar|lecturer|graduate|intern|columnist|"
@@ -129,8 +137,12 @@ def _bio_at(lines: list[str], i: int) -> tuple[Bio, int] | None:
                 if _BIO_VERB.match(after) or _BIO_WORDS.search(nxt):
                     return Bio(line, nxt), i + 2
     m = _NAME_IS_A.match(line)
-    if m and _BIO_WORDS.search(line) and len(line) < 700:
-        return Bio(m.group(1), line), i + 1
+    if m and len(line) < 700:
+        # Broader job words ("senior adviser", "previously served") only in the closing lines,
+        # so a body paragraph about an official never cuts the article short.
+        closing = len(lines) - i <= 3
+        if _BIO_WORDS.search(line) or (closing and _BIO_WORDS_CLOSING.search(line)):
+            return Bio(m.group(1), line), i + 1
     return None
 
 

@@ -120,7 +120,8 @@ def _is_boundary(block: str, end: int) -> bool:
     run = block[punct_start:end]
     if "!" in run or "?" in run or "\u2026" in run:
         return True
-    before = _WORD_BEFORE.search(block, 0, punct_start + 1)
+    # A bounded window: searching from 0 made a 200 KB one-line paragraph quadratic.
+    before = _WORD_BEFORE.search(block, max(0, punct_start - 80), punct_start + 1)
     token = before.group(1).lower().rstrip(".") if before else ""
     bare = token.lstrip("\"'“‘([")
     clean_next = next_word.strip("\"'“”‘’()[],.;:").lower()

@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import cast
 
 import pytest
 
@@ -24,14 +25,20 @@ from koreapage_bot.domain import Analysis, ArticleInput
 
 FIXTURE = Path(__file__).resolve().parents[2] / "fixtures" / "analysis" / "challenge.jsonl"
 
-MIN_RELEVANCE_F1 = 0.95
-MIN_ISSUE_F1 = 0.88
+# Reached: relevance F1 1.000, issue micro-F1 0.970, authors 73/73 (the rules before this set
+# was written: 0.975, 0.953, 70/73). One more relevance error or two more issue errors pass.
+MIN_RELEVANCE_F1 = 0.97
+MIN_ISSUE_F1 = 0.94
 MIN_BYLINE_ACCURACY = 1.0
 
 
 def load_items() -> list[dict[str, object]]:
     with FIXTURE.open(encoding="utf-8") as fh:
         return [json.loads(line) for line in fh if line.strip()]
+
+
+def issues_of(item: dict[str, object]) -> set[str]:
+    return set(cast(list[str], item["key_issues"]))
 
 
 def f1(tp: int, fp: int, fn: int) -> float:
@@ -84,7 +91,7 @@ def tally(items: list[dict[str, object]], results: list[Analysis]) -> Figures:
             else:
                 fig.rel[2] += 1
                 fig.confusions.append(f"missed {tag}: {it['title']}")
-            gold = set(it["key_issues"])  # type: ignore[arg-type]
+            gold = issues_of(it)
             fig.issue[0] += len(gold & set(got))
             fig.issue[1] += len(set(got) - gold)
             fig.issue[2] += len(gold - set(got))
@@ -112,12 +119,12 @@ def test_the_fixture_is_well_formed() -> None:
     assert len({it["id"] for it in items}) == len(items)
     for it in items:
         assert it["label_alliance"] in (True, False, "borderline"), it["id"]
-        assert set(it["key_issues"]) <= set(ids), it["id"]  # type: ignore[arg-type]
+        assert issues_of(it) <= set(ids), it["id"]
         assert it["text"] and it["title"] and it["note"], it["id"]
         if it["label_alliance"] is True:
             assert it["key_issues"], it["id"]
     positives = [it for it in items if it["label_alliance"] is True]
-    covered = {i for it in positives for i in it["key_issues"]}  # type: ignore[attr-defined]
+    covered = {i for it in positives for i in issues_of(it)}
     assert covered >= set(ids), f"issues without a positive: {set(ids) - covered}"
 
 
@@ -209,3 +216,17 @@ def test_a_200_kb_article_is_analyzed_in_bounded_time() -> None:
         ArticleInput(id="one", title="", text=("USFK THAAD Seoul Washington " * 8000)[:200_000])
     )
     assert 0.0 <= one_line.relevance <= 1.0
+    one_para = analyzer.analyze_now(
+        ArticleInput(id="para", title="", text="Seoul and Washington signed the SMA. " * 5400)
+    )
+    assert one_para.relevant and len(one_para.summary) <= 600
+
+
+def test_a_context_issue_marked_as_evidence_must_say_true_or_false() -> None:
+    from koreapage_bot.analysis.taxonomy import TaxonomyError, parse_taxonomy
+
+    text = '[[issue]]\nid = "x"\nlabel = "X"\nkind = "context"\nterms = ["x"]\nevidence = 1\n'
+    with pytest.raises(TaxonomyError, match="evidence"):
+        parse_taxonomy(text, "user.toml")
+    ok = parse_taxonomy(text.replace("= 1", "= true"), "user.toml")
+    assert ok.issues[0].evidence
