@@ -98,6 +98,7 @@ class Dispatcher:
         self._on_paused = on_paused
         self._clock = clock
         self._wake = asyncio.Event()
+        self._stop: asyncio.Event | None = None
         self._lease = timedelta(seconds=config.publish_timeout_seconds) + LEASE_MARGIN
 
     @property
@@ -111,7 +112,9 @@ class Dispatcher:
     # -- the loop ------------------------------------------------------------------------
 
     async def run(self, stop: asyncio.Event) -> None:
-        """Sweep until `stop` is set. In-flight sends finish before this returns."""
+        """Sweep until `stop` is set. In-flight sends finish before this returns; rows not
+        yet started stay pending for the next run."""
+        self._stop = stop
         next_recover = self._clock()
         while not stop.is_set():
             try:
@@ -190,6 +193,8 @@ class Dispatcher:
             items.sort(key=lambda item: item.delivery.id)  # queue order
             async with self._slots:
                 for item in items:
+                    if self._stop is not None and self._stop.is_set():
+                        return  # shutting down: the rest stays pending
                     if not await self._send_one(item, stats):
                         # The head waits (retry-after) or its channel was paused: the rest of
                         # the channel's rows stay pending behind it (the outbox's due query

@@ -51,12 +51,18 @@ class FeedRepository:
         existing = await self.by_url(url)
         if existing is not None:
             if existing.state is FeedState.DISABLED:
+                # Re-added: a fresh baseline, so what it published while it was off is
+                # archived, not delivered in one burst.
                 await self._set(
                     existing.id,
                     state=FeedState.ACTIVE.value,
                     next_poll_at=now,
                     last_error=None,
                     consecutive_failures=0,
+                    baselined=False,
+                    etag=None,
+                    last_modified=None,
+                    content_hash=None,
                 )
                 refreshed = await self.get(existing.id)
                 assert refreshed is not None

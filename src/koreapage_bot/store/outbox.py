@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, func, select, true, update
+from sqlalchemy import Select, and_, func, or_, select, true, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from koreapage_bot.domain import Brief, Delivery, DeliveryState, Subscription
@@ -49,8 +49,14 @@ class OutboxRepository:
             .where(
                 earlier.c.subscription_id == t.deliveries.c.subscription_id,
                 earlier.c.id < t.deliveries.c.id,
-                earlier.c.state == DeliveryState.PENDING.value,
-                earlier.c.next_attempt_at > now,
+                or_(
+                    and_(
+                        earlier.c.state == DeliveryState.PENDING.value,
+                        earlier.c.next_attempt_at > now,
+                    ),
+                    # In flight or in doubt: wait until it is settled.
+                    earlier.c.state == DeliveryState.SENDING.value,
+                ),
             )
             .exists()
         )

@@ -487,3 +487,23 @@ async def test_a_lost_answer_is_looked_up_before_posting_again(
         assert row.message_id == "found-ts"
     else:
         assert platform.posts == ["kp-1", "kp-1"]  # nothing to ask: at-least-once
+
+
+async def test_stop_ends_the_sweep_after_the_sends_in_flight(sqlite_store: Store) -> None:
+    store, clock = sqlite_store, Clock()
+    await subscribe(store, "ch-1")
+    feed = await a_feed(store)
+    for n in range(10):
+        await a_brief(store, feed, f"Brief {n}")
+    stop = asyncio.Event()
+
+    class StopsAfterOne(FakePlatform):
+        async def publish(self, target, view):  # type: ignore[no-untyped-def]
+            stop.set()  # SIGTERM arrives while the first send is in flight
+            return await super().publish(target, view)
+
+    platform = StopsAfterOne()
+    await asyncio.wait_for(dispatcher(store, platform, clock).run(stop), 10)
+    assert len(platform.calls) == 1
+    assert len(await store.outbox.all(DeliveryState.SENT)) == 1
+    assert len(await store.outbox.all(DeliveryState.PENDING)) == 9  # nothing lost

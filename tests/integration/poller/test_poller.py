@@ -265,3 +265,17 @@ async def test_a_site_moving_to_https_does_not_repost_link_keyed_items(tmp_path:
             [report] = await poll_all(bot)
             assert [b.title for b in report.briefs] == [GSOMIA.title]
             assert report.new_entries == 1
+
+
+async def test_a_feed_removed_and_added_again_is_baselined_again(tmp_path: Path) -> None:
+    async with FeedServer() as server:
+        route = server.feed("/feed.xml", [item(COST_SHARING, 1)])
+        async with bot_for(tmp_path, server.url("/feed.xml")) as (bot, _):
+            await poll_all(bot)
+            [feed] = await bot.store.feeds.all()
+            await bot.store.feeds.disable(feed.id, "removed by an admin")
+            route.set_items([item(GSOMIA, 2), item(EXERCISES, 3), item(COST_SHARING, 1)])
+            again, created = await bot.store.feeds.add(feed.url, feed.name)
+            assert created and not again.baselined
+            [report] = await poll_all(bot)
+            assert report.baseline and report.new_entries == 2 and report.deliveries == 0
