@@ -19,7 +19,7 @@ from koreapage_bot.analysis.pipeline import AnalysisSettings, OfflineAnalyzer
 from koreapage_bot.analysis.taxonomy import Taxonomy, load_taxonomy
 from koreapage_bot.commands.feedprobe import make_prober
 from koreapage_bot.commands.service import CommandService
-from koreapage_bot.config import Settings
+from koreapage_bot.config import ConfigError, Settings
 from koreapage_bot.delivery.digests import Digests
 from koreapage_bot.delivery.dispatcher import Dispatcher
 from koreapage_bot.delivery.ratelimit import RateBudget, discord_budget
@@ -163,7 +163,10 @@ async def open_bot(
         adapters: list[ChatAdapter] = []
         http = None
         if chat:
-            http, adapters = _chat_adapters(settings, commands)
+            try:
+                http, adapters = _chat_adapters(settings, commands)
+            except ValueError as exc:  # a malformed DISCORD_* / SLACK_* / KOREAPAGE_HTTP_*
+                raise ConfigError(f"environment: {exc}") from None
             for adapter in adapters:
                 publishers[adapter.platform] = adapter.publisher
             if "discord" in publishers:

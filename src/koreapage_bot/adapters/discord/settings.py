@@ -17,7 +17,19 @@ def _flag(env: Mapping[str, str], key: str, default: bool) -> bool:
 
 def _float(env: Mapping[str, str], key: str, default: float) -> float:
     raw = env.get(key, "").strip()
-    return float(raw) if raw else default
+    try:
+        return float(raw) if raw else default
+    except ValueError:
+        raise ValueError(f"{key} must be a number of seconds, got {raw!r}") from None
+
+
+def _snowflake(env: Mapping[str, str], key: str) -> int | None:
+    raw = env.get(key, "").strip()
+    if not raw:
+        return None
+    if not raw.isascii() or not raw.isdigit():
+        raise ValueError(f"{key} must be a Discord id (digits), got {raw!r}")
+    return int(raw)
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,12 +60,11 @@ class DiscordSettings:
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> DiscordSettings:
-        guild = env.get("DISCORD_GUILD_ID", "").strip()
         return cls(
             token=env.get("DISCORD_TOKEN", "").strip(),
             api_base=(env.get("DISCORD_API_BASE", "").strip().rstrip("/") or None),
             gateway_url=(env.get("DISCORD_GATEWAY_URL", "").strip() or None),
-            guild_id=int(guild) if guild else None,
+            guild_id=_snowflake(env, "DISCORD_GUILD_ID"),
             sharded=_flag(env, "DISCORD_SHARDED", False),
             max_ratelimit_timeout=max(30.0, _float(env, "DISCORD_MAX_RATELIMIT_TIMEOUT", 30.0)),
             defer_after=_float(env, "DISCORD_DEFER_AFTER", 2.0),

@@ -62,13 +62,19 @@ class SlackSettings:
                 "single-workspace app with SLACK_BOT_TOKEN"
             )
         cache = get("SLACK_ADMIN_CACHE_SECONDS")
+        try:
+            admin_cache = float(cache) if cache else 300.0
+        except ValueError:
+            raise ValueError(
+                f"SLACK_ADMIN_CACHE_SECONDS must be a number of seconds, got {cache!r}"
+            ) from None
         return cls(
             bot_token=get("SLACK_BOT_TOKEN") or "",
             signing_secret=get("SLACK_SIGNING_SECRET"),
             app_token=get("SLACK_APP_TOKEN"),
             api_url=get("SLACK_API_URL") or DEFAULT_API_URL,
             admin_users=parse_user_list(env.get("SLACK_ADMIN_USERS", "")),
-            admin_cache_seconds=float(cache) if cache else 300.0,
+            admin_cache_seconds=admin_cache,
         )
 
 
