@@ -157,6 +157,7 @@ async def open_bot(
             operator_prober=make_prober(trusted, allow_private=True),
             admin_allowlist=settings.delivery.admin_allowlist,
             on_subscriptions_changed=scheduler.resync_digests,
+            max_chat_feeds=settings.delivery.max_chat_feeds,
         )
         publishers: dict[str, Publisher] = {CONSOLE_PLATFORM: ConsolePublisher(console)}
         budgets: dict[str, RateBudget] = {}

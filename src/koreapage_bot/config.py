@@ -85,6 +85,8 @@ class DeliveryConfig:
     in_doubt: str = "resend"
     admin_allowlist: tuple[str, ...] = ()
     allow_private_feeds: bool = False
+    # Feeds one server or workspace may add from chat (the operator's shell has no limit).
+    max_chat_feeds: int = 25
     console_channel: str = "console"
 
 
@@ -278,6 +280,7 @@ def parse_settings(
         in_doubt=in_doubt,
         admin_allowlist=tuple(allow) + tuple(env_allow),
         allow_private_feeds=d.get("allow_private_feeds", bool, False),
+        max_chat_feeds=d.positive("max_chat_feeds", int, 25),
         console_channel=d.get("console_channel", str, "console"),
     )
     d.check_unknown()

@@ -95,6 +95,15 @@ def feed_line(f: Feed) -> FeedLine:
     )
 
 
+def workspace_prefix(caller: Caller) -> str:
+    """The `added_by` prefix of every feed added from the caller's server or workspace."""
+    return f"{caller.platform}:{caller.workspace or '-'}:"
+
+
+def added_by(caller: Caller) -> str:
+    return workspace_prefix(caller) + caller.user_id
+
+
 def _views(briefs: Sequence[Brief]) -> tuple[BriefView, ...]:
     return tuple(BriefView.of(b) for b in briefs)
 
@@ -112,6 +121,7 @@ class CommandService:
         admin_allowlist: Sequence[str] = (),
         on_subscriptions_changed: Callable[[], None] | None = None,
         default_digest_tz: str = "UTC",
+        max_chat_feeds: int = 25,
     ) -> None:
         self._store = store
         self._issues = {t.id: t for t in issues}
@@ -120,6 +130,7 @@ class CommandService:
         self._allowlist = frozenset(admin_allowlist)
         self._changed = on_subscriptions_changed
         self._default_tz = default_digest_tz
+        self._max_chat_feeds = max_chat_feeds
 
     # -- helpers -------------------------------------------------------------------------
 
@@ -325,6 +336,14 @@ class CommandService:
             )
         # The operator at the console is trusted (a feed on the LAN is fine); chat is not.
         operator = caller.platform == "console" and self._operator_prober is not None
+        if not operator and caller.user_id not in self._allowlist:
+            added = await self._store.feeds.count_added_by(workspace_prefix(caller))
+            if added >= self._max_chat_feeds:
+                return Reply(
+                    ReplyKind.ERROR,
+                    f"This server already follows {added} feeds added from chat, the most the "
+                    "bot's operator allows. Remove one first (`feeds remove <id>`).",
+                )
         prober = self._operator_prober if operator else self._prober
         if prober is None:
             return Reply(ReplyKind.ERROR, "Adding feeds is not available here.")
@@ -336,7 +355,7 @@ class CommandService:
         feed, created = await self._store.feeds.add(
             probe.url,
             (name or title)[:200],
-            added_by=None if operator else f"{caller.platform}:{caller.user_id}",
+            added_by=None if operator else added_by(caller),
         )
         found = f"“{title}” with {probe.items} item{'s' if probe.items != 1 else ''}"
         if not created:
@@ -355,6 +374,9 @@ class CommandService:
     async def feeds_remove(self, caller: Caller, feed: str) -> Reply:
         if not self._may_change(caller):
             return self._refuse("remove feeds")
+        # Feeds are shared by every server and workspace the bot serves: an admin may remove
+        # the feeds their own server added; the operator's (config, shell) and other
+        # servers' feeds need the operator or a user on the bot's allowlist.
         if not feed.strip():
             return Reply(
                 ReplyKind.USAGE,
@@ -364,7 +386,15 @@ class CommandService:
         found = await find_feed(self._store, feed)
         if found is None or found.state is FeedState.DISABLED:
             return Reply(ReplyKind.ERROR, f"No feed `{feed}`. `feeds list` shows the ids.")
-        await self._store.feeds.disable(found.id, f"removed by {caller.platform}:{caller.user_id}")
+        trusted = caller.platform == "console" or caller.user_id in self._allowlist
+        if not trusted and not (found.added_by or "").startswith(workspace_prefix(caller)):
+            return Reply(
+                ReplyKind.ERROR,
+                f"Feed {found.id} ({found.name}) was added by the bot's operator or from "
+                "another server, so it is not yours to remove. Ask the operator, or someone "
+                "on the bot's allowlist.",
+            )
+        await self._store.feeds.disable(found.id, f"removed by {added_by(caller)}")
         return Reply(
             ReplyKind.DONE,
             f"Stopped following feed {found.id} ({found.name}). Its briefs stay searchable.",

@@ -135,6 +135,22 @@ class FeedRepository:
             rows = (await conn.execute(query)).mappings().all()
         return [feed_from_row(r) for r in rows]
 
+    async def count_added_by(self, prefix: str) -> int:
+        """Feeds still followed whose `added_by` starts with `prefix` ("slack:T123:")."""
+        async with self._engine.connect() as conn:
+            return int(
+                (
+                    await conn.execute(
+                        select(func.count())
+                        .select_from(t.feeds)
+                        .where(
+                            t.feeds.c.state != FeedState.DISABLED.value,
+                            t.feeds.c.added_by.startswith(prefix, autoescape=True),
+                        )
+                    )
+                ).scalar_one()
+            )
+
     async def disable(self, feed_id: int, reason: str | None = None) -> bool:
         """Stop polling a feed; its briefs stay searchable."""
         return await self._set(feed_id, state=FeedState.DISABLED.value, last_error=reason)

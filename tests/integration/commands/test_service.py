@@ -5,9 +5,11 @@ from __future__ import annotations
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
+from koreapage_bot.bootstrap import issue_tags
 from koreapage_bot.commands import grammar
+from koreapage_bot.commands.feedprobe import make_prober
 from koreapage_bot.commands.replies import Caller, ReplyKind
-from koreapage_bot.commands.service import MAX_COUNT
+from koreapage_bot.commands.service import MAX_COUNT, CommandService
 from koreapage_bot.delivery.digests import Digests
 from koreapage_bot.domain import FeedState, SubscriptionState
 from koreapage_bot.store.subscriptions import SubscriptionSpec
@@ -349,7 +351,7 @@ async def test_feeds_add_accepts_a_served_feed_when_private_is_allowed(
     (line,) = reply.feeds
     assert line.url == url and line.name == "Peninsula Alliance Monitor"
     stored = await harness.store.feeds.get(line.id)
-    assert stored is not None and stored.added_by == "slack:U-1"
+    assert stored is not None and stored.added_by == "slack:T-1:U-1"
     assert stored.state is FeedState.ACTIVE and not stored.baselined
 
     again = await service.feeds_add(admin(), url)
@@ -445,7 +447,12 @@ async def test_feeds_remove_and_list(harness: Harness, feed_server: FeedServer) 
     assert unknown.kind is ReplyKind.ERROR and "feeds list" in unknown.text
     assert (await service.feeds_remove(admin(), " ")).kind is ReplyKind.USAGE
 
-    done = await service.feeds_remove(admin(), str(feed.id))
+    # The feed is the operator's (added outside chat): a server admin may not remove it ...
+    theirs = await service.feeds_remove(admin(), str(feed.id))
+    assert theirs.kind is ReplyKind.ERROR and "operator" in theirs.text
+    # ... someone on the operator's allowlist may.
+    trusted = harness.service(allow_private=True, allowlist=["U-OPS"])
+    done = await trusted.feeds_remove(admin(user="U-OPS"), str(feed.id))
     assert done.kind is ReplyKind.DONE and "searchable" in done.text
     stored = await harness.store.feeds.get(feed.id)
     assert stored is not None and stored.state is FeedState.DISABLED
@@ -456,7 +463,7 @@ async def test_feeds_remove_and_list(harness: Harness, feed_server: FeedServer) 
     for odd in ("2147483648", "99999999999999999999", "²"):
         assert (await service.feeds_remove(admin(), odd)).kind is ReplyKind.ERROR, odd
     # By name works too.
-    by_name_reply = await service.feeds_remove(admin(), "down feed")
+    by_name_reply = await trusted.feeds_remove(admin(user="U-OPS"), "down feed")
     assert by_name_reply.kind is ReplyKind.DONE
 
 
@@ -526,3 +533,25 @@ async def test_execute_malformed_gets_a_usage_line(harness: Harness) -> None:
         assert any(d.startswith("Usage: ") and usage in d for d in reply.details), reply
     unknown_issue = await service.execute(member(), "briefs", "latest 3 kpop")
     assert unknown_issue.kind is ReplyKind.ERROR and "gsomia" in unknown_issue.text
+
+
+async def test_servers_manage_their_own_chat_feeds_within_a_cap(
+    harness: Harness, feed_server: FeedServer
+) -> None:
+    for n in range(3):
+        feed_server.feed(f"/f{n}.xml").set_body(ALLIANCE.read_bytes())
+    service = CommandService(
+        harness.store,
+        issue_tags(harness.taxonomy),
+        prober=make_prober(harness.untrusted_private, allow_private=True),
+        max_chat_feeds=2,
+    )
+    ours = [await service.feeds_add(admin(), feed_server.url(f"/f{n}.xml")) for n in range(3)]
+    assert [r.kind for r in ours] == [ReplyKind.DONE, ReplyKind.DONE, ReplyKind.ERROR]
+    assert "most the bot's operator allows" in ours[2].text
+    other_server = Caller("slack", "T-2", "C-X", "U-OTHER", is_admin=True)
+    assert (await service.feeds_add(other_server, feed_server.url("/f2.xml"))).ok  # own cap
+    first_id = str(ours[0].feeds[0].id)
+    refused = await service.feeds_remove(other_server, first_id)
+    assert refused.kind is ReplyKind.ERROR and "another server" in refused.text
+    assert (await service.feeds_remove(admin(user="U-SOMEONE-ELSE"), first_id)).ok
