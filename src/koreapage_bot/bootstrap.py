@@ -232,7 +232,7 @@ async def prepare(bot: Bot) -> None:
     )
     if not bot.adapters:
         # The embedded default: with no chat token, new briefs are printed to the terminal.
-        if console_sub is None or console_sub.paused_reason:
+        if console_sub is None:
             await bot.store.subscriptions.upsert(
                 SubscriptionSpec(
                     platform=CONSOLE_PLATFORM,
@@ -240,10 +240,10 @@ async def prepare(bot: Bot) -> None:
                     created_by="operator",
                 )
             )
-    elif console_sub is not None and console_sub.paused_reason is None:
-        await bot.store.subscriptions.pause(
-            console_sub.id, "chat adapters are configured; console output is off"
-        )
+    elif console_sub is not None and console_sub.created_by == "operator":
+        # Chat adapters are on: the automatic console subscription goes (it would only
+        # queue briefs nobody reads); it comes back when the bot runs without chat again.
+        await bot.store.subscriptions.remove(console_sub.id)
 
 
 async def run_bot(bot: Bot, stop: asyncio.Event) -> None:

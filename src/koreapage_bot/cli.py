@@ -10,6 +10,7 @@ import contextlib
 import json
 import logging
 import os
+import re
 import sys
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from datetime import datetime
@@ -225,7 +226,9 @@ def poll(
     targets: Annotated[list[str], typer.Argument(metavar="FEED_URL_OR_PATH...")],
     as_json: JsonOpt = False,
 ) -> None:
-    """Add each feed if new, poll it once now, and print the briefs it created."""
+    """Add each feed if new, poll it once now, and print the briefs it created. Exits 1 when
+    a feed could not be added or polled (the others are still polled and printed)."""
+    failed: list[str] = []
 
     async def main() -> list[Brief]:
         created: list[Brief] = []
@@ -241,18 +244,22 @@ def poll(
                     reply = await bot.commands.feeds_add(OPERATOR, url)
                     if not reply.ok or not reply.feeds:
                         err.print(Text(f"{url}: {reply.text}", style="red"))
+                        failed.append(url)
                         continue
                     feed = await bot.store.feeds.get(reply.feeds[0].id)
                     assert feed is not None
                 with progress_bar(not as_json) as progress:
                     report = await bot.poller.poll(feed, progress)
-                if report.error and not as_json:
+                if report.error:
                     err.print(Text(f"{url}: {report.error}", style="yellow"))
+                    failed.append(url)
                 created.extend(report.briefs)
             await bot.dispatcher.drain()
         return created
 
     print_briefs(run_async(main()), as_json, "No new briefs.")
+    if failed:
+        raise typer.Exit(1)
 
 
 # -- analyze ---------------------------------------------------------------------------------
@@ -433,6 +440,12 @@ def subscriptions_add(
     tz: Annotated[str, typer.Option("--tz", help="Time zone of --digest.")] = "UTC",
     no_posts: Annotated[bool, typer.Option("--no-posts", help="Digest only.")] = False,
     thread: Annotated[bool, typer.Option("--thread", help="Discord: a thread per brief.")] = False,
+    webhook: Annotated[
+        bool,
+        typer.Option(
+            "--webhook", help="Discord: post through a channel webhook (needs DISCORD_WEBHOOKS=1)."
+        ),
+    ] = False,
     as_json: JsonOpt = False,
 ) -> None:
     """Make a channel follow briefs (subscribing again updates its filters and resumes it)."""
@@ -441,6 +454,11 @@ def subscriptions_add(
     platform, _, channel = target.partition(":")
     if platform not in ("discord", "slack", "console") or not channel:
         raise fail("expected PLATFORM:CHANNEL with platform discord, slack or console")
+    # Chat stores channel ids; a name here would make a second subscription for one channel.
+    if platform == "discord" and not (channel.isascii() and channel.isdigit()):
+        raise fail("a Discord channel is its id (digits): Developer Mode → Copy Channel ID")
+    if platform == "slack" and not re.fullmatch(r"[CGD][A-Z0-9]{6,}", channel):
+        raise fail("a Slack channel is its id (C…/G…), shown under the channel's name → About")
     if digest:
         try:
             parse("briefs", f"subscribe --digest {digest} {tz}")
@@ -477,7 +495,7 @@ def subscriptions_add(
                     per_brief=not no_posts,
                     digest_time=digest,
                     digest_tz=tz,
-                    options={"thread": True} if thread else {},
+                    options={k: True for k, on in (("thread", thread), ("webhook", webhook)) if on},
                 )
             )
             return sub, created

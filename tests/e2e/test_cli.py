@@ -269,7 +269,8 @@ async def test_feeds_add_list_remove(tmp_path: Path) -> None:
         assert "Already following feed 1" in ok(trusted).out
         assert len(ok(await cli(wd, "poll", server.url("/down.xml"), "--json")).json()) == 2
         server.route("/down.xml", StatusRoute(500))  # the feed's server breaks
-        assert ok(await cli(wd, "poll", server.url("/down.xml"), "--json")).json() == []
+        broken = await cli(wd, "poll", server.url("/down.xml"), "--json")
+        assert broken.code == 1 and broken.json() == [] and "500" in broken.err
 
         feeds = {f["id"]: f for f in ok(await cli(wd, "feeds", "list", "--json")).json()}
         assert feeds[1]["name"] == "Alliance Monitor" and feeds[1]["url"] == url
@@ -293,11 +294,13 @@ async def test_feeds_add_list_remove(tmp_path: Path) -> None:
 
 async def test_subscriptions_backfill_and_deliveries(seed: Seed, seeded: Workdir) -> None:
     gsomia_id = next(b["id"] for b in json.loads(seed.poll_out) if b["title"] == GSOMIA)
-    added, bad, bad_tz = await asyncio.gather(
+    added, bad, bad_tz, by_name = await asyncio.gather(
         cli(seeded, "subscriptions", "add", "console:x", "--issues", "gsomia", "--json"),
         cli(seeded, "subscriptions", "add", "console:y", "--issues", "kpop"),
         cli(seeded, "subscriptions", "add", "console:y", "--digest", "08:00", "--tz", "Seoul"),
+        cli(seeded, "subscriptions", "add", "slack:general"),
     )
+    assert by_name.code == 1 and "id" in by_name.err  # chat stores ids, not names
     sub = ok(added).json()
     assert sub["platform"] == "console" and sub["channel"] == "x"
     assert sub["issues"] == ["gsomia"] and sub["state"] == "active"
@@ -476,6 +479,6 @@ async def test_poll_of_a_page_url_discovers_its_feed_or_says_there_is_none(
             cli(wd, "poll", server.url("/about/"), "--json"),
         )
         assert [b["title"] for b in ok(found).json()] == [SMA, GSOMIA]
-        assert none.json() == [] and "links to no RSS/Atom feed" in none.err
+        assert none.code == 1 and none.json() == [] and "links to no RSS/Atom feed" in none.err
         feeds = ok(await cli(wd, "feeds", "list", "--json")).json()
         assert [f["url"] for f in feeds] == [server.url("/feeds/alliance.xml")]
