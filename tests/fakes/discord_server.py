@@ -99,7 +99,9 @@ class FakeDiscord:
         self.channel_errors: dict[int, tuple[int, int, str]] = {}
         self._failures: dict[tuple[str, str], list[_Failure]] = {}
         self._nonces: dict[tuple[int, str], tuple[float, Json]] = {}
-        self._ids = itertools.count(int(time.time() * 1000) << 22)
+        # Real snowflakes: milliseconds since Discord's epoch in the top bits, so
+        # `interaction.created_at` is the time the fake made it.
+        self._ids = itertools.count((int(time.time() * 1000) - 1_420_070_400_000) << 22)
         self._sessions: list[_Session] = []
         self._runner: web.AppRunner | None = None
         self._changed = asyncio.Condition()

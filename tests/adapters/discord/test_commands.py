@@ -199,3 +199,26 @@ async def test_every_command_answers(
     ]
     assert api.calls[0][2] == (5, "usfk")
     check_bodies(fake)
+
+
+async def test_an_interaction_that_arrived_late_is_deferred_at_once(
+    fake: FakeDiscord, api: InTestApi
+) -> None:
+    # The 3 s window runs from the interaction's creation: one that spent 2.9 s on its way
+    # here is deferred now, even though the work (0.3 s) would fit a fresh window.
+    api.delay = 0.3
+    bot = DiscordAdapter(settings_for(fake, defer_after=2.0), api)
+    await bot.start()
+    try:
+        payload = fake.interaction_payload(
+            name="briefs", subcommand="search", options={"query": "troop costs"}
+        )
+        created_ms = (int(payload["id"]) >> 22) + 1_420_070_400_000
+        payload["id"] = str((created_ms - 2_900 - 1_420_070_400_000) << 22)
+        await fake.dispatch("INTERACTION_CREATE", payload)
+        await fake.wait_for(lambda: len(fake.responses_to(payload)) >= 2)
+        defer, edit = fake.responses_to(payload)
+    finally:
+        await bot.close()
+    assert defer.template == CALLBACK and defer.body["type"] == 5
+    assert edit.method == "PATCH" and edit.template == ORIGINAL

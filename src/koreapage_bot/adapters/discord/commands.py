@@ -64,7 +64,11 @@ class Responder:
 
     async def answer(self, interaction: Interaction, work: Work, *, public: bool) -> None:
         task = asyncio.ensure_future(self._run(work, caller_of(interaction)))
-        done, _ = await asyncio.wait({task}, timeout=self._defer_after)
+        # Discord's 3 s run from when the interaction was created, not from when this handler
+        # got it: time spent on the gateway and in the event loop counts against the budget.
+        waited = (discord.utils.utcnow() - interaction.created_at).total_seconds()
+        budget = min(self._defer_after, max(0.0, self._defer_after - max(waited, 0.0)))
+        done, _ = await asyncio.wait({task}, timeout=budget)
         if task in done:
             await self._send(interaction, task.result())
             return
