@@ -17,6 +17,8 @@ from pathlib import Path
 from urllib.parse import urlsplit
 from urllib.request import url2pathname
 
+from sqlalchemy.exc import IntegrityError
+
 from koreapage_bot.domain import ArticleInput, Brief, Feed, FeedEntry, FeedState, ParsedFeed
 from koreapage_bot.ingest import policy
 from koreapage_bot.ingest.fetch import FeedFetcher, FetchResult
@@ -195,16 +197,22 @@ class Poller:
         for done, entry in enumerate(fresh, 1):
             article = await self._article(feed, parsed, entry, fetcher, fetch_page=deliver)
             analysis = await self._analyzer.analyze(article)
-            stored = await self._store.briefs.store_post(
-                feed,
-                NewPost(
-                    entry=entry,
-                    analysis=analysis,
-                    content_hash=_entry_hash(entry),
-                    relevant=analysis.relevant,
-                ),
-                deliver=deliver,
-            )
+            try:
+                stored = await self._store.briefs.store_post(
+                    feed,
+                    NewPost(
+                        entry=entry,
+                        analysis=analysis,
+                        content_hash=_entry_hash(entry),
+                        relevant=analysis.relevant,
+                    ),
+                    deliver=deliver,
+                )
+            except IntegrityError:
+                # Another process (`poll` beside the running bot) stored this entry while we
+                # analysed it: it is known now, which is all that matters.
+                log.info("feed %d: entry %s was stored by another poller", feed.id, entry.key)
+                continue
             report.new_entries += 1
             report.deliveries += stored.deliveries
             if stored.brief is not None:

@@ -11,10 +11,12 @@ from pathlib import Path
 
 from rich.console import Console
 
-from koreapage_bot.bootstrap import Bot, open_bot, prepare
+from koreapage_bot.bootstrap import Bot, open_bot, poll_settings, prepare
 from koreapage_bot.config import load_settings
-from koreapage_bot.domain import DeliveryState, FeedState
-from koreapage_bot.ingest.poller import sync_config_feeds
+from koreapage_bot.domain import Analysis, ArticleInput, DeliveryState, FeedEntry, FeedState
+from koreapage_bot.ingest.fetch import FeedFetcher, HttpSettings
+from koreapage_bot.ingest.poller import Poller, sync_config_feeds
+from koreapage_bot.store.briefs import NewPost
 from tests.fakes.feed_server import FeedServer, HtmlRoute, Item, RedirectRoute, StatusRoute
 from tests.fixtures.stories import COST_SHARING, EXERCISES, FOOD, GSOMIA, KPOP, Story
 
@@ -279,3 +281,37 @@ async def test_a_feed_removed_and_added_again_is_baselined_again(tmp_path: Path)
             assert created and not again.baselined
             [report] = await poll_all(bot)
             assert report.baseline and report.new_entries == 2 and report.deliveries == 0
+
+
+async def test_an_entry_stored_meanwhile_by_another_poller_is_not_a_failure(
+    tmp_path: Path,
+) -> None:
+    async with FeedServer() as server:
+        route = server.feed("/feed.xml", [item(COST_SHARING, 1)])
+        async with bot_for(tmp_path, server.url("/feed.xml")) as (bot, _):
+            await poll_all(bot)
+            route.set_items([item(GSOMIA, 2), item(COST_SHARING, 1)])
+            [feed] = await bot.store.feeds.all()
+            store = bot.store
+
+            class RacingAnalyzer:
+                """While this poller analyses, another process (a CLI `poll`) stores the
+                same entry."""
+
+                async def analyze(self, article: ArticleInput) -> Analysis:
+                    result = await bot.analyzer.analyze(article)
+                    entry = FeedEntry(article.id, article.url, article.title, None, None, "", None)
+                    await store.briefs.store_post(
+                        feed, NewPost(entry, result, "h", result.relevant), deliver=False
+                    )
+                    return result
+
+            async with FeedFetcher(HttpSettings(allow_private=True)) as fetcher:
+                poller = Poller(
+                    store, RacingAnalyzer(), poll_settings(bot.settings), trusted=fetcher
+                )
+                report = await poller.poll(feed)
+            assert report.outcome == "changed" and report.error is None
+            assert report.new_entries == 0
+            after = await store.feeds.get(feed.id)
+            assert after is not None and after.consecutive_failures == 0
