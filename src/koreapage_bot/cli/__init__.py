@@ -1,0 +1,14 @@
+"""The command line: `koreapage-bot run`, `poll`, `analyze`, and the feeds / briefs /
+subscriptions / deliveries groups. Every command that prints data takes `--json`."""
+
+from __future__ import annotations
+
+# Importing the command modules registers their commands on the Typer apps.
+from koreapage_bot.cli import briefs, discord_cmds, feeds, run, subscriptions
+from koreapage_bot.cli.common import app
+
+__all__ = ["app", "briefs", "discord_cmds", "feeds", "main", "run", "subscriptions"]
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,163 @@
+"""What every CLI command shares: the Typer apps, consoles, settings, JSON and errors."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import os
+import sys
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from datetime import datetime
+from typing import Annotated, Any, TypeVar
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.text import Text
+
+from koreapage_bot.adapters.console import CONSOLE_PLATFORM, brief_panel, render_reply
+from koreapage_bot.bootstrap import Bot, open_bot
+from koreapage_bot.commands.replies import Caller, Reply
+from koreapage_bot.commands.service import MAX_ROW_ID
+from koreapage_bot.config import ConfigError, Settings, load_settings
+from koreapage_bot.domain import Brief, Feed, FeedState
+from koreapage_bot.ports import BriefView
+
+T = TypeVar("T")
+
+app = typer.Typer(
+    help="Briefs on the US–South Korea alliance from Korea-focused feeds, for Discord and Slack.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+feeds_app = typer.Typer(help="The feeds the bot follows.", no_args_is_help=True)
+briefs_app = typer.Typer(help="Query stored briefs.", no_args_is_help=True)
+subs_app = typer.Typer(help="Channels that follow briefs.", no_args_is_help=True)
+deliveries_app = typer.Typer(
+    help="The outbox: what was sent, what waits, what died.", no_args_is_help=True
+)
+discord_app = typer.Typer(help="Discord helpers.", no_args_is_help=True)
+app.add_typer(feeds_app, name="feeds")
+app.add_typer(briefs_app, name="briefs")
+app.add_typer(subs_app, name="subscriptions")
+app.add_typer(deliveries_app, name="deliveries")
+app.add_typer(discord_app, name="discord")
+
+out = Console()
+err = Console(stderr=True)
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")]
+# Row ids fit the database's INTEGER columns; a larger number is refused as a usage error
+# instead of failing inside the database driver.
+RowId = Annotated[int, typer.Argument(min=1, max=MAX_ROW_ID)]
+OPERATOR = Caller(
+    platform=CONSOLE_PLATFORM, workspace=None, channel="console", user_id="operator", is_admin=True
+)
+
+
+def fail(message: str, code: int = 1) -> typer.Exit:
+    err.print(Text(message, style="red"))
+    return typer.Exit(code)
+
+
+def settings() -> Settings:
+    try:
+        return load_settings()
+    except ConfigError as exc:
+        raise fail(f"configuration error: {exc}", 2) from None
+
+
+def run_async(coro: Awaitable[T]) -> T:
+    return asyncio.run(_main(coro))
+
+
+async def _main(coro: Awaitable[T]) -> T:
+    return await coro
+
+
+@contextlib.asynccontextmanager
+async def bot_for_cli(chat: bool = False) -> AsyncIterator[Bot]:
+    try:
+        async with open_bot(settings(), console=out, chat=chat) as bot:
+            yield bot
+    except ConfigError as exc:
+        raise fail(f"configuration error: {exc}", 2) from None
+
+
+def setup_logging(verbose: bool = False) -> None:
+    level = os.environ.get("KOREAPAGE_LOG_LEVEL", "DEBUG" if verbose else "INFO").upper()
+    logging.basicConfig(
+        level=level,
+        format="%(asctime)s %(levelname)-7s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    for noisy in ("apscheduler", "aiosqlite", "discord.gateway", "discord.client", "alembic"):
+        logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLogger().level))
+
+
+def dump(data: Any) -> None:
+    out.print_json(json.dumps(data, ensure_ascii=False, default=str))
+
+
+def print_briefs(briefs: list[Brief], as_json: bool, empty: str) -> None:
+    if as_json:
+        dump([b.to_json() for b in briefs])
+        return
+    if not briefs:
+        out.print(empty)
+    for brief in briefs:
+        out.print(brief_panel(BriefView.of(brief)))
+
+
+def next_poll(f: Feed) -> datetime | None:
+    """A removed (disabled) feed is never polled again, whatever its row says."""
+    return f.next_poll_at if f.state is not FeedState.DISABLED else None
+
+
+def feed_json(f: Feed) -> dict[str, Any]:
+    due = next_poll(f)
+    return {
+        "id": f.id,
+        "name": f.name,
+        "url": f.url,
+        "state": f.state.value,
+        "title": f.title,
+        "last_error": f.last_error,
+        "consecutive_failures": f.consecutive_failures,
+        "next_poll_at": due.isoformat() if due else None,
+        "last_polled_at": f.last_polled_at.isoformat() if f.last_polled_at else None,
+        "baselined": f.baselined,
+    }
+
+
+def show_reply(reply: Reply) -> None:
+    # Refusals and usage go to stderr, like every other CLI error.
+    render_reply(out if reply.ok else err, reply)
+    if not reply.ok:
+        raise typer.Exit(1)
+
+
+@contextlib.contextmanager
+def progress_bar(enabled: bool) -> Iterator[Callable[[Feed, int, int], None] | None]:
+    """A progress bar on a terminal for long work (the first fetch of a large feed)."""
+    if not enabled or not err.is_terminal:
+        yield None
+        return
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err,
+        transient=True,
+    ) as progress:
+        tasks: dict[int, Any] = {}
+
+        def update(feed: Feed, done: int, total: int) -> None:
+            if feed.id not in tasks:
+                tasks[feed.id] = progress.add_task(f"analysing {feed.name}", total=total)
+            progress.update(tasks[feed.id], completed=done)
+
+        yield update

@@ -1,0 +1,154 @@
+"""`run`, `poll` and `analyze`: the commands that do the bot's work."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sys
+from pathlib import Path
+from typing import Annotated, TextIO
+
+import typer
+from rich.text import Text
+
+from koreapage_bot.bootstrap import install_signal_handlers, open_bot, run_bot, run_once
+from koreapage_bot.cli.common import (
+    OPERATOR,
+    JsonOpt,
+    app,
+    bot_for_cli,
+    err,
+    fail,
+    out,
+    print_briefs,
+    progress_bar,
+    run_async,
+    settings,
+    setup_logging,
+)
+from koreapage_bot.config import ConfigError
+from koreapage_bot.domain import Brief
+
+# -- run -------------------------------------------------------------------------------------
+
+
+@app.command()
+def run(
+    once: Annotated[
+        bool, typer.Option("--once", help="Poll due feeds once, deliver, exit.")
+    ] = False,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
+) -> None:
+    """Run the bot: poll feeds, write briefs, deliver them (console, Discord, Slack)."""
+    setup_logging(verbose)
+    config = settings()
+    log = logging.getLogger("koreapage_bot")
+    log.info(
+        "starting: %d feeds from %s, database %s",
+        len(config.feeds),
+        config.config_path or "the packaged default config",
+        config.database_url.split("://")[0],
+    )
+
+    async def main() -> None:
+        async with open_bot(config, console=out) as bot:
+            if once:
+                await run_once(bot)
+                return
+            stop = asyncio.Event()
+            install_signal_handlers(stop)
+            await run_bot(bot, stop)
+        log.info("stopped cleanly")
+
+    try:
+        asyncio.run(main())
+    except ConfigError as exc:
+        raise fail(f"configuration error: {exc}", 2) from None
+    except KeyboardInterrupt:  # a second Ctrl-C during shutdown
+        pass
+
+
+# -- poll ------------------------------------------------------------------------------------
+
+
+def _feed_url(target: str) -> str:
+    if target.startswith(("http://", "https://", "file://")):
+        return target
+    path = Path(target).expanduser()
+    if not path.is_file():
+        raise fail(f"{target}: not an http(s) URL and no such file")
+    return path.resolve().as_uri()
+
+
+@app.command()
+def poll(
+    targets: Annotated[list[str], typer.Argument(metavar="FEED_URL_OR_PATH...")],
+    as_json: JsonOpt = False,
+) -> None:
+    """Add each feed if new, poll it now, print the briefs it created; exit 1 if a feed fails."""
+    failed: list[str] = []
+
+    async def main() -> list[Brief]:
+        created: list[Brief] = []
+        async with bot_for_cli() as bot:
+            for target in targets:
+                url = _feed_url(target)
+                feed = await bot.store.feeds.by_url(url)
+                if feed is None and url.startswith("file:"):
+                    feed, _ = await bot.store.feeds.add(url, Path(url).name)
+                elif feed is None:
+                    # A new URL is added as `feeds add` does: fetched once, and a page's
+                    # RSS/Atom link discovered; a URL with no feed is a clear error.
+                    reply = await bot.commands.feeds_add(OPERATOR, url)
+                    if not reply.ok or not reply.feeds:
+                        err.print(Text(f"{url}: {reply.text}", style="red"))
+                        failed.append(url)
+                        continue
+                    feed = await bot.store.feeds.get(reply.feeds[0].id)
+                    assert feed is not None
+                with progress_bar(not as_json) as progress:
+                    report = await bot.poller.poll(feed, progress)
+                if report.error:
+                    err.print(Text(f"{url}: {report.error}", style="yellow"))
+                    failed.append(url)
+                created.extend(report.briefs)
+            await bot.dispatcher.drain()
+        return created
+
+    print_briefs(run_async(main()), as_json, "No new briefs.")
+    if failed:
+        raise typer.Exit(1)
+
+
+# -- analyze ---------------------------------------------------------------------------------
+
+
+@app.command()
+def analyze(
+    source: Annotated[
+        str, typer.Argument(metavar="[FILE|-]", help="JSON lines; - for stdin.")
+    ] = "-",
+) -> None:
+    """Analyse JSON-lines articles offline: relevance, key issues, author, summary."""
+    from koreapage_bot.analysis.jsonl import analyze_jsonl
+    from koreapage_bot.analysis.taxonomy import load_taxonomy
+    from koreapage_bot.bootstrap import build_analyzer
+
+    config = settings()
+    analyzer = build_analyzer(config, load_taxonomy(config.analysis.issues_file))
+
+    if source != "-" and not Path(source).is_file():
+        raise fail(f"{source}: no such file")
+
+    async def main(stream: TextIO) -> None:
+        # Lines are read as they come, so `tail -f archive.jsonl | … analyze -` works.
+        async with analyzer:
+            async for line in analyze_jsonl(stream, analyzer):
+                sys.stdout.write(line + "\n")
+                sys.stdout.flush()
+
+    if source == "-":
+        run_async(main(sys.stdin))
+        return
+    with open(source, encoding="utf-8") as stream:
+        run_async(main(stream))
