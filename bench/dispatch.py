@@ -20,75 +20,34 @@ import socket
 import sys
 import tempfile
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # for tests.integration...
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
-from tests.integration.delivery.support import Clock, FakePlatform, a_brief, a_feed
+from tests.integration.delivery.support import (
+    Clock,
+    FakePlatform,
+    VirtualClock,
+    a_brief,
+    a_feed,
+    add_subscriptions,
+    max_in_window,
+)
 
 from koreapage_bot.config import DeliveryConfig
 from koreapage_bot.delivery.dispatcher import Dispatcher
 from koreapage_bot.delivery.ratelimit import RateBudget
-from koreapage_bot.store import tables as t
-from koreapage_bot.store.rows import utcnow
 from koreapage_bot.store.store import Store
 
 PG_URL = os.environ.get("KOREAPAGE_BENCH_PG", "postgresql+asyncpg://postgres@127.0.0.1:5432/test")
 
 
-@dataclass
-class VirtualClock:
-    now: float = 0.0
-
-    def __call__(self) -> float:
-        return self.now
-
-    async def sleep(self, seconds: float) -> None:
-        await asyncio.sleep(0)
-        self.now += max(0.0, seconds)
-
-
-async def add_channels(store: Store, n: int) -> None:
-    now = utcnow()
-    rows = [
-        {
-            "platform": "fake",
-            "workspace": "bench",
-            "channel": f"ch-{i:05d}",
-            "issues": [],
-            "feeds": [],
-            "min_relevance": 0.0,
-            "state": "active",
-            "per_brief": True,
-            "digest_tz": "UTC",
-            "last_digest_at": now,
-            "options": {},
-            "created_at": now,
-            "updated_at": now,
-        }
-        for i in range(n)
-    ]
-    async with store.engine.begin() as conn:
-        await conn.execute(t.subscriptions.insert(), rows)
-
-
-def max_in_window(times: list[float], window: float = 1.0) -> int:
-    ts = sorted(times)
-    best, j = 0, 0
-    for i, at in enumerate(ts):
-        while ts[j] <= at - window + 1e-6:
-            j += 1
-        best = max(best, i - j + 1)
-    return best
-
-
 async def throughput(url: str, label: str, channels: int, briefs: int, concurrency: int) -> None:
     store = await Store.open(url)
     try:
-        await add_channels(store, channels)
+        await add_subscriptions(store, channels)
         feed = await a_feed(store)
         queued = 0
         for i in range(briefs):
@@ -112,7 +71,7 @@ async def throughput(url: str, label: str, channels: int, briefs: int, concurren
 async def fanout(url: str, channels: int, rate: float, virtual: bool) -> None:
     store = await Store.open(url)
     try:
-        await add_channels(store, channels)
+        await add_subscriptions(store, channels)
         await a_brief(store, await a_feed(store), "Fan-out brief")
         vclock = VirtualClock()
         if virtual:

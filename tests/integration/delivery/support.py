@@ -18,7 +18,9 @@ from koreapage_bot.ports import (
     RetryAfter,
     Sent,
 )
+from koreapage_bot.store import tables as t
 from koreapage_bot.store.briefs import NewPost
+from koreapage_bot.store.rows import utcnow
 from koreapage_bot.store.store import Store
 from koreapage_bot.store.subscriptions import SubscriptionSpec
 
@@ -198,3 +200,66 @@ def permanent(reason: str = "400 Invalid Form Body") -> Failed:
 
 def channel_gone(reason: str = "403 Missing Access") -> Failed:
     return Failed(reason, channel_unusable=True)
+
+
+# -- fan-out helpers (tests and bench/dispatch.py) ----------------------------------------
+
+EPS = 1e-6
+
+
+class VirtualClock:
+    def __init__(self) -> None:
+        self.now = 0.0
+        self.sleeping = 0
+        self.most_sleeping = 0
+
+    def __call__(self) -> float:
+        return self.now
+
+    async def sleep(self, seconds: float) -> None:
+        self.sleeping += 1
+        self.most_sleeping = max(self.most_sleeping, self.sleeping)
+        try:
+            # Let everything already scheduled run at the current instant (a publish that was
+            # granted a slot just now records that slot's time), then move the clock.
+            await asyncio.sleep(0)
+            self.now += max(0.0, seconds)
+        finally:
+            self.sleeping -= 1
+
+
+async def add_subscriptions(store: Store, n: int) -> None:
+    """n channels in one statement (the repository's upsert takes one round trip each; this is
+    setup, and `test_setup_rows_are_what_upsert_writes` keeps the two the same)."""
+    now = utcnow()
+    rows = [
+        {
+            "platform": "fake",
+            "workspace": "guild-1",
+            "channel": f"ch-{i:04d}",
+            "issues": [],
+            "feeds": [],
+            "min_relevance": 0.0,
+            "state": "active",
+            "per_brief": True,
+            "digest_tz": "UTC",
+            "last_digest_at": now,
+            "options": {},
+            "created_at": now,
+            "updated_at": now,
+        }
+        for i in range(n)
+    ]
+    async with store.engine.begin() as conn:
+        await conn.execute(t.subscriptions.insert(), rows)
+
+
+def max_in_window(times: list[float], window: float = 1.0) -> int:
+    """Most events in any half-open window [t, t + window)."""
+    ts = sorted(times)
+    best, j = 0, 0
+    for i, at in enumerate(ts):
+        while ts[j] <= at - window + EPS:
+            j += 1
+        best = max(best, i - j + 1)
+    return best

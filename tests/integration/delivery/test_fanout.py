@@ -14,69 +14,27 @@ figures are the budget's pacing alone: exactly what is under test.
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import asdict
 
 from koreapage_bot.config import DeliveryConfig
 from koreapage_bot.delivery.dispatcher import Dispatcher
 from koreapage_bot.delivery.ratelimit import RateBudget
 from koreapage_bot.domain import DeliveryState
-from koreapage_bot.store import tables as t
-from koreapage_bot.store.rows import utcnow
 from koreapage_bot.store.store import Store
 from koreapage_bot.store.subscriptions import SubscriptionSpec
-from tests.integration.delivery.support import Clock, FakePlatform, a_brief, a_feed
+from tests.integration.delivery.support import (
+    Clock,
+    FakePlatform,
+    VirtualClock,
+    a_brief,
+    a_feed,
+    add_subscriptions,
+    max_in_window,
+)
 
 CHANNELS = 1000
 RATE = 50.0
 EPS = 1e-6
-
-
-class VirtualClock:
-    def __init__(self) -> None:
-        self.now = 0.0
-        self.sleeping = 0
-        self.most_sleeping = 0
-
-    def __call__(self) -> float:
-        return self.now
-
-    async def sleep(self, seconds: float) -> None:
-        self.sleeping += 1
-        self.most_sleeping = max(self.most_sleeping, self.sleeping)
-        try:
-            # Let everything already scheduled run at the current instant (a publish that was
-            # granted a slot just now records that slot's time), then move the clock.
-            await asyncio.sleep(0)
-            self.now += max(0.0, seconds)
-        finally:
-            self.sleeping -= 1
-
-
-async def add_subscriptions(store: Store, n: int) -> None:
-    """n channels in one statement (the repository's upsert takes one round trip each; this is
-    setup, and `test_setup_rows_are_what_upsert_writes` keeps the two the same)."""
-    now = utcnow()
-    rows = [
-        {
-            "platform": "fake",
-            "workspace": "guild-1",
-            "channel": f"ch-{i:04d}",
-            "issues": [],
-            "feeds": [],
-            "min_relevance": 0.0,
-            "state": "active",
-            "per_brief": True,
-            "digest_tz": "UTC",
-            "last_digest_at": now,
-            "options": {},
-            "created_at": now,
-            "updated_at": now,
-        }
-        for i in range(n)
-    ]
-    async with store.engine.begin() as conn:
-        await conn.execute(t.subscriptions.insert(), rows)
 
 
 async def test_setup_rows_are_what_upsert_writes(sqlite_store: Store) -> None:
@@ -90,17 +48,6 @@ async def test_setup_rows_are_what_upsert_writes(sqlite_store: Store) -> None:
     assert {k: v for k, v in asdict(bulk).items() if k not in ignore} == {
         k: v for k, v in asdict(made).items() if k not in ignore
     }
-
-
-def max_in_window(times: list[float], window: float = 1.0) -> int:
-    """Most events in any half-open window [t, t + window)."""
-    ts = sorted(times)
-    best, j = 0, 0
-    for i, at in enumerate(ts):
-        while ts[j] <= at - window + EPS:
-            j += 1
-        best = max(best, i - j + 1)
-    return best
 
 
 def test_max_in_window_counts_half_open_windows() -> None:
