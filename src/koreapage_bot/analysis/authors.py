@@ -68,6 +68,26 @@ _TITLE_PREFIX = re.compile(
 )
 
 
+# One syllable of romanized Korean ("hyun", "joo", "gyum"): in an all-capital byline
+# ("LEE HYUN-JOO") the syllable after a given name's hyphen is written in lower case.
+_KOREAN_SYLLABLE = re.compile(
+    r"(?:kk|tt|pp|ss|jj|ch|[gkndrlmbpsjhtcyw])?"
+    r"(?:yae|yeo|wae|you|ae|ya|eo|ye|wa|oe|yo|wo|we|wi|yu|eu|ui|oo|ou|ee|a|e|o|u|i)"
+    r"(?:ng|[kntlmpgb])?",
+    re.IGNORECASE,
+)
+
+
+def _title_case(name: str) -> str:
+    words = []
+    for word in name.split():
+        head, *rest = word.split("-")
+        parts = [head.capitalize()]
+        parts += [p.lower() if _KOREAN_SYLLABLE.fullmatch(p) else p.capitalize() for p in rest]
+        words.append("-".join(parts))
+    return " ".join(words)
+
+
 def _split_names(raw: str) -> list[str]:
     parts = re.split(r"\s*(?:,|;|&|\band\b|\|| - | – | — )\s*", raw)
     return [p.strip(" .:-") for p in parts if p and p.strip(" .:-")]
@@ -93,7 +113,7 @@ def normalize_author(raw: str | None) -> str | None:
         if len(bare.split()) >= 2:  # never strip a rank down to a lone surname
             part = bare
         if part.isupper() and len(part) > 3:
-            part = part.title()
+            part = _title_case(part)
         if part not in names:
             names.append(part)
     if not names:
@@ -140,6 +160,19 @@ def bio_author(cleaned: Cleaned) -> str | None:
     return cleaned.bio.name if cleaned.bio else None
 
 
+def name_line_authors(cleaned: Cleaned) -> list[str]:
+    """Name lines above the date count only when they name people: with no "By" to go on, a
+    name of two or three words, and not the opening line (a headline: "Allies Open Drills")."""
+    opening = cleaned.body[0] if cleaned.body else None
+    found = []
+    for line in cleaned.name_lines:
+        author = normalize_author(line)
+        names = re.split(r", | and ", author) if author else []
+        if line != opening and is_person(author) and all(len(n.split()) <= 3 for n in names):
+            found.append(line)
+    return found
+
+
 def choose_author(candidates: Iterable[str | None]) -> str | None:
     """First candidate naming a person; else the first non-empty one; else None."""
     normalized = [a for a in (normalize_author(c) for c in candidates) if a]
@@ -162,6 +195,7 @@ def find_author(
             entry_author,
             page_author,
             *cleaned.bylines,
+            *name_line_authors(cleaned),
             bio_author(cleaned),
             *cleaned.trailer_authors,
             author_from_url(url),

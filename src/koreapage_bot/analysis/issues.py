@@ -36,6 +36,8 @@ class IssueScore:
     sentences: int
     terms: tuple[str, ...]
     opening: bool  # a strong term in the title or the lead
+    # Named outright: in the title, or by a strong term that is not just a quote's source.
+    named: bool = False
 
 
 def length_floor(words: int) -> float:
@@ -52,6 +54,7 @@ def score_issues(doc: Doc, lexicon: Lexicon) -> list[IssueScore]:
     count: dict[str, int] = defaultdict(int)
     paras: dict[str, set[int]] = defaultdict(set)
     opening: dict[str, bool] = defaultdict(bool)
+    named: dict[str, bool] = defaultdict(bool)
     terms: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     raw: dict[int, dict[str, float]] = {}
     totals: dict[str, float] = defaultdict(float)
@@ -68,6 +71,8 @@ def score_issues(doc: Doc, lexicon: Lexicon) -> list[IssueScore]:
                 in_opening = doc.sentences[idx].lead or idx == 0
                 if h.tier == "strong" and not h.attribution and in_opening:
                     opening[issue_id] = True
+                if idx == 0 or (h.tier == "strong" and not h.attribution):
+                    named[issue_id] = True
         raw[idx] = values
     for idx, values in raw.items():
         sentence = doc.sentences[idx]
@@ -91,6 +96,7 @@ def score_issues(doc: Doc, lexicon: Lexicon) -> list[IssueScore]:
             count[i],
             tuple(t for t, _ in sorted(terms[i].items(), key=lambda kv: -kv[1])[:3]),
             opening[i],
+            named[i],
         )
         for i in points
     ]
@@ -108,6 +114,9 @@ def key_issues(doc: Doc, lexicon: Lexicon) -> tuple[KeyIssue, ...]:
         for s in scores
         if s.points >= floor
         and (s.kind != "alliance" or s.opening or s.points >= RELATIVE_FLOOR * top_alliance)
+        # One sentence with a plain term ("...reduce the burden on U.S. forces") is a passing
+        # mention; an issue named outright (title, "USFK", "THAAD") may be one sentence's point.
+        and (s.kind != "alliance" or s.named or s.sentences >= 2)
     ]
     kept.sort(key=lambda s: (s.kind != "alliance", -s.points))
     # Scores are relative to the main alliance issue (context issues can be mentioned more).

@@ -36,6 +36,17 @@ _HOSTILE_VOICE = re.compile(
 )
 
 
+# Sports vocabulary: in a match report "South Korea beat the U.S." names rivals, not allies.
+# Only unambiguous words (not "goal", "match", "final", "friendly", which policy copy uses too).
+_SPORTS = re.compile(
+    r"\b(?:football|soccer|baseball|basketball|volleyball|Olympics?|World Cup|tournament|"
+    r"scor(?:ed|es|ing)|coach(?:ed|es)?|head coach|halftime|half-time|innings|pitcher|"
+    r"semifinals?|quarterfinals?|medals?|FIFA|striker|midfielder|goalkeeper|stadium)\b",
+    re.IGNORECASE,
+)
+SPORTS_DOC = 3  # distinct sports words that make a post a sports report
+
+
 def _is_place_of_voices(text: str, m: re.Match[str]) -> bool:
     if m.group(0).lower() not in _CAPITALS:
         return False
@@ -55,7 +66,11 @@ def _term_pattern(term: str) -> tuple[str, bool, bool]:
     parts = [p for p in re.split(r"[\s\-]+", term) if p]
     body = r"[\s\-]+".join(re.escape(p) for p in parts)
     if term[-1].isalpha() and not acronym:
-        body += r"(?:s|es)?"
+        # "battery" -> "batteries": the plural of a consonant + y ending replaces the y.
+        if len(parts[-1]) > 2 and term[-1] == "y" and term[-2].lower() not in "aeiou":
+            body = body[:-1] + r"(?:y|ies)"
+        else:
+            body += r"(?:s|es)?"
     if term[-1].isalnum():
         body += r"(?!\w)"
     return body, acronym, False
@@ -157,6 +172,7 @@ class Sentence:
     bilateral: bool = False
     alliance_word: bool = False
     hostile: bool = False  # written in Pyongyang's voice ("puppet", "imperialists")
+    sports: bool = False  # names a sport, a score or a coach (set only in a sports report)
 
     @property
     def weight(self) -> float:
@@ -220,6 +236,10 @@ def build_doc(title: str, blocks: list[tuple[str, bool, int]], lexicon: Lexicon)
             sentences[where(m.start())].rok = True
     for m in _HOSTILE_VOICE.finditer(joined):
         sentences[where(m.start())].hostile = True
+    sports = list(_SPORTS.finditer(joined))
+    if len({m.group(0).lower() for m in sports}) >= SPORTS_DOC:
+        for m in sports:
+            sentences[where(m.start())].sports = True
     for m in lexicon.bilateral.finditer(joined):
         sentences[where(m.start())].bilateral = True
     for m in lexicon.alliance.finditer(joined):

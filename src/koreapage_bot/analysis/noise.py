@@ -64,6 +64,23 @@ _BYLINE = re.compile(
     r"\s*:?\s+(.+)$",
     re.IGNORECASE,
 )
+# WordPress-style "Posted on July 21, 2025 by Mina": the name after a date.
+_DATED_BYLINE = re.compile(
+    r"^(?:posted|published|updated|written)\s+(?:on\s+)?(.{4,40}?)\s+by\s+(.{2,60})$",
+    re.IGNORECASE,
+)
+# A byline without "By": newsletters and blogs put the author's name on its own line right
+# above the date ("Jane Roe and Kim Min-su" / "Oct 20, 2025").
+_NAMES_LINE = re.compile(
+    r"^[A-Z][\w'’.\-]+(?:\s+[A-Z][\w'’.\-]+){1,3}"
+    r"(?:(?:,\s*|\s+and\s+|\s*&\s*)[A-Z][\w'’.\-]+(?:\s+[A-Z][\w'’.\-]+){1,3})*$"
+)
+# A bio opens with a person's name; "The People Power Party is expected to …" is not one.
+_NOT_A_PERSON = re.compile(
+    r"^(?:The|This|That|These|Those|A|An|It|Its|Their|Our|His|Her)\b|"
+    r"\b(?:Party|Ministry|Government|Committee|Office|Command|Army|Navy|Agency|Service|"
+    r"Company|Group|Bank|Association|Council|Assembly|Court|House|Department|University)\b"
+)
 _TEAM_LINE = re.compile(
     r"^(?:[A-Z][\w'’]*\s){0,3}(?:Team|Desk|Staff|Bureau|Editors|Newsroom|Correspondents?)$"
 )
@@ -102,6 +119,8 @@ class Cleaned:
     trailer_authors: tuple[str, ...]  # "Author's name …" / "… Team" lines at the end
     bio: Bio | None
     removed: tuple[str, ...] = field(default=())
+    # A name line right above the date near the top: a byline if the name is a person's.
+    name_lines: tuple[str, ...] = ()
 
     @property
     def text(self) -> str:
@@ -137,7 +156,7 @@ def _bio_at(lines: list[str], i: int) -> tuple[Bio, int] | None:
                 if _BIO_VERB.match(after) or _BIO_WORDS.search(nxt):
                     return Bio(line, nxt), i + 2
     m = _NAME_IS_A.match(line)
-    if m and len(line) < 700:
+    if m and len(line) < 700 and not _NOT_A_PERSON.search(m.group(1)):
         # Broader job words ("senior adviser", "previously served") only in the closing lines,
         # so a body paragraph about an official never cuts the article short.
         closing = len(lines) - i <= 3
@@ -154,6 +173,7 @@ def clean(text: str, title: str = "") -> Cleaned:
     removed: list[str] = []
     bylines: list[str] = []
     trailers: list[str] = []
+    name_lines: list[str] = []
     seen: set[str] = set()
     bio: Bio | None = None
     # Captions: a line right before or after a bare credit line ("POOL New / Reuters").
@@ -191,6 +211,16 @@ def clean(text: str, title: str = "") -> Cleaned:
             bylines.append(line)
             removed.append(line)
             continue
+        dm = _DATED_BYLINE.match(line)
+        if dm and is_dateline(dm.group(1)) and i - 1 < max(8, n // 3):
+            bylines.append("By " + dm.group(2))
+            removed.append(line)
+            continue
+        # Not "before the body": a newsletter's dek (a full sentence) may sit above the name.
+        # Only recorded: a capitalized headline above a date looks the same, and may be the
+        # title; the author step keeps the line only if it names people.
+        if i < n and i - 1 < 8 and _NAMES_LINE.match(line) and is_dateline(lines[i]):
+            name_lines.append(line)
         if i - 1 >= n - 2 and _TEAM_LINE.match(line):
             trailers.append(line)
             removed.append(line)
@@ -221,4 +251,6 @@ def clean(text: str, title: str = "") -> Cleaned:
         if not _is_heading(line):
             body_started = True
     headings = frozenset(j for j, ln in enumerate(kept) if _is_heading(ln))
-    return Cleaned(kept, headings, tuple(bylines), tuple(trailers), bio, tuple(removed))
+    return Cleaned(
+        kept, headings, tuple(bylines), tuple(trailers), bio, tuple(removed), tuple(name_lines)
+    )

@@ -12,7 +12,8 @@ Evidence is counted sentence by sentence, and weighted (title 2.5x, lead 1.5x):
 - North Korea where the US and South Korea are named together (policy toward Pyongyang
   with Seoul part of it): 1 point.
 Sentences in Pyongyang's voice ("U.S. imperialists and their puppets") name the two as its
-enemies: they earn no "together" points. "Analysts in Seoul" names a place, not an actor
+enemies, and a sports report's "South Korea beat the U.S." names them as rivals: such sentences
+earn no "together" points. "Analysts in Seoul" names a place, not an actor
 (lexicon.py).
 A post that never names the United States (or never names South Korea) keeps only a small
 part of its points: without both actors it is not about their alliance. Points are divided by
@@ -63,6 +64,12 @@ def _partners(doc: Doc) -> dict[int, tuple[bool, bool]]:
     return by_para
 
 
+def _named_in_passing(doc: Doc, rok: bool) -> bool:
+    """The party appears in a single body sentence, outside the title and the lead."""
+    where = [s for s in doc.sentences if (s.rok if rok else s.us) or s.bilateral]
+    return len(where) == 1 and not where[0].is_title and not where[0].lead
+
+
 def score_relevance(doc: Doc, lexicon: Lexicon) -> Relevance:
     kinds = {m.id: m.kind for m in lexicon.issues}
     labels = {m.id: m.label for m in lexicon.issues}
@@ -83,7 +90,7 @@ def score_relevance(doc: Doc, lexicon: Lexicon) -> Relevance:
     for s in doc.sentences:
         p = 0.0
         actor = s.us or s.rok or s.bilateral
-        pair = (s.us and s.rok) or s.bilateral
+        pair = ((s.us and s.rok) or s.bilateral) and not s.sports
         para_us, para_rok = partners[s.para]
         # A plain term beside one party only ("US tariffs on Chinese goods") is about the
         # alliance when the other party is named nearby.
@@ -128,6 +135,15 @@ def score_relevance(doc: Doc, lexicon: Lexicon) -> Relevance:
     if not has_rok and not strong_terms:
         points *= NO_ROK_FACTOR
         why.append("South Korea is never named")
+    # Named once, deep in the post ("exporters in South Korea and Taiwan would welcome it"):
+    # a bystander rather than a party, so halfway to never named.
+    for named, factor, who in (
+        (has_us, NO_US_FACTOR, "the United States"),
+        (has_rok, NO_ROK_FACTOR, "South Korea"),
+    ):
+        if named and not strong_terms and _named_in_passing(doc, who == "South Korea"):
+            points *= (1.0 + factor) / 2
+            why.append(f"{who} is named only in passing")
     length = max(1.0, doc.words / 500.0)
     norm = points / math.sqrt(length)
     score = 1.0 - math.exp(-norm / SCALE)
