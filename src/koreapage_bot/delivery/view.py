@@ -10,7 +10,6 @@ import re
 import unicodedata
 from collections.abc import Iterable
 from datetime import date, datetime, tzinfo
-from html.parser import HTMLParser
 
 from koreapage_bot.domain import IssueTag
 
@@ -81,60 +80,6 @@ def _joins_previous(ch: str) -> bool:
         or "\U0001f3fb" <= ch <= "\U0001f3ff"  # skin-tone modifiers
         or unicodedata.category(ch) == "Mn"
     )
-
-
-class _TextExtractor(HTMLParser):
-    """Collects text, drops script/style, and turns block boundaries into spaces."""
-
-    _SKIP = frozenset({"script", "style", "noscript", "template", "head"})
-    _BLOCK = frozenset(
-        {
-            "p", "br", "div", "li", "ul", "ol", "tr", "td", "th", "table", "section",
-            "article", "header", "footer", "blockquote", "pre", "hr", "h1", "h2", "h3",
-            "h4", "h5", "h6", "figure", "figcaption", "dd", "dt", "dl",
-        }
-    )  # fmt: skip
-
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.parts: list[str] = []
-        self._skipping = 0
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag in self._SKIP:
-            self._skipping += 1
-        elif tag in self._BLOCK:
-            self.parts.append(" ")
-
-    def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag in self._BLOCK:
-            self.parts.append(" ")
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag in self._SKIP:
-            self._skipping = max(0, self._skipping - 1)
-        elif tag in self._BLOCK:
-            self.parts.append(" ")
-
-    def handle_data(self, data: str) -> None:
-        if not self._skipping:
-            self.parts.append(data)
-
-
-_TAGISH = re.compile(r"<[a-zA-Z!/?]")
-
-
-def plain_text(html_or_text: str | None) -> str:
-    """Text without tags or entities, whitespace collapsed. Plain text passes through (a lone
-    `a < b` stays as written)."""
-    if not html_or_text:
-        return ""
-    if not _TAGISH.search(html_or_text) and "&" not in html_or_text:
-        return collapse_whitespace(html_or_text)
-    parser = _TextExtractor()
-    parser.feed(html_or_text)
-    parser.close()
-    return collapse_whitespace("".join(parser.parts))
 
 
 # Discord: mass mentions, and <@id> <@!id> <@&id> <#id> </cmd:id> (anything opening with <@ <# </)

@@ -46,8 +46,17 @@ def collapse(text: str) -> str:
     return _WS.sub(" ", unicodedata.normalize("NFC", text)).strip()
 
 
-class _TextOnly(HTMLParser):
-    _SKIP = frozenset({"script", "style"})
+class _TextExtractor(HTMLParser):
+    """Collects text, drops script/style, and turns block boundaries into spaces."""
+
+    _SKIP = frozenset({"script", "style", "noscript", "template", "head"})
+    _BLOCK = frozenset(
+        {
+            "p", "br", "div", "li", "ul", "ol", "tr", "td", "th", "table", "section",
+            "article", "header", "footer", "blockquote", "pre", "hr", "h1", "h2", "h3",
+            "h4", "h5", "h6", "figure", "figcaption", "dd", "dt", "dl",
+        }
+    )  # fmt: skip
 
     def __init__(self) -> None:
         super().__init__(convert_charrefs=True)
@@ -57,25 +66,36 @@ class _TextOnly(HTMLParser):
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         if tag in self._SKIP:
             self._skipping += 1
-        elif tag in {"br", "p", "div", "li"}:
+        elif tag in self._BLOCK:
+            self.parts.append(" ")
+
+    def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in self._BLOCK:
             self.parts.append(" ")
 
     def handle_endtag(self, tag: str) -> None:
-        if tag in self._SKIP and self._skipping:
-            self._skipping -= 1
+        if tag in self._SKIP:
+            self._skipping = max(0, self._skipping - 1)
+        elif tag in self._BLOCK:
+            self.parts.append(" ")
 
     def handle_data(self, data: str) -> None:
         if not self._skipping:
             self.parts.append(data)
 
 
-def html_to_text(markup: str) -> str:
-    """Visible text of an HTML fragment, whitespace collapsed. Plain text passes through."""
-    if "<" not in markup and "&" not in markup:
-        return collapse(markup)
-    if "<" not in markup:
-        return collapse(html.unescape(markup))
-    parser = _TextOnly()
+_TAGISH = re.compile(r"<[a-zA-Z!/?]")
+
+
+def html_to_text(markup: str | None) -> str:
+    """Visible text of an HTML fragment on one line: tags and entities gone, scripts and
+    styles dropped, block boundaries turned into spaces. Plain text passes through (a lone
+    `a < b` stays as written). The analysis keeps paragraphs instead: analysis.text."""
+    if not markup:
+        return ""
+    if not _TAGISH.search(markup):
+        return collapse(html.unescape(markup)) if "&" in markup else collapse(markup)
+    parser = _TextExtractor()
     try:
         parser.feed(markup)
         parser.close()

@@ -16,7 +16,6 @@ from koreapage_bot.delivery.view import (
     format_date,
     issue_labels,
     neutralize_discord,
-    plain_text,
     truncate,
 )
 from koreapage_bot.domain import IssueTag
@@ -110,35 +109,6 @@ def test_truncate_unicode() -> None:
     family = "👨\u200d👩\u200d👧" * 5
     cut = truncate(family, 5).removesuffix("…")
     assert not cut.endswith("\u200d")
-
-
-# --- plain_text ----------------------------------------------------------------------------------
-
-
-def test_plain_text_strips_tags_scripts_and_entities() -> None:
-    html = (
-        "<div><p>Talks&nbsp;resume &amp; <b>progress</b></p>"
-        "<script>alert('x')</script><style>p{}</style>"
-        "<ul><li>one</li><li>two</li></ul>line<br>break</div>"
-    )
-    assert plain_text(html) == "Talks resume & progress one two line break"
-
-
-def test_plain_text_passes_plain_text_through() -> None:
-    assert plain_text("a < b and c > d") == "a < b and c > d"
-    assert plain_text("  many\n\nlines\there ") == "many lines here"
-    assert plain_text("x<y and 3<4") == "x<y and 3<4"
-    assert plain_text("AT&T") == "AT&T"
-
-
-@pytest.mark.parametrize("value", [None, "", "   ", "<p></p>"])
-def test_plain_text_empty(value: str | None) -> None:
-    assert plain_text(value) == ""
-
-
-def test_plain_text_decodes_numeric_entities_and_survives_broken_html() -> None:
-    assert plain_text("&#54620;&#48120; &#x1F1F0;&#x1F1F7;") == "한미 🇰🇷"
-    assert plain_text("<p>unclosed <b>bold <i>italic") == "unclosed bold italic"
 
 
 def test_collapse_whitespace() -> None:
