@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, and_, func, or_, select, true, update
+from sqlalchemy import Select, Update, and_, func, or_, select, true, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from koreapage_bot.domain import Brief, Delivery, DeliveryState, Subscription
@@ -34,6 +34,21 @@ class ClaimedDelivery:
     subscription: Subscription
     briefs: tuple[Brief, ...]  # one for a brief delivery, several for a digest
     payload: dict[str, Any]
+
+
+def _claim(now: datetime) -> Update:
+    """pending → sending with the attempt counted. The state check in the WHERE makes a row
+    another claimer took first match nothing (re-evaluated under the row lock on PostgreSQL)."""
+    return (
+        update(t.deliveries)
+        .where(t.deliveries.c.state == DeliveryState.PENDING.value)
+        .values(
+            state=DeliveryState.SENDING.value,
+            attempts=t.deliveries.c.attempts + 1,
+            claimed_at=now,
+            updated_at=now,
+        )
+    )
 
 
 class OutboxRepository:
@@ -91,18 +106,7 @@ class OutboxRepository:
         pending (another dispatcher took it, or it was removed)."""
         async with self._engine.begin() as conn:
             result = await conn.execute(
-                update(t.deliveries)
-                .where(
-                    t.deliveries.c.id == delivery_id,
-                    t.deliveries.c.state == DeliveryState.PENDING.value,
-                )
-                .values(
-                    state=DeliveryState.SENDING.value,
-                    attempts=t.deliveries.c.attempts + 1,
-                    claimed_at=now,
-                    updated_at=now,
-                )
-                .returning(*t.deliveries.c)
+                _claim(now).where(t.deliveries.c.id == delivery_id).returning(*t.deliveries.c)
             )
             row = result.mappings().first()
         return delivery_from_row(row) if row else None
@@ -121,18 +125,7 @@ class OutboxRepository:
             # One statement for the batch; the state check (re-evaluated under the row lock on
             # PostgreSQL) means a row another claimer took first is not returned here.
             result = await conn.execute(
-                update(t.deliveries)
-                .where(
-                    t.deliveries.c.id.in_(list(rows)),
-                    t.deliveries.c.state == DeliveryState.PENDING.value,
-                )
-                .values(
-                    state=DeliveryState.SENDING.value,
-                    attempts=t.deliveries.c.attempts + 1,
-                    claimed_at=now,
-                    updated_at=now,
-                )
-                .returning(t.deliveries.c.id)
+                _claim(now).where(t.deliveries.c.id.in_(list(rows))).returning(t.deliveries.c.id)
             )
             claimed = list(result.scalars())
         return await self._load(claimed)
