@@ -19,46 +19,20 @@ from koreapage_bot.bootstrap import open_bot, run_once
 from koreapage_bot.config import Settings, load_settings
 from koreapage_bot.store.subscriptions import SubscriptionSpec
 from tests.contract.discord_spec import validate_all
+from tests.e2e.support import OLD, new_alliance_item, write_config
 from tests.fakes.discord_server import FakeDiscord
-from tests.fakes.feed_server import FeedServer, Item
+from tests.fakes.feed_server import FeedServer
 
-REPO = Path(__file__).resolve().parents[2]
 MESSAGES = "/channels/{channel_id}/messages"
 CALLBACK = "/interactions/{interaction_id}/{interaction_token}/callback"
 NO_ACCESS = 710000000000000099  # the bot lacks Send Messages here
 MANAGE_GUILD = 1 << 5
 
-OLD = Item(
-    "Seoul weather: a mild spring",
-    link="https://feeds.example.org/p/old",
-    guid="old-1",
-    published=datetime(2026, 4, 1, tzinfo=UTC),
-    description="Cherry blossoms arrived early in Seoul this year.",
-)
-NEW = Item(
-    "USFK and South Korea agree on defense cost sharing for the alliance",
-    link="https://feeds.example.org/p/sma",
-    guid="sma-1",
-    published=datetime(2026, 5, 2, tzinfo=UTC),
-    author="Jane Doe",
-    description=(
-        "Negotiators from Washington and Seoul signed a new Special Measures Agreement on how "
-        "much South Korea contributes to the upkeep of United States Forces Korea (USFK). Both "
-        "sides called the US–ROK alliance and extended deterrence against North Korea solid; "
-        "the agreement covers the 28,500 American troops on the peninsula. @everyone "
-    )
-    * 3,
-)
+NEW = new_alliance_item("@everyone")
 
 
 def _settings(tmp_path: Path, fake: FakeDiscord, feed_url: str) -> Settings:
-    issues = (REPO / "config" / "issues.toml").resolve()
-    config = tmp_path / "koreapage.toml"
-    config.write_text(
-        f'[analysis]\nissues_file = "{issues}"\nfetch_full_text = false\n\n'
-        f'[[feeds]]\nname = "Alliance Feed"\nurl = "{feed_url}"\n',
-        encoding="utf-8",
-    )
+    config = write_config(tmp_path, feed_url)
     env = {
         "DISCORD_TOKEN": "fake-token",
         "DISCORD_API_BASE": fake.api_base,

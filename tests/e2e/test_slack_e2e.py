@@ -16,45 +16,14 @@ from koreapage_bot.bootstrap import open_bot, run_once
 from koreapage_bot.config import load_settings
 from koreapage_bot.store.subscriptions import SubscriptionSpec
 from tests.contract.slack_spec import assert_valid_post_message
-from tests.fakes.feed_server import FeedServer, Item
+from tests.e2e.support import OLD, new_alliance_item, write_config
+from tests.fakes.feed_server import FeedServer
 from tests.fakes.slack_server import FakeSlack
 
-REPO = Path(__file__).resolve().parents[2]
 CHANNEL = "C0ALLIANCE"
 GONE = "C0DELETED"  # never created on the fake: chat.postMessage says channel_not_found
 
-OLD = Item(
-    "Seoul weather: a mild spring",
-    link="https://feeds.example.org/p/old",
-    guid="old-1",
-    published=datetime(2026, 4, 1, tzinfo=UTC),
-    description="Cherry blossoms arrived early in Seoul this year.",
-)
-NEW = Item(
-    "USFK and South Korea agree on defense cost sharing for the alliance",
-    link="https://feeds.example.org/p/sma",
-    guid="sma-1",
-    published=datetime(2026, 5, 2, tzinfo=UTC),
-    author="Jane Doe",
-    description=(
-        "The United States and South Korea concluded the Special Measures Agreement on defense "
-        "cost sharing for United States Forces Korea (USFK). Officials in Seoul and Washington "
-        "said the US–ROK alliance and extended deterrence against North Korea remain strong; "
-        "the deal covers the 28,500 American troops stationed on the Korean Peninsula. "
-    )
-    * 3,
-)
-
-
-def write_config(tmp_path: Path, feed_url: str) -> Path:
-    issues = (REPO / "config" / "issues.toml").resolve()
-    path = tmp_path / "koreapage.toml"
-    path.write_text(
-        f'[analysis]\nissues_file = "{issues}"\nfetch_full_text = false\n\n'
-        f'[[feeds]]\nname = "Alliance Feed"\nurl = "{feed_url}"\n',
-        encoding="utf-8",
-    )
-    return path
+NEW = new_alliance_item("")
 
 
 async def test_new_alliance_post_becomes_one_slack_message(tmp_path: Path) -> None:
