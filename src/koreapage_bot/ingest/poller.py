@@ -252,17 +252,8 @@ class Poller:
             log.info("article page %s: %s; using the feed text", entry.url, page.error)
             return base
         html = page.body.decode(_charset(page.content_type), errors="replace")
-        return ArticleInput(
-            id=base.id,
-            title=base.title,
-            text=text,
-            html=html,
-            author=base.author,
-            url=entry.url,
-            published=base.published,
-            feed_title=base.feed_title,
-            feed_author=base.feed_author,
-        )
+        # The page for extraction, the feed's own text to fall back on.
+        return replace(base, text=text, html=html)
 
 
 async def read_file_feed(url: str) -> FetchResult:
