@@ -101,10 +101,6 @@ class Settings:
     delivery: DeliveryConfig
     env: Mapping[str, str] = field(default_factory=dict)
 
-    @property
-    def chat_enabled(self) -> bool:
-        return bool(self.env.get("DISCORD_TOKEN") or self.env.get("SLACK_BOT_TOKEN"))
-
 
 _POLL, _HTTP, _ANALYSIS, _LLM = PollConfig(), HttpConfig(), AnalysisConfig(), LlmConfig()
 

@@ -39,7 +39,6 @@ def test_packaged_defaults_load_without_any_file(
     assert settings.delivery.allow_private_feeds is False
     assert settings.delivery.admin_allowlist == ()
     assert settings.delivery.in_doubt == "resend"
-    assert not settings.chat_enabled
     # The packaged default follows the same real feeds as the shipped file.
     assert len(settings.feeds) >= 6
     assert all(f.url.startswith("https://") for f in settings.feeds)
@@ -88,7 +87,6 @@ def test_environment_overrides(tmp_path: Path) -> None:
     assert settings.database_url == PG_URL
     assert settings.delivery.admin_allowlist == ("U1", "U2", "U3")
     assert settings.analysis.llm.api_key == "sk-test"
-    assert settings.chat_enabled
     # An explicit path wins over KOREAPAGE_CONFIG.
     other = write(tmp_path, "[poll]\ninterval = 7200\n", "other.toml")
     assert load_settings(other, env=env).poll.interval_seconds == 7200

@@ -56,16 +56,12 @@ def analysis_to_json(analysis: Analysis) -> dict[str, Any]:
     }
 
 
-async def write_deliveries(
-    conn: AsyncConnection, brief: Brief, now: datetime, *, only_subscription: int | None = None
-) -> int:
+async def write_deliveries(conn: AsyncConnection, brief: Brief, now: datetime) -> int:
     """Outbox rows for every per-brief subscription the brief matches, in the caller's
     transaction. Existing rows (same subscription and brief) are left alone. A paused
     subscription gets its rows too: they wait, unclaimed, until it is resumed (when the
     recent ones go out and a stale backlog is skipped; see SubscriptionRepository)."""
     query = select(t.subscriptions).where(t.subscriptions.c.per_brief.is_(True))
-    if only_subscription is not None:
-        query = query.where(t.subscriptions.c.id == only_subscription)
     subs = [subscription_from_row(r) for r in (await conn.execute(query)).mappings().all()]
     matching = [s for s in subs if s.matches(brief)]
     if not matching:

@@ -297,16 +297,6 @@ class OutboxRepository:
             )
             return {state: int(n) for state, n in rows}
 
-    async def next_due(self) -> datetime | None:
-        async with self._engine.connect() as conn:
-            return (  # type: ignore[no-any-return]
-                await conn.execute(
-                    select(func.min(t.deliveries.c.next_attempt_at)).where(
-                        t.deliveries.c.state == DeliveryState.PENDING.value
-                    )
-                )
-            ).scalar_one_or_none()
-
     async def add_digest(
         self,
         subscription_id: int,
