@@ -17,6 +17,7 @@ import discord
 from koreapage_bot.commands.replies import Reply, ReplyKind
 from koreapage_bot.delivery.view import neutralize_discord
 from koreapage_bot.delivery.view import truncate as _truncate
+from koreapage_bot.links import web_link
 from koreapage_bot.ports import BriefView
 
 TITLE_MAX = 256
@@ -55,9 +56,9 @@ def colour_for(issue_id: str | None) -> int:
 
 
 def _http_url(url: str | None) -> str | None:
-    if url and url.startswith(("http://", "https://")) and len(url) <= URL_MAX:
-        return url
-    return None
+    """A link Discord accepts as an embed URL, or None (the brief is shown without it):
+    Discord refuses the whole message over one malformed URL."""
+    return web_link(url, limit=URL_MAX)
 
 
 def _timestamp(when: datetime | None) -> str | None:
