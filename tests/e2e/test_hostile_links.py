@@ -73,14 +73,28 @@ async def deliver_all(bot: Bot) -> None:
             await adapter.close()
 
 
+def _message_of(body: Any) -> dict[str, Any] | None:
+    """The message an interaction response carries (callback `data`, a follow-up, an edit)."""
+    if not isinstance(body, dict):
+        return None
+    data = body.get("data", body) if body.get("type") in (4, 5) else body
+    if isinstance(data, dict) and (data.get("content") or data.get("embeds")):
+        return data
+    return None
+
+
 async def ask(fake: FakeDiscord, **kwargs: Any) -> dict[str, Any]:
+    """Run a slash command; its answer (the message, deferred or not). Every response the
+    bot made to it must have been accepted."""
     payload = await fake.inject_interaction(**kwargs)
-    await fake.wait_for(lambda: any(r.status for r in fake.responses_to(payload)))
-    answers = [r for r in fake.responses_to(payload) if r.body]
-    assert answers and all(r.status < 300 for r in answers), [(r.status, r.body) for r in answers]
-    body = answers[-1].body
-    assert isinstance(body, dict)
-    return body.get("data", body)  # type: ignore[no-any-return]
+
+    def answered() -> bool:
+        return any(r.status and _message_of(r.body) for r in fake.responses_to(payload))
+
+    await fake.wait_for(answered)
+    responses = fake.responses_to(payload)
+    assert all(r.status < 300 for r in responses), [(r.status, r.body) for r in responses]
+    return next(m for r in responses if (m := _message_of(r.body)) is not None)
 
 
 async def test_malformed_entry_links_never_break_delivery(tmp_path: Path) -> None:
