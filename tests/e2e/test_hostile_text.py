@@ -29,8 +29,8 @@ from koreapage_bot.store.subscriptions import SubscriptionSpec
 from tests.contract.discord_markdown import hazards, live, reveal
 from tests.contract.discord_spec import validate_all
 from tests.contract.slack_spec import assert_valid_post_message
+from tests.e2e.hostile import ask, deliver_all
 from tests.e2e.support import OLD, REPO, new_alliance_item
-from tests.e2e.test_hostile_links import ask, deliver_all
 from tests.fakes.discord_server import FakeDiscord
 from tests.fakes.feed_server import FeedServer, Item
 from tests.fakes.slack_server import FakeSlack
