@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from koreapage_bot.domain import Feed, FeedState
 from koreapage_bot.store import tables as t
 from koreapage_bot.store.briefs import _new_id
-from koreapage_bot.store.rows import feed_from_row, utcnow
+from koreapage_bot.store.rows import feed_from_row, parse_row_id, utcnow
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,8 +111,9 @@ class FeedRepository:
     async def find(self, ref: str) -> Feed | None:
         """A feed by id, URL or (case-insensitive) name: what users type in commands."""
         ref = ref.strip()
-        if ref.isdigit():
-            return await self.get(int(ref))
+        if ref.isascii() and ref.isdigit():
+            number = parse_row_id(ref)
+            return await self.get(number) if number is not None else None
         async with self._engine.connect() as conn:
             row = (
                 (
