@@ -3,9 +3,13 @@ response_url on the fake Slack, admin checks through users.info."""
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import logging
 import time
 
 import aiohttp
+import pytest
 
 from koreapage_bot.adapters.slack.app import SlackAdapter
 from koreapage_bot.http import HttpServer
@@ -217,3 +221,62 @@ async def test_close_unmounts_the_route(
     await http_adapter.close()
     status, _, _ = await slash.send("/briefs", "latest", user_id=MEMBER)
     assert status == 404
+
+
+# -- hostile requests: clear 4xx, one log line, nothing run -----------------------------------
+
+
+async def _post(url: str, body: bytes, headers: dict[str, str]) -> tuple[int, str]:
+    async with (
+        aiohttp.ClientSession() as session,
+        session.post(url, data=body, headers=headers) as resp,
+    ):
+        return resp.status, await resp.text()
+
+
+def _bytes_signed(secret: str, ts: str, body: bytes) -> str:
+    base = b"v0:" + ts.encode() + b":" + body
+    return "v0=" + hmac.new(secret.encode(), base, hashlib.sha256).hexdigest()
+
+
+async def test_malformed_requests_get_4xx_and_one_log_line(
+    slash: SlashClient,
+    fake_slack: FakeSlack,
+    command_api: LocalCommandApi,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    ts = str(int(time.time()))
+    form = {"Content-Type": "application/x-www-form-urlencoded"}
+    latin1 = "command=%2Fbriefs&text=caf\xe9".encode("latin-1")  # not UTF-8
+    json_bad = b'{"type": "event_callback", "event": '
+    cmd = b"command=%2Fbriefs"
+    abc = sign(slash.secret, "abc", cmd.decode())
+    cases: list[tuple[bytes, dict[str, str], int]] = [
+        # Unsigned and not UTF-8.
+        (latin1, {**form, "X-Slack-Request-Timestamp": ts, "X-Slack-Signature": "v0=00"}, 401),
+        # Signed properly, but still not UTF-8 (Slack never sends that).
+        (latin1, {**form, "X-Slack-Request-Timestamp": ts,
+                  "X-Slack-Signature": _bytes_signed(slash.secret, ts, latin1)}, 400),
+        # Timestamps that are not numbers, or absurdly long ones.
+        (cmd, {**form, "X-Slack-Request-Timestamp": "abc", "X-Slack-Signature": abc}, 401),
+        (cmd, {**form, "X-Slack-Request-Timestamp": "9" * 5000,
+               "X-Slack-Signature": "v0=" + "0" * 64}, 401),
+        (cmd, {**form, "X-Slack-Request-Timestamp": "", "X-Slack-Signature": "v0=" + "0" * 64},
+         401),
+        # A signature that is not even ASCII hex.
+        (cmd, {**form, "X-Slack-Request-Timestamp": ts, "X-Slack-Signature": "v0=\u00e9\u00e9"},
+         401),
+        # Signed, but the JSON is cut off.
+        (json_bad, {"Content-Type": "application/json", "X-Slack-Request-Timestamp": ts,
+                    "X-Slack-Signature": _bytes_signed(slash.secret, ts, json_bad)}, 400),
+    ]  # fmt: skip
+    for body, headers, expected in cases:
+        caplog.clear()
+        with caplog.at_level(logging.INFO):
+            status, _ = await _post(slash.url, body, headers)
+        assert status == expected, (body[:40], headers)
+        assert not [r for r in caplog.records if r.exc_info], "a traceback was logged"
+        ours = [r for r in caplog.records if r.name.startswith("koreapage_bot")]
+        assert len(ours) == 1, [r.getMessage()[:120] for r in ours]
+        assert len(ours[0].getMessage()) < 400
+    await _nothing_happened(fake_slack, command_api)
