@@ -12,17 +12,20 @@ import aiohttp
 import pytest
 
 from koreapage_bot.adapters.slack.app import SlackAdapter
-from koreapage_bot.http import HttpServer
+from koreapage_bot.adapters.slack.settings import SlackSettings
+from koreapage_bot.http import HttpServer, HttpSettings
+from koreapage_bot.store.store import Store
 from tests.adapters.slack.conftest import (
     ADMIN,
     CHANNEL,
     MEMBER,
     OWNER,
+    SIGNING_SECRET,
     LocalCommandApi,
     SlashClient,
 )
 from tests.contract.slack_spec import assert_valid_blocks
-from tests.fakes.slack_server import FakeSlack, sign
+from tests.fakes.slack_server import FakeSlack, sign, signed_slash_command
 
 
 async def answer_for(fake: FakeSlack, response_url: str) -> dict[str, object]:
@@ -280,3 +283,75 @@ async def test_malformed_requests_get_4xx_and_one_log_line(
         assert len(ours) == 1, [r.getMessage()[:120] for r in ours]
         assert len(ours[0].getMessage()) < 400
     await _nothing_happened(fake_slack, command_api)
+
+
+async def test_a_replayed_request_is_refused_and_runs_once(
+    slash: SlashClient, fake_slack: FakeSlack, command_api: LocalCommandApi
+) -> None:
+    response_url = fake_slack.new_response_url()
+    body, headers = signed_slash_command(
+        SIGNING_SECRET,
+        "/briefs",
+        "subscribe gsomia",
+        user_id=ADMIN,
+        response_url=response_url,
+        channel_id=CHANNEL,
+        team_id=fake_slack.team_id,
+    )
+    first, _ = await _post(slash.url, body.encode(), headers)
+    assert first == 200
+    await answer_for(fake_slack, response_url)
+    again, text = await _post(slash.url, body.encode(), headers)
+    assert again == 401 and "replay" in text
+    # Slack retries Events API deliveries (never slash commands) with X-Slack-Retry-Num: a
+    # retry of what was already handled is acknowledged, and not run again.
+    retried, _ = await _post(slash.url, body.encode(), {**headers, "X-Slack-Retry-Num": "1"})
+    assert retried == 200
+    assert command_api.subscribed == [(CHANNEL, ("gsomia",))]
+    assert len([r for r in fake_slack.responses if r.key in response_url]) == 1
+    # A new request (a new timestamp, so a new signature) runs as usual.
+    status, _, url = await slash.send("/briefs", "subscribe gsomia", user_id=ADMIN)
+    assert status == 200
+    await answer_for(fake_slack, url)
+    assert len(command_api.subscribed) == 2
+
+
+async def test_replays_are_refused_by_every_process_sharing_the_database(
+    store: Store, fake_slack: FakeSlack, command_api: LocalCommandApi
+) -> None:
+    settings = SlackSettings.from_env(
+        {
+            "SLACK_BOT_TOKEN": fake_slack.bot_token,
+            "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+            "SLACK_API_URL": fake_slack.api_url,
+        }
+    )
+    other = await Store.open(store.engine.url.render_as_string(hide_password=False))
+    async with (
+        HttpServer(HttpSettings(host="127.0.0.1", port=0)) as one,
+        HttpServer(HttpSettings(host="127.0.0.1", port=0)) as two,
+    ):
+        first = SlackAdapter(settings, command_api, one, replays=store.replays)
+        second = SlackAdapter(settings, command_api, two, replays=other.replays)
+        await first.start()
+        await second.start()
+        try:
+            response_url = fake_slack.new_response_url()
+            body, headers = signed_slash_command(
+                SIGNING_SECRET,
+                "/briefs",
+                "subscribe usfk",
+                user_id=ADMIN,
+                response_url=response_url,
+                channel_id=CHANNEL,
+                team_id=fake_slack.team_id,
+            )
+            ran, _ = await _post(f"{one.base_url}/slack/events", body.encode(), headers)
+            await answer_for(fake_slack, response_url)
+            replayed, _ = await _post(f"{two.base_url}/slack/events", body.encode(), headers)
+        finally:
+            await first.close()
+            await second.close()
+            await other.close()
+    assert (ran, replayed) == (200, 401)
+    assert command_api.subscribed == [(CHANNEL, ("usfk",))]
