@@ -27,7 +27,7 @@ from koreapage_bot.domain import IssueTag
 from koreapage_bot.ingest.fetch import FeedFetcher, HttpSettings
 from koreapage_bot.ingest.policy import PollSettings
 from koreapage_bot.ingest.poller import FullTextPolicy, Poller, sync_config_feeds
-from koreapage_bot.ports import Publisher
+from koreapage_bot.ports import Publisher, ReplayGuard
 from koreapage_bot.scheduler import BotScheduler
 from koreapage_bot.store.store import Store
 from koreapage_bot.store.subscriptions import SubscriptionSpec
@@ -165,7 +165,7 @@ async def open_bot(
         http = None
         if chat:
             try:
-                http, adapters = _chat_adapters(settings, commands)
+                http, adapters = _chat_adapters(settings, commands, store.replays)
             except ValueError as exc:  # a malformed DISCORD_* / SLACK_* / KOREAPAGE_HTTP_*
                 raise ConfigError(f"environment: {exc}") from None
             for adapter in adapters:
@@ -192,7 +192,9 @@ async def open_bot(
         )
 
 
-def _chat_adapters(settings: Settings, commands: CommandService) -> tuple[Any, list[ChatAdapter]]:
+def _chat_adapters(
+    settings: Settings, commands: CommandService, replays: ReplayGuard
+) -> tuple[Any, list[ChatAdapter]]:
     """The adapters whose tokens are set. Imported lazily: the SDKs load only when used."""
     env = settings.env
     adapters: list[ChatAdapter] = []
@@ -216,7 +218,7 @@ def _chat_adapters(settings: Settings, commands: CommandService) -> tuple[Any, l
     if env.get("SLACK_BOT_TOKEN", "").strip():
         from koreapage_bot.adapters.slack.app import SlackAdapter
 
-        adapters.append(SlackAdapter(slack, commands, http))
+        adapters.append(SlackAdapter(slack, commands, http, replays=replays))
     return http, adapters
 
 

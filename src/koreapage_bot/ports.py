@@ -114,3 +114,18 @@ class SentLookup(Protocol):
     async def find_sent(self, target: DeliveryTarget) -> str | None:
         """The platform's message id when this delivery is already there, else None."""
         ...
+
+
+class ReplayGuard(Protocol):
+    """Remembers request signatures until they expire, so a signed request runs once (Slack's
+    signature is valid for 5 minutes). Shared through the database when several processes
+    serve the same app."""
+
+    async def first_seen(self, key: str, expires_at: datetime) -> bool:
+        """True the first time `key` is seen (it is remembered until `expires_at`); False
+        when it was seen before and has not expired."""
+        ...
+
+    async def forget(self, key: str) -> None:
+        """Drop `key` (its request failed on our side: a retry of it may run)."""
+        ...

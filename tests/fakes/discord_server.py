@@ -9,6 +9,9 @@ Failure hooks:
 - `fail_next(method, template, status=429 | 403 | 404 | 5xx, ...)`: the next matching call(s) fail.
 - `channel_errors[channel_id] = (status, code, message)`: a channel that always fails (no access,
   deleted).
+
+Like Discord, a message whose embed carries a URL that is not well formed (a space, no http(s)
+scheme or host, over 2048 characters) is refused whole: 400, code 50035 "Invalid Form Body".
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ import contextlib
 import itertools
 import json
 import math
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -27,6 +31,8 @@ from typing import Any
 from aiohttp import WSMsgType, web
 
 API_PREFIX = "/api/v10"
+EMBED_URL_MAX = 2048
+_WELL_FORMED_URL = re.compile(r"https?://[^\s/?#@]+[^\s]*", re.IGNORECASE)
 NONCE_WINDOW_SECONDS = 300.0  # Discord dedupes enforced nonces "for a few minutes"
 
 Json = dict[str, Any]
@@ -68,6 +74,53 @@ def _json(data: Any, *, status: int = 200, headers: dict[str, str] | None = None
         status=status,
         headers={**(headers or {}), "Content-Type": "application/json"},
     )
+
+
+def _url_errors(embed: Json) -> dict[str, Any]:
+    """The url fields of one embed that Discord would refuse, as its error tree."""
+    bad: dict[str, Any] = {}
+    error = {"_errors": [{"code": "URL_TYPE_INVALID_URL", "message": "Not a well formed URL."}]}
+    places: list[tuple[tuple[str, ...], Any]] = [(("url",), embed.get("url"))]
+    for part in ("author", "footer", "image", "thumbnail"):
+        value = embed.get(part)
+        if isinstance(value, dict):
+            key = "icon_url" if part == "footer" else "url"
+            places.append(((part, key), value.get(key)))
+            if part == "author":
+                places.append(((part, "icon_url"), value.get("icon_url")))
+    for path, url in places:
+        if url is None:
+            continue
+        ok = (
+            isinstance(url, str)
+            and len(url) <= EMBED_URL_MAX
+            and _WELL_FORMED_URL.fullmatch(url) is not None
+            and url.isprintable()
+        )
+        if not ok:
+            node = bad
+            for key in path[:-1]:
+                node = node.setdefault(key, {})
+            node[path[-1]] = error
+    return bad
+
+
+def _invalid_embed_urls(body: Any) -> web.Response | None:
+    """400 Invalid Form Body when any embed of the message carries a malformed URL."""
+    if not isinstance(body, dict):
+        return None
+    data = body.get("data") if isinstance(body.get("data"), dict) else body  # callbacks nest
+    embeds = data.get("embeds") if isinstance(data, dict) else None
+    if not isinstance(embeds, list):
+        return None
+    found = {str(i): _url_errors(e) for i, e in enumerate(embeds) if isinstance(e, dict)}
+    errors = {i: e for i, e in found.items() if e}
+    if not errors:
+        return None
+    tree: Json = {"embeds": errors}
+    if data is not body:
+        tree = {"data": tree}
+    return _json({"message": "Invalid Form Body", "code": 50035, "errors": tree}, status=400)
 
 
 class FakeDiscord:
@@ -320,7 +373,11 @@ class FakeDiscord:
             body,
         )
         self.requests.append(rec)
-        response = self._forced(request.method, template) or self._channel_error(request)
+        response = (
+            self._forced(request.method, template)
+            or self._channel_error(request)
+            or _invalid_embed_urls(body)
+        )
         if response is None:
             try:
                 response = await handler(request)

@@ -13,6 +13,7 @@ from rich.text import Text
 
 from koreapage_bot.commands.replies import Reply, ReplyKind
 from koreapage_bot.delivery.view import format_date, issue_labels, truncate
+from koreapage_bot.links import web_link
 from koreapage_bot.ports import BriefView, DeliveryTarget, PublishOutcome, Sent
 
 CONSOLE_PLATFORM = "console"
@@ -36,8 +37,9 @@ def brief_panel(view: BriefView) -> Panel:
         if part
     )
     body.append(byline, style="dim")
-    if view.url:
-        body.append("\n" + view.url, style="cyan")
+    link = web_link(view.url)
+    if link:
+        body.append("\n" + link, style="cyan")
     # Text(...) never interprets markup, so feed text cannot restyle the terminal.
     return Panel(
         body,

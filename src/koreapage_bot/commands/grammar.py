@@ -17,6 +17,10 @@ from typing import ClassVar
 
 GROUPS = ("briefs", "feeds")
 LATEST_MIN, LATEST_MAX, LATEST_DEFAULT = 1, 20, 5
+# A count has at most this many digits (leading zeros aside); a longer number is out of range
+# without being converted (Python refuses int() of more than 4300 digits).
+_COUNT_DIGITS = 6
+CLIP = 40  # how much of a user's input a reply quotes back
 
 
 class GrammarError(ValueError):
@@ -284,11 +288,27 @@ def parse(group: str, text: str | None) -> Command:
         return _help(g, rest)
     if sub not in _USAGE[g]:
         hint = difflib.get_close_matches(sub, list(_USAGE[g]), n=1, cutoff=0.6)
-        shown = head if len(head) <= 40 else head[:39] + "…"
+        shown = clip(head)
         more = f" — did you mean `{hint[0]}`?" if hint else ""
         raise GrammarError(f"Unknown command `{shown}`{more}", usage(g), g, None)
     parser = _BRIEFS[sub] if g == "briefs" else _FEEDS[sub]
     return parser(g, sub, rest)
+
+
+def clip(text: str, limit: int = CLIP) -> str:
+    """What a reply quotes of a user's input: at most `limit` characters."""
+    text = text.strip()
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def small_int(word: str, max_digits: int = _COUNT_DIGITS) -> int | None:
+    """`word` (optional sign, digits) as an int when it has at most `max_digits` significant
+    digits, else None: the length is checked before int() reads it."""
+    digits = word.lstrip("+-").lstrip("0")
+    if len(digits) > max_digits:
+        return None
+    value = int(digits or "0")  # the zeros stripped: int() never reads a long string
+    return -value if word.startswith("-") else value
 
 
 def _fail(group: str, command: str, message: str) -> GrammarError:
@@ -317,8 +337,8 @@ def _latest(group: str, sub: str, rest: str) -> Latest:
         if _INT.fullmatch(word):
             if count is not None:
                 raise _fail(group, sub, "Give at most one number.")
-            value = int(word)
-            if not LATEST_MIN <= value <= LATEST_MAX:
+            value = small_int(word)
+            if value is None or not LATEST_MIN <= value <= LATEST_MAX:
                 raise _fail(group, sub, f"n must be between {LATEST_MIN} and {LATEST_MAX}.")
             count = value
         else:

@@ -20,6 +20,8 @@ from koreapage_bot.commands.replies import (
 )
 from koreapage_bot.domain import Brief, Feed, FeedState, IssueTag, Subscription
 from koreapage_bot.ports import BriefView
+from koreapage_bot.store.rows import MAX_ROW_ID as MAX_ROW_ID
+from koreapage_bot.store.rows import parse_row_id
 from koreapage_bot.store.store import Store
 from koreapage_bot.store.subscriptions import SubscriptionSpec
 
@@ -27,26 +29,14 @@ log = logging.getLogger(__name__)
 
 MAX_COUNT = 20
 DIGEST_LIMIT = 10
-# Row ids are 32-bit INTEGER columns; a larger number can name no row (and PostgreSQL and
-# SQLite reject it as a query argument rather than finding nothing).
-MAX_ROW_ID = 2**31 - 1
-
-
-def row_id(ref: str) -> int | None:
-    """`ref` as a row id when it is plain ASCII digits in range, else None. (`str.isdigit` is
-    also true for "²", which `int` cannot read.)"""
-    ref = ref.strip()
-    if not (ref.isascii() and ref.isdigit()):
-        return None
-    value = int(ref)
-    return value if 0 < value <= MAX_ROW_ID else None
+row_id = parse_row_id  # `ref` as a row id in range, else None (never int() of a huge number)
 
 
 async def find_feed(store: Store, ref: str) -> Feed | None:
     """A feed by id, URL or name, as users type it (`3`, `#3`, a URL, a name). A number that
     cannot be an id finds nothing rather than reaching the database."""
     ref = ref.strip().lstrip("#")
-    if ref.isdigit():
+    if ref.isascii() and ref.isdigit():
         number = row_id(ref)
         return await store.feeds.get(number) if number is not None else None
     return await store.feeds.find(ref)
@@ -215,14 +205,15 @@ class CommandService:
 
     async def show(self, caller: Caller, brief_id: str) -> Reply:
         ref = brief_id.strip().lstrip("#")
-        if not (ref.isascii() and ref.isdigit()):
+        number = row_id(ref)
+        if number is None:
             return Reply(
                 ReplyKind.USAGE,
-                f"`{brief_id}` is not a brief id (a number, shown in each brief's footer).",
+                f"`{grammar.clip(brief_id)}` is not a brief id: a whole number from 1 to "
+                f"{MAX_ROW_ID}, shown in each brief's footer.",
                 details=(grammar.usage_line("briefs", "show"),),
             )
-        number = row_id(ref)
-        brief = await self._store.briefs.get(number) if number is not None else None
+        brief = await self._store.briefs.get(number)
         if brief is None:
             return Reply(ReplyKind.EMPTY, f"There is no brief {ref}.")
         return Reply(ReplyKind.BRIEF, f"Brief {brief.id}", _views([brief]))
@@ -385,7 +376,9 @@ class CommandService:
             )
         found = await find_feed(self._store, feed)
         if found is None or found.state is FeedState.DISABLED:
-            return Reply(ReplyKind.ERROR, f"No feed `{feed}`. `feeds list` shows the ids.")
+            return Reply(
+                ReplyKind.ERROR, f"No feed `{grammar.clip(feed)}`. `feeds list` shows the ids."
+            )
         trusted = caller.platform == "console" or caller.user_id in self._allowlist
         if not trusted and not (found.added_by or "").startswith(workspace_prefix(caller)):
             return Reply(

@@ -1,7 +1,8 @@
 """Rendering helpers every adapter shares: cutting, flattening and neutralising feed text.
 
-Platform-neutral on purpose (no SDK import): Discord and Slack rules are plain string rules.
-Feed text is untrusted; nothing from a feed may ping anyone or inject platform markup.
+Platform-neutral on purpose (no SDK import). Feed text is untrusted; nothing from a feed may
+ping anyone or inject platform markup. Discord's rules live with its adapter
+(adapters/discord/markdown.py); Slack's escaping is here, a plain string rule.
 """
 
 from __future__ import annotations
@@ -80,50 +81,6 @@ def _joins_previous(ch: str) -> bool:
         or "\U0001f3fb" <= ch <= "\U0001f3ff"  # skin-tone modifiers
         or unicodedata.category(ch) == "Mn"
     )
-
-
-# Discord: mass mentions, and <@id> <@!id> <@&id> <#id> </cmd:id> (anything opening with <@ <# </)
-_DISCORD_MASS = re.compile(r"@(everyone|here)", re.IGNORECASE)
-_DISCORD_ANGLE = re.compile(r"<(?=[@#/])")
-_DISCORD_MD = re.compile(r"([\\*_~`|>\[\]])")
-_DISCORD_LINE_START = re.compile(r"(?m)^(\s*)(#{1,3}\s|-#\s|-\s|\d+\.\s)")
-_URL = re.compile(r"https?://[^\s<>]+")
-
-
-def neutralize_discord(text: str | None, *, escape_markdown: bool = False) -> str:
-    """Make feed text safe for Discord: `@everyone`, `@here` and `<@…>`, `<@!…>`, `<@&…>`,
-    `<#…>` are broken with a zero-width space so they render as text and ping nobody.
-
-    With `escape_markdown`, Discord markdown (`\\ * _ ~ \\` | > [ ]` and line-start headings /
-    list markers) is backslash-escaped too; URLs are left intact so they still link.
-    Pair this with `allowed_mentions: {"parse": []}` on every send: belt and braces.
-    """
-    if not text:
-        return ""
-    text = _DISCORD_MASS.sub(lambda m: "@" + ZWSP + m.group(1), text)
-    text = _DISCORD_ANGLE.sub("<" + ZWSP, text)
-    if escape_markdown:
-        text = escape_discord_markdown(text)
-    return text
-
-
-def escape_discord_markdown(text: str | None) -> str:
-    """Backslash-escape Discord markdown outside URLs."""
-    if not text:
-        return ""
-    out: list[str] = []
-    pos = 0
-    for m in _URL.finditer(text):
-        out.append(_escape_md_chunk(text[pos : m.start()]))
-        out.append(m.group(0))
-        pos = m.end()
-    out.append(_escape_md_chunk(text[pos:]))
-    return "".join(out)
-
-
-def _escape_md_chunk(chunk: str) -> str:
-    chunk = _DISCORD_MD.sub(r"\\\1", chunk)
-    return _DISCORD_LINE_START.sub(lambda m: m.group(1) + "\\" + m.group(2), chunk)
 
 
 _SLACK_MASS = re.compile(r"@(channel|here|everyone)\b", re.IGNORECASE)

@@ -29,6 +29,7 @@ from koreapage_bot.ingest.identity import (
     entry_keys,
     html_to_text,
 )
+from koreapage_bot.links import web_link
 
 _COLON_OFFSET = re.compile(r"([+-]\d{2}):(\d{2})$")
 _SLASH_DATE = re.compile(r"^(\d{4})/(\d{1,2})/(\d{1,2})(?:[ T](\d{1,2}):(\d{2})(?::(\d{2}))?)?$")
@@ -143,7 +144,9 @@ def _build(result: Any, raw_entries: list[Any], base_url: str | None) -> ParsedF
         entries.append(
             FeedEntry(
                 key=key,
-                url=link,
+                # Identity read the link as the feed wrote it (keys stay stable); what is
+                # stored and shown is a well-formed http(s) URL, or nothing.
+                url=web_link(link),
                 title=title,
                 author=author,
                 published=published,

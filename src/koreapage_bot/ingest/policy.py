@@ -21,6 +21,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 
 from koreapage_bot.domain import Feed, FeedState
+from koreapage_bot.error_text import bounded_error
 from koreapage_bot.ingest.fetch import FetchResult
 
 _RETRY_AFTER_STATUSES = frozenset({429, 503})
@@ -101,7 +102,7 @@ def decide(
             next_poll_at=None,
             last_polled_at=now,
             consecutive_failures=feed.consecutive_failures + 1,
-            last_error=result.error or "HTTP 410 Gone",
+            last_error=bounded_error(result.error) or "HTTP 410 Gone",
             new_url=None,
             etag=feed.etag,
             last_modified=feed.last_modified,
@@ -175,7 +176,8 @@ def failure(
         next_poll_at=now + _jittered(delay, settings, rng),
         last_polled_at=now,
         consecutive_failures=failures,
-        last_error=error,
+        # Errors quote servers and documents: bounded here, so reports and logs are too.
+        last_error=bounded_error(error),
         new_url=None,
         etag=feed.etag,
         last_modified=feed.last_modified,

@@ -22,6 +22,7 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from koreapage_bot.domain import Analysis, Brief, DeliveryState, Feed, FeedEntry, Subscription
+from koreapage_bot.links import web_link
 from koreapage_bot.store import tables as t
 from koreapage_bot.store.rows import brief_from_row, subscription_from_row, utcnow
 from koreapage_bot.store.search import fts5_query, parse_query, websearch_query
@@ -129,12 +130,13 @@ class BriefRepository:
         one transaction: a crash leaves either all of them or none."""
         now = now or utcnow()
         entry, analysis = post.entry, post.analysis
+        url = web_link(entry.url)  # whoever built the entry, only a usable link is stored
         async with self._engine.begin() as conn:
             result = await conn.execute(
                 t.posts.insert().values(
                     feed_id=feed.id,
                     entry_key=entry.key,
-                    url=entry.url,
+                    url=url,
                     title=entry.title,
                     author=analysis.author,
                     published=entry.published,
@@ -162,7 +164,7 @@ class BriefRepository:
                     post_id=post_id,
                     feed_id=feed.id,
                     title=entry.title,
-                    url=entry.url,
+                    url=url,
                     author=analysis.author,
                     source=feed.name,
                     published=entry.published,
@@ -187,7 +189,7 @@ class BriefRepository:
                 post_id=post_id,
                 feed_id=feed.id,
                 title=entry.title,
-                url=entry.url,
+                url=url,
                 author=analysis.author,
                 source=feed.name,
                 published=entry.published,

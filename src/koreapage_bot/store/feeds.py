@@ -10,9 +10,10 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from koreapage_bot.domain import Feed, FeedState
+from koreapage_bot.error_text import bounded_error
 from koreapage_bot.store import tables as t
 from koreapage_bot.store.briefs import _new_id
-from koreapage_bot.store.rows import feed_from_row, utcnow
+from koreapage_bot.store.rows import feed_from_row, parse_row_id, utcnow
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,8 +112,9 @@ class FeedRepository:
     async def find(self, ref: str) -> Feed | None:
         """A feed by id, URL or (case-insensitive) name: what users type in commands."""
         ref = ref.strip()
-        if ref.isdigit():
-            return await self.get(int(ref))
+        if ref.isascii() and ref.isdigit():
+            number = parse_row_id(ref)
+            return await self.get(number) if number is not None else None
         async with self._engine.connect() as conn:
             row = (
                 (
@@ -153,7 +155,9 @@ class FeedRepository:
 
     async def disable(self, feed_id: int, reason: str | None = None) -> bool:
         """Stop polling a feed; its briefs stay searchable."""
-        return await self._set(feed_id, state=FeedState.DISABLED.value, last_error=reason)
+        return await self._set(
+            feed_id, state=FeedState.DISABLED.value, last_error=bounded_error(reason)
+        )
 
     async def delete(self, feed_id: int) -> bool:
         async with self._engine.begin() as conn:
@@ -194,7 +198,7 @@ class FeedRepository:
             "next_poll_at": change.next_poll_at,
             "state": change.state.value,
             "consecutive_failures": change.consecutive_failures,
-            "last_error": change.last_error,
+            "last_error": bounded_error(change.last_error),
             "etag": change.etag,
             "last_modified": change.last_modified,
             "content_hash": change.content_hash,
@@ -216,7 +220,9 @@ class FeedRepository:
         except IntegrityError:
             # The redirect target is already a feed of ours: keep the old URL, note why.
             values.pop("url", None)
-            values["last_error"] = f"permanent redirect to {change.url}, already followed"
+            values["last_error"] = bounded_error(
+                f"permanent redirect to {change.url}, already followed"
+            )
             async with self._engine.begin() as conn:
                 await conn.execute(update(t.feeds).where(t.feeds.c.id == feed_id).values(**values))
 

@@ -18,6 +18,7 @@ from sqlalchemy import Select, Update, and_, func, or_, select, true, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from koreapage_bot.domain import Brief, Delivery, DeliveryState, Subscription
+from koreapage_bot.error_text import bounded_error
 from koreapage_bot.store import tables as t
 from koreapage_bot.store.briefs import _new_id, write_deliveries
 from koreapage_bot.store.rows import (
@@ -221,7 +222,7 @@ class OutboxRepository:
         values: dict[str, Any] = {
             "state": DeliveryState.PENDING.value,
             "next_attempt_at": at,
-            "last_error": error,
+            "last_error": bounded_error(error),
             "updated_at": utcnow(),
         }
         if rate_limited:
@@ -244,13 +245,16 @@ class OutboxRepository:
             if self._engine.dialect.name == "sqlite"
             else func.greatest(t.deliveries.c.attempts - 1, 0),
             next_attempt_at=at,
-            last_error=note,
+            last_error=bounded_error(note),
             updated_at=utcnow(),
         )
 
     async def mark_dead(self, delivery_id: int, error: str, now: datetime) -> None:
         await self._update(
-            delivery_id, state=DeliveryState.DEAD.value, last_error=error, updated_at=now
+            delivery_id,
+            state=DeliveryState.DEAD.value,
+            last_error=bounded_error(error),
+            updated_at=now,
         )
 
     async def retry(self, delivery_id: int, now: datetime | None = None) -> bool:

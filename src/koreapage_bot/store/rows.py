@@ -16,10 +16,30 @@ from koreapage_bot.domain import (
     Subscription,
     SubscriptionState,
 )
+from koreapage_bot.error_text import bounded_error
+
+# Row ids are 32-bit INTEGER columns; a larger number can name no row (and PostgreSQL and
+# SQLite refuse it as a query argument rather than finding nothing).
+MAX_ROW_ID = 2**31 - 1
+_MAX_ID_DIGITS = len(str(MAX_ROW_ID))
 
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+def parse_row_id(text: str) -> int | None:
+    """`text` as a row id when it is plain ASCII digits in range, else None. The length is
+    checked before `int()` reads it: Python refuses to convert more than 4300 digits (and a
+    user can type 5000). `str.isdigit` is also true for "²", which `int` cannot read."""
+    ref = text.strip()
+    if not (ref.isascii() and ref.isdigit()):
+        return None
+    digits = ref.lstrip("0")
+    if not digits or len(digits) > _MAX_ID_DIGITS:
+        return None
+    value = int(digits)
+    return value if value <= MAX_ROW_ID else None
 
 
 def feed_from_row(row: Mapping[Any, Any]) -> Feed:
@@ -35,7 +55,7 @@ def feed_from_row(row: Mapping[Any, Any]) -> Feed:
         next_poll_at=row["next_poll_at"],
         last_polled_at=row["last_polled_at"],
         consecutive_failures=row["consecutive_failures"],
-        last_error=row["last_error"],
+        last_error=bounded_error(row["last_error"]),
         baselined=bool(row["baselined"]),
         title=row["title"],
         site_url=row["site_url"],
@@ -80,7 +100,7 @@ def subscription_from_row(row: Mapping[Any, Any]) -> Subscription:
         feeds=tuple(int(f) for f in (row["feeds"] or ())),
         min_relevance=float(row["min_relevance"]),
         state=SubscriptionState(row["state"]),
-        paused_reason=row["paused_reason"],
+        paused_reason=bounded_error(row["paused_reason"]),
         created_by=row["created_by"],
         created_at=row["created_at"],
         per_brief=bool(row["per_brief"]),
@@ -100,7 +120,7 @@ def delivery_from_row(row: Mapping[Any, Any]) -> Delivery:
         attempts=row["attempts"],
         next_attempt_at=row["next_attempt_at"],
         message_id=row["message_id"],
-        last_error=row["last_error"],
+        last_error=bounded_error(row["last_error"]),
         kind=row["kind"],
         rate_limited=row["rate_limited"],
         maybe_sent=bool(row["maybe_sent"]),

@@ -11,6 +11,7 @@ from koreapage_bot.store.briefs import BriefRepository
 from koreapage_bot.store.database import open_database
 from koreapage_bot.store.feeds import FeedRepository
 from koreapage_bot.store.outbox import OutboxRepository
+from koreapage_bot.store.replays import ReplayRepository
 from koreapage_bot.store.subscriptions import SubscriptionRepository
 
 
@@ -21,6 +22,7 @@ class Store:
         self.briefs = BriefRepository(engine)
         self.subscriptions = SubscriptionRepository(engine)
         self.outbox = OutboxRepository(engine)
+        self.replays = ReplayRepository(engine)
 
     @classmethod
     async def open(cls, url: str) -> Store:

@@ -11,6 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from koreapage_bot.domain import DeliveryState, Subscription, SubscriptionState
+from koreapage_bot.error_text import bounded_error
 from koreapage_bot.store import tables as t
 from koreapage_bot.store.briefs import _new_id
 from koreapage_bot.store.rows import subscription_from_row, utcnow
@@ -197,6 +198,6 @@ class SubscriptionRepository:
             result = await conn.execute(
                 update(t.subscriptions)
                 .where(t.subscriptions.c.id == subscription_id)
-                .values(state=state.value, paused_reason=reason, updated_at=utcnow())
+                .values(state=state.value, paused_reason=bounded_error(reason), updated_at=utcnow())
             )
         return bool(result.rowcount)

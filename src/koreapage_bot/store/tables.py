@@ -201,3 +201,13 @@ meta = Table(
     Column("key", String(128), primary_key=True),
     Column("value", Text, nullable=False),
 )
+
+# Signatures of Slack requests already run, each kept until it can no longer pass Slack's
+# 5-minute age check: a copy sent again is refused, by whichever process receives it.
+slack_replays = Table(
+    "slack_replays",
+    metadata,
+    Column("signature", String(128), primary_key=True),
+    Column("expires_at", UtcDateTime, nullable=False),
+    Index("ix_slack_replays_expires_at", "expires_at"),
+)

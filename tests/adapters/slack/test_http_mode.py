@@ -3,22 +3,29 @@ response_url on the fake Slack, admin checks through users.info."""
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import logging
 import time
 
 import aiohttp
+import pytest
 
 from koreapage_bot.adapters.slack.app import SlackAdapter
-from koreapage_bot.http import HttpServer
+from koreapage_bot.adapters.slack.settings import SlackSettings
+from koreapage_bot.http import HttpServer, HttpSettings
+from koreapage_bot.store.store import Store
 from tests.adapters.slack.conftest import (
     ADMIN,
     CHANNEL,
     MEMBER,
     OWNER,
+    SIGNING_SECRET,
     LocalCommandApi,
     SlashClient,
 )
 from tests.contract.slack_spec import assert_valid_blocks
-from tests.fakes.slack_server import FakeSlack, sign
+from tests.fakes.slack_server import FakeSlack, sign, signed_slash_command
 
 
 async def answer_for(fake: FakeSlack, response_url: str) -> dict[str, object]:
@@ -217,3 +224,134 @@ async def test_close_unmounts_the_route(
     await http_adapter.close()
     status, _, _ = await slash.send("/briefs", "latest", user_id=MEMBER)
     assert status == 404
+
+
+# -- hostile requests: clear 4xx, one log line, nothing run -----------------------------------
+
+
+async def _post(url: str, body: bytes, headers: dict[str, str]) -> tuple[int, str]:
+    async with (
+        aiohttp.ClientSession() as session,
+        session.post(url, data=body, headers=headers) as resp,
+    ):
+        return resp.status, await resp.text()
+
+
+def _bytes_signed(secret: str, ts: str, body: bytes) -> str:
+    base = b"v0:" + ts.encode() + b":" + body
+    return "v0=" + hmac.new(secret.encode(), base, hashlib.sha256).hexdigest()
+
+
+async def test_malformed_requests_get_4xx_and_one_log_line(
+    slash: SlashClient,
+    fake_slack: FakeSlack,
+    command_api: LocalCommandApi,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    ts = str(int(time.time()))
+    form = {"Content-Type": "application/x-www-form-urlencoded"}
+    latin1 = "command=%2Fbriefs&text=caf\xe9".encode("latin-1")  # not UTF-8
+    json_bad = b'{"type": "event_callback", "event": '
+    cmd = b"command=%2Fbriefs"
+    abc = sign(slash.secret, "abc", cmd.decode())
+    cases: list[tuple[bytes, dict[str, str], int]] = [
+        # Unsigned and not UTF-8.
+        (latin1, {**form, "X-Slack-Request-Timestamp": ts, "X-Slack-Signature": "v0=00"}, 401),
+        # Signed properly, but still not UTF-8 (Slack never sends that).
+        (latin1, {**form, "X-Slack-Request-Timestamp": ts,
+                  "X-Slack-Signature": _bytes_signed(slash.secret, ts, latin1)}, 400),
+        # Timestamps that are not numbers, or absurdly long ones.
+        (cmd, {**form, "X-Slack-Request-Timestamp": "abc", "X-Slack-Signature": abc}, 401),
+        (cmd, {**form, "X-Slack-Request-Timestamp": "9" * 5000,
+               "X-Slack-Signature": "v0=" + "0" * 64}, 401),
+        (cmd, {**form, "X-Slack-Request-Timestamp": "", "X-Slack-Signature": "v0=" + "0" * 64},
+         401),
+        # A signature that is not even ASCII hex.
+        (cmd, {**form, "X-Slack-Request-Timestamp": ts, "X-Slack-Signature": "v0=\u00e9\u00e9"},
+         401),
+        # Signed, but the JSON is cut off.
+        (json_bad, {"Content-Type": "application/json", "X-Slack-Request-Timestamp": ts,
+                    "X-Slack-Signature": _bytes_signed(slash.secret, ts, json_bad)}, 400),
+    ]  # fmt: skip
+    for body, headers, expected in cases:
+        caplog.clear()
+        with caplog.at_level(logging.INFO):
+            status, _ = await _post(slash.url, body, headers)
+        assert status == expected, (body[:40], headers)
+        assert not [r for r in caplog.records if r.exc_info], "a traceback was logged"
+        ours = [r for r in caplog.records if r.name.startswith("koreapage_bot")]
+        assert len(ours) == 1, [r.getMessage()[:120] for r in ours]
+        assert len(ours[0].getMessage()) < 400
+    await _nothing_happened(fake_slack, command_api)
+
+
+async def test_a_replayed_request_is_refused_and_runs_once(
+    slash: SlashClient, fake_slack: FakeSlack, command_api: LocalCommandApi
+) -> None:
+    response_url = fake_slack.new_response_url()
+    body, headers = signed_slash_command(
+        SIGNING_SECRET,
+        "/briefs",
+        "subscribe gsomia",
+        user_id=ADMIN,
+        response_url=response_url,
+        channel_id=CHANNEL,
+        team_id=fake_slack.team_id,
+    )
+    first, _ = await _post(slash.url, body.encode(), headers)
+    assert first == 200
+    await answer_for(fake_slack, response_url)
+    again, text = await _post(slash.url, body.encode(), headers)
+    assert again == 401 and "replay" in text
+    # Slack retries Events API deliveries (never slash commands) with X-Slack-Retry-Num: a
+    # retry of what was already handled is acknowledged, and not run again.
+    retried, _ = await _post(slash.url, body.encode(), {**headers, "X-Slack-Retry-Num": "1"})
+    assert retried == 200
+    assert command_api.subscribed == [(CHANNEL, ("gsomia",))]
+    assert len([r for r in fake_slack.responses if r.key in response_url]) == 1
+    # A new request (a new timestamp, so a new signature) runs as usual.
+    status, _, url = await slash.send("/briefs", "subscribe gsomia", user_id=ADMIN)
+    assert status == 200
+    await answer_for(fake_slack, url)
+    assert len(command_api.subscribed) == 2
+
+
+async def test_replays_are_refused_by_every_process_sharing_the_database(
+    store: Store, fake_slack: FakeSlack, command_api: LocalCommandApi
+) -> None:
+    settings = SlackSettings.from_env(
+        {
+            "SLACK_BOT_TOKEN": fake_slack.bot_token,
+            "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+            "SLACK_API_URL": fake_slack.api_url,
+        }
+    )
+    other = await Store.open(store.engine.url.render_as_string(hide_password=False))
+    async with (
+        HttpServer(HttpSettings(host="127.0.0.1", port=0)) as one,
+        HttpServer(HttpSettings(host="127.0.0.1", port=0)) as two,
+    ):
+        first = SlackAdapter(settings, command_api, one, replays=store.replays)
+        second = SlackAdapter(settings, command_api, two, replays=other.replays)
+        await first.start()
+        await second.start()
+        try:
+            response_url = fake_slack.new_response_url()
+            body, headers = signed_slash_command(
+                SIGNING_SECRET,
+                "/briefs",
+                "subscribe usfk",
+                user_id=ADMIN,
+                response_url=response_url,
+                channel_id=CHANNEL,
+                team_id=fake_slack.team_id,
+            )
+            ran, _ = await _post(f"{one.base_url}/slack/events", body.encode(), headers)
+            await answer_for(fake_slack, response_url)
+            replayed, _ = await _post(f"{two.base_url}/slack/events", body.encode(), headers)
+        finally:
+            await first.close()
+            await second.close()
+            await other.close()
+    assert (ran, replayed) == (200, 401)
+    assert command_api.subscribed == [(CHANNEL, ("usfk",))]

@@ -49,6 +49,14 @@ def test_unsafe_urls_get_no_button_or_link() -> None:
         assert "<" not in render.mrkdwn_link(url, "label")
 
 
+def test_a_link_with_spaces_is_encoded_not_dropped() -> None:
+    view = make_view(url="https://x.example/cost sharing deal")
+    (actions,) = [b for b in render.brief_blocks(view) if b["type"] == "actions"]
+    assert actions["elements"][0]["url"] == "https://x.example/cost%20sharing%20deal"
+    link = render.mrkdwn_link(view.url, "label")
+    assert link == "<https://x.example/cost%20sharing%20deal|label>"
+
+
 def test_link_cannot_be_broken_out_of() -> None:
     link = render.mrkdwn_link("https://x.example/a|b>c<d", "pay <!channel> | here")
     assert link == "<https://x.example/a%7Cb%3Ec%3Cd|pay &lt;!channel&gt; | here>"

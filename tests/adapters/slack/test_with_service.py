@@ -111,3 +111,26 @@ async def test_unknown_issue_is_an_ephemeral_error(
     answer = await answer_for(fake_slack, url)
     assert answer["response_type"] == "ephemeral"
     assert "nosuchissue" in str(answer["text"])
+
+
+HUGE = "9" * 5000  # int() of more than 4300 digits raises in Python 3.11+
+
+
+async def test_huge_numbers_get_a_usage_answer(
+    service_client: SlashClient, fake_slack: FakeSlack, caplog: pytest.LogCaptureFixture
+) -> None:
+    for group, text, usage in (
+        ("/briefs", f"show {HUGE}", "/briefs show"),
+        ("/briefs", f"latest {HUGE}", "/briefs latest"),
+        ("/briefs", f"latest 1{'0' * 30}", "/briefs latest"),
+        ("/feeds", f"remove {HUGE}", "`feeds list` shows the ids"),
+        ("/briefs", "show 2147483648", "/briefs show"),
+    ):
+        _, _, url = await service_client.send(group, text, user_id=ADMIN)
+        answer = await answer_for(fake_slack, url)
+        shown = str(answer["blocks"])
+        assert answer["response_type"] == "ephemeral", text[:40]
+        assert "went wrong" not in shown and "digits" not in shown, shown[:300]
+        assert usage in shown, shown[:300]
+        assert len(shown) < 2000  # the number is not echoed back whole
+    assert not [r for r in caplog.records if r.exc_info], "a traceback was logged"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -278,3 +279,20 @@ async def test_a_paused_channel_keeps_its_queue_and_skips_a_stale_backlog_on_res
     assert states[recent.brief.id] is DeliveryState.PENDING  # type: ignore[union-attr]
     due = await store.outbox.claim_due(later + timedelta(hours=1), 10, ["discord"])
     assert [c.delivery.brief_id for c in due] == [recent.brief.id]  # type: ignore[union-attr]
+
+
+async def test_store_post_keeps_only_a_well_formed_link(store: Store) -> None:
+    feed, _ = await store.feeds.add("https://a.example/feed", "Alliance Watch", now=NOW)
+    for n, (raw, kept) in enumerate(
+        [
+            ("https://alliance.example/cost sharing", "https://alliance.example/cost%20sharing"),
+            ("javascript:alert(1)", None),
+        ]
+    ):
+        entry = replace(entry_for(COST_SHARING), key=f"id:link-{n}", url=raw)
+        stored = await store.briefs.store_post(
+            feed, NewPost(entry, analysis_for(COST_SHARING), f"h{n}", True), deliver=False, now=NOW
+        )
+        assert stored.brief is not None and stored.brief.url == kept
+        again = await store.briefs.get(stored.brief.id)
+        assert again is not None and again.url == kept

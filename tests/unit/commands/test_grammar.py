@@ -83,6 +83,10 @@ def test_latest(text: str, expected: Latest) -> None:
     assert briefs(text) == expected
 
 
+def test_latest_reads_leading_zeros_however_many() -> None:
+    assert parse("briefs", "latest " + "0" * 5000 + "7") == Latest(count=7)
+
+
 @pytest.mark.parametrize(
     ("text", "fragment"),
     [
@@ -90,6 +94,7 @@ def test_latest(text: str, expected: Latest) -> None:
         ("latest 21", "between 1 and 20"),
         ("latest -3", "between 1 and 20"),
         ("latest 99999999999999999999", "between 1 and 20"),
+        ("latest " + "9" * 5000, "between 1 and 20"),  # more digits than int() converts
         ("latest 2.5", "whole number"),
         ("latest 3 4", "one number"),
         ("latest usfk gsomia", "one issue"),

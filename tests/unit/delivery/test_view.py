@@ -11,11 +11,9 @@ import pytest
 from koreapage_bot.delivery.view import (
     ZWSP,
     collapse_whitespace,
-    escape_discord_markdown,
     escape_slack_mrkdwn,
     format_date,
     issue_labels,
-    neutralize_discord,
     truncate,
 )
 from koreapage_bot.domain import IssueTag
@@ -114,80 +112,6 @@ def test_truncate_unicode() -> None:
 def test_collapse_whitespace() -> None:
     assert collapse_whitespace(" a\u00a0 b\n") == "a b"
     assert collapse_whitespace(None) == ""
-
-
-# --- Discord -------------------------------------------------------------------------------------
-
-DISCORD_MENTION = re.compile(r"@(everyone|here)|<@!?\d+>|<@&\d+>|<#\d+>")
-
-ADVERSARIAL = [
-    "@everyone the base is closing",
-    "@here read this",
-    "hi <@123456789012345678> and <@!42>",
-    "role ping <@&1> and <@&987654321>",
-    "see <#789> now",
-    "@EVERYONE shouting and @Here",
-    "nested <<@&1>> and @@everyone",
-    "email ops@here.example and a@everyone.example",
-]
-
-
-@pytest.mark.parametrize("text", ADVERSARIAL)
-def test_neutralize_discord_pings_nobody(text: str) -> None:
-    out = neutralize_discord(text)
-    assert DISCORD_MENTION.search(out) is None
-    assert re.search(r"(?i)@(everyone|here)", out) is None
-    # Only zero-width spaces were added: the text reads the same.
-    assert out.replace(ZWSP, "") == text
-
-
-def test_neutralize_discord_exact_forms() -> None:
-    assert neutralize_discord("@everyone") == f"@{ZWSP}everyone"
-    assert neutralize_discord("<@123>") == f"<{ZWSP}@123>"
-    assert neutralize_discord("<@!123>") == f"<{ZWSP}@!123>"
-    assert neutralize_discord("<@&456>") == f"<{ZWSP}@&456>"
-    assert neutralize_discord("<#789>") == f"<{ZWSP}#789>"
-    assert neutralize_discord("plain text, a < b") == "plain text, a < b"
-    assert neutralize_discord(None) == ""
-
-
-def test_neutralize_discord_is_stable_when_applied_twice() -> None:
-    once = neutralize_discord("@everyone <@&1>")
-    assert neutralize_discord(once) == once
-
-
-def test_discord_markdown_escape_only_when_asked() -> None:
-    text = "*bold* _it_ ~strike~ `code` ||spoiler|| > quote"
-    assert neutralize_discord(text) == text
-    out = neutralize_discord(text, escape_markdown=True)
-    assert out == r"\*bold\* \_it\_ \~strike\~ \`code\` \|\|spoiler\|\| \> quote"
-
-
-def test_discord_markdown_escape_line_starts_links_and_backslashes() -> None:
-    text = "# Heading\n## Sub\n- item\n-# small\n1. first\n[click](https://evil.example) a\\b"
-    out = escape_discord_markdown(text)
-    assert out.splitlines()[:5] == [
-        r"\# Heading",
-        r"\## Sub",
-        r"\- item",
-        r"\-# small",
-        r"\1. first",
-    ]
-    assert r"\[click\](https://evil.example)" in out
-    assert out.endswith("a\\\\b")
-
-
-def test_discord_markdown_escape_keeps_urls_intact() -> None:
-    text = "read https://example.org/a_b*c_d?x=1|2 now_please"
-    out = escape_discord_markdown(text)
-    assert "https://example.org/a_b*c_d?x=1|2" in out
-    assert out.endswith(r"now\_please")
-
-
-def test_neutralize_discord_with_markdown_still_pings_nobody() -> None:
-    for text in ADVERSARIAL:
-        out = neutralize_discord(text, escape_markdown=True)
-        assert DISCORD_MENTION.search(out.replace("\\", "")) is None
 
 
 # --- Slack ---------------------------------------------------------------------------------------

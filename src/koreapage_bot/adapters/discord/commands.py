@@ -24,6 +24,7 @@ Interaction = discord.Interaction[discord.Client]
 Work = Callable[[Caller], Awaitable[Reply]]
 CHOICES_MAX = 25  # Discord shows at most 25 autocomplete choices
 CHOICE_MAX = 100  # choice name and value length
+LATEST_MAX = 10  # one message holds at most 10 embeds
 
 FAILED = Reply(
     ReplyKind.ERROR,
@@ -129,6 +130,13 @@ class Responder:
         return out
 
 
+def _usage(text: str) -> Work:
+    async def work(caller: Caller) -> Reply:
+        return Reply(ReplyKind.USAGE, text)
+
+    return work
+
+
 def _content(content: str | None) -> dict[str, Any]:
     return {"content": content} if content else {}
 
@@ -153,9 +161,14 @@ class BriefsGroup(app_commands.Group):
     async def latest(
         self,
         interaction: Interaction,
-        count: app_commands.Range[int, 1, 10] = 5,
+        count: app_commands.Range[int, 1, LATEST_MAX] = 5,
         issue: str | None = None,
     ) -> None:
+        # Discord checks the range it was told; a client that does not is answered the same.
+        if not 1 <= count <= LATEST_MAX:
+            usage = _usage(f"Count must be between 1 and {LATEST_MAX}.")
+            await self.r.answer(interaction, usage, public=False)
+            return
         await self.r.answer(interaction, lambda c: self.r.api.latest(c, count, issue), public=True)
 
     @app_commands.command(name="search", description="Search past briefs")
@@ -225,7 +238,9 @@ class FeedsGroup(app_commands.Group):
 
     @app_commands.command(name="remove", description="Stop reading a feed")
     @app_commands.describe(feed="The feed id or URL (see /feeds list)")
-    async def remove(self, interaction: Interaction, feed: str) -> None:
+    async def remove(
+        self, interaction: Interaction, feed: app_commands.Range[str, 1, 2000]
+    ) -> None:
         await self.r.answer(interaction, lambda c: self.r.api.feeds_remove(c, feed), public=False)
 
     @app_commands.command(name="list", description="The feeds and their state")

@@ -14,9 +14,15 @@ from typing import Any
 
 import discord
 
+from koreapage_bot.adapters.discord.markdown import (
+    break_mentions,
+    escape,
+    escape_reply,
+    link_target,
+)
 from koreapage_bot.commands.replies import Reply, ReplyKind
-from koreapage_bot.delivery.view import neutralize_discord
 from koreapage_bot.delivery.view import truncate as _truncate
+from koreapage_bot.links import web_link
 from koreapage_bot.ports import BriefView
 
 TITLE_MAX = 256
@@ -44,8 +50,15 @@ def truncate(text: str | None, limit: int) -> str:
 
 
 def _safe(text: str | None, limit: int) -> str:
-    """Feed text for an embed: mentions broken (nothing even renders as a ping), then cut."""
-    return truncate(neutralize_discord(text), limit)
+    """Outside text for a place Discord renders markdown (content, title, description, field):
+    every markdown character escaped and mentions broken (see markdown.py), then cut."""
+    return truncate(escape(text), limit)
+
+
+def _plain(text: str | None, limit: int) -> str:
+    """Outside text for a place Discord shows as plain text (author name, footer): a
+    backslash would show there, so only mention-like tokens are broken."""
+    return truncate(break_mentions(text), limit)
 
 
 def colour_for(issue_id: str | None) -> int:
@@ -55,9 +68,9 @@ def colour_for(issue_id: str | None) -> int:
 
 
 def _http_url(url: str | None) -> str | None:
-    if url and url.startswith(("http://", "https://")) and len(url) <= URL_MAX:
-        return url
-    return None
+    """A link Discord accepts as an embed URL, or None (the brief is shown without it):
+    Discord refuses the whole message over one malformed URL."""
+    return web_link(url, limit=URL_MAX)
 
 
 def _timestamp(when: datetime | None) -> str | None:
@@ -82,7 +95,7 @@ def brief_embed(view: BriefView, *, compact: bool = False) -> Embed:
     if url:
         embed["url"] = url
     if view.author:
-        embed["author"] = {"name": _safe(view.author, AUTHOR_MAX)}
+        embed["author"] = {"name": _plain(view.author, AUTHOR_MAX)}
     if view.key_issues:
         labels = ", ".join(t.label for t in view.key_issues)
         embed["fields"].append(
@@ -144,15 +157,18 @@ def fit_message(embeds: list[Embed]) -> list[Embed]:
 
 def digest_parts(views: Sequence[BriefView], title: str) -> tuple[str, list[Embed]]:
     """One digest message: an embed per brief (≤10), else a compact list in one embed."""
-    content = truncate(title, CONTENT_MAX)
+    content = _safe(title, CONTENT_MAX)
     if len(views) <= EMBEDS_MAX:
         return content, fit_message([brief_embed(v, compact=True) for v in views])
     lines: list[str] = []
     used = 0
     for i, v in enumerate(views):
-        url = _http_url(v.url)
-        name = _safe(v.title, 200).replace("[", "(").replace("]", ")")
-        line = f"• [{name}]({url}) — {v.source}" if url else f"• {name} — {v.source}"
+        # The one link of each line is the brief's own; the title and the source around it
+        # are escaped, so neither can open a link or a second one.
+        url = link_target(v.url)
+        name = _safe(v.title or f"Brief {v.brief_id}", 200)
+        source = _safe(v.source, 200)
+        line = f"• [{name}]({url}) — {source}" if url else f"• {name} — {source}"
         more = f"…and {len(views) - i} more"
         if used + len(line) + 1 > DESCRIPTION_MAX - len(more) - 1:
             lines.append(more)
@@ -161,7 +177,7 @@ def digest_parts(views: Sequence[BriefView], title: str) -> tuple[str, list[Embe
         used += len(line) + 1
     embed: Embed = {
         "type": "rich",
-        "title": truncate(title, TITLE_MAX),
+        "title": _safe(title, TITLE_MAX),
         "description": "\n".join(lines),
         "color": DEFAULT_COLOUR,
         "footer": {"text": f"{len(views)} briefs"},
@@ -176,8 +192,9 @@ class Rendered:
 
 
 def _lines(head: str, lines: Sequence[str]) -> str:
-    """`head` then as many whole lines as fit in a message's content."""
-    out = truncate(head, CONTENT_MAX)
+    """`head` (escaped here) then as many whole (already escaped) lines as fit in a message's
+    content."""
+    out = truncate(escape_reply(head), CONTENT_MAX)
     for i, line in enumerate(lines):
         more = f"\n…and {len(lines) - i} more"
         if len(out) + 1 + len(line) > CONTENT_MAX - len(more):
@@ -189,26 +206,37 @@ def _lines(head: str, lines: Sequence[str]) -> str:
 def render_reply(reply: Reply) -> Rendered:
     """A command service Reply as a Discord interaction message."""
     if reply.kind is ReplyKind.BRIEF and reply.briefs:
-        return Rendered(truncate(reply.text, CONTENT_MAX) or None, [brief_embed(reply.briefs[0])])
+        text = truncate(escape_reply(reply.text), CONTENT_MAX)
+        return Rendered(text or None, [brief_embed(reply.briefs[0])])
     if reply.kind is ReplyKind.BRIEFS and reply.briefs:
         embeds = fit_message([brief_embed(v, compact=True) for v in reply.briefs])
         extra = len(reply.briefs) - len(embeds)
         text = reply.text + (f" (showing {len(embeds)}, {extra} more)" if extra > 0 else "")
-        return Rendered(truncate(text, CONTENT_MAX), embeds)
+        return Rendered(truncate(escape_reply(text), CONTENT_MAX), embeds)
+    # The lines' own markup (bullets, the channel mention) is built here; every value in
+    # them that came from outside is escaped.
     lines: list[str] = []
     for s in reply.subscriptions:
-        issues = ", ".join(s.issues) if s.issues else "all issues"
-        mode = f"digest at {s.digest_time} {s.digest_tz}" if s.digest_time else "each brief"
-        line = f"• #{s.id} <#{s.channel}> — {issues} — {mode} — {s.state}"
+        issues = escape(", ".join(s.issues)) if s.issues else "all issues"
+        mode = (
+            f"digest at {escape(s.digest_time)} {escape(s.digest_tz)}"
+            if s.digest_time
+            else "each brief"
+        )
+        own_id = s.channel.isascii() and s.channel.isdigit()
+        channel = f"<#{s.channel}>" if own_id else escape(s.channel)
+        line = f"• #{s.id} {channel} — {issues} — {mode} — {escape(s.state)}"
         if s.paused_reason:
-            line += f" ({s.paused_reason})"
+            line += f" ({_safe(s.paused_reason, 300)})"
         lines.append(line)
     for f in reply.feeds:
-        line = f"• {f.id}: {f.name} <{f.url}> — {f.state}"
+        target = link_target(f.url)
+        where = f"<{target}>" if target else _safe(f.url, 300)
+        line = f"• {f.id}: {_safe(f.name, 200)} {where} — {escape(f.state)}"
         if f.last_error:
-            line += f" (last error: {truncate(f.last_error, 200)})"
+            line += f" (last error: {_safe(f.last_error, 200)})"
         lines.append(line)
-    lines.extend(reply.details)
+    lines.extend(escape_reply(d) for d in reply.details)
     return Rendered(_lines(reply.text, lines))
 
 

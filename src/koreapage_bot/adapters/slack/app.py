@@ -10,18 +10,22 @@ from __future__ import annotations
 import logging
 
 from aiohttp import web
-from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
+from slack_bolt.adapter.aiohttp import to_aiohttp_response
 from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
 from slack_bolt.async_app import AsyncApp
+from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from koreapage_bot.adapters.slack.commands import AdminResolver, register_commands
 from koreapage_bot.adapters.slack.publisher import SlackPublisher, publishing_client
 from koreapage_bot.adapters.slack.settings import SlackMode, SlackSettings
+from koreapage_bot.adapters.slack.verify import MemoryReplayGuard, Refused, check_replay, verify
 from koreapage_bot.commands.api import CommandApi
 from koreapage_bot.delivery.ratelimit import slack_budget
+from koreapage_bot.error_text import bounded_error
 from koreapage_bot.http import HttpServer
+from koreapage_bot.ports import ReplayGuard
 
 log = logging.getLogger(__name__)
 
@@ -30,12 +34,19 @@ class SlackAdapter:
     platform = "slack"
 
     def __init__(
-        self, settings: SlackSettings, commands: CommandApi, http: HttpServer | None = None
+        self,
+        settings: SlackSettings,
+        commands: CommandApi,
+        http: HttpServer | None = None,
+        *,
+        replays: ReplayGuard | None = None,
     ) -> None:
         if settings.mode is SlackMode.HTTP and http is None:
             raise ValueError("Slack HTTP mode (SLACK_SIGNING_SECRET) needs the bot's HTTP server")
         self.settings = settings
         self._http = http
+        # Shared through the database by bootstrap; one process's memory otherwise.
+        self._replays: ReplayGuard = replays or MemoryReplayGuard()
         # The client bolt uses for auth.test, users.info and apps.connections.open. It keeps the
         # SDK's default retry (one retry on a dropped connection): those calls are safe to repeat.
         self.client = AsyncWebClient(token=settings.bot_token, base_url=settings.api_url)
@@ -114,8 +125,33 @@ class SlackAdapter:
         log.info("slack: signed in as %s in team %s", response.get("user"), self.team_id)
 
     async def _handle_http(self, request: web.Request) -> web.StreamResponse:
-        bolt_request = await to_bolt_request(request)
+        # The signature is checked on the raw bytes before anything decodes or parses them
+        # (see verify.py); bolt checks it again, which costs nothing.
+        raw = await request.read()  # over the server's 1 MiB limit: 413 from aiohttp
+        try:
+            verified = verify(self.settings.signing_secret or "", raw, request.headers)
+            fresh = await check_replay(self._replays, verified, request.headers)
+        except Refused as exc:
+            log.warning("slack: %d for a request from %s: %s", exc.status, request.remote, exc)
+            return web.json_response({"error": exc.reason}, status=exc.status)
+        if not fresh:
+            retry = bounded_error(request.headers.get("X-Slack-Retry-Num"), 20)
+            log.info("slack: retry %s of a request already handled: acknowledged, not run", retry)
+            return web.Response(status=200)
+        try:
+            bolt_request = AsyncBoltRequest(
+                body=verified.body,
+                query=request.query_string,
+                headers=request.headers,  # type: ignore[arg-type]
+            )
+        except Exception as exc:  # signed, yet not the form or JSON it claims to be
+            reason = bounded_error(exc, 200)
+            log.warning("slack: 400 for a signed request bolt cannot read: %s", reason)
+            return web.json_response({"error": "unreadable body"}, status=400)
         bolt_response = await self.app.async_dispatch(bolt_request)
+        if bolt_response.status >= 500:
+            # Failed on our side: Slack's retry of it (same signature) may run.
+            await self._replays.forget(verified.signature)
         return await to_aiohttp_response(bolt_response)
 
     async def _socket_health(self) -> tuple[bool, str]:

@@ -91,7 +91,7 @@ async def answer(
             is_admin = await admins.is_admin(str(command.get("user_id") or ""))
             reply = await api.execute(caller_from_command(command, is_admin), group, text)
     except Exception:
-        log.exception("/%s %r failed", group, text)
+        log.exception("/%s %r failed", group, text[:200])
         reply = Reply(ReplyKind.ERROR, "Something went wrong on our side; please try again.")
     try:
         await respond(**reply_message(reply))

@@ -13,6 +13,7 @@ from typing import Any
 
 from koreapage_bot.commands.replies import FeedLine, Reply, ReplyKind, SubscriptionLine
 from koreapage_bot.delivery.view import escape_slack_mrkdwn, format_date, truncate
+from koreapage_bot.links import web_link
 from koreapage_bot.ports import BriefView
 
 Block = dict[str, Any]
@@ -56,14 +57,10 @@ def one_line(text: str) -> str:
 
 
 def safe_url(url: str | None) -> str | None:
-    """An http(s) URL usable in a button or a `<url|label>` link, or None."""
-    if not url:
-        return None
-    url = url.strip()
-    if not re.match(r"^https?://[^\s]+$", url, re.IGNORECASE) or len(url) > URL_MAX:
-        return None
-    # These would end or split a mrkdwn link; percent-encoding keeps the URL equivalent.
-    return url.replace("|", "%7C").replace("<", "%3C").replace(">", "%3E")
+    """An http(s) URL usable in a button or a `<url|label>` link, or None. Well formed (spaces
+    and unsafe characters percent-encoded), so `|`, `<` and `>`, which would end or split a
+    mrkdwn link, are never in it."""
+    return web_link(url, limit=URL_MAX)
 
 
 def mrkdwn_link(url: str | None, label: str, limit: int = 300) -> str:
