@@ -25,6 +25,7 @@ from koreapage_bot.delivery.dispatcher import Dispatcher
 from koreapage_bot.delivery.ratelimit import RateBudget, discord_budget
 from koreapage_bot.domain import IssueTag
 from koreapage_bot.ingest.fetch import FeedFetcher, HttpSettings
+from koreapage_bot.ingest.pipeline import PollPipeline, poll_lease
 from koreapage_bot.ingest.policy import PollSettings
 from koreapage_bot.ingest.poller import FullTextPolicy, Poller, sync_config_feeds
 from koreapage_bot.ports import Publisher
@@ -144,10 +145,17 @@ async def open_bot(
             full_text=FullTextPolicy(
                 settings.analysis.fetch_full_text, settings.analysis.min_excerpt_chars
             ),
-            concurrency=settings.poll.concurrency,
             on_deliveries=on_deliveries,
         )
-        scheduler = BotScheduler(poller, tick_seconds=settings.poll.tick_seconds)
+        pipeline = PollPipeline(
+            poller,
+            store.feeds,
+            concurrency=settings.poll.concurrency,
+            per_host_limit=settings.poll.per_host_limit,
+            lease=poll_lease(settings.http.total_timeout),
+            idle_seconds=settings.poll.tick_seconds,
+        )
+        scheduler = BotScheduler(pipeline)
         digests = Digests(store, scheduler.scheduler, on_deliveries)
         scheduler.attach_digests(digests)
         commands = CommandService(
@@ -157,6 +165,7 @@ async def open_bot(
             operator_prober=make_prober(trusted, allow_private=True),
             admin_allowlist=settings.delivery.admin_allowlist,
             on_subscriptions_changed=scheduler.resync_digests,
+            on_feed_added=scheduler.wake_polls,
             max_chat_feeds=settings.delivery.max_chat_feeds,
         )
         publishers: dict[str, Publisher] = {CONSOLE_PLATFORM: ConsolePublisher(console)}
@@ -294,7 +303,7 @@ async def run_bot(bot: Bot, stop: asyncio.Event) -> None:
 
 
 async def run_once(bot: Bot) -> None:
-    """Poll every due feed once, deliver what is due, and return (`run --once`)."""
+    """Poll every feed that is due, deliver what is due, and return (`run --once`)."""
     await prepare(bot)
     started: list[ChatAdapter] = []
     try:

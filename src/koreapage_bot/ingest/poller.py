@@ -12,7 +12,7 @@ import asyncio
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 from urllib.parse import urlsplit
 from urllib.request import url2pathname
@@ -69,7 +69,6 @@ class Poller:
         trusted: FeedFetcher,
         untrusted: FeedFetcher | None = None,
         full_text: FullTextPolicy | None = None,
-        concurrency: int = 8,
         on_deliveries: Callable[[], None] | None = None,
         clock: Callable[[], datetime] = utcnow,
     ) -> None:
@@ -81,27 +80,11 @@ class Poller:
         self._trusted = trusted
         self._untrusted = untrusted or trusted
         self._full_text = full_text or FullTextPolicy()
-        self._concurrency = concurrency
         self._on_deliveries = on_deliveries
         self._clock = clock
 
     def _fetcher(self, feed: Feed) -> FeedFetcher:
         return self._untrusted if feed.added_by else self._trusted
-
-    async def poll_due(self, limit: int | None = None) -> list[PollReport]:
-        """Poll every due feed with bounded concurrency. Never raises for one feed's trouble."""
-        now = self._clock()
-        lease = timedelta(minutes=10)  # a crashed poll is retried after this
-        feeds = await self._store.feeds.claim_due(now, limit or self._concurrency * 8, lease)
-        if not feeds:
-            return []
-        slots = asyncio.Semaphore(self._concurrency)
-
-        async def one(feed: Feed) -> PollReport:
-            async with slots:
-                return await self.poll(feed)
-
-        return list(await asyncio.gather(*(one(f) for f in feeds)))
 
     async def poll(self, feed: Feed, progress: Progress | None = None) -> PollReport:
         try:

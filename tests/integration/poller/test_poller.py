@@ -171,7 +171,7 @@ async def test_unreachable_feed_is_logged_and_the_rest_keep_working(tmp_path: Pa
         server.feed("/feed.xml", [item(EXERCISES, 1)])
         async with bot_for(tmp_path, server.url("/feed.xml")) as (bot, _):
             dead, _ = await bot.store.feeds.add("http://127.0.0.1:9/nothing-listens-here", "dead")
-            reports = await bot.poller.poll_due()
+            reports = (await bot.scheduler.pipeline.poll_due_now()).reports
             by_feed = {r.feed_id: r for r in reports}
             assert by_feed[dead.id].outcome == "failed"
             assert any(r.new_entries == 1 for r in reports)
