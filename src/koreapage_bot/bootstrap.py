@@ -62,7 +62,9 @@ class Bot:
     http: Any = None  # koreapage_bot.http.HttpServer when serving
 
 
-def http_settings(settings: Settings, *, allow_private: bool) -> HttpSettings:
+def http_settings(
+    settings: Settings, *, allow_private: bool, private_hosts: tuple[str, ...] = ()
+) -> HttpSettings:
     h = settings.http
     return HttpSettings(
         connect_timeout=h.connect_timeout,
@@ -73,6 +75,7 @@ def http_settings(settings: Settings, *, allow_private: bool) -> HttpSettings:
         per_host_limit=settings.poll.per_host_limit,
         concurrency=max(settings.poll.concurrency * 2, 4),
         allow_private=allow_private,
+        private_hosts=frozenset(private_hosts),
     )
 
 
@@ -130,6 +133,17 @@ async def open_bot(
                 http_settings(settings, allow_private=settings.delivery.allow_private_feeds)
             )
         )
+        # Article pages (entry links) are never fetched with a feed's trust: only public
+        # addresses, plus the intranet hosts the operator named.
+        pages = await stack.enter_async_context(
+            FeedFetcher(
+                http_settings(
+                    settings,
+                    allow_private=False,
+                    private_hosts=settings.analysis.article_private_hosts,
+                )
+            )
+        )
         wake: list[Callable[[], None]] = []
 
         def on_deliveries() -> None:
@@ -142,6 +156,7 @@ async def open_bot(
             poll_settings(settings),
             trusted=trusted,
             untrusted=untrusted,
+            pages=pages,
             full_text=FullTextPolicy(
                 settings.analysis.fetch_full_text, settings.analysis.min_excerpt_chars
             ),

@@ -6,6 +6,7 @@ the file, and the CLI stops with that message.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import tomllib
 from collections.abc import Mapping
@@ -68,6 +69,8 @@ class AnalysisConfig:
     issues_file: Path | None = None
     fetch_full_text: bool = True
     min_excerpt_chars: int = 600
+    # Hosts whose article pages may be on a private network (entry links are never trusted).
+    article_private_hosts: tuple[str, ...] = ()
     llm: LlmConfig = field(default_factory=LlmConfig)
 
 
@@ -153,6 +156,26 @@ def _check_http_url(url: str, key: str, source: str) -> str:
     if parts.scheme not in ("http", "https") or not parts.netloc:
         raise ConfigError(f"{source}: `{key}` must be an http(s) URL, got {url!r}")
     return url
+
+
+def _host_names(r: _Reader, key: str) -> tuple[str, ...]:
+    """A list of bare host names or IP addresses (no scheme, port or path), lower-cased."""
+    hosts = r.get(key, list, [])
+    out: list[str] = []
+    for host in hosts:
+        if not isinstance(host, str) or not host.strip():
+            raise r.fail(key, f"must be a list of host names, got {host!r}")
+        name = host.strip().lower().rstrip(".")
+        try:
+            ipaddress.ip_address(name.strip("[]"))
+            out.append(name.strip("[]"))
+            continue
+        except ValueError:
+            pass
+        if not all(c.isalnum() or c in "-._" for c in name):
+            raise r.fail(key, f"takes host names only (no scheme, port or path), got {host!r}")
+        out.append(name)
+    return tuple(out)
 
 
 def _feeds(raw: Any, source: str, min_interval: int) -> tuple[FeedConfig, ...]:
@@ -254,6 +277,7 @@ def parse_settings(
         issues_file=issues_path,
         fetch_full_text=a.get("fetch_full_text", bool, True),
         min_excerpt_chars=a.positive("min_excerpt_chars", int, _ANALYSIS.min_excerpt_chars),
+        article_private_hosts=_host_names(a, "article_private_hosts"),
         llm=llm,
     )
     a.check_unknown(frozenset({"llm"}))

@@ -68,6 +68,7 @@ class Poller:
         *,
         trusted: FeedFetcher,
         untrusted: FeedFetcher | None = None,
+        pages: FeedFetcher | None = None,
         full_text: FullTextPolicy | None = None,
         on_deliveries: Callable[[], None] | None = None,
         clock: Callable[[], datetime] = utcnow,
@@ -79,6 +80,9 @@ class Poller:
         # untrusted and fetched with the SSRF guard on every poll (DNS can change later).
         self._trusted = trusted
         self._untrusted = untrusted or trusted
+        # Article pages are fetched from entry links, which whoever writes the feed chose:
+        # never with the operator's trust (private addresses), whatever the feed's trust.
+        self._pages = pages or self._untrusted
         self._full_text = full_text or FullTextPolicy()
         self._on_deliveries = on_deliveries
         self._clock = clock
@@ -120,7 +124,7 @@ class Poller:
                 # Named after its URL or file only because nothing better was known: briefs
                 # say "Peninsula Alliance Monitor", not "alliance.xml".
                 feed = replace(feed, name=parsed.title.strip()[:200])
-            await self._ingest(feed, parsed, report, fetcher, progress)
+            await self._ingest(feed, parsed, report, progress)
         self._log(feed, update)
         report.error = update.last_error
         change = _to_store(update, now)
@@ -157,7 +161,6 @@ class Poller:
         feed: Feed,
         parsed: ParsedFeed,
         report: PollReport,
-        fetcher: FeedFetcher,
         progress: Progress | None,
     ) -> None:
         wanted = {k for e in parsed.entries for k in (e.key, *e.aliases)}
@@ -178,7 +181,7 @@ class Poller:
         fresh.sort(key=lambda e: (e.published is None, e.published or self._clock()))
         deliver = feed.baselined
         for done, entry in enumerate(fresh, 1):
-            article = await self._article(feed, parsed, entry, fetcher, fetch_page=deliver)
+            article = await self._article(feed, parsed, entry, fetch_page=deliver)
             analysis = await self._analyzer.analyze(article)
             try:
                 stored = await self._store.briefs.store_post(
@@ -208,7 +211,6 @@ class Poller:
         feed: Feed,
         parsed: ParsedFeed,
         entry: FeedEntry,
-        fetcher: FeedFetcher,
         *,
         fetch_page: bool,
     ) -> ArticleInput:
@@ -230,7 +232,7 @@ class Poller:
             return base
         if len(text) >= self._full_text.min_excerpt_chars:
             return base
-        page = await fetcher.fetch_page(entry.url)
+        page = await self._pages.fetch_page(entry.url)
         if page.body is None or not page.ok:
             log.info("article page %s: %s; using the feed text", entry.url, page.error)
             return base
