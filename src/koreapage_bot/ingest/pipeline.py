@@ -53,7 +53,7 @@ class PassStats:
     def add(self, report: PollReport) -> None:
         self.polled += 1
         self.new_entries += report.new_entries
-        self.briefs += len(report.briefs)
+        self.briefs += report.brief_count
         self.failed += report.outcome == "failed" or report.outcome == "error"
         self.reports.append(report)
 

@@ -35,6 +35,8 @@ log = logging.getLogger(__name__)
 
 # Called as entries are analysed: (feed, done, total). Drives the CLI's progress bar.
 Progress = Callable[[Feed, int, int], None]
+# Called with each brief as soon as it is stored (`poll --json` prints it there and then).
+BriefSink = Callable[[Brief], None]
 
 
 @dataclass
@@ -44,6 +46,7 @@ class PollReport:
     new_entries: int = 0
     updated_entries: int = 0
     briefs: list[Brief] = field(default_factory=list)
+    brief_count: int = 0  # briefs made, also when they were handed to a sink, not kept
     deliveries: int = 0
     error: str | None = None
     baseline: bool = False
@@ -90,9 +93,13 @@ class Poller:
     def _fetcher(self, feed: Feed) -> FeedFetcher:
         return self._untrusted if feed.added_by else self._trusted
 
-    async def poll(self, feed: Feed, progress: Progress | None = None) -> PollReport:
+    async def poll(
+        self, feed: Feed, progress: Progress | None = None, on_brief: BriefSink | None = None
+    ) -> PollReport:
+        """Poll one feed. With `on_brief`, each brief goes there as it is stored instead of
+        into `PollReport.briefs` (a first fetch of a huge feed is never held in memory)."""
         try:
-            return await self._poll(feed, progress)
+            return await self._poll(feed, progress, on_brief)
         except Exception as exc:  # a bug or a database error for one feed: log, back off
             log.exception("feed %d (%s): poll failed", feed.id, feed.url)
             now = self._clock()
@@ -100,7 +107,9 @@ class Poller:
             await self._store.feeds.apply_poll(feed.id, _to_store(update, now), now)
             return PollReport(feed.id, "error", error=str(exc))
 
-    async def _poll(self, feed: Feed, progress: Progress | None) -> PollReport:
+    async def _poll(
+        self, feed: Feed, progress: Progress | None, on_brief: BriefSink | None
+    ) -> PollReport:
         fetcher = self._fetcher(feed)
         if feed.url.startswith("file://"):
             result = await read_file_feed(feed.url)
@@ -124,7 +133,7 @@ class Poller:
                 # Named after its URL or file only because nothing better was known: briefs
                 # say "Peninsula Alliance Monitor", not "alliance.xml".
                 feed = replace(feed, name=parsed.title.strip()[:200])
-            await self._ingest(feed, parsed, report, progress)
+            await self._ingest(feed, parsed, report, progress, on_brief)
         self._log(feed, update)
         report.error = update.last_error
         change = _to_store(update, now)
@@ -162,6 +171,7 @@ class Poller:
         parsed: ParsedFeed,
         report: PollReport,
         progress: Progress | None,
+        on_brief: BriefSink | None,
     ) -> None:
         wanted = {k for e in parsed.entries for k in (e.key, *e.aliases)}
         known = await self._store.briefs.known_entries(feed.id, wanted)
@@ -202,7 +212,11 @@ class Poller:
             report.new_entries += 1
             report.deliveries += stored.deliveries
             if stored.brief is not None:
-                report.briefs.append(stored.brief)
+                report.brief_count += 1
+                if on_brief is not None:
+                    on_brief(stored.brief)
+                else:
+                    report.briefs.append(stored.brief)
             if progress is not None:
                 progress(feed, done, len(fresh))
 
