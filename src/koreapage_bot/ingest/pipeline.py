@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
-from koreapage_bot.domain import Feed
+from koreapage_bot.domain import Brief, Feed
 from koreapage_bot.ingest.poller import Poller, PollReport
 from koreapage_bot.store.feeds import FeedRepository
 from koreapage_bot.store.rows import utcnow
@@ -225,7 +225,7 @@ class PollPipeline:
         try:
             # `Poller.poll` writes the result (which replaces the lease) and never raises for
             # one feed's trouble; only cancellation (shutdown) gets past it.
-            return await self._poller.poll(feed)
+            return await self._poller.poll(feed, on_brief=_keep_none)
         except asyncio.CancelledError:
             log.info("feed %d %s: poll cut short by shutdown; due again", feed.id, feed.url)
             raise
@@ -254,6 +254,11 @@ class PollPipeline:
             task.cancel()
         if pending:
             await asyncio.gather(*pending, return_exceptions=True)
+
+
+def _keep_none(_brief: Brief) -> None:
+    """The loop only counts briefs (they are in the store): a report never holds a huge
+    feed's briefs in memory."""
 
 
 class _Lease:
