@@ -12,11 +12,13 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from rich.console import Console
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
 from koreapage_bot.adapters.console import CONSOLE_PLATFORM, ConsolePublisher
 from koreapage_bot.analysis.llm import LlmSettings
 from koreapage_bot.analysis.pipeline import AnalysisSettings, OfflineAnalyzer
-from koreapage_bot.analysis.taxonomy import Taxonomy, load_taxonomy
+from koreapage_bot.analysis.taxonomy import Taxonomy, TaxonomyError, load_taxonomy
 from koreapage_bot.commands.feedprobe import make_prober
 from koreapage_bot.commands.service import CommandService
 from koreapage_bot.config import ConfigError, Settings
@@ -120,10 +122,13 @@ async def open_bot(
     """Everything wired and ready, nothing running yet. `chat=False` leaves Discord and Slack
     out (CLI commands that only read or change the store)."""
     console = console or Console()
-    store = await Store.open(settings.database_url)
+    try:
+        taxonomy = load_taxonomy(settings.analysis.issues_file)
+    except TaxonomyError as exc:  # a typo in issues.toml: the message names file and key
+        raise ConfigError(str(exc)) from None
+    store = await open_store(settings.database_url)
     async with contextlib.AsyncExitStack() as stack:
         stack.push_async_callback(store.close)
-        taxonomy = load_taxonomy(settings.analysis.issues_file)
         analyzer = await stack.enter_async_context(build_analyzer(settings, taxonomy))
         trusted = await stack.enter_async_context(
             FeedFetcher(http_settings(settings, allow_private=True))
@@ -216,6 +221,29 @@ async def open_bot(
         )
 
 
+async def open_store(url: str) -> Store:
+    """The store at KOREAPAGE_DATABASE_URL, or a ConfigError saying why it cannot be used (no
+    server there, a name that does not resolve, a bad port, a directory that cannot be
+    written, a file that is not a database)."""
+    try:
+        return await Store.open(url)
+    except (OSError, ValueError, ArithmeticError, SQLAlchemyError) as exc:
+        reason = _first_line(exc.orig or exc if isinstance(exc, DBAPIError) else exc)
+        with contextlib.suppress(Exception):
+            password = make_url(url).password
+            if password:
+                reason = reason.replace(str(password), "***")
+        scheme = url.split("://", 1)[0]
+        raise ConfigError(
+            f"KOREAPAGE_DATABASE_URL ({scheme}://…): cannot open the database: {reason}"
+        ) from None
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return f"{text[0]} ({type(exc).__name__})" if text else type(exc).__name__
+
+
 def _chat_adapters(settings: Settings, commands: CommandService) -> tuple[Any, list[ChatAdapter]]:
     """The adapters whose tokens are set. Imported lazily: the SDKs load only when used."""
     env = settings.env
@@ -277,7 +305,14 @@ async def run_bot(bot: Bot, stop: asyncio.Event) -> None:
     dispatcher_task: asyncio.Task[None] | None = None
     try:
         if bot.http is not None:
-            await bot.http.start()
+            try:
+                await bot.http.start()
+            except (OSError, ValueError) as exc:  # a host this machine lacks, a port in use
+                where = f"{bot.http.settings.host}:{bot.http.settings.port}"
+                raise ConfigError(
+                    f"KOREAPAGE_HTTP_HOST / KOREAPAGE_HTTP_PORT: cannot serve HTTP on {where}: "
+                    f"{getattr(exc, 'strerror', None) or exc}"
+                ) from None
             log.info("HTTP server on port %s (/healthz)", bot.http.port)
         for adapter in bot.adapters:
             await adapter.start()

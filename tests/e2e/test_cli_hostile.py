@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import socket
 from pathlib import Path
 
 import pytest
@@ -16,6 +17,7 @@ from tests.e2e.test_cli import (
     SCRIPT,
     SMA,
     TIMEOUT,
+    Result,
     Workdir,
     alliance_with_new_item,
     cli,
@@ -84,3 +86,108 @@ async def test_json_listings_are_valid_json_when_empty_or_failing(tmp_path: Path
         assert ok(result).json() == []
     missing = await cli(wd, "poll", str(tmp_path / "nope.xml"), "--json")
     assert missing.code == 1 and missing.out == "" and "no such file" in missing.err
+
+
+# -- configuration and environment errors: exit 2, one message, no traceback --------------------
+
+# A host name no resolver can answer, refused before any lookup is sent (a label over 63
+# characters): the tests send nothing beyond loopback.
+UNRESOLVABLE = "a" * 64 + ".example"
+
+
+def clear_error(result: Result, *names: str) -> None:
+    assert result.code == 2, f"exit {result.code}\nstdout:\n{result.out}\nstderr:\n{result.err}"
+    assert "Traceback" not in result.err, result.err
+    for name in names:
+        assert name in result.err, result.err
+    # The error, at most beside the start-up log line of `run`: not a dump.
+    assert len(result.err.strip().splitlines()) <= 3, result.err
+
+
+def closed_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+async def test_a_database_that_cannot_be_used_is_a_clear_error(tmp_path: Path) -> None:
+    wd = Workdir(tmp_path)
+    wd.write_config()
+    not_a_db = tmp_path / "notes.txt"
+    not_a_db.write_text("shopping list, not a database\n", encoding="utf-8")
+    cases = {
+        "refused": f"postgresql+asyncpg://bot:s3cret@127.0.0.1:{closed_port()}/bot",
+        "unresolvable": f"postgresql+asyncpg://bot@{UNRESOLVABLE}/bot",
+        "port too large": "postgresql+asyncpg://bot@127.0.0.1:99999/bot",
+        "port not a number": "postgresql+asyncpg://bot:s3cret@127.0.0.1:abc/bot",
+        "file as directory": f"sqlite+aiosqlite:///{not_a_db}/data/bot.db",
+        "not a database": f"sqlite+aiosqlite:///{not_a_db}",
+        "a directory": f"sqlite+aiosqlite:///{tmp_path}",
+    }
+    results = await asyncio.gather(
+        *(
+            cli(wd, "feeds", "list", env=wd.env(KOREAPAGE_DATABASE_URL=url))
+            for url in cases.values()
+        ),
+        cli(wd, "run", "--once", env=wd.env(KOREAPAGE_DATABASE_URL=cases["not a database"])),
+    )
+    for case, result in zip([*cases, "run --once"], results, strict=True):
+        clear_error(result, "KOREAPAGE_DATABASE_URL")
+        assert "s3cret" not in result.err, case
+    assert not_a_db.read_text(encoding="utf-8") == "shopping list, not a database\n"
+
+
+async def test_bad_environment_for_run_is_a_clear_error(tmp_path: Path) -> None:
+    wd = Workdir(tmp_path)
+    wd.write_config()
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = str(taken.getsockname()[1])
+        log_level, in_use, no_such_address, unresolvable = await asyncio.gather(
+            cli(wd, "run", "--once", env=wd.env(KOREAPAGE_LOG_LEVEL="BOGUS")),
+            cli(wd, "run", env=wd.env(KOREAPAGE_HTTP_HOST="127.0.0.1", KOREAPAGE_HTTP_PORT=port)),
+            # TEST-NET-1: an address this machine does not have (bind fails, nothing is sent).
+            cli(wd, "run", env=wd.env(KOREAPAGE_HTTP_HOST="192.0.2.1", KOREAPAGE_HTTP_PORT="0")),
+            cli(wd, "run", env=wd.env(KOREAPAGE_HTTP_HOST=UNRESOLVABLE, KOREAPAGE_HTTP_PORT="0")),
+        )
+    clear_error(log_level, "KOREAPAGE_LOG_LEVEL", "BOGUS")
+    clear_error(in_use, "KOREAPAGE_HTTP_PORT", port)
+    clear_error(no_such_address, "KOREAPAGE_HTTP_HOST", "192.0.2.1")
+    clear_error(unresolvable, "KOREAPAGE_HTTP_HOST")
+
+
+async def test_bad_values_in_the_config_files_are_clear_errors(tmp_path: Path) -> None:
+    configs = {
+        "feed url": ('\n[[feeds]]\nname = "x"\nurl = "http://[::1/feed"\n', "feeds[0].url"),
+        "nan timeout": ("\n[http]\ntotal_timeout = nan\n", "http.total_timeout"),
+        "inf timeout": ("\n[http]\nread_timeout = inf\n", "http.read_timeout"),
+        "negative": ("\n[http]\nconnect_timeout = -3\n", "http.connect_timeout"),
+        "publish nan": ("publish_timeout = nan\n", "delivery.publish_timeout"),  # in [delivery]
+        "huge interval": (
+            '\n[[feeds]]\nurl = "https://a.example/feed"\ninterval = 9223372036854775807\n',
+            "feeds[0].interval",
+        ),
+    }
+    dirs = []
+    for n, (text, _key) in enumerate(configs.values()):
+        wd = Workdir(tmp_path / str(n))
+        wd.path.mkdir()
+        wd.write_config(text)
+        dirs.append(wd)
+    # A typo in the issue taxonomy that the config points at.
+    typo = Workdir(tmp_path / "typo")
+    typo.path.mkdir()
+    issues = typo.path / "issues.toml"
+    issues.write_text('[[issue]]\nid = "sma"\nlabell = "Cost sharing"\n', encoding="utf-8")
+    typo.config.write_text(f'[analysis]\nissues_file = "{issues}"\n', encoding="utf-8")
+    results = await asyncio.gather(
+        *(cli(wd, "run", "--once") for wd in dirs),
+        cli(typo, "run", "--once"),
+        cli(typo, "briefs", "latest"),
+        cli(typo, "analyze", str(ALLIANCE)),
+    )
+    for (_text, key), wd, result in zip(configs.values(), dirs, results, strict=False):
+        clear_error(result, f"`{key}`", str(wd.config))
+    for result in results[len(dirs) :]:
+        clear_error(result, str(issues), "label")

@@ -145,6 +145,13 @@ BAD_VALUES = [
     ),
     ("[[feeds]]\nurl = 'https://a.example/feed'\nnmae = 'A'\n", "feeds[0].nmae"),
     ("feeds = 'https://a.example/feed'\n", "feeds"),
+    ("[http]\ntotal_timeout = nan\n", "http.total_timeout"),  # every fetch would time out
+    ("[http]\nread_timeout = inf\n", "http.read_timeout"),
+    ("[delivery]\npublish_timeout = nan\n", "delivery.publish_timeout"),
+    ("[delivery]\ndispatch_interval = -inf\n", "delivery.dispatch_interval"),
+    ("[poll]\nmax_backoff = 9223372036854775807\n", "poll.max_backoff"),  # overflows dates
+    ("[[feeds]]\nurl = 'http://[::1/feed'\n", "feeds[0].url"),  # a bracket never closed
+    ("[[feeds]]\nurl = 'http://a.example:99999/feed'\n", "feeds[0].url"),
     ("[analysis]\narticle_private_hosts = 'wiki.example'\n", "analysis.article_private_hosts"),
     (
         "[analysis]\narticle_private_hosts = ['http://wiki.example/']\n",

@@ -89,7 +89,16 @@ async def bot_for_cli(chat: bool = False, *, console: Console | None = None) -> 
 
 
 def setup_logging(verbose: bool = False) -> None:
-    level = os.environ.get("KOREAPAGE_LOG_LEVEL", "DEBUG" if verbose else "INFO").upper()
+    level = os.environ.get("KOREAPAGE_LOG_LEVEL", "").strip().upper() or (
+        "DEBUG" if verbose else "INFO"
+    )
+    if level not in logging.getLevelNamesMapping():
+        names = ", ".join(("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"))
+        raise fail(
+            f"configuration error: KOREAPAGE_LOG_LEVEL must be one of {names}, "
+            f"got {os.environ.get('KOREAPAGE_LOG_LEVEL', '')!r}",
+            2,
+        )
     logging.basicConfig(
         level=level,
         format="%(asctime)s %(levelname)-7s %(name)s: %(message)s",

@@ -141,11 +141,15 @@ def analyze(
 ) -> None:
     """Analyse JSON-lines articles offline: relevance, key issues, author, summary."""
     from koreapage_bot.analysis.jsonl import analyze_jsonl
-    from koreapage_bot.analysis.taxonomy import load_taxonomy
+    from koreapage_bot.analysis.taxonomy import TaxonomyError, load_taxonomy
     from koreapage_bot.bootstrap import build_analyzer
 
     config = settings()
-    analyzer = build_analyzer(config, load_taxonomy(config.analysis.issues_file))
+    try:
+        taxonomy = load_taxonomy(config.analysis.issues_file)
+    except TaxonomyError as exc:
+        raise fail(f"configuration error: {exc}", 2) from None
+    analyzer = build_analyzer(config, taxonomy)
 
     if source != "-" and not Path(source).is_file():
         raise fail(f"{source}: no such file")
