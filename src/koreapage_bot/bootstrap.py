@@ -130,12 +130,16 @@ async def open_bot(
     async with contextlib.AsyncExitStack() as stack:
         stack.push_async_callback(store.close)
         analyzer = await stack.enter_async_context(build_analyzer(settings, taxonomy))
+        # One set of per-host slots for every fetcher: politeness counts connections to a
+        # host, whichever trust level or purpose they serve.
+        host_slots: dict[str, asyncio.Semaphore] = {}
         trusted = await stack.enter_async_context(
-            FeedFetcher(http_settings(settings, allow_private=True))
+            FeedFetcher(http_settings(settings, allow_private=True), host_slots=host_slots)
         )
         untrusted = await stack.enter_async_context(
             FeedFetcher(
-                http_settings(settings, allow_private=settings.delivery.allow_private_feeds)
+                http_settings(settings, allow_private=settings.delivery.allow_private_feeds),
+                host_slots=host_slots,
             )
         )
         # Article pages (entry links) are never fetched with a feed's trust: only public
@@ -146,7 +150,8 @@ async def open_bot(
                     settings,
                     allow_private=False,
                     private_hosts=settings.analysis.article_private_hosts,
-                )
+                ),
+                host_slots=host_slots,
             )
         )
         wake: list[Callable[[], None]] = []

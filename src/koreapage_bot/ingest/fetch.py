@@ -146,11 +146,18 @@ class _TooLarge(Exception):
 class FeedFetcher:
     """Async context manager owning one aiohttp session; share one per process."""
 
-    def __init__(self, settings: HttpSettings | None = None) -> None:
+    def __init__(
+        self,
+        settings: HttpSettings | None = None,
+        *,
+        host_slots: dict[str, asyncio.Semaphore] | None = None,
+    ) -> None:
+        """`host_slots` may be shared by several fetchers (feeds of each trust level, article
+        pages) so that together they keep to `per_host_limit` connections per host."""
         self.settings = settings or HttpSettings()
         self._session: aiohttp.ClientSession | None = None
         self._all: asyncio.Semaphore | None = None
-        self._hosts: dict[str, asyncio.Semaphore] = {}
+        self._hosts: dict[str, asyncio.Semaphore] = {} if host_slots is None else host_slots
 
     async def __aenter__(self) -> FeedFetcher:
         s = self.settings
