@@ -153,7 +153,10 @@ class PollPipeline:
 
     async def poll_due_now(self) -> PassStats:
         """Poll every feed that is due now, with the same slots, per-host limits and leases
-        as the loop, and return when all are done. Feeds that fall due meanwhile wait."""
+        as the loop, and return when all are done. Feeds that fall due meanwhile wait.
+        Not while the loop runs (`start`): it would share the loop's slots."""
+        if self._loop_task is not None:
+            raise RuntimeError("the poll loop is running; it polls due feeds by itself")
         stats = PassStats()
         due_by = self._clock()
         self._on_report = stats.add
@@ -180,7 +183,7 @@ class PollPipeline:
         while not self._stopping and (free := self._concurrency - self.in_flight) > 0:
             now = self._clock()
             # Read more than fit: feeds of a busy host are passed over, not waited for.
-            candidates = await self._feeds.due(due_by or now, free * 4 + 16)
+            candidates = await self._feeds.due(due_by or now, max(free * 8, 64))
             hosts = Counter(self._hosts)
             chosen: list[Feed] = []
             for feed in candidates:

@@ -210,3 +210,28 @@ async def test_a_feed_added_from_a_command_is_polled_at_once(tmp_path: Path) -> 
 
             await until(polled, t)
             assert route.served == 2  # the probe, then the first poll
+
+
+async def test_one_hosts_feeds_never_take_every_slot(tmp_path: Path) -> None:
+    # One connection per host: a busy host's other feeds wait for it, and the free slots go
+    # to feeds elsewhere instead of queueing behind that host.
+    async with FeedServer() as busy, FeedServer() as other:
+        held = HeldRoute(GrowingFeedRoute("busy"))
+        for n in range(3):
+            busy.route(f"/b{n}.xml", held)
+        other.route("/o.xml", GrowingFeedRoute("other"))
+        urls = [busy.url(f"/b{n}.xml") for n in range(3)] + [other.url("/o.xml")]
+        poll = "[poll]\nconcurrency = 3\nper_host_limit = 1\n"
+        async with bot_with(tmp_path, config_text(urls, poll=poll)) as bot:
+            await prepare(bot)
+            polling = asyncio.create_task(bot.scheduler.tick())
+            await held.wait_arrived()
+
+            async def other_polled() -> bool:
+                return other.count("/o.xml") == 1
+
+            await until(other_polled, polling)
+            assert held.arrived == 1  # never two at once on the busy host
+            held.release()
+            await asyncio.wait_for(polling, 15)
+            assert held.arrived == 3 and held.answered == 3
