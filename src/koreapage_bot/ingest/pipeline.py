@@ -1,15 +1,17 @@
 """The continuous poll pipeline: keep up to `concurrency` feed polls in flight, each on its own.
 
-A feed's poll only ever delays that feed. Due feeds are claimed as soon as a slot frees (not in
-rounds), at most `per_host_limit` in flight per host so one site's feeds never take every slot.
-When nothing more can start, the loop sleeps until a poll finishes, the next feed falls due, a
-feed is added (`wake`), or `idle_seconds` pass (feeds added by another process).
+A feed's poll only ever delays that feed. A slot that frees starts the next claimed feed at
+once (never waiting for a "round"); due feeds are claimed a little ahead, in batches, and at
+most `per_host_limit` polls run per host so one site's feeds never take every slot. When
+nothing more can start, the loop sleeps until a poll finishes, the next feed falls due, a feed
+is added (`wake`), or `idle_seconds` pass (feeds added by another process).
 
 Each claimed feed is leased in the store (its `next_poll_at` moves to the lease's end), so a
 second process (`run --once` beside `run`) never polls it at the same time. The lease is short
 (the fetch's own time limits plus a margin), renewed while the poll runs, and released on every
 way out: the poll's result replaces it, and a poll cancelled at shutdown hands the feed back at
-its due time. A `kill -9` leaves a lease that runs out within one lease period.
+its due time, like the feeds claimed but not started. A `kill -9` leaves leases that run out
+within one lease period.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -33,6 +35,8 @@ log = logging.getLogger(__name__)
 # Parsing, analysis and storing after the last byte arrived; the lease is renewed while a
 # poll runs, so this only needs to cover one renewal period.
 LEASE_MARGIN_SECONDS = 60.0
+# The most due feeds read at once when looking past a busy host's backlog.
+_MAX_WINDOW = 4096
 
 
 def poll_lease(total_timeout: float) -> timedelta:
@@ -89,7 +93,10 @@ class PollPipeline:
         self._idle = idle_seconds
         self._clock = clock
         self._tasks: dict[asyncio.Task[PollReport | None], str] = {}
-        self._hosts: Counter[str] = Counter()
+        self._hosts: Counter[str] = Counter()  # polls in flight per host
+        # Feeds claimed a little ahead, so a slot that frees starts the next poll at once
+        # instead of waiting for a round trip to the store; refilled in batches.
+        self._ready: deque[_Claim] = deque()
         self._kick = asyncio.Event()
         self._stopping = False
         self._loop_task: asyncio.Task[None] | None = None
@@ -119,7 +126,7 @@ class PollPipeline:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._loop_task
             self._loop_task = None
-        await self._finish(grace_seconds)
+        await asyncio.gather(self._release_ready(), self._finish(grace_seconds))
 
     async def _run(self) -> None:
         while not self._stopping:
@@ -163,13 +170,14 @@ class PollPipeline:
         try:
             while True:
                 self._kick.clear()
-                started = await self._fill(due_by=due_by)
-                if not started and not self._tasks:
+                claimed = await self._fill(due_by=due_by)
+                if not claimed and not self._tasks and not self._ready:
                     break
                 if self._tasks:
                     await self._kick.wait()
         except BaseException:
-            await self._finish(0.0)  # cancelled (Ctrl-C): hand the feeds in flight back
+            # Cancelled (Ctrl-C): hand back the feeds claimed and the ones in flight.
+            await asyncio.gather(self._release_ready(), self._finish(0.0))
             raise
         finally:
             self._on_report = None
@@ -178,37 +186,62 @@ class PollPipeline:
     # -- claiming and running ----------------------------------------------------------------
 
     async def _fill(self, due_by: datetime | None) -> int:
-        """Claim due feeds into the free slots; returns how many polls were started."""
-        started = 0
-        while not self._stopping and (free := self._concurrency - self.in_flight) > 0:
-            now = self._clock()
-            # Read more than fit: feeds of a busy host are passed over, not waited for.
-            candidates = await self._feeds.due(due_by or now, max(free * 8, 64))
-            hosts = Counter(self._hosts)
-            chosen: list[Feed] = []
-            for feed in candidates:
-                host = host_of(feed.url)
-                if host and hosts[host] >= self._per_host:
-                    continue
-                hosts[host] += 1
-                chosen.append(feed)
-                if len(chosen) == free:
-                    break
-            if not chosen:
+        """Start what fits from the claimed feeds, then top them up when they run low (a
+        batch at a time: one read and one write to the store for several feeds). Returns how
+        many feeds were claimed."""
+        self._start_ready()
+        if self._stopping or len(self._ready) > self._concurrency // 2:
+            return 0
+        want = 2 * self._concurrency - self.in_flight - len(self._ready)
+        now = self._clock()
+        # Read more than fit: feeds of a busy host are passed over, not waited for. When a
+        # busy host's backlog fills the window, look further (rarely).
+        window = want * 2 + 16
+        while True:
+            candidates = await self._feeds.due(due_by or now, window)
+            chosen = self._choose(candidates, want)
+            if chosen or len(candidates) < window or window >= _MAX_WINDOW:
                 break
-            claimed = await self._feeds.claim(chosen, now, self._lease)
-            for feed in claimed:
-                self._launch(feed, now + self._lease)
-            started += len(claimed)
-            if not claimed:
-                break
-        return started
+            window *= 4
+        if not chosen:
+            return 0
+        claimed = await self._feeds.claim(chosen, now, self._lease)
+        held = now + self._lease
+        self._ready.extend(_Claim(feed, held, now, host_of(feed.url)) for feed in claimed)
+        self._start_ready()
+        return len(claimed)
 
-    def _launch(self, feed: Feed, held: datetime) -> None:
-        host = host_of(feed.url)
-        task = asyncio.create_task(self._poll_one(feed, held), name=f"poll-feed-{feed.id}")
-        self._tasks[task] = host
-        self._hosts[host] += 1
+    def _choose(self, candidates: list[Feed], want: int) -> list[Feed]:
+        """Up to `want` of `candidates`, in order, so that each host has at most
+        `per_host_limit` polls in flight and as many waiting."""
+        hosts = Counter(self._hosts)
+        hosts.update(c.host for c in self._ready)
+        chosen: list[Feed] = []
+        for feed in candidates:
+            host = host_of(feed.url)
+            if host and hosts[host] >= 2 * self._per_host:
+                continue
+            hosts[host] += 1
+            chosen.append(feed)
+            if len(chosen) == want:
+                break
+        return chosen
+
+    def _start_ready(self) -> None:
+        """Start claimed feeds into the free slots, each host within its limit."""
+        skipped: list[_Claim] = []
+        while not self._stopping and self._ready and self.in_flight < self._concurrency:
+            claim = self._ready.popleft()
+            if claim.host and self._hosts[claim.host] >= self._per_host:
+                skipped.append(claim)  # its host is busy: it keeps its place
+                continue
+            self._launch(claim)
+        self._ready.extendleft(reversed(skipped))
+
+    def _launch(self, claim: _Claim) -> None:
+        task = asyncio.create_task(self._poll_one(claim), name=f"poll-feed-{claim.feed.id}")
+        self._tasks[task] = claim.host
+        self._hosts[claim.host] += 1
         task.add_done_callback(self._done)
 
     def _done(self, task: asyncio.Task[PollReport | None]) -> None:
@@ -220,29 +253,52 @@ class PollPipeline:
             report = task.result()
             if report is not None and self._on_report is not None:
                 self._on_report(report)
+        self._start_ready()  # the freed slot is used now, not after a store round trip
         self._kick.set()
 
-    async def _poll_one(self, feed: Feed, held: datetime) -> PollReport | None:
-        lease = _Lease(self._feeds, feed, held, self._lease, self._clock)
+    async def _release_ready(self) -> None:
+        """Hand back the feeds claimed but not started (shutdown)."""
+        while self._ready:
+            claim = self._ready.popleft()
+            lease = _Lease(self._feeds, claim.feed, claim.held, self._lease, self._clock)
+            with contextlib.suppress(Exception):
+                await lease.release()
+
+    async def _poll_one(self, claim: _Claim) -> PollReport | None:
+        feed = claim.feed
+        lease = _Lease(self._feeds, feed, claim.held, self._lease, self._clock)
+        if self._clock() - claim.claimed_at > self._lease / 3:
+            # It waited long for a slot: make sure the lease is still ours before polling.
+            try:
+                fresh = await lease.renew()
+            except Exception:
+                fresh = False
+            if not fresh:
+                log.info("feed %d: its poll lease ran out while it waited; skipped", feed.id)
+                return None
         keeper = asyncio.create_task(lease.keep(), name=f"lease-feed-{feed.id}")
+        recorded = False
         try:
             # `Poller.poll` writes the result (which replaces the lease) and never raises for
             # one feed's trouble; only cancellation (shutdown) gets past it.
-            return await self._poller.poll(feed, on_brief=_keep_none)
+            report = await self._poller.poll(feed, on_brief=_keep_none)
+            recorded = True
+            return report
         except asyncio.CancelledError:
             log.info("feed %d %s: poll cut short by shutdown; due again", feed.id, feed.url)
             raise
-        except Exception:  # the result could not be written (store down): the lease runs out
+        except Exception:  # the result could not be written (store down)
             log.exception("feed %d %s: poll failed", feed.id, feed.url)
             return None
         finally:
             keeper.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await keeper
-            # Hand the feed back unless the poll recorded its result. Shielded: this runs
-            # while the task is being cancelled.
-            with contextlib.suppress(Exception, asyncio.CancelledError):
-                await asyncio.shield(lease.release())
+            if not recorded:
+                # Hand the feed back (if the store answers; else the lease runs out).
+                # Shielded: this runs while the task is being cancelled.
+                with contextlib.suppress(Exception, asyncio.CancelledError):
+                    await asyncio.shield(lease.release())
 
     async def _finish(self, grace_seconds: float | None) -> None:
         """Wait for the polls in flight (at most `grace_seconds`), cancel what is left."""
@@ -257,6 +313,16 @@ class PollPipeline:
             task.cancel()
         if pending:
             await asyncio.gather(*pending, return_exceptions=True)
+
+
+@dataclass(frozen=True, slots=True)
+class _Claim:
+    """A feed this process leased (until `held`), waiting for or holding a slot."""
+
+    feed: Feed
+    held: datetime
+    claimed_at: datetime
+    host: str
 
 
 def _keep_none(_brief: Brief) -> None:
@@ -293,6 +359,10 @@ class _Lease:
                     return  # the poll wrote its result, or the lease is no longer ours
             except Exception:
                 log.warning("feed %d: could not renew its poll lease", self._feed.id)
+
+    async def renew(self) -> bool:
+        """Extend the lease now; False when it is no longer ours."""
+        return await self._renew(self._clock() + self._length)
 
     async def _renew(self, until: datetime) -> bool:
         moved = await self._feeds.move_claim(self._feed.id, self.held, until)
