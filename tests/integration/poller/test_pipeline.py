@@ -119,17 +119,21 @@ async def test_the_poll_lease_follows_the_fetch_timeout(tmp_path: Path) -> None:
 
 
 async def test_a_poll_cut_short_at_shutdown_hands_the_feed_back(tmp_path: Path) -> None:
-    async with FeedServer() as server:
+    async with FeedServer() as server, FeedServer() as other:
         held = slow_feed(server)
-        text = config_text([server.url("/slow.xml")], http="total_timeout = 60")
+        other.route("/next.xml", GrowingFeedRoute("next"))
+        # One slot: the slow feed polls, the other is claimed and waits for the slot.
+        urls = [server.url("/slow.xml"), other.url("/next.xml")]
+        text = config_text(urls, poll="[poll]\nconcurrency = 1\n", http="total_timeout = 60")
         async with bot_with(tmp_path, text) as bot, running(bot):
             await held.wait_arrived()
-            [claimed] = await bot.store.feeds.all()
-            assert claimed.next_poll_at > datetime.now(UTC)  # leased while it is polled
+            for claimed in await bot.store.feeds.all():
+                assert claimed.next_poll_at > datetime.now(UTC)  # leased
             await bot.scheduler.stop(grace_seconds=0.1)  # shutdown; the poll is cancelled
-            [after] = await bot.store.feeds.all()
-            assert after.next_poll_at <= datetime.now(UTC)  # due again at once
-            assert not after.baselined and after.last_polled_at is None
+            for after in await bot.store.feeds.all():
+                assert after.next_poll_at <= datetime.now(UTC)  # due again at once
+                assert not after.baselined and after.last_polled_at is None
+            assert other.count("/next.xml") == 0
             held.release()
 
 
