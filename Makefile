@@ -41,6 +41,7 @@ bench: $(STAMP_DEV)
 	$(BIN)/python bench/poll_throughput.py
 	$(BIN)/python bench/analyze.py
 	$(BIN)/python bench/dispatch.py
+	$(BIN)/python bench/json_memory.py
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache

@@ -89,12 +89,9 @@ async def bench(args: argparse.Namespace, workdir: Path) -> list[float]:
             started = time.perf_counter()
             polled = 0
             new = 0
-            while True:
-                reports = await bot.poller.poll_due(limit=args.concurrency * 8)
-                if not reports:
-                    break
-                polled += len(reports)
-                new += sum(x.new_entries for x in reports)
+            stats = await bot.scheduler.pipeline.poll_due_now()
+            polled += stats.polled
+            new += stats.new_entries
             elapsed = time.perf_counter() - started
             rate = polled / elapsed
             label = "first fetch" if r == 0 else f"round {r}"

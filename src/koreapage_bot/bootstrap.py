@@ -12,11 +12,13 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from rich.console import Console
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
 from koreapage_bot.adapters.console import CONSOLE_PLATFORM, ConsolePublisher
 from koreapage_bot.analysis.llm import LlmSettings
 from koreapage_bot.analysis.pipeline import AnalysisSettings, OfflineAnalyzer
-from koreapage_bot.analysis.taxonomy import Taxonomy, load_taxonomy
+from koreapage_bot.analysis.taxonomy import Taxonomy, TaxonomyError, load_taxonomy
 from koreapage_bot.commands.feedprobe import make_prober
 from koreapage_bot.commands.service import CommandService
 from koreapage_bot.config import ConfigError, Settings
@@ -25,6 +27,7 @@ from koreapage_bot.delivery.dispatcher import Dispatcher
 from koreapage_bot.delivery.ratelimit import RateBudget, discord_budget
 from koreapage_bot.domain import IssueTag
 from koreapage_bot.ingest.fetch import FeedFetcher, HttpSettings
+from koreapage_bot.ingest.pipeline import PollPipeline, poll_lease
 from koreapage_bot.ingest.policy import PollSettings
 from koreapage_bot.ingest.poller import FullTextPolicy, Poller, sync_config_feeds
 from koreapage_bot.ports import Publisher, ReplayGuard
@@ -61,7 +64,9 @@ class Bot:
     http: Any = None  # koreapage_bot.http.HttpServer when serving
 
 
-def http_settings(settings: Settings, *, allow_private: bool) -> HttpSettings:
+def http_settings(
+    settings: Settings, *, allow_private: bool, private_hosts: tuple[str, ...] = ()
+) -> HttpSettings:
     h = settings.http
     return HttpSettings(
         connect_timeout=h.connect_timeout,
@@ -72,6 +77,7 @@ def http_settings(settings: Settings, *, allow_private: bool) -> HttpSettings:
         per_host_limit=settings.poll.per_host_limit,
         concurrency=max(settings.poll.concurrency * 2, 4),
         allow_private=allow_private,
+        private_hosts=frozenset(private_hosts),
     )
 
 
@@ -116,17 +122,36 @@ async def open_bot(
     """Everything wired and ready, nothing running yet. `chat=False` leaves Discord and Slack
     out (CLI commands that only read or change the store)."""
     console = console or Console()
-    store = await Store.open(settings.database_url)
+    try:
+        taxonomy = load_taxonomy(settings.analysis.issues_file)
+    except TaxonomyError as exc:  # a typo in issues.toml: the message names file and key
+        raise ConfigError(str(exc)) from None
+    store = await open_store(settings.database_url)
     async with contextlib.AsyncExitStack() as stack:
         stack.push_async_callback(store.close)
-        taxonomy = load_taxonomy(settings.analysis.issues_file)
         analyzer = await stack.enter_async_context(build_analyzer(settings, taxonomy))
+        # One set of per-host slots for every fetcher: politeness counts connections to a
+        # host, whichever trust level or purpose they serve.
+        host_slots: dict[str, asyncio.Semaphore] = {}
         trusted = await stack.enter_async_context(
-            FeedFetcher(http_settings(settings, allow_private=True))
+            FeedFetcher(http_settings(settings, allow_private=True), host_slots=host_slots)
         )
         untrusted = await stack.enter_async_context(
             FeedFetcher(
-                http_settings(settings, allow_private=settings.delivery.allow_private_feeds)
+                http_settings(settings, allow_private=settings.delivery.allow_private_feeds),
+                host_slots=host_slots,
+            )
+        )
+        # Article pages (entry links) are never fetched with a feed's trust: only public
+        # addresses, plus the intranet hosts the operator named.
+        pages = await stack.enter_async_context(
+            FeedFetcher(
+                http_settings(
+                    settings,
+                    allow_private=False,
+                    private_hosts=settings.analysis.article_private_hosts,
+                ),
+                host_slots=host_slots,
             )
         )
         wake: list[Callable[[], None]] = []
@@ -141,13 +166,21 @@ async def open_bot(
             poll_settings(settings),
             trusted=trusted,
             untrusted=untrusted,
+            pages=pages,
             full_text=FullTextPolicy(
                 settings.analysis.fetch_full_text, settings.analysis.min_excerpt_chars
             ),
-            concurrency=settings.poll.concurrency,
             on_deliveries=on_deliveries,
         )
-        scheduler = BotScheduler(poller, tick_seconds=settings.poll.tick_seconds)
+        pipeline = PollPipeline(
+            poller,
+            store.feeds,
+            concurrency=settings.poll.concurrency,
+            per_host_limit=settings.poll.per_host_limit,
+            lease=poll_lease(settings.http.total_timeout),
+            idle_seconds=settings.poll.tick_seconds,
+        )
+        scheduler = BotScheduler(pipeline)
         digests = Digests(store, scheduler.scheduler, on_deliveries)
         scheduler.attach_digests(digests)
         commands = CommandService(
@@ -157,6 +190,7 @@ async def open_bot(
             operator_prober=make_prober(trusted, allow_private=True),
             admin_allowlist=settings.delivery.admin_allowlist,
             on_subscriptions_changed=scheduler.resync_digests,
+            on_feed_added=scheduler.wake_polls,
             max_chat_feeds=settings.delivery.max_chat_feeds,
         )
         publishers: dict[str, Publisher] = {CONSOLE_PLATFORM: ConsolePublisher(console)}
@@ -190,6 +224,29 @@ async def open_bot(
             adapters=adapters,
             http=http,
         )
+
+
+async def open_store(url: str) -> Store:
+    """The store at KOREAPAGE_DATABASE_URL, or a ConfigError saying why it cannot be used (no
+    server there, a name that does not resolve, a bad port, a directory that cannot be
+    written, a file that is not a database)."""
+    try:
+        return await Store.open(url)
+    except (OSError, ValueError, ArithmeticError, SQLAlchemyError) as exc:
+        reason = _first_line(exc.orig or exc if isinstance(exc, DBAPIError) else exc)
+        with contextlib.suppress(Exception):
+            password = make_url(url).password
+            if password:
+                reason = reason.replace(str(password), "***")
+        scheme = url.split("://", 1)[0]
+        raise ConfigError(
+            f"KOREAPAGE_DATABASE_URL ({scheme}://…): cannot open the database: {reason}"
+        ) from None
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return f"{text[0]} ({type(exc).__name__})" if text else type(exc).__name__
 
 
 def _chat_adapters(
@@ -255,7 +312,14 @@ async def run_bot(bot: Bot, stop: asyncio.Event) -> None:
     dispatcher_task: asyncio.Task[None] | None = None
     try:
         if bot.http is not None:
-            await bot.http.start()
+            try:
+                await bot.http.start()
+            except (OSError, ValueError) as exc:  # a host this machine lacks, a port in use
+                where = f"{bot.http.settings.host}:{bot.http.settings.port}"
+                raise ConfigError(
+                    f"KOREAPAGE_HTTP_HOST / KOREAPAGE_HTTP_PORT: cannot serve HTTP on {where}: "
+                    f"{getattr(exc, 'strerror', None) or exc}"
+                ) from None
             log.info("HTTP server on port %s (/healthz)", bot.http.port)
         for adapter in bot.adapters:
             await adapter.start()
@@ -296,7 +360,7 @@ async def run_bot(bot: Bot, stop: asyncio.Event) -> None:
 
 
 async def run_once(bot: Bot) -> None:
-    """Poll every due feed once, deliver what is due, and return (`run --once`)."""
+    """Poll every feed that is due, deliver what is due, and return (`run --once`)."""
     await prepare(bot)
     started: list[ChatAdapter] = []
     try:

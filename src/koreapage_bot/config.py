@@ -6,6 +6,8 @@ the file, and the CLI stops with that message.
 
 from __future__ import annotations
 
+import ipaddress
+import math
 import os
 import tomllib
 from collections.abc import Mapping
@@ -19,6 +21,13 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///data/koreapage.db"
 DEFAULT_CONFIG_PATH = Path("config/koreapage.toml")
 USER_AGENT = "koreapage-bot/0.1 (+https://github.com/koreapage-bot/koreapage-bot)"
+
+
+# The largest duration or count a setting may take: a year in seconds. Far above any sensible
+# value, and far below what overflows datetime arithmetic.
+MAX_SECONDS = 365 * 24 * 3600
+# Fetch, publish and LLM timeouts: a day is already absurd.
+MAX_TIMEOUT = 24 * 3600
 
 
 class ConfigError(Exception):
@@ -68,6 +77,8 @@ class AnalysisConfig:
     issues_file: Path | None = None
     fetch_full_text: bool = True
     min_excerpt_chars: int = 600
+    # Hosts whose article pages may be on a private network (entry links are never trusted).
+    article_private_hosts: tuple[str, ...] = ()
     llm: LlmConfig = field(default_factory=LlmConfig)
 
 
@@ -128,10 +139,12 @@ class _Reader:
             raise self.fail(key, f"must be {kind.__name__}, got {value!r}")
         return value
 
-    def positive(self, key: str, kind: type, default: Any) -> Any:
+    def positive(self, key: str, kind: type, default: Any, maximum: float = MAX_SECONDS) -> Any:
+        """A number above 0 and at most `maximum`. TOML allows `nan` and `inf`, and a huge
+        integer overflows the clock arithmetic: neither is a usable setting."""
         value = self.get(key, kind, default)
-        if value <= 0:
-            raise self.fail(key, f"must be greater than 0, got {value!r}")
+        if not math.isfinite(value) or not 0 < value <= maximum:
+            raise self.fail(key, f"must be a number above 0 and at most {maximum}, got {value!r}")
         return value
 
     def check_unknown(self, tables: frozenset[str] = frozenset()) -> None:
@@ -149,10 +162,34 @@ def _table(data: Mapping[str, Any], key: str, source: str, prefix: str = "") -> 
 
 
 def _check_http_url(url: str, key: str, source: str) -> str:
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.netloc:
+    try:
+        parts = urlsplit(url)
+        _ = parts.port  # raises for a port that is not a number in 0-65535
+    except ValueError as exc:  # `http://[::1/feed`: a bracket never closed
+        raise ConfigError(f"{source}: `{key}` is not a valid URL ({exc}): {url!r}") from None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ConfigError(f"{source}: `{key}` must be an http(s) URL, got {url!r}")
     return url
+
+
+def _host_names(r: _Reader, key: str) -> tuple[str, ...]:
+    """A list of bare host names or IP addresses (no scheme, port or path), lower-cased."""
+    hosts = r.get(key, list, [])
+    out: list[str] = []
+    for host in hosts:
+        if not isinstance(host, str) or not host.strip():
+            raise r.fail(key, f"must be a list of host names, got {host!r}")
+        name = host.strip().lower().rstrip(".")
+        try:
+            ipaddress.ip_address(name.strip("[]"))
+            out.append(name.strip("[]"))
+            continue
+        except ValueError:
+            pass
+        if not all(c.isalnum() or c in "-._" for c in name):
+            raise r.fail(key, f"takes host names only (no scheme, port or path), got {host!r}")
+        out.append(name)
+    return tuple(out)
 
 
 def _feeds(raw: Any, source: str, min_interval: int) -> tuple[FeedConfig, ...]:
@@ -181,6 +218,8 @@ def _feeds(raw: Any, source: str, min_interval: int) -> tuple[FeedConfig, ...]:
                 "interval",
                 f"is {interval} s; feeds are polled no faster than every {min_interval} s",
             )
+        if interval is not None and interval > MAX_SECONDS:
+            raise r.fail("interval", f"is {interval} s; at most {MAX_SECONDS} s (a year)")
         r.check_unknown()
         out.append(FeedConfig(name=name, url=url, interval_seconds=interval))
     return tuple(out)
@@ -213,10 +252,10 @@ def parse_settings(
 
     h = _Reader(_table(data, "http", source), "http.", source)
     http = HttpConfig(
-        connect_timeout=h.positive("connect_timeout", float, _HTTP.connect_timeout),
-        read_timeout=h.positive("read_timeout", float, _HTTP.read_timeout),
-        total_timeout=h.positive("total_timeout", float, _HTTP.total_timeout),
-        max_body_bytes=h.positive("max_body_bytes", int, _HTTP.max_body_bytes),
+        connect_timeout=h.positive("connect_timeout", float, _HTTP.connect_timeout, MAX_TIMEOUT),
+        read_timeout=h.positive("read_timeout", float, _HTTP.read_timeout, MAX_TIMEOUT),
+        total_timeout=h.positive("total_timeout", float, _HTTP.total_timeout, MAX_TIMEOUT),
+        max_body_bytes=h.positive("max_body_bytes", int, _HTTP.max_body_bytes, 2**40),
         user_agent=h.get("user_agent", str, USER_AGENT),
     )
     h.check_unknown()
@@ -241,7 +280,7 @@ def parse_settings(
         enabled=l_reader.get("enabled", bool, False),
         base_url=l_reader.get("base_url", str, _LLM.base_url),
         model=l_reader.get("model", str, _LLM.model),
-        timeout_seconds=l_reader.positive("timeout", float, _LLM.timeout_seconds),
+        timeout_seconds=l_reader.positive("timeout", float, _LLM.timeout_seconds, MAX_TIMEOUT),
         api_key=env.get("KOREAPAGE_LLM_API_KEY") or None,
     )
     l_reader.check_unknown()
@@ -254,6 +293,7 @@ def parse_settings(
         issues_file=issues_path,
         fetch_full_text=a.get("fetch_full_text", bool, True),
         min_excerpt_chars=a.positive("min_excerpt_chars", int, _ANALYSIS.min_excerpt_chars),
+        article_private_hosts=_host_names(a, "article_private_hosts"),
         llm=llm,
     )
     a.check_unknown(frozenset({"llm"}))
@@ -272,7 +312,7 @@ def parse_settings(
         max_attempts=d.positive("max_attempts", int, 8),
         base_backoff_seconds=d.positive("base_backoff", float, 30.0),
         max_backoff_seconds=d.positive("max_backoff", float, 3600.0),
-        publish_timeout_seconds=d.positive("publish_timeout", float, 45.0),
+        publish_timeout_seconds=d.positive("publish_timeout", float, 45.0, MAX_TIMEOUT),
         in_doubt=in_doubt,
         admin_allowlist=tuple(allow) + tuple(env_allow),
         allow_private_feeds=d.get("allow_private_feeds", bool, False),
@@ -287,6 +327,7 @@ def parse_settings(
             "KOREAPAGE_DATABASE_URL must start with sqlite+aiosqlite:// or "
             f"postgresql+asyncpg://, got {database_url.split('://')[0]}://…"
         )
+    _check_database_port(database_url)
     return Settings(
         config_path=path,
         database_url=database_url,
@@ -297,6 +338,16 @@ def parse_settings(
         delivery=delivery,
         env=dict(env),
     )
+
+
+def _check_database_port(url: str) -> None:
+    # The host part only (user:password@host:port); never echo the URL, it may hold a password.
+    netloc = url.split("://", 1)[1].split("/", 1)[0].rpartition("@")[2]
+    if netloc.startswith("["):  # [::1]:5432
+        netloc = netloc.partition("]")[2]
+    _, colon, port = netloc.rpartition(":")
+    if colon and port and not (port.isascii() and port.isdigit() and 0 < int(port) <= 65535):
+        raise ConfigError(f"KOREAPAGE_DATABASE_URL has a bad port {port!r} (1-65535)")
 
 
 def _asdict(llm: LlmConfig) -> dict[str, Any]:

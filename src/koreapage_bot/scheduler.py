@@ -1,8 +1,10 @@
-"""The process's clock: APScheduler 3's AsyncIOScheduler in the bot's one event loop.
+"""The process's clock: the continuous poll pipeline and APScheduler 3's AsyncIOScheduler (for
+digests) in the bot's one event loop.
 
-A tick job claims due feeds and polls them (coalesced, one at a time); per-feed jitter lives in
-each feed's `next_poll_at`, so feeds do not all fire at once. Digest cron jobs are kept in step
-with the subscriptions.
+Polling is not a periodic job: the pipeline keeps `poll.concurrency` feed polls in flight and
+claims the next due feed as soon as one finishes, so a slow or huge feed only delays itself.
+Per-feed jitter lives in each feed's `next_poll_at`, so feeds do not all fire at once. Digest
+cron jobs are kept in step with the subscriptions.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
 from koreapage_bot.delivery.digests import Digests
-from koreapage_bot.ingest.poller import Poller
+from koreapage_bot.ingest.pipeline import PollPipeline
 
 log = logging.getLogger(__name__)
 
@@ -24,15 +26,13 @@ log = logging.getLogger(__name__)
 class BotScheduler:
     def __init__(
         self,
-        poller: Poller,
+        pipeline: PollPipeline,
         *,
-        tick_seconds: int,
         digest_sync_seconds: int = 60,
     ) -> None:
         self.scheduler = AsyncIOScheduler(timezone=UTC)
         self.digests: Digests | None = None
-        self._poller = poller
-        self._tick_seconds = tick_seconds
+        self.pipeline = pipeline
         self._digest_sync_seconds = digest_sync_seconds
         self._running: set[asyncio.Task[object]] = set()
         self._stopping = False
@@ -63,23 +63,24 @@ class BotScheduler:
         return run
 
     async def tick(self) -> None:
-        reports = await self._poller.poll_due()
-        if reports:
-            new = sum(r.new_entries for r in reports)
-            briefs = sum(len(r.briefs) for r in reports)
-            log.info("polled %d feeds: %d new entries, %d briefs", len(reports), new, briefs)
+        """Poll every feed that is due now and return when all are done (`run --once`)."""
+        stats = await self.pipeline.poll_due_now()
+        if stats.polled:
+            log.info(
+                "polled %d feeds: %d new entries, %d briefs, %d failed",
+                stats.polled,
+                stats.new_entries,
+                stats.briefs,
+                stats.failed,
+            )
+
+    def wake_polls(self) -> None:
+        """A feed was added or made due: the poll pipeline looks at once."""
+        self.pipeline.wake()
 
     def start(self) -> None:
         now = datetime.now(UTC)
-        self.scheduler.add_job(
-            self._tracked(self.tick),
-            IntervalTrigger(seconds=self._tick_seconds, jitter=max(1, self._tick_seconds // 10)),
-            id="poll-tick",
-            coalesce=True,
-            max_instances=1,
-            next_run_time=now,
-            misfire_grace_time=self._tick_seconds,
-        )
+        self.pipeline.start()
         if self.digests is not None:
             self.scheduler.add_job(
                 self._tracked(self.digests.sync),
@@ -99,16 +100,23 @@ class BotScheduler:
                 job.modify(next_run_time=datetime.now(UTC))
 
     async def stop(self, grace_seconds: float = 15.0) -> None:
-        """Stop firing jobs; let a running poll finish (each write is its own transaction, so
-        a poll cut short leaves no half-written state, but finishing is kinder to the feeds)."""
+        """Stop starting work; let polls and jobs in flight finish (each write is its own
+        transaction, so work cut short leaves no half-written state, but finishing is kinder
+        to the feeds). A poll still running after the grace period is cancelled and its feed
+        handed back, due again."""
         self._stopping = True
         if not self.scheduler.running:
+            await self.pipeline.stop(grace_seconds)
             return
         # APScheduler's AsyncIOExecutor cancels running coroutine jobs on shutdown (and logs
         # the CancelledError as a failed job), so pause first, let running jobs finish, and
         # shut down after. One loop turn lets a job task created just now register itself.
         self.scheduler.pause()
         await asyncio.sleep(0)
+        await asyncio.gather(self.pipeline.stop(grace_seconds), self._finish_jobs(grace_seconds))
+        self.scheduler.shutdown(wait=False)
+
+    async def _finish_jobs(self, grace_seconds: float) -> None:
         running = list(self._running)
         if running:
             _, pending = await asyncio.wait(running, timeout=grace_seconds)
@@ -116,4 +124,3 @@ class BotScheduler:
                 task.cancel()
             if pending:
                 await asyncio.gather(*pending, return_exceptions=True)
-        self.scheduler.shutdown(wait=False)

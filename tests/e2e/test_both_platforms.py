@@ -140,7 +140,7 @@ async def test_one_post_reaches_discord_and_slack_once_and_search_finds_it(tmp_p
             route.set_items([NEW, OLD])
             [feed] = await bot.store.feeds.all()
             await bot.store.feeds.set_next_poll(feed.id, datetime.now(UTC) - timedelta(seconds=1))
-            await bot.scheduler.tick()  # what the next scheduled tick does
+            bot.scheduler.wake_polls()  # what the poll pipeline does when the feed falls due
 
             discord_channel = discord.channel_ids[0]
 

@@ -145,6 +145,19 @@ BAD_VALUES = [
     ),
     ("[[feeds]]\nurl = 'https://a.example/feed'\nnmae = 'A'\n", "feeds[0].nmae"),
     ("feeds = 'https://a.example/feed'\n", "feeds"),
+    ("[http]\ntotal_timeout = nan\n", "http.total_timeout"),  # every fetch would time out
+    ("[http]\nread_timeout = inf\n", "http.read_timeout"),
+    ("[delivery]\npublish_timeout = nan\n", "delivery.publish_timeout"),
+    ("[delivery]\ndispatch_interval = -inf\n", "delivery.dispatch_interval"),
+    ("[poll]\nmax_backoff = 9223372036854775807\n", "poll.max_backoff"),  # overflows dates
+    ("[[feeds]]\nurl = 'http://[::1/feed'\n", "feeds[0].url"),  # a bracket never closed
+    ("[[feeds]]\nurl = 'http://a.example:99999/feed'\n", "feeds[0].url"),
+    ("[analysis]\narticle_private_hosts = 'wiki.example'\n", "analysis.article_private_hosts"),
+    (
+        "[analysis]\narticle_private_hosts = ['http://wiki.example/']\n",
+        "analysis.article_private_hosts",
+    ),
+    ("[analysis]\narticle_private_hosts = ['wiki:8080']\n", "analysis.article_private_hosts"),
 ]
 
 
@@ -209,3 +222,9 @@ def test_parse_settings_from_a_mapping() -> None:
     assert feed.name == "a.example" and feed.interval_seconds == 3600
     with pytest.raises(ConfigError, match=r"^<test>: `poll.jitter`"):
         parse_settings({"poll": {"jitter": -0.1}}, {}, "<test>", None)
+
+
+def test_article_private_hosts_are_bare_host_names(tmp_path: Path) -> None:
+    text = "[analysis]\narticle_private_hosts = ['Wiki.Corp.Example.', '10.0.0.5', '[::1]']\n"
+    settings = load_settings(write(tmp_path, text), env={})
+    assert settings.analysis.article_private_hosts == ("wiki.corp.example", "10.0.0.5", "::1")

@@ -8,9 +8,9 @@ import json
 import logging
 import os
 import sys
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator
 from datetime import datetime
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, TextIO, TypeVar
 
 import typer
 from rich.console import Console
@@ -78,16 +78,27 @@ async def _main(coro: Awaitable[T]) -> T:
 
 
 @contextlib.asynccontextmanager
-async def bot_for_cli(chat: bool = False) -> AsyncIterator[Bot]:
+async def bot_for_cli(chat: bool = False, *, console: Console | None = None) -> AsyncIterator[Bot]:
+    """The bot for one CLI command. `console` is where deliveries to the console channel are
+    printed (stderr when stdout carries JSON)."""
     try:
-        async with open_bot(settings(), console=out, chat=chat) as bot:
+        async with open_bot(settings(), console=console or out, chat=chat) as bot:
             yield bot
     except ConfigError as exc:
         raise fail(f"configuration error: {exc}", 2) from None
 
 
 def setup_logging(verbose: bool = False) -> None:
-    level = os.environ.get("KOREAPAGE_LOG_LEVEL", "DEBUG" if verbose else "INFO").upper()
+    level = os.environ.get("KOREAPAGE_LOG_LEVEL", "").strip().upper() or (
+        "DEBUG" if verbose else "INFO"
+    )
+    if level not in logging.getLevelNamesMapping():
+        names = ", ".join(("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"))
+        raise fail(
+            f"configuration error: KOREAPAGE_LOG_LEVEL must be one of {names}, "
+            f"got {os.environ.get('KOREAPAGE_LOG_LEVEL', '')!r}",
+            2,
+        )
     logging.basicConfig(
         level=level,
         format="%(asctime)s %(levelname)-7s %(name)s: %(message)s",
@@ -97,18 +108,59 @@ def setup_logging(verbose: bool = False) -> None:
         logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLogger().level))
 
 
+def _json_text(data: Any) -> str:
+    return json.dumps(data, ensure_ascii=False, indent=2, default=str)
+
+
 def dump(data: Any) -> None:
-    out.print_json(json.dumps(data, ensure_ascii=False, default=str))
+    """One JSON value on stdout (plain text: rich's highlighter holds many copies of it)."""
+    sys.stdout.write(_json_text(data) + "\n")
+    sys.stdout.flush()
 
 
-def print_briefs(briefs: list[Brief], as_json: bool, empty: str) -> None:
+class JsonRows:
+    """A JSON array written to stdout one element at a time, so a long listing (a poll of a
+    large feed) starts printing at once and never sits in memory as a whole. Once an element
+    is out the array is closed however the command ends, so stdout is always valid JSON; a
+    command that fails before its first element prints nothing there."""
+
+    def __init__(self, stream: TextIO | None = None) -> None:
+        self._stream = stream or sys.stdout
+        self.count = 0
+
+    def __enter__(self) -> JsonRows:
+        return self
+
+    def add(self, row: Any) -> None:
+        element = _json_text(row).replace("\n", "\n  ")
+        self._stream.write(("," if self.count else "[") + "\n  " + element)
+        self._stream.flush()
+        self.count += 1
+
+    def __exit__(self, exc_type: type[BaseException] | None, *exc: object) -> None:
+        if self.count:
+            self._stream.write("\n]\n")
+        elif exc_type is None:
+            self._stream.write("[]\n")
+        self._stream.flush()
+
+
+def dump_rows(rows: Iterable[Any]) -> None:
+    with JsonRows() as array:
+        for row in rows:
+            array.add(row)
+
+
+def print_briefs(briefs: Iterable[Brief], as_json: bool, empty: str) -> None:
     if as_json:
-        dump([b.to_json() for b in briefs])
+        dump_rows(b.to_json() for b in briefs)
         return
-    if not briefs:
-        out.print(empty)
+    shown = False
     for brief in briefs:
         out.print(brief_panel(BriefView.of(brief)))
+        shown = True
+    if not shown:
+        out.print(empty)
 
 
 def next_poll(f: Feed) -> datetime | None:

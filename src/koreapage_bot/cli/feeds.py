@@ -12,7 +12,7 @@ from koreapage_bot.cli.common import (
     OPERATOR,
     JsonOpt,
     bot_for_cli,
-    dump,
+    dump_rows,
     fail,
     feed_json,
     feeds_app,
@@ -52,7 +52,7 @@ def feeds_list(as_json: JsonOpt = False) -> None:
 
     feeds = run_async(main())
     if as_json:
-        dump([feed_json(f) for f in feeds])
+        dump_rows(feed_json(f) for f in feeds)
         return
     table = Table("id", "name", "state", "next poll (UTC)", "last error", "url")
     for f in feeds:

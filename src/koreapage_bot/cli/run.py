@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, TextIO
 
@@ -15,6 +16,7 @@ from koreapage_bot.bootstrap import install_signal_handlers, open_bot, run_bot, 
 from koreapage_bot.cli.common import (
     OPERATOR,
     JsonOpt,
+    JsonRows,
     app,
     bot_for_cli,
     err,
@@ -87,12 +89,14 @@ def poll(
 ) -> None:
     """Add each feed if new, poll it now, print the briefs it created; exit 1 if a feed fails."""
     failed: list[str] = []
+    created: list[Brief] = []
 
-    async def main() -> list[Brief]:
-        created: list[Brief] = []
-        async with bot_for_cli() as bot:
-            for target in targets:
-                url = _feed_url(target)
+    urls = [_feed_url(target) for target in targets]
+
+    async def main(on_brief: Callable[[Brief], None] | None) -> None:
+        # With --json stdout carries only the JSON: console deliveries go to stderr.
+        async with bot_for_cli(console=err if as_json else None) as bot:
+            for url in urls:
                 feed = await bot.store.feeds.by_url(url)
                 if feed is None and url.startswith("file:"):
                     feed, _ = await bot.store.feeds.add(url, Path(url).name)
@@ -107,15 +111,21 @@ def poll(
                     feed = await bot.store.feeds.get(reply.feeds[0].id)
                     assert feed is not None
                 with progress_bar(not as_json) as progress:
-                    report = await bot.poller.poll(feed, progress)
+                    report = await bot.poller.poll(feed, progress, on_brief)
                 if report.error:
                     err.print(Text(f"{url}: {report.error}", style="yellow"))
                     failed.append(url)
                 created.extend(report.briefs)
             await bot.dispatcher.drain()
-        return created
 
-    print_briefs(run_async(main()), as_json, "No new briefs.")
+    if as_json:
+        # Each brief is printed as soon as it is stored: a first fetch of a huge feed starts
+        # printing at once and is never held in memory as a whole.
+        with JsonRows() as array:
+            run_async(main(lambda brief: array.add(brief.to_json())))
+    else:
+        run_async(main(None))
+        print_briefs(created, False, "No new briefs.")
     if failed:
         raise typer.Exit(1)
 
@@ -131,11 +141,15 @@ def analyze(
 ) -> None:
     """Analyse JSON-lines articles offline: relevance, key issues, author, summary."""
     from koreapage_bot.analysis.jsonl import analyze_jsonl
-    from koreapage_bot.analysis.taxonomy import load_taxonomy
+    from koreapage_bot.analysis.taxonomy import TaxonomyError, load_taxonomy
     from koreapage_bot.bootstrap import build_analyzer
 
     config = settings()
-    analyzer = build_analyzer(config, load_taxonomy(config.analysis.issues_file))
+    try:
+        taxonomy = load_taxonomy(config.analysis.issues_file)
+    except TaxonomyError as exc:
+        raise fail(f"configuration error: {exc}", 2) from None
+    analyzer = build_analyzer(config, taxonomy)
 
     if source != "-" and not Path(source).is_file():
         raise fail(f"{source}: no such file")

@@ -15,6 +15,7 @@ from koreapage_bot.cli.common import (
     bot_for_cli,
     deliveries_app,
     dump,
+    dump_rows,
     fail,
     out,
     run_async,
@@ -139,7 +140,7 @@ def subscriptions_list(as_json: JsonOpt = False) -> None:
 
     subs = run_async(main())
     if as_json:
-        dump([_sub_json(s) for s in subs])
+        dump_rows(_sub_json(s) for s in subs)
         return
     table = Table("id", "platform:channel", "issues", "feeds", "state", "digest")
     for s in subs:
@@ -205,21 +206,19 @@ def deliveries_list(
 
     rows = run_async(main())
     if as_json:
-        dump(
-            [
-                {
-                    "id": d.id,
-                    "brief_id": d.brief_id,
-                    "subscription_id": d.subscription_id,
-                    "kind": d.kind,
-                    "state": d.state.value,
-                    "attempts": d.attempts,
-                    "next_attempt_at": d.next_attempt_at.isoformat(),
-                    "message_id": d.message_id,
-                    "last_error": d.last_error,
-                }
-                for d in rows
-            ]
+        dump_rows(
+            {
+                "id": d.id,
+                "brief_id": d.brief_id,
+                "subscription_id": d.subscription_id,
+                "kind": d.kind,
+                "state": d.state.value,
+                "attempts": d.attempts,
+                "next_attempt_at": d.next_attempt_at.isoformat(),
+                "message_id": d.message_id,
+                "last_error": d.last_error,
+            }
+            for d in rows
         )
         return
     table = Table("id", "brief", "subscription", "state", "attempts", "last error")

@@ -110,6 +110,7 @@ class CommandService:
         operator_prober: FeedProber | None = None,
         admin_allowlist: Sequence[str] = (),
         on_subscriptions_changed: Callable[[], None] | None = None,
+        on_feed_added: Callable[[], None] | None = None,
         default_digest_tz: str = "UTC",
         max_chat_feeds: int = 25,
     ) -> None:
@@ -119,6 +120,7 @@ class CommandService:
         self._operator_prober = operator_prober
         self._allowlist = frozenset(admin_allowlist)
         self._changed = on_subscriptions_changed
+        self._feed_added = on_feed_added
         self._default_tz = default_digest_tz
         self._max_chat_feeds = max_chat_feeds
 
@@ -348,6 +350,8 @@ class CommandService:
             (name or title)[:200],
             added_by=None if operator else added_by(caller),
         )
+        if created and self._feed_added is not None:
+            self._feed_added()  # polled (baselined) now, not at the next idle check
         found = f"“{title}” with {probe.items} item{'s' if probe.items != 1 else ''}"
         if not created:
             return Reply(

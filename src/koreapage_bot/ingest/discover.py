@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from html.parser import HTMLParser
 from typing import TYPE_CHECKING
-from urllib.parse import urljoin
+from urllib.parse import urljoin, urlsplit
 
 if TYPE_CHECKING:
     from koreapage_bot.domain import ParsedFeed
@@ -21,6 +21,13 @@ FEED_TYPES = {
     "application/atom+xml": "atom",
     "application/rdf+xml": "rdf",
 }
+# A page may advertise any number of feed links (a hostile one lists thousands, each on a
+# host of its choosing): one `feeds add` tries at most this many, best first, so it never
+# turns into a request amplifier. With the page itself that is six fetches per add.
+MAX_CANDIDATES = 5
+# Path pieces that name a site's main feed, and ones that name a side feed.
+_COMMON_NAMES = ("/feed", "/rss", "/atom", "/index.xml", "feed.xml", "rss.xml", "atom.xml")
+_SIDE_FEEDS = ("comment", "replies")
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,6 +93,38 @@ def discover_feed_links(page: bytes | str, page_url: str | None) -> list[FeedLin
     return links
 
 
+def _site(host: str | None) -> str:
+    host = (host or "").lower().rstrip(".")
+    return host.removeprefix("www.")
+
+
+def rank_candidates(links: list[FeedLink], page_url: str) -> list[FeedLink]:
+    """The feed links worth trying, best first, at most `MAX_CANDIDATES`: the page's own
+    site before other hosts, a site's main feed before comment feeds, common feed names
+    (`/feed`, `rss.xml`…) before others, RSS/Atom before RDF, then page order."""
+    page_site = _site(urlsplit(page_url).hostname)
+
+    def rank(item: tuple[int, FeedLink]) -> tuple[bool, bool, bool, bool, int]:
+        position, link = item
+        try:
+            parts = urlsplit(link.url)
+            site = _site(parts.hostname)
+        except ValueError:
+            return (True, True, True, True, position)
+        path = parts.path.lower()
+        label = f"{path} {(link.title or '').lower()}"
+        return (
+            site != page_site,
+            any(side in label for side in _SIDE_FEEDS),
+            not any(name in path for name in _COMMON_NAMES),
+            link.type == "rdf",
+            position,
+        )
+
+    ranked = sorted(enumerate(links), key=rank)
+    return [link for _, link in ranked if link.url != page_url][:MAX_CANDIDATES]
+
+
 @dataclass(frozen=True, slots=True)
 class FoundFeed:
     url: str  # the feed URL to store (after permanent redirects / discovery)
@@ -98,8 +137,9 @@ class FeedNotFound(Exception):
 
 
 async def find_feed(fetcher: FeedFetcher, url: str) -> FoundFeed:
-    """Resolve what a user typed to a feed: the URL itself, or the first feed its page
-    advertises that actually parses. Raises FeedNotFound with a clear reason."""
+    """Resolve what a user typed to a feed: the URL itself, or the best feed its page
+    advertises that actually parses (at most `MAX_CANDIDATES` tried, see `rank_candidates`).
+    Raises FeedNotFound with a clear reason."""
     from koreapage_bot.ingest.parse import NotAFeed, parse_feed
 
     result = await fetcher.fetch(url)
@@ -111,7 +151,8 @@ async def find_feed(fetcher: FeedFetcher, url: str) -> FoundFeed:
         parsed = await parse_feed(result.body, base, result.content_type)
         return FoundFeed(url=stored, feed=parsed)
     except NotAFeed as exc:
-        candidates = exc.links
+        advertised = len(exc.links)
+        candidates = rank_candidates(list(exc.links), base)
         if not candidates:
             raise FeedNotFound(
                 f"{url} is not a feed and the page links to no RSS/Atom feed"
@@ -130,4 +171,8 @@ async def find_feed(fetcher: FeedFetcher, url: str) -> FoundFeed:
         return FoundFeed(
             url=sub.permanent_redirect_url or link.url, feed=parsed, discovered_from=base
         )
-    raise FeedNotFound(f"{url} links to feeds, but none could be read: " + "; ".join(problems))
+    tried = f"the {len(problems)} best" if advertised > len(problems) else "none"
+    raise FeedNotFound(
+        f"{url} links to {advertised} feed{'s' if advertised != 1 else ''}, but {tried} "
+        "could not be read: " + "; ".join(problems)
+    )

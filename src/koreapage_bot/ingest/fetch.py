@@ -20,7 +20,13 @@ import aiohttp
 from multidict import CIMultiDictProxy
 from yarl import URL
 
-from koreapage_bot.ingest.urlguard import GuardedResolver, UnsafeUrl, check_url, parse_url
+from koreapage_bot.ingest.urlguard import (
+    GuardedResolver,
+    UnsafeUrl,
+    check_url,
+    host_key,
+    parse_url,
+)
 
 DEFAULT_USER_AGENT = "koreapage-bot/0.1 (+https://github.com/koreapage-bot/koreapage-bot)"
 FEED_ACCEPT = (
@@ -44,6 +50,9 @@ class HttpSettings:
     per_host_limit: int = 2
     concurrency: int = 16
     allow_private: bool = False  # tests and self-hosted feeds on a LAN
+    # Hosts allowed on private addresses even when `allow_private` is off (an intranet site
+    # the operator named); every other host, and every redirect hop, is still guarded.
+    private_hosts: frozenset[str] = frozenset()
     max_redirects: int = 5
 
     def __post_init__(self) -> None:
@@ -54,6 +63,7 @@ class HttpSettings:
             raise ValueError("max_body_bytes, per_host_limit and concurrency must be positive")
         if self.max_redirects < 0:
             raise ValueError("max_redirects must be >= 0")
+        object.__setattr__(self, "private_hosts", frozenset(map(host_key, self.private_hosts)))
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,18 +146,25 @@ class _TooLarge(Exception):
 class FeedFetcher:
     """Async context manager owning one aiohttp session; share one per process."""
 
-    def __init__(self, settings: HttpSettings | None = None) -> None:
+    def __init__(
+        self,
+        settings: HttpSettings | None = None,
+        *,
+        host_slots: dict[str, asyncio.Semaphore] | None = None,
+    ) -> None:
+        """`host_slots` may be shared by several fetchers (feeds of each trust level, article
+        pages) so that together they keep to `per_host_limit` connections per host."""
         self.settings = settings or HttpSettings()
         self._session: aiohttp.ClientSession | None = None
         self._all: asyncio.Semaphore | None = None
-        self._hosts: dict[str, asyncio.Semaphore] = {}
+        self._hosts: dict[str, asyncio.Semaphore] = {} if host_slots is None else host_slots
 
     async def __aenter__(self) -> FeedFetcher:
         s = self.settings
         connector = aiohttp.TCPConnector(
             limit=s.concurrency,
             limit_per_host=s.per_host_limit,
-            resolver=GuardedResolver(allow_private=s.allow_private),
+            resolver=GuardedResolver(allow_private=s.allow_private, private_hosts=s.private_hosts),
             ttl_dns_cache=300,
         )
         timeout = aiohttp.ClientTimeout(
@@ -231,8 +248,7 @@ class FeedFetcher:
 
     async def _follow(self, url: URL, headers: Mapping[str, str], state: _Hops) -> FetchResult:
         assert self._session is not None
-        allow_private = self.settings.allow_private
-        current = await check_url(url, allow_private=allow_private)
+        current = await check_url(url, allow_private=self._allows_private(url))
         for _hop in range(self.settings.max_redirects + 1):
             state.current = str(current)
             async with self._session.get(current, headers=headers, allow_redirects=False) as resp:
@@ -242,10 +258,16 @@ class FeedFetcher:
                     state.redirected(resp.status, str(target))
                     await resp.release()
                     # Re-check every hop: a public feed may redirect into the private network.
-                    current = await check_url(target, allow_private=allow_private)
+                    current = await check_url(target, allow_private=self._allows_private(target))
                     continue
                 return await self._finish(resp, state)
         raise _TooManyRedirects(self.settings.max_redirects)
+
+    def _allows_private(self, url: URL) -> bool:
+        private_hosts = self.settings.private_hosts
+        return self.settings.allow_private or (
+            bool(private_hosts) and host_key(url.host or "") in private_hosts
+        )
 
     async def _finish(self, resp: aiohttp.ClientResponse, state: _Hops) -> FetchResult:
         h = resp.headers

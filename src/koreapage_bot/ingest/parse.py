@@ -89,9 +89,9 @@ def parse_feed_sync(
     if not version and not entries:
         links = tuple(discover_feed_links(body, base_url)) if _looks_like_html(body) else ()
         if links:
-            reason = "this is an HTML page, not a feed; it links to " + ", ".join(
-                link.url for link in links
-            )
+            shown = ", ".join(link.url for link in links[:3])
+            more = f" and {len(links) - 3} more" if len(links) > 3 else ""
+            reason = f"this is an HTML page, not a feed; it links to {shown}{more}"
         elif _looks_like_html(body):
             reason = "this is an HTML page, not a feed, and it links to no RSS/Atom feed"
         elif not body.strip():

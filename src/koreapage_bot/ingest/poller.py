@@ -12,7 +12,7 @@ import asyncio
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 from urllib.parse import urlsplit
 from urllib.request import url2pathname
@@ -35,6 +35,8 @@ log = logging.getLogger(__name__)
 
 # Called as entries are analysed: (feed, done, total). Drives the CLI's progress bar.
 Progress = Callable[[Feed, int, int], None]
+# Called with each brief as soon as it is stored (`poll --json` prints it there and then).
+BriefSink = Callable[[Brief], None]
 
 
 @dataclass
@@ -44,6 +46,7 @@ class PollReport:
     new_entries: int = 0
     updated_entries: int = 0
     briefs: list[Brief] = field(default_factory=list)
+    brief_count: int = 0  # briefs made, also when they were handed to a sink, not kept
     deliveries: int = 0
     error: str | None = None
     baseline: bool = False
@@ -68,8 +71,8 @@ class Poller:
         *,
         trusted: FeedFetcher,
         untrusted: FeedFetcher | None = None,
+        pages: FeedFetcher | None = None,
         full_text: FullTextPolicy | None = None,
-        concurrency: int = 8,
         on_deliveries: Callable[[], None] | None = None,
         clock: Callable[[], datetime] = utcnow,
     ) -> None:
@@ -80,32 +83,23 @@ class Poller:
         # untrusted and fetched with the SSRF guard on every poll (DNS can change later).
         self._trusted = trusted
         self._untrusted = untrusted or trusted
+        # Article pages are fetched from entry links, which whoever writes the feed chose:
+        # never with the operator's trust (private addresses), whatever the feed's trust.
+        self._pages = pages or self._untrusted
         self._full_text = full_text or FullTextPolicy()
-        self._concurrency = concurrency
         self._on_deliveries = on_deliveries
         self._clock = clock
 
     def _fetcher(self, feed: Feed) -> FeedFetcher:
         return self._untrusted if feed.added_by else self._trusted
 
-    async def poll_due(self, limit: int | None = None) -> list[PollReport]:
-        """Poll every due feed with bounded concurrency. Never raises for one feed's trouble."""
-        now = self._clock()
-        lease = timedelta(minutes=10)  # a crashed poll is retried after this
-        feeds = await self._store.feeds.claim_due(now, limit or self._concurrency * 8, lease)
-        if not feeds:
-            return []
-        slots = asyncio.Semaphore(self._concurrency)
-
-        async def one(feed: Feed) -> PollReport:
-            async with slots:
-                return await self.poll(feed)
-
-        return list(await asyncio.gather(*(one(f) for f in feeds)))
-
-    async def poll(self, feed: Feed, progress: Progress | None = None) -> PollReport:
+    async def poll(
+        self, feed: Feed, progress: Progress | None = None, on_brief: BriefSink | None = None
+    ) -> PollReport:
+        """Poll one feed. With `on_brief`, each brief goes there as it is stored instead of
+        into `PollReport.briefs` (a first fetch of a huge feed is never held in memory)."""
         try:
-            return await self._poll(feed, progress)
+            return await self._poll(feed, progress, on_brief)
         except Exception as exc:  # a bug or a database error for one feed: log, back off
             log.exception("feed %d (%s): poll failed", feed.id, feed.url)
             now = self._clock()
@@ -113,7 +107,9 @@ class Poller:
             await self._store.feeds.apply_poll(feed.id, _to_store(update, now), now)
             return PollReport(feed.id, "error", error=str(exc))
 
-    async def _poll(self, feed: Feed, progress: Progress | None) -> PollReport:
+    async def _poll(
+        self, feed: Feed, progress: Progress | None, on_brief: BriefSink | None
+    ) -> PollReport:
         fetcher = self._fetcher(feed)
         if feed.url.startswith("file://"):
             result = await read_file_feed(feed.url)
@@ -137,7 +133,7 @@ class Poller:
                 # Named after its URL or file only because nothing better was known: briefs
                 # say "Peninsula Alliance Monitor", not "alliance.xml".
                 feed = replace(feed, name=parsed.title.strip()[:200])
-            await self._ingest(feed, parsed, report, fetcher, progress)
+            await self._ingest(feed, parsed, report, progress, on_brief)
         self._log(feed, update)
         report.error = update.last_error
         change = _to_store(update, now)
@@ -174,8 +170,8 @@ class Poller:
         feed: Feed,
         parsed: ParsedFeed,
         report: PollReport,
-        fetcher: FeedFetcher,
         progress: Progress | None,
+        on_brief: BriefSink | None,
     ) -> None:
         wanted = {k for e in parsed.entries for k in (e.key, *e.aliases)}
         known = await self._store.briefs.known_entries(feed.id, wanted)
@@ -195,7 +191,7 @@ class Poller:
         fresh.sort(key=lambda e: (e.published is None, e.published or self._clock()))
         deliver = feed.baselined
         for done, entry in enumerate(fresh, 1):
-            article = await self._article(feed, parsed, entry, fetcher, fetch_page=deliver)
+            article = await self._article(feed, parsed, entry, fetch_page=deliver)
             analysis = await self._analyzer.analyze(article)
             try:
                 stored = await self._store.briefs.store_post(
@@ -216,7 +212,11 @@ class Poller:
             report.new_entries += 1
             report.deliveries += stored.deliveries
             if stored.brief is not None:
-                report.briefs.append(stored.brief)
+                report.brief_count += 1
+                if on_brief is not None:
+                    on_brief(stored.brief)
+                else:
+                    report.briefs.append(stored.brief)
             if progress is not None:
                 progress(feed, done, len(fresh))
 
@@ -225,7 +225,6 @@ class Poller:
         feed: Feed,
         parsed: ParsedFeed,
         entry: FeedEntry,
-        fetcher: FeedFetcher,
         *,
         fetch_page: bool,
     ) -> ArticleInput:
@@ -247,7 +246,7 @@ class Poller:
             return base
         if len(text) >= self._full_text.min_excerpt_chars:
             return base
-        page = await fetcher.fetch_page(entry.url)
+        page = await self._pages.fetch_page(entry.url)
         if page.body is None or not page.ok:
             log.info("article page %s: %s; using the feed text", entry.url, page.error)
             return base

@@ -141,22 +141,32 @@ def _could_be_metadata_name(host: str) -> bool:
     return host.lower().rstrip(".") in {"metadata.google.internal", "metadata"}
 
 
-class GuardedResolver(AbstractResolver):
-    """aiohttp resolver that drops refused addresses at connect time (DNS rebinding)."""
+def host_key(host: str) -> str:
+    """A host name as allow-lists compare it: lower case, no trailing dot, no IPv6 brackets."""
+    return host.strip().lower().rstrip(".").strip("[]")
 
-    def __init__(self, *, allow_private: bool, inner: AbstractResolver | None = None) -> None:
+
+class GuardedResolver(AbstractResolver):
+    """aiohttp resolver that drops refused addresses at connect time (DNS rebinding).
+    `private_hosts` may reach private addresses although the rest may not."""
+
+    def __init__(
+        self,
+        *,
+        allow_private: bool,
+        inner: AbstractResolver | None = None,
+        private_hosts: frozenset[str] = frozenset(),
+    ) -> None:
         self._allow_private = allow_private
+        self._private_hosts = frozenset(host_key(h) for h in private_hosts)
         self._inner: AbstractResolver = inner or DefaultResolver()
 
     async def resolve(
         self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
     ) -> list[ResolveResult]:
         results = await self._inner.resolve(host, port, family)
-        kept = [
-            r
-            for r in results
-            if address_problem(r["host"], allow_private=self._allow_private) is None
-        ]
+        allow = self._allow_private or host_key(host) in self._private_hosts
+        kept = [r for r in results if address_problem(r["host"], allow_private=allow) is None]
         if not kept:
             raise OSError(f"refused to connect to {host}: no public address")
         return kept

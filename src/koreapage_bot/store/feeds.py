@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -166,14 +167,18 @@ class FeedRepository:
 
     async def claim_due(self, now: datetime, limit: int, lease: timedelta) -> list[Feed]:
         """Feeds due for a poll, leased so that an overlapping tick cannot take them too."""
-        async with self._engine.begin() as conn:
+        return await self.claim(await self.due(now, limit), now, lease)
+
+    async def due(self, due_by: datetime, limit: int) -> list[Feed]:
+        """Up to `limit` feeds due by `due_by`, longest overdue first (read only)."""
+        async with self._engine.connect() as conn:
             rows = (
                 (
                     await conn.execute(
                         select(t.feeds)
                         .where(
                             t.feeds.c.state != FeedState.DISABLED.value,
-                            t.feeds.c.next_poll_at <= now,
+                            t.feeds.c.next_poll_at <= due_by,
                         )
                         .order_by(t.feeds.c.next_poll_at)
                         .limit(limit)
@@ -182,16 +187,54 @@ class FeedRepository:
                 .mappings()
                 .all()
             )
-            claimed = []
-            for row in rows:
+        return [feed_from_row(r) for r in rows]
+
+    async def claim(self, feeds: Sequence[Feed], now: datetime, lease: timedelta) -> list[Feed]:
+        """Lease `feeds` (as read by `due`) until `now + lease`: the lease is the row's
+        `next_poll_at`, so a claim succeeds only while the row still holds the value that was
+        read. Another process that claimed (or polled) a feed in between wins; it is skipped."""
+        claimed = []
+        async with self._engine.begin() as conn:
+            for feed in feeds:
                 result = await conn.execute(
                     update(t.feeds)
-                    .where(t.feeds.c.id == row["id"], t.feeds.c.next_poll_at == row["next_poll_at"])
+                    .where(
+                        t.feeds.c.id == feed.id,
+                        t.feeds.c.next_poll_at == feed.next_poll_at,
+                        t.feeds.c.state != FeedState.DISABLED.value,
+                    )
                     .values(next_poll_at=now + lease)
                 )
                 if result.rowcount:
-                    claimed.append(feed_from_row(row))
+                    claimed.append(feed)
         return claimed
+
+    async def move_claim(self, feed_id: int, held: datetime, to: datetime) -> bool:
+        """Move a lease we hold (`next_poll_at == held`) to `to`: later to renew it, or back to
+        the feed's due time to release it. False when the lease is no longer ours (the poll
+        wrote its result, or the lease ran out and another process took the feed)."""
+        async with self._engine.begin() as conn:
+            result = await conn.execute(
+                update(t.feeds)
+                .where(t.feeds.c.id == feed_id, t.feeds.c.next_poll_at == held)
+                .values(next_poll_at=to)
+            )
+        return bool(result.rowcount)
+
+    async def next_due_at(self) -> datetime | None:
+        """When the next feed falls due (None when no feed is followed)."""
+        async with self._engine.connect() as conn:
+            value = (
+                await conn.execute(
+                    select(func.min(t.feeds.c.next_poll_at)).where(
+                        t.feeds.c.state != FeedState.DISABLED.value
+                    )
+                )
+            ).scalar_one_or_none()
+        if value is None:
+            return None
+        # An aggregate loses the column type on SQLite (text back): read it as the column does.
+        return t.UtcDateTime().process_result_value(value, self._engine.dialect)
 
     async def apply_poll(self, feed_id: int, change: FeedPollUpdate, now: datetime) -> None:
         values: dict[str, object] = {

@@ -390,6 +390,34 @@ async def test_feeds_add_discovers_the_feed_of_a_page(
     assert reply.feeds[0].url == feed_server.url("/feeds/alliance.xml")  # the feed, not the page
 
 
+async def test_feeds_add_of_a_page_listing_thousands_of_feeds_tries_only_a_few(
+    harness: Harness, feed_server: FeedServer
+) -> None:
+    # A page advertising 2,000 feeds on other hosts, and its own feed last: the own site's
+    # feed is tried first and the other hosts are never asked.
+    elsewhere = feed_server.url("/").replace("127.0.0.1", "localhost")
+    links = [(f"{elsewhere}spam/{n}.xml", "application/rss+xml") for n in range(1999)]
+    feed_server.feed("/blog/feed/").set_body(ALLIANCE.read_bytes())
+    feed_server.route(
+        "/blog/", HtmlRoute(feed_links=[*links, ("/blog/feed/", "application/rss+xml")])
+    )
+    service = harness.service(allow_private=True)
+    reply = await service.feeds_add(admin(), feed_server.url("/blog/"))
+    assert reply.kind is ReplyKind.DONE, reply.text
+    assert reply.feeds[0].url == feed_server.url("/blog/feed/")
+    assert feed_server.total_requests == 2  # the page, then its own feed
+
+    # 2,000 links that all fail: a handful are tried, then a clear refusal.
+    feed_server.reset()
+    broken = [(f"/missing/{n}.xml", "application/atom+xml") for n in range(2000)]
+    feed_server.route("/hub/", HtmlRoute(feed_links=broken))
+    refused = await service.feeds_add(admin(), feed_server.url("/hub/"))
+    assert refused.kind is ReplyKind.ERROR
+    assert "links to 2000 feeds, but the 5 best could not be read" in refused.text
+    assert feed_server.total_requests == 6  # the page and its five best candidates
+    assert len(refused.text) < 2000  # not a list of two thousand URLs
+
+
 async def test_feeds_add_refuses_a_page_without_a_feed(
     harness: Harness, feed_server: FeedServer
 ) -> None:

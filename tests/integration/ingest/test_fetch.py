@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 from datetime import UTC, datetime
 
 from aiohttp import web
@@ -14,10 +15,12 @@ from tests.fakes.feed_server import (
     HtmlRoute,
     Item,
     OversizedRoute,
+    RawRoute,
     RedirectRoute,
     SlowRoute,
     StatusRoute,
 )
+from tests.fakes.hold import HeldRoute
 from tests.integration.ingest.conftest import FAST
 
 ITEMS = [
@@ -233,3 +236,28 @@ async def test_fetch_page_asks_for_html(feed_server: FeedServer, fetcher: FeedFe
     result = await fetcher.fetch_page(feed_server.url("/article"))
     assert result.ok and result.body and b"<html" in result.body
     assert feed_server.requests("/article")[0].headers["Accept"].startswith("text/html")
+
+
+async def test_fetchers_sharing_host_slots_keep_the_per_host_limit_together(
+    feed_server: FeedServer,
+) -> None:
+    # The bot's feed fetchers (each trust level) and its article-page fetcher share one set
+    # of per-host slots: together they open at most `per_host_limit` connections to a host.
+    held = feed_server.route(
+        "/slow", HeldRoute(RawRoute(b"<html></html>", content_type="text/html"))
+    )
+    feed_server.feed("/feed.xml")
+    one_at_a_time = replace(FAST, per_host_limit=1, total_timeout=15.0, read_timeout=15.0)
+    slots: dict[str, asyncio.Semaphore] = {}
+    async with (
+        FeedFetcher(one_at_a_time, host_slots=slots) as feeds,
+        FeedFetcher(one_at_a_time, host_slots=slots) as pages,
+    ):
+        page = asyncio.create_task(pages.fetch_page(feed_server.url("/slow")))
+        await held.wait_arrived()
+        feed = asyncio.create_task(feeds.fetch(feed_server.url("/feed.xml")))
+        await asyncio.sleep(0.2)  # time for a second connection, were one allowed
+        assert feed_server.count("/feed.xml") == 0
+        held.release()
+        assert (await page).ok and (await feed).ok
+    assert feed_server.count("/feed.xml") == 1

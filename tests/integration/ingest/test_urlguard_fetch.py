@@ -49,3 +49,22 @@ async def test_redirect_hop_to_other_scheme_or_credentials_is_refused(
         creds = await fetcher.fetch(feed_server.url("/to-creds"))
     assert ftp.error is not None and "scheme" in ftp.error
     assert creds.error is not None and "credentials" in creds.error
+
+
+async def test_a_host_allowed_by_name_may_be_private_but_nothing_else(
+    feed_server: FeedServer,
+) -> None:
+    # `analysis.article_private_hosts`: the named intranet host is fetched, while another
+    # name for the same address, and a redirect from the allowed host to it, are refused.
+    feed_server.feed("/page")
+    other = feed_server.url("/page").replace("127.0.0.1", "localhost")
+    feed_server.route("/hop", RedirectRoute(other, status=302))
+    settings = HttpSettings(total_timeout=3.0, private_hosts=frozenset({"127.0.0.1"}))
+    async with FeedFetcher(settings) as fetcher:
+        allowed = await fetcher.fetch_page(feed_server.url("/page"))
+        by_other_name = await fetcher.fetch_page(other)
+        redirected = await fetcher.fetch_page(feed_server.url("/hop"))
+    assert allowed.ok
+    assert by_other_name.error is not None and "unsafe URL" in by_other_name.error
+    assert redirected.error is not None and "unsafe URL" in redirected.error
+    assert feed_server.count("/page") == 1 and feed_server.count("/hop") == 1

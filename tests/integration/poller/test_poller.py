@@ -17,7 +17,14 @@ from koreapage_bot.domain import Analysis, ArticleInput, DeliveryState, FeedEntr
 from koreapage_bot.ingest.fetch import FeedFetcher, HttpSettings
 from koreapage_bot.ingest.poller import Poller, sync_config_feeds
 from koreapage_bot.store.briefs import NewPost
-from tests.fakes.feed_server import FeedServer, HtmlRoute, Item, RedirectRoute, StatusRoute
+from tests.fakes.feed_server import (
+    FeedServer,
+    HtmlRoute,
+    Item,
+    RawRoute,
+    RedirectRoute,
+    StatusRoute,
+)
 from tests.fixtures.stories import COST_SHARING, EXERCISES, FOOD, GSOMIA, KPOP, Story
 
 DAY = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
@@ -37,9 +44,9 @@ def item(story: Story, n: int, *, full: bool = True) -> Item:
 
 @asynccontextmanager
 async def bot_for(
-    tmp_path: Path, feed_url: str | None = None, **extra: str
+    tmp_path: Path, feed_url: str | None = None, *, analysis: str = "", **extra: str
 ) -> AsyncIterator[tuple[Bot, io.StringIO]]:
-    lines = ["[analysis]", "fetch_full_text = true", "min_excerpt_chars = 400", ""]
+    lines = ["[analysis]", "fetch_full_text = true", "min_excerpt_chars = 400", analysis, ""]
     if feed_url:
         lines += ["[[feeds]]", 'name = "Alliance Watch"', f'url = "{feed_url}"']
     config = tmp_path / "koreapage.toml"
@@ -171,7 +178,7 @@ async def test_unreachable_feed_is_logged_and_the_rest_keep_working(tmp_path: Pa
         server.feed("/feed.xml", [item(EXERCISES, 1)])
         async with bot_for(tmp_path, server.url("/feed.xml")) as (bot, _):
             dead, _ = await bot.store.feeds.add("http://127.0.0.1:9/nothing-listens-here", "dead")
-            reports = await bot.poller.poll_due()
+            reports = (await bot.scheduler.pipeline.poll_due_now()).reports
             by_feed = {r.feed_id: r for r in reports}
             assert by_feed[dead.id].outcome == "failed"
             assert any(r.new_entries == 1 for r in reports)
@@ -190,7 +197,9 @@ async def test_an_excerpt_only_item_gets_its_page_fetched_for_the_full_text(tmp_
             + "</article><footer>Leave a Comment</footer></body></html>"
         )
         server.route("/articles/cost", HtmlRoute(page))
-        async with bot_for(tmp_path, server.url("/feed.xml")) as (bot, _):
+        # The page is on loopback: allowed by name (entry links are guarded by default).
+        allowed = 'article_private_hosts = ["127.0.0.1"]'
+        async with bot_for(tmp_path, server.url("/feed.xml"), analysis=allowed) as (bot, _):
             await poll_all(bot)  # baseline
             excerpt = Item(
                 COST_SHARING.title,
@@ -206,6 +215,38 @@ async def test_an_excerpt_only_item_gets_its_page_fetched_for_the_full_text(tmp_
             assert "cost-sharing" in [t.id for t in brief.key_issues]
             assert "Skip to content" not in brief.summary and "Leave a Comment" not in brief.summary
             assert report.deliveries == 1
+
+
+async def test_article_pages_of_an_operator_feed_stay_off_the_private_network(
+    tmp_path: Path,
+) -> None:
+    """The feed is the operator's (trusted, on loopback); its entry links are the feed
+    author's: a link into the private network is not fetched unless the host is allowed."""
+    secret = "The intranet page lists the internal budget memo."
+    async with FeedServer() as server, FeedServer() as intranet:
+        intranet.route("/memo", RawRoute(f"<html><body><p>{secret}</p></body></html>".encode()))
+        excerpt = Item(
+            COST_SHARING.title,
+            link=intranet.url("/memo"),
+            guid="urn:cost-excerpt",
+            published=DAY + timedelta(days=1),
+            description=COST_SHARING.paragraphs[0],
+        )
+        for allowed, fetched in (("", 0), ('article_private_hosts = ["127.0.0.1"]', 1)):
+            route = server.feed("/feed.xml", [item(EXERCISES, 1)])
+            intranet.reset()
+            path = tmp_path / str(fetched)
+            path.mkdir()
+            async with bot_for(path, server.url("/feed.xml"), analysis=allowed) as (bot, _):
+                await poll_all(bot)  # baseline
+                route.set_items([excerpt, item(EXERCISES, 1)])
+                [report] = await poll_all(bot)
+                assert intranet.count("/memo") == fetched
+                assert report.new_entries == 1 and report.error is None
+                [brief] = report.briefs
+                if not fetched:  # the brief is made from the feed's own text
+                    assert "Negotiators from the United States" in brief.summary
+                    assert secret not in brief.summary
 
 
 async def test_delivered_once_even_when_polled_again_before_dispatch(tmp_path: Path) -> None:

@@ -1,6 +1,11 @@
 from __future__ import annotations
 
-from koreapage_bot.ingest.discover import discover_feed_links
+from koreapage_bot.ingest.discover import (
+    MAX_CANDIDATES,
+    FeedLink,
+    discover_feed_links,
+    rank_candidates,
+)
 
 PAGE = b"""<!doctype html><html><head>
 <base href="/blog/">
@@ -33,3 +38,25 @@ def test_self_closing_and_odd_bytes() -> None:
     page = b'<link rel="alternate" type="application/atom+xml" href="/a.atom"/>\xff\xfe'
     links = discover_feed_links(page, "https://x.example/p")
     assert [link.url for link in links] == ["https://x.example/a.atom"]
+
+
+def test_candidates_are_ranked_best_first_and_capped() -> None:
+    page = "https://www.alliance.example/blog/"
+    links = [
+        FeedLink("https://tracker.example/feed", "rss"),  # another site
+        FeedLink("https://alliance.example/blog/comments/feed/", "rss"),  # a side feed
+        FeedLink("https://alliance.example/blog/archive.php?x=1", "atom"),  # an odd name
+        FeedLink("https://alliance.example/blog/index.rdf", "rdf"),
+        FeedLink("https://www.alliance.example/blog/feed/", "rss"),  # the main feed
+        FeedLink(page, "rss"),  # the page itself
+        *[FeedLink(f"https://spam{n}.example/rss.xml", "rss") for n in range(50)],
+    ]
+    ranked = [link.url for link in rank_candidates(links, page)]
+    assert ranked == [
+        "https://www.alliance.example/blog/feed/",
+        "https://alliance.example/blog/archive.php?x=1",
+        "https://alliance.example/blog/index.rdf",
+        "https://alliance.example/blog/comments/feed/",
+        "https://tracker.example/feed",  # other sites last, in page order
+    ]
+    assert len(ranked) == MAX_CANDIDATES
