@@ -32,7 +32,7 @@ def clean(text: str | None) -> bool:
 
 async def test_a_poll_error_listing_thousands_of_links_is_stored_short(tmp_path: Path) -> None:
     links = [
-        (f"https://feeds.example/{n:05d}/feed.xml?x={'a' * 40}", "application/rss+xml")
+        (f"https://feeds.example/{n:05d}/feed.xml?x={'a' * 400}", "application/rss+xml")
         for n in range(3000)
     ]
     async with FeedServer() as server:
