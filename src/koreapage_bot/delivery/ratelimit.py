@@ -11,9 +11,10 @@ event loop's clock, which is the one `asyncio.sleep` measures against.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import math
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass
 
 Clock = Callable[[], float]
@@ -140,6 +141,27 @@ class TokenBucket:
             self._take(now, n)
             return 0.0
         return wait
+
+    @contextlib.asynccontextmanager
+    async def turn(self) -> AsyncIterator[None]:
+        """Hold this bucket's FIFO turn without taking tokens (a caller that takes them itself
+        with `take_now`, at the moment it goes)."""
+        self._waiting += 1
+        try:
+            async with self._lock:
+                yield
+        finally:
+            self._waiting -= 1
+
+    def take_now(self, n: float = 1.0) -> bool:
+        """Take `n` tokens if they are there this instant (queued waiters notwithstanding: for
+        a caller that already holds this bucket's turn, see RateBudget.acquire)."""
+        now = self._clock()
+        self._refill(now)
+        if self._delay_at(now, n) > 0:
+            return False
+        self._take(now, n)
+        return True
 
     def refund(self, n: float = 1.0) -> None:
         """Give back tokens taken a moment ago for a request that was not sent."""
@@ -279,9 +301,13 @@ def parse_ratelimit_headers(headers: Mapping[str, str]) -> RateLimitInfo | None:
 class RateBudget:
     """One global bucket plus per-key buckets created on first use.
 
-    `acquire(key)` waits FIFO on the key's bucket, then FIFO on the global bucket, so a slow or
-    penalised key only queues its own requests; other keys wait only for the global budget.
-    Idle per-key buckets are pruned so memory stays bounded with many channels.
+    `acquire(key)` takes the key's turn (FIFO among that key's callers), waits until the key
+    could go, then waits FIFO for the global bucket and takes both tokens at that one instant.
+    So a slow or penalised key only queues its own requests, other keys wait only for the
+    global budget, and the key's spacing is measured between the moments requests really go
+    (taking the key's token before the global wait would let the next request of that key
+    follow almost at once). Idle per-key buckets are pruned so memory stays bounded with many
+    channels.
     """
 
     def __init__(
@@ -330,20 +356,38 @@ class RateBudget:
             self._buckets[key] = found
         return found
 
+    @property
+    def clock(self) -> Clock:
+        """The clock the budget measures with (the loop's, or the one injected in tests)."""
+        return self._clock
+
     async def acquire(self, key: str) -> float:
-        """Wait for one request's worth on `key` and on the global budget. Returns seconds
-        waited."""
+        """Wait for one request's worth on `key` and on the global budget, and take both at
+        the same instant. Returns seconds waited."""
         start = self._clock()
         kb = self.bucket(key)
-        await kb.acquire()
-        while True:
-            await self.global_bucket.acquire()
-            if kb.blocked_for() <= 0:
-                break
-            # A 429 for this key arrived while we queued globally: wait it out and take a fresh
-            # global slot, so the global rate still holds at the moment we actually go.
-            await kb.wait_unblocked()
+        async with kb.turn():
+            while True:
+                wait = kb.delay()
+                if wait > 0:
+                    await self._sleep(wait)
+                    continue
+                await self.global_bucket.acquire()
+                if kb.take_now():
+                    break
+                # A 429 for this key arrived while we queued globally: wait it out and take a
+                # fresh global slot, so the global rate still holds when we actually go.
         return max(0.0, self._clock() - start)
+
+    async def ready(self, key: str) -> None:
+        """Sleep until `key` could go and no platform-wide block is on (takes nothing). A caller
+        waits here before it commits to a request, so a blocked channel or platform parks
+        nothing but itself."""
+        while True:
+            wait = max(self.bucket(key).delay(), self.global_bucket.blocked_for())
+            if wait <= 0:
+                return
+            await self._sleep(wait)
 
     def try_acquire(self, key: str) -> float:
         """Non-blocking: 0.0 when a slot was taken on both buckets; else seconds to wait
