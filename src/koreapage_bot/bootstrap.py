@@ -178,7 +178,13 @@ async def open_bot(
             if "slack" in publishers:
                 # About one post a second per channel, and a workspace-wide ceiling.
                 budgets["slack"] = slack_budget()
-        dispatcher = Dispatcher(store, publishers, settings.delivery, budgets)
+        dispatcher = Dispatcher(
+            store,
+            publishers,
+            settings.delivery,
+            budgets,
+            concurrency=settings.delivery.max_in_flight,
+        )
         wake.append(dispatcher.wake)
         yield Bot(
             settings=settings,
