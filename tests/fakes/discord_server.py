@@ -13,7 +13,8 @@ Failure hooks:
   connection dropped, a 500, or held until `release_held()`), as after a network fault.
 - `block_globally(retry_after)`: every REST call gets a global 429 until `lift_global_block()`
   (or until `retry_after` has passed, with `timed=True`).
-- `down = True`: every REST call answers 503 (an outage) until set back.
+- `down = True`: every channel route (posting, reading messages) answers 503 (an outage) until
+  set back; logging in still works, so a bot restarted meanwhile faces the outage.
 
 Messages are kept per channel and served by `GET /channels/{id}/messages` (after / before /
 around / limit, newest first, as Discord does; like Discord it never returns `nonce`). An
@@ -214,6 +215,11 @@ class FakeDiscord:
         answer is lost (see Loss)."""
         self._losses.append(Loss(how, times, channel))
 
+    def stop_losing(self) -> None:
+        """Forget the answers still to be lost (`lose_answers`, `answer_loss`)."""
+        self._losses.clear()
+        self.answer_loss = 0.0
+
     def release_held(self) -> None:
         """Answer every held message creation (they were made already)."""
         self._held.set()
@@ -398,7 +404,7 @@ class FakeDiscord:
         )
         self.requests.append(rec)
         response = (
-            self._outage()
+            self._outage(template)
             or self._globally_blocked()
             or self._forced(request.method, template)
             or self._channel_error(request)
@@ -423,8 +429,8 @@ class FakeDiscord:
         await self._notify()
         return response
 
-    def _outage(self) -> web.Response | None:
-        if not self.down:
+    def _outage(self, template: str) -> web.Response | None:
+        if not self.down or not template.startswith("/channels/"):
             return None
         return _json({"message": "Service Unavailable", "code": 0}, status=503)
 

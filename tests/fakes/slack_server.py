@@ -11,8 +11,8 @@ Delivery faults, for the dispatcher's tests and benches:
 - `block_workspace(retry_after)`: every chat.postMessage gets a 429 until lifted or timed out
   (Slack's limits apply per method per workspace);
 - `lose_answers(...)` / `answer_loss`: a post is made but its answer is lost (the connection is
-  cut, or a 500 after posting);
-- `down = True`: every Web API call answers 503.
+  cut, a 500 after posting, or held until `release_held()`);
+- `down = True`: posting and reading history answer 503 (an outage); signing in still works.
 Message timestamps (`ts`) are real times, so history's `oldest` / `latest` work.
 
 Test helpers for the other direction (Slack -> bot) live here too: `signed_slash_command` builds
@@ -103,6 +103,7 @@ class FakeSlack:
         self._history_next = -math.inf
         self._workspace_block: tuple[float, float] | None = None  # (until, retry_after)
         self._last_ts = 0.0
+        self._held = asyncio.Event()
         self._forced: dict[str, list[ForcedFailure]] = {}
         self._seq = itertools.count(1)
         self._runner: web.AppRunner | None = None
@@ -169,8 +170,19 @@ class FakeSlack:
         self, how: str = "drop", *, times: int = 1, channel: str | None = None
     ) -> None:
         """The next `times` posts (to `channel`, or anywhere) are made but their answer is lost:
-        "drop" cuts the connection, "500" answers a server error."""
+        "drop" cuts the connection, "500" answers a server error, "hold" waits for
+        `release_held()`."""
         self._losses.append((how, times, channel))
+
+    def release_held(self) -> None:
+        """Answer every held post (they were made already)."""
+        self._held.set()
+        self._held = asyncio.Event()
+
+    def stop_losing(self) -> None:
+        """Forget the answers still to be lost (`lose_answers`, `answer_loss`)."""
+        self._losses.clear()
+        self.answer_loss = 0.0
 
     def messages_in(self, channel_id: str) -> list[dict[str, Any]]:
         return list(self.history.get(channel_id, []))
@@ -326,6 +338,9 @@ class FakeSlack:
             how = self._take_loss(str(params.get("channel", "")))
             if how is not None:
                 call.lost = True
+                if how == "hold":
+                    await self._held.wait()
+                    return web.json_response(body, status=status, headers=headers)
                 if how == "500":
                     return web.json_response({"ok": False, "error": "internal_error"}, status=500)
                 if request.transport is not None:
@@ -370,7 +385,7 @@ class FakeSlack:
             return 200, {"ok": False, "error": "not_authed"}, {}
         if token != expected:
             return 200, {"ok": False, "error": "invalid_auth"}, {}
-        if self.down:
+        if self.down and method in ("chat.postMessage", "conversations.history"):
             return 503, {"ok": False, "error": "service_unavailable"}, {}
         limited = self._limited(method)
         if limited is not None:
