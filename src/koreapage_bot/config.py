@@ -82,8 +82,9 @@ class DeliveryConfig:
     publish_timeout_seconds: float = 45.0
     # Platform calls in flight at once, per platform (each one a delivery marked `sending`).
     max_in_flight: int = 32
-    # What to do with a delivery found "sending" after a crash when the platform cannot tell
-    # whether it arrived: "resend" (at-least-once) or "drop" (at-most-once).
+    # What to do with a delivery that may have arrived (no answer, or a crash mid-send) when the
+    # platform cannot tell (console; a channel the bot may not read): "resend" (at-least-once)
+    # or "drop" (at-most-once). Discord and Slack are asked first and are not posted twice.
     in_doubt: str = "resend"
     admin_allowlist: tuple[str, ...] = ()
     allow_private_feeds: bool = False
