@@ -154,6 +154,17 @@ async def test_find_sent_reads_the_key_back_from_the_bots_own_messages(
     assert await publisher.find_sent([_lookup(fake, 1, past)]) == Found({})
 
 
+async def test_find_sent_without_a_window_reads_the_newest_messages(
+    fake: FakeDiscord, adapter: DiscordAdapter
+) -> None:
+    sent = await adapter.publisher.publish(_target(fake, 1), make_view(1))
+    assert isinstance(sent, Sent)
+    outcome = await adapter.publisher.find_sent([_lookup(fake, 1, None)])
+    assert outcome == Found({"delivery-1": sent.message_id})
+    (call,) = fake.calls("GET", MESSAGES)
+    assert "after" not in call.query  # not from the channel's very first message
+
+
 async def test_find_sent_when_the_channel_cannot_be_read(
     fake: FakeDiscord, adapter: DiscordAdapter
 ) -> None:

@@ -224,8 +224,14 @@ class DiscordPublisher:
         found: dict[str, str] = {}
         scanned = 0
         try:
-            # Oldest first from the window's start; past its end nothing can be ours.
-            async for message in channel.history(limit=MAX_SCAN, after=since, oldest_first=True):
+            # Oldest first from the window's start, and past its end nothing can be ours; with
+            # no window, the newest messages.
+            history = (
+                channel.history(limit=MAX_SCAN, after=since, oldest_first=True)
+                if since is not None
+                else channel.history(limit=MAX_SCAN)
+            )
+            async for message in history:
                 if until is not None and message.created_at > until:
                     break
                 scanned += 1

@@ -66,6 +66,7 @@ CLOCK_SKEW = timedelta(seconds=120)
 # call a minute), so ask for no more; a busier window is paged with the cursor.
 HISTORY_LIMIT = 15
 MAX_PAGES = 20  # beyond this many pages of other messages, the look-up cannot tell
+MAX_SCANS_KEPT = 1000
 # History errors that will not go away by asking again: the dispatcher then follows
 # delivery.in_doubt.
 LOOKUP_IMPOSSIBLE = {
@@ -180,6 +181,8 @@ class SlackPublisher:
             except SlackApiError as exc:
                 outcome = self._lookup_error(channel, exc)
                 if cursor and isinstance(outcome, RetryAfter):
+                    if len(self._scans) >= MAX_SCANS_KEPT:
+                        self._scans.clear()  # abandoned scans (settled meanwhile): start over
                     self._scans[key] = _Scan(cursor, found)  # go on from here next time
                 return outcome
             except (TimeoutError, aiohttp.ClientError) as exc:
