@@ -194,5 +194,5 @@ async def test_slack_posts_to_one_channel_keep_their_pace(
     times = [c.at for c in slack.posts() if c.params["channel"] == busy]
     assert len(times) == 3
     gaps = [b - a for a, b in itertools.pairwise(times)]
-    # The pace is 1.0 s; the margin absorbs a loaded machine's scheduling delays.
-    assert min(gaps) >= 0.6, gaps
+    # The pace is 1.0 s (the bug gave 0.2 s); the margin absorbs a loaded machine's delays.
+    assert min(gaps) >= 0.5, gaps
