@@ -8,10 +8,11 @@ DISCORD_GATEWAY_URL, SLACK_API_URL point the bot at them).
     time from the first Discord post to the last against the 50/s floor (999 / 50 = 19.98 s).
 (b) the same run seen from Slack: the gaps between posts to one channel (pace 1/s) and the most
     posts in any one second across the workspace (budget 5/s).
-(c) 20 % of answers lost (Discord: dropped connection, 500, answer held past the publish
-    timeout; Slack: dropped connection, 500) and Slack's history limited to one call a minute:
-    deliveries lost and duplicated on each platform.
-(d) `kill -9` with ~100 rows in flight (both fakes hold every answer), then both platforms down
+(c) 50 Discord and 4 Slack channels x 5 briefs with every fifth answer lost (Discord: dropped
+    connection, 500, answer held past the publish timeout; Slack: dropped connection, 500) and
+    Slack's history limited to one call a minute: deliveries lost and duplicated per platform.
+(d) 200 Discord and 60 Slack channels x 2 briefs; `kill -9` once ~100 posts are made with their
+    answers held (both fakes hold every answer), then both platforms down
     for 6 minutes (posting and reading history answer 503) while the bot restarts at once: the
     rows in doubt must be settled without duplicates, well past Discord's nonce window (the
     fake forgets a nonce after 300 s, the bot trusts it for 120 s).
@@ -371,7 +372,7 @@ async def lossy(workdir: Path, timing: Timing) -> None:
                 discord,
                 slack,
                 discord_channels=50,
-                slack_channels=3,
+                slack_channels=4,
                 shared_briefs=5,
                 slack_only_briefs=0,
             )

@@ -28,7 +28,6 @@ import asyncio
 import contextlib
 import json
 import math
-import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -116,7 +115,6 @@ class FakeDiscord:
         bot_name: str = "koreapage",
         nonce_window: float = NONCE_WINDOW_SECONDS,
         answer_loss: float = 0.0,
-        loss_seed: int = 16,
     ) -> None:
         self.bot_id = bot_id
         self.application_id = application_id or bot_id
@@ -136,9 +134,10 @@ class FakeDiscord:
         self._failures: dict[tuple[str, str], list[_Failure]] = {}
         self._nonces: dict[tuple[int, str], tuple[float, Json]] = {}
         self.nonce_window = nonce_window
-        # A share of message creations (0..1) whose answer is lost, each way in turn.
+        # A share of message creations (0..1) whose answer is lost, evenly spread (at 0.2
+        # every fifth), each way in turn.
         self.answer_loss = answer_loss
-        self._loss_rng = random.Random(loss_seed)
+        self._made = 0
         self._loss_ways = ("drop", "500", "hold")
         self._losses: list[Loss] = []
         self.lost: list[PostRecord] = []  # messages made whose answer was lost
@@ -589,7 +588,8 @@ class FakeDiscord:
                 if loss.times <= 0:
                     self._losses.remove(loss)
                 return loss.how
-        if self.answer_loss and self._loss_rng.random() < self.answer_loss:
+        self._made += 1
+        if int(self._made * self.answer_loss) > int((self._made - 1) * self.answer_loss):
             return self._loss_ways[len(self.lost) % len(self._loss_ways)]
         return None
 

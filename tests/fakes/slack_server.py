@@ -27,7 +27,6 @@ import hmac
 import itertools
 import json
 import math
-import random
 import time
 import urllib.parse
 from collections.abc import Callable, Mapping
@@ -92,12 +91,11 @@ class FakeSlack:
     responses: list[ResponseUrlPost] = field(default_factory=list)
     acks: list[SocketAck] = field(default_factory=list)
     socket_connections: int = 0
-    answer_loss: float = 0.0  # share (0..1) of posts whose answer is lost
-    loss_seed: int = 16
+    answer_loss: float = 0.0  # share (0..1) of posts whose answer is lost, evenly spread
     down: bool = False
 
     def __post_init__(self) -> None:
-        self._loss_rng = random.Random(self.loss_seed)
+        self._made = 0
         self._losses: list[tuple[str, int, str | None]] = []  # (how, times, channel)
         self._history_every = 0.0
         self._history_next = -math.inf
@@ -355,7 +353,8 @@ class FakeSlack:
                 else:
                     self._losses[i] = (how, times - 1, only)
                 return how
-        if self.answer_loss and self._loss_rng.random() < self.answer_loss:
+        self._made += 1
+        if int(self._made * self.answer_loss) > int((self._made - 1) * self.answer_loss):
             lost = sum(1 for c in self.calls if c.lost)
             return ("drop", "500")[lost % 2]
         return None
