@@ -24,7 +24,7 @@ from koreapage_bot.commands.service import CommandService
 from koreapage_bot.config import ConfigError, Settings
 from koreapage_bot.delivery.digests import Digests
 from koreapage_bot.delivery.dispatcher import Dispatcher
-from koreapage_bot.delivery.ratelimit import RateBudget, discord_budget
+from koreapage_bot.delivery.ratelimit import RateBudget, discord_budget, slack_budget
 from koreapage_bot.domain import IssueTag
 from koreapage_bot.ingest.fetch import FeedFetcher, HttpSettings
 from koreapage_bot.ingest.pipeline import PollPipeline, poll_lease
@@ -204,11 +204,21 @@ async def open_bot(
                 raise ConfigError(f"environment: {exc}") from None
             for adapter in adapters:
                 publishers[adapter.platform] = adapter.publisher
+            # One budget per platform, so one platform's pace never slows the other.
             if "discord" in publishers:
                 # discord.py paces per route itself; the core keeps fan-out under the global
                 # 50 req/s so a burst of deliveries never earns 429s (or a ban).
                 budgets["discord"] = discord_budget()
-        dispatcher = Dispatcher(store, publishers, settings.delivery, budgets)
+            if "slack" in publishers:
+                # About one post a second per channel, and a workspace-wide ceiling.
+                budgets["slack"] = slack_budget()
+        dispatcher = Dispatcher(
+            store,
+            publishers,
+            settings.delivery,
+            budgets,
+            concurrency=settings.delivery.max_in_flight,
+        )
         wake.append(dispatcher.wake)
         yield Bot(
             settings=settings,
@@ -371,6 +381,7 @@ async def run_once(bot: Bot) -> None:
         await bot.scheduler.tick()
         await bot.dispatcher.drain()
     finally:
+        await bot.dispatcher.close()
         for adapter in reversed(started):
             await adapter.close()
 

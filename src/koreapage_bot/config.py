@@ -91,8 +91,11 @@ class DeliveryConfig:
     max_backoff_seconds: float = 3600.0
     # Above discord.py's own 30 s wait for short 429s, so that wait is not cut short.
     publish_timeout_seconds: float = 45.0
-    # What to do with a delivery found "sending" after a crash when the platform cannot tell
-    # whether it arrived: "resend" (at-least-once) or "drop" (at-most-once).
+    # Platform calls in flight at once, per platform (each one a delivery marked `sending`).
+    max_in_flight: int = 32
+    # What to do with a delivery that may have arrived (no answer, or a crash mid-send) when the
+    # platform cannot tell (console; a channel the bot may not read): "resend" (at-least-once)
+    # or "drop" (at-most-once). Discord and Slack are asked first and are not posted twice.
     in_doubt: str = "resend"
     admin_allowlist: tuple[str, ...] = ()
     allow_private_feeds: bool = False
@@ -313,6 +316,7 @@ def parse_settings(
         base_backoff_seconds=d.positive("base_backoff", float, 30.0),
         max_backoff_seconds=d.positive("max_backoff", float, 3600.0),
         publish_timeout_seconds=d.positive("publish_timeout", float, 45.0, MAX_TIMEOUT),
+        max_in_flight=d.positive("max_in_flight", int, 32),
         in_doubt=in_doubt,
         admin_allowlist=tuple(allow) + tuple(env_allow),
         allow_private_feeds=d.get("allow_private_feeds", bool, False),

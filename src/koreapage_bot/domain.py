@@ -187,3 +187,7 @@ class Delivery:
     kind: str = "brief"  # "brief" | "digest"
     rate_limited: int = 0  # attempts answered by a rate limit (they never count toward the cap)
     maybe_sent: bool = False  # the last attempt may have reached the platform: look first
+    claimed_at: datetime | None = None  # when the last attempt started
+    claimed_by: str | None = None  # the dispatcher process that made it (see delivery.holder)
+    first_attempt_at: datetime | None = None
+    created_at: datetime | None = None

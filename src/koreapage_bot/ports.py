@@ -5,7 +5,7 @@ Adapters implement these protocols; the core only ever sees these types.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol, runtime_checkable
@@ -60,6 +60,12 @@ class DeliveryTarget:
     attempt: int  # 1 for the first try
     idempotency_key: str  # stable across retries of the same delivery (Discord nonce)
     options: dict[str, object] = field(default_factory=dict)
+    # When the delivery's first attempt started (None before its first attempt). A platform's
+    # own de-duplication (Discord's nonce) only lasts so long after it.
+    first_attempt_at: datetime | None = None
+    # Set when the dispatcher asks `SentLookup.find_sent`: an earlier attempt may have posted
+    # this delivery between these two instants (first attempt start, last attempt's deadline).
+    lookup_window: tuple[datetime, datetime] | None = None
 
 
 # What a publisher answers. Exactly one of these three.
@@ -79,6 +85,10 @@ class RetryAfter:
     # connection, a 5xx after the request was sent). Before the next attempt the dispatcher
     # asks a `SentLookup` publisher whether it is already there, so it is not posted twice.
     maybe_sent: bool = False
+    # The limit covers every call of this kind to the platform, not only this channel
+    # (Discord's global 429, Slack's per-method-per-workspace limits): the dispatcher holds
+    # every channel of the platform until `seconds` have passed.
+    platform_wide: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,14 +115,36 @@ class Publisher(Protocol):
     ) -> PublishOutcome: ...
 
 
+@dataclass(frozen=True, slots=True)
+class Found:
+    """A look-up's answer: the deliveries (idempotency key -> platform message id) that are
+    already on the platform. A key that was asked about and is absent is not there."""
+
+    messages: Mapping[str, str] = field(default_factory=dict)
+
+
+# What a look-up answers: Found; RetryAfter when it cannot look now (a 429, a 5xx, the network:
+# ask again later, never resend meanwhile); Failed when it can never tell (no permission to read
+# the channel): the dispatcher then follows `delivery.in_doubt`.
+LookupOutcome = Found | RetryAfter | Failed
+
+
 @runtime_checkable
 class SentLookup(Protocol):
-    """Optional: a publisher that can tell whether a delivery already reached the platform
-    (e.g. by message metadata carrying `idempotency_key`). After a crash the dispatcher asks
-    it about deliveries left in doubt instead of guessing."""
+    """Optional: a publisher that can tell whether deliveries already reached the platform
+    (its messages carry `idempotency_key`: Slack metadata, a Discord embed footer). Before a
+    delivery whose last attempt may have posted is sent again, the dispatcher asks it instead
+    of guessing."""
 
-    async def find_sent(self, target: DeliveryTarget) -> str | None:
-        """The platform's message id when this delivery is already there, else None."""
+    def resend_window(self, target: DeliveryTarget) -> float:
+        """Seconds after the first attempt during which sending again with the same
+        idempotency key cannot post twice (Discord drops a repeated nonce for a few minutes);
+        0 when the platform never de-duplicates. Within it no look-up is needed."""
+        ...
+
+    async def find_sent(self, targets: Sequence[DeliveryTarget]) -> LookupOutcome:
+        """Which of these deliveries (all to one channel) are already there. One call should
+        settle them all: the platform may allow very few look-ups (Slack: one a minute)."""
         ...
 
 

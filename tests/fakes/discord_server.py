@@ -9,6 +9,17 @@ Failure hooks:
 - `fail_next(method, template, status=429 | 403 | 404 | 5xx, ...)`: the next matching call(s) fail.
 - `channel_errors[channel_id] = (status, code, message)`: a channel that always fails (no access,
   deleted).
+- `lose_answers(...)` / `answer_loss`: a message is created but its answer is lost (the
+  connection dropped, a 500, or held until `release_held()`), as after a network fault.
+- `block_globally(retry_after)`: every REST call gets a global 429 until `lift_global_block()`
+  (or until `retry_after` has passed, with `timed=True`).
+- `down = True`: every channel route (posting, reading messages) answers 503 (an outage) until
+  set back; logging in still works, so a bot restarted meanwhile faces the outage.
+
+Messages are kept per channel and served by `GET /channels/{id}/messages` (after / before /
+around / limit, newest first, as Discord does; like Discord it never returns `nonce`). An
+enforced nonce is de-duplicated for `nonce_window` seconds (`expire_nonces()` ends the window
+at once). Message ids are real snowflakes of the time they were made.
 
 Like Discord, a message whose embed carries a URL that is not well formed (a space, no http(s)
 scheme or host, over 2048 characters) is refused whole: 400, code 50035 "Invalid Form Body".
@@ -18,7 +29,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import itertools
 import json
 import math
 import re
@@ -34,6 +44,7 @@ API_PREFIX = "/api/v10"
 EMBED_URL_MAX = 2048
 _WELL_FORMED_URL = re.compile(r"https?://[^\s/?#@]+[^\s]*", re.IGNORECASE)
 NONCE_WINDOW_SECONDS = 300.0  # Discord dedupes enforced nonces "for a few minutes"
+DISCORD_EPOCH_MS = 1_420_070_400_000
 
 Json = dict[str, Any]
 
@@ -57,6 +68,27 @@ class _Failure:
     retry_after: float = 0.0
     is_global: bool = False
     via: bool = True  # discord.py treats a 429 without `Via` as a Cloudflare ban
+
+
+@dataclass
+class Loss:
+    """How the answers to message creations get lost: `how` is "drop" (the connection is cut
+    after the message is made), "500" (made, then a 500 answer: discord.py retries it with the
+    same nonce) or "hold" (made, the answer waits for `release_held()`)."""
+
+    how: str = "drop"
+    times: int = 1
+    channel: int | None = None
+
+
+@dataclass
+class PostRecord:
+    """One message creation the fake accepted (a new message, not a nonce repeat)."""
+
+    at: float  # time.monotonic() when it was made
+    channel: int
+    message_id: str
+    nonce: str | None
 
 
 @dataclass
@@ -134,6 +166,8 @@ class FakeDiscord:
         guild_id: int = 700000000000000001,
         channel_ids: tuple[int, ...] = (710000000000000001, 710000000000000002),
         bot_name: str = "koreapage",
+        nonce_window: float = NONCE_WINDOW_SECONDS,
+        answer_loss: float = 0.0,
     ) -> None:
         self.bot_id = bot_id
         self.application_id = application_id or bot_id
@@ -152,9 +186,19 @@ class FakeDiscord:
         self.channel_errors: dict[int, tuple[int, int, str]] = {}
         self._failures: dict[tuple[str, str], list[_Failure]] = {}
         self._nonces: dict[tuple[int, str], tuple[float, Json]] = {}
-        # Real snowflakes: milliseconds since Discord's epoch in the top bits, so
-        # `interaction.created_at` is the time the fake made it.
-        self._ids = itertools.count((int(time.time() * 1000) - 1_420_070_400_000) << 22)
+        self.nonce_window = nonce_window
+        # A share of message creations (0..1) whose answer is lost, evenly spread (at 0.2
+        # every fifth), each way in turn.
+        self.answer_loss = answer_loss
+        self._made = 0
+        self._loss_ways = ("drop", "500", "hold")
+        self._losses: list[Loss] = []
+        self.lost: list[PostRecord] = []  # messages made whose answer was lost
+        self.posts: list[PostRecord] = []
+        self._held = asyncio.Event()
+        self._global_block: tuple[float, float] | None = None  # (until, retry_after)
+        self.down = False
+        self._last_id = 0
         self._sessions: list[_Session] = []
         self._runner: web.AppRunner | None = None
         self._changed = asyncio.Condition()
@@ -216,6 +260,39 @@ class FakeDiscord:
         failure = _Failure(status, code, text, retry_after, is_global, via)
         self._failures.setdefault((method.upper(), template), []).extend([failure] * times)
 
+    def lose_answers(
+        self, how: str = "drop", *, times: int = 1, channel: int | None = None
+    ) -> None:
+        """The next `times` message creations (in `channel`, or anywhere) are made but their
+        answer is lost (see Loss)."""
+        self._losses.append(Loss(how, times, channel))
+
+    def stop_losing(self) -> None:
+        """Forget the answers still to be lost (`lose_answers`, `answer_loss`)."""
+        self._losses.clear()
+        self.answer_loss = 0.0
+
+    def release_held(self) -> None:
+        """Answer every held message creation (they were made already)."""
+        self._held.set()
+        self._held = asyncio.Event()
+
+    def expire_nonces(self) -> None:
+        """As if Discord's nonce window had passed for every message made so far."""
+        self._nonces.clear()
+
+    def block_globally(self, retry_after: float, *, timed: bool = False) -> None:
+        """Every REST call gets a global 429 (X-RateLimit-Global) until `lift_global_block()`,
+        or with `timed` until `retry_after` seconds have passed."""
+        until = time.monotonic() + retry_after if timed else math.inf
+        self._global_block = (until, retry_after)
+
+    def lift_global_block(self) -> None:
+        self._global_block = None
+
+    def channel_messages(self, channel_id: int) -> list[Json]:
+        return list(self.messages.get(channel_id, []))
+
     def calls(self, method: str, template: str) -> list[Recorded]:
         return [r for r in self.requests if r.method == method and r.template == template]
 
@@ -229,7 +306,11 @@ class FakeDiscord:
             self._changed.notify_all()
 
     def next_id(self) -> int:
-        return next(self._ids)
+        # A real snowflake: milliseconds since Discord's epoch in the top bits, so
+        # `interaction.created_at` and a message's time are when the fake made them.
+        now = (int(time.time() * 1000) - DISCORD_EPOCH_MS) << 22
+        self._last_id = max(now, self._last_id + 1)
+        return self._last_id
 
     async def dispatch(self, event: str, data: Json) -> None:
         """Send a gateway DISPATCH to every connected session."""
@@ -339,6 +420,7 @@ class FakeDiscord:
         r.add_get(guild_cmds, self._get_commands)
         r.add_put(guild_cmds, self._put_commands)
         r.add_post(p + "/channels/{channel_id}/messages", self._create_message)
+        r.add_get(p + "/channels/{channel_id}/messages", self._list_messages)
         r.add_post(p + "/channels/{channel_id}/messages/{message_id}/threads", self._create_thread)
         r.add_get(p + "/channels/{channel_id}", self._get_channel)
         r.add_get(p + "/channels/{channel_id}/webhooks", self._list_webhooks)
@@ -374,7 +456,9 @@ class FakeDiscord:
         )
         self.requests.append(rec)
         response = (
-            self._forced(request.method, template)
+            self._outage(template)
+            or self._globally_blocked()
+            or self._forced(request.method, template)
             or self._channel_error(request)
             or _invalid_embed_urls(body)
         )
@@ -397,6 +481,21 @@ class FakeDiscord:
             )
         await self._notify()
         return response
+
+    def _outage(self, template: str) -> web.Response | None:
+        if not self.down or not template.startswith("/channels/"):
+            return None
+        return _json({"message": "Service Unavailable", "code": 0}, status=503)
+
+    def _globally_blocked(self) -> web.Response | None:
+        if self._global_block is None:
+            return None
+        until, retry_after = self._global_block
+        if time.monotonic() >= until:
+            self._global_block = None
+            return None
+        left = min(retry_after, until - time.monotonic())
+        return self._error_response(_Failure(429, 0, "global", left, is_global=True))
 
     def _forced(self, method: str, template: str) -> web.Response | None:
         queue = self._failures.get((method, template))
@@ -422,6 +521,8 @@ class FakeDiscord:
                 "X-RateLimit-Reset-After": f"{f.retry_after:.3f}",
                 "X-RateLimit-Scope": "global" if f.is_global else "user",
             }
+            if f.is_global:
+                headers["X-RateLimit-Global"] = "true"
             if f.via:
                 headers["Via"] = "1.1 google"
             return _json(body, status=429, headers=headers)
@@ -513,13 +614,61 @@ class FakeDiscord:
         now = time.monotonic()
         if nonce is not None and body.get("enforce_nonce"):
             seen = self._nonces.get((cid, str(nonce)))
-            if seen is not None and now - seen[0] < NONCE_WINDOW_SECONDS:
+            if seen is not None and now - seen[0] < self.nonce_window:
                 return _json(seen[1])
         msg = self._message(cid, body)
         self.messages.setdefault(cid, []).append(msg)
+        record = PostRecord(now, cid, msg["id"], None if nonce is None else str(nonce))
+        self.posts.append(record)
         if nonce is not None:
             self._nonces[(cid, str(nonce))] = (now, msg)
+        loss = self._take_loss(cid)
+        if loss is None:
+            return _json(msg)
+        self.lost.append(record)
+        if loss == "hold":
+            await self._held.wait()
+            return _json(msg)
+        if loss == "500":
+            return _json({"message": "Internal Server Error", "code": 0}, status=500)
+        if request.transport is not None:  # "drop": the answer never comes
+            request.transport.abort()
         return _json(msg)
+
+    def _take_loss(self, cid: int) -> str | None:
+        for loss in self._losses:
+            if loss.channel is None or loss.channel == cid:
+                loss.times -= 1
+                if loss.times <= 0:
+                    self._losses.remove(loss)
+                return loss.how
+        self._made += 1
+        if int(self._made * self.answer_loss) > int((self._made - 1) * self.answer_loss):
+            return self._loss_ways[len(self.lost) % len(self._loss_ways)]
+        return None
+
+    async def _list_messages(self, request: web.Request) -> web.Response:
+        cid = int(request.match_info["channel_id"])
+        q = request.query
+        limit = max(1, min(int(q.get("limit") or 50), 100))
+        # Oldest first here; Discord answers newest first whatever the parameters.
+        stored = sorted(self.messages.get(cid, []), key=lambda m: int(m["id"]))
+        if "around" in q:
+            pivot = int(q["around"])
+            before = [m for m in stored if int(m["id"]) < pivot][-(limit // 2) :]
+            after = [m for m in stored if int(m["id"]) >= pivot][: limit - len(before)]
+            page = before + after
+        elif "after" in q:
+            page = [m for m in stored if int(m["id"]) > int(q["after"])]
+            if "before" in q:
+                page = [m for m in page if int(m["id"]) < int(q["before"])]
+            page = page[:limit]
+        else:
+            if "before" in q:
+                stored = [m for m in stored if int(m["id"]) < int(q["before"])]
+            page = stored[-limit:]
+        # Message history never carries the nonce.
+        return _json([{k: v for k, v in m.items() if k != "nonce"} for m in reversed(page)])
 
     async def _get_channel(self, request: web.Request) -> web.Response:
         cid = int(request.match_info["channel_id"])

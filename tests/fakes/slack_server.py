@@ -2,7 +2,18 @@
 
 The real slack_sdk / slack-bolt code talks to it through `api_url` (SLACK_API_URL). It answers
 the way Slack documents: `{"ok": false, "error": ...}` with HTTP 200 for API errors, HTTP 429 with
-`Retry-After` for rate limits. Everything it receives is recorded for assertions.
+`Retry-After` for rate limits. Everything it receives is recorded for assertions, with its
+arrival time (`ApiCall.at`, time.monotonic()).
+
+Delivery faults, for the dispatcher's tests and benches:
+- `limit_history(every=60)`: conversations.history answers one call per `every` seconds and a
+  429 with Retry-After otherwise (Slack's limit for apps outside its Marketplace);
+- `block_workspace(retry_after)`: every chat.postMessage gets a 429 until lifted or timed out
+  (Slack's limits apply per method per workspace);
+- `lose_answers(...)` / `answer_loss`: a post is made but its answer is lost (the connection is
+  cut, a 500 after posting, or held until `release_held()`);
+- `down = True`: posting and reading history answer 503 (an outage); signing in still works.
+Message timestamps (`ts`) are real times, so history's `oldest` / `latest` work.
 
 Test helpers for the other direction (Slack -> bot) live here too: `signed_slash_command` builds
 a form-encoded slash-command request signed like Slack signs it (v0 HMAC-SHA256).
@@ -15,6 +26,7 @@ import hashlib
 import hmac
 import itertools
 import json
+import math
 import time
 import urllib.parse
 from collections.abc import Callable, Mapping
@@ -43,6 +55,8 @@ class ApiCall:
     ok: bool = False
     error: str | None = None
     status: int = 200
+    at: float = 0.0  # time.monotonic() when it arrived
+    lost: bool = False  # made, but its answer was lost
 
 
 @dataclass
@@ -77,8 +91,17 @@ class FakeSlack:
     responses: list[ResponseUrlPost] = field(default_factory=list)
     acks: list[SocketAck] = field(default_factory=list)
     socket_connections: int = 0
+    answer_loss: float = 0.0  # share (0..1) of posts whose answer is lost, evenly spread
+    down: bool = False
 
     def __post_init__(self) -> None:
+        self._made = 0
+        self._losses: list[tuple[str, int, str | None]] = []  # (how, times, channel)
+        self._history_every = 0.0
+        self._history_next = -math.inf
+        self._workspace_block: tuple[float, float] | None = None  # (until, retry_after)
+        self._last_ts = 0.0
+        self._held = asyncio.Event()
         self._forced: dict[str, list[ForcedFailure]] = {}
         self._seq = itertools.count(1)
         self._runner: web.AppRunner | None = None
@@ -123,6 +146,44 @@ class FakeSlack:
         """The next `times` calls to `method` get HTTP 429 with `Retry-After`."""
         failure = ForcedFailure("ratelimited", 429, retry_after, times)
         self._forced.setdefault(method, []).append(failure)
+
+    def limit_history(self, every: float = 60.0) -> None:
+        """conversations.history: one call per `every` seconds, else 429 with Retry-After."""
+        self._history_every = every
+
+    def reset_history_limit(self) -> None:
+        """As if the history window had passed: the next call is answered."""
+        self._history_next = -math.inf
+
+    def block_workspace(self, retry_after: float, *, timed: bool = False) -> None:
+        """Every chat.postMessage gets a 429 (Retry-After) until `lift_workspace_block()`, or
+        with `timed` until `retry_after` seconds have passed."""
+        until = time.monotonic() + retry_after if timed else math.inf
+        self._workspace_block = (until, retry_after)
+
+    def lift_workspace_block(self) -> None:
+        self._workspace_block = None
+
+    def lose_answers(
+        self, how: str = "drop", *, times: int = 1, channel: str | None = None
+    ) -> None:
+        """The next `times` posts (to `channel`, or anywhere) are made but their answer is lost:
+        "drop" cuts the connection, "500" answers a server error, "hold" waits for
+        `release_held()`."""
+        self._losses.append((how, times, channel))
+
+    def release_held(self) -> None:
+        """Answer every held post (they were made already)."""
+        self._held.set()
+        self._held = asyncio.Event()
+
+    def stop_losing(self) -> None:
+        """Forget the answers still to be lost (`lose_answers`, `answer_loss`)."""
+        self._losses.clear()
+        self.answer_loss = 0.0
+
+    def messages_in(self, channel_id: str) -> list[dict[str, Any]]:
+        return list(self.history.get(channel_id, []))
 
     # -- lifetime -----------------------------------------------------------------------------
 
@@ -264,14 +325,54 @@ class FakeSlack:
         token = _bearer(request.headers) or params.pop("token", None)
         if isinstance(params.get("blocks"), str):
             params["blocks"] = json.loads(params["blocks"])
-        call = ApiCall(method, params, token, content_type)
+        call = ApiCall(method, params, token, content_type, at=time.monotonic())
         self.calls.append(call)
 
         status, body, headers = self._answer(method, params, token)
         call.ok = bool(body.get("ok"))
         call.error = body.get("error")
         call.status = status
+        if call.ok and method == "chat.postMessage":
+            how = self._take_loss(str(params.get("channel", "")))
+            if how is not None:
+                call.lost = True
+                if how == "hold":
+                    await self._held.wait()
+                    return web.json_response(body, status=status, headers=headers)
+                if how == "500":
+                    return web.json_response({"ok": False, "error": "internal_error"}, status=500)
+                if request.transport is not None:
+                    request.transport.abort()  # the answer never comes
         return web.json_response(body, status=status, headers=headers)
+
+    def _take_loss(self, channel: str) -> str | None:
+        for i, (how, times, only) in enumerate(self._losses):
+            if only is None or only == channel:
+                if times <= 1:
+                    self._losses.pop(i)
+                else:
+                    self._losses[i] = (how, times - 1, only)
+                return how
+        self._made += 1
+        if int(self._made * self.answer_loss) > int((self._made - 1) * self.answer_loss):
+            lost = sum(1 for c in self.calls if c.lost)
+            return ("drop", "500")[lost % 2]
+        return None
+
+    def _limited(self, method: str) -> tuple[int, dict[str, Any], dict[str, str]] | None:
+        now = time.monotonic()
+        if method == "conversations.history" and self._history_every:
+            if now < self._history_next:
+                wait = str(max(1, math.ceil(self._history_next - now)))
+                return 429, {"ok": False, "error": "ratelimited"}, {"Retry-After": wait}
+            self._history_next = now + self._history_every
+        if method == "chat.postMessage" and self._workspace_block is not None:
+            until, retry_after = self._workspace_block
+            if now < until:
+                wait = str(max(1, math.ceil(min(retry_after, until - now))))
+                return 429, {"ok": False, "error": "ratelimited"}, {"Retry-After": wait}
+            self._workspace_block = None
+        return None
 
     def _answer(
         self, method: str, params: dict[str, Any], token: str | None
@@ -283,6 +384,11 @@ class FakeSlack:
             return 200, {"ok": False, "error": "not_authed"}, {}
         if token != expected:
             return 200, {"ok": False, "error": "invalid_auth"}, {}
+        if self.down and method in ("chat.postMessage", "conversations.history"):
+            return 503, {"ok": False, "error": "service_unavailable"}, {}
+        limited = self._limited(method)
+        if limited is not None:
+            return limited
         forced = self._take_forced(method)
         if forced is not None:
             headers = {}
@@ -332,10 +438,26 @@ class FakeSlack:
             return {"ok": False, "error": "channel_not_found"}
         limit = int(params.get("limit") or 100)
         with_metadata = str(params.get("include_all_metadata")).lower() in ("1", "true")
-        messages = list(reversed(self.history.get(channel_id, [])))[:limit]  # newest first
+        inclusive = str(params.get("inclusive")).lower() in ("1", "true")
+        oldest = float(params.get("oldest") or 0)
+        latest = float(params.get("latest") or math.inf)
+        messages = [
+            m
+            for m in reversed(self.history.get(channel_id, []))  # newest first
+            if (oldest <= float(m["ts"]) <= latest)
+            and (inclusive or oldest < float(m["ts"]) < latest)
+        ]
+        start = int(params.get("cursor") or 0)
+        page = messages[start : start + limit]
+        more = start + limit < len(messages)
         if not with_metadata:
-            messages = [{k: v for k, v in m.items() if k != "metadata"} for m in messages]
-        return {"ok": True, "messages": messages, "has_more": False}
+            page = [{k: v for k, v in m.items() if k != "metadata"} for m in page]
+        return {
+            "ok": True,
+            "messages": page,
+            "has_more": more,
+            "response_metadata": {"next_cursor": str(start + limit) if more else ""},
+        }
 
     def _m_apps_connections_open(self, params: Mapping[str, Any]) -> dict[str, Any]:
         ws_url = self.base_url.replace("http://", "ws://") + f"/link/?ticket={next(self._seq)}"
@@ -352,8 +474,9 @@ class FakeSlack:
             return {"ok": False, "error": "not_in_channel"}
         if not params.get("text") and not params.get("blocks"):
             return {"ok": False, "error": "no_text"}
-        n = next(self._seq)
-        ts = f"{1_700_000_000 + n}.{n:06d}"
+        # A real time, unique and increasing like Slack's.
+        self._last_ts = max(round(time.time(), 6), self._last_ts + 0.000001)
+        ts = f"{self._last_ts:.6f}"
         message = {
             "type": "message",
             "subtype": "bot_message",

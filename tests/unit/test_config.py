@@ -39,6 +39,7 @@ def test_packaged_defaults_load_without_any_file(
     assert settings.delivery.allow_private_feeds is False
     assert settings.delivery.admin_allowlist == ()
     assert settings.delivery.in_doubt == "resend"
+    assert settings.delivery.max_in_flight == 32
     # The packaged default follows the same real feeds as the shipped file.
     assert len(settings.feeds) >= 6
     assert all(f.url.startswith("https://") for f in settings.feeds)
@@ -136,6 +137,7 @@ BAD_VALUES = [
     ("[delivery]\nadmin_allowlist = [1, 2]\n", "delivery.admin_allowlist"),
     ("[delivery]\nallow_private_feeds = 'no'\n", "delivery.allow_private_feeds"),
     ("[delivery]\nmax_attempts = 0\n", "delivery.max_attempts"),
+    ("[delivery]\nmax_in_flight = 0\n", "delivery.max_in_flight"),
     ("[[feeds]]\nname = 'x'\n", "feeds[0].url"),  # required
     ("[[feeds]]\nurl = 'ftp://example.org/feed'\n", "feeds[0].url"),
     ("[[feeds]]\nurl = 'https://a.example/feed'\ninterval = 60\n", "feeds[0].interval"),

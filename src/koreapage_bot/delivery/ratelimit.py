@@ -11,9 +11,11 @@ event loop's clock, which is the one `asyncio.sleep` measures against.
 from __future__ import annotations
 
 import asyncio
+import collections
+import contextlib
 import math
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass
 
 Clock = Callable[[], float]
@@ -36,6 +38,12 @@ class TokenBucket:
 
     Besides the steady refill, a bucket can be *blocked* until a time (a 429's retry-after) and can
     *hold* a fixed window (Discord's X-RateLimit-*: `remaining` until the reset, then `limit`).
+
+    `window=(n, seconds)` adds a hard ceiling: never more than `n` takes in any `seconds`. With a
+    burst above 1 it lets a waiter that the event loop woke a few milliseconds late catch up on
+    the next request instead of losing that time for good (with burst 1 every late wake-up
+    lowers the rate), while no window of `seconds` ever sees more than `n`. `initial` is how
+    many tokens it starts with (default: `burst`).
     """
 
     def __init__(
@@ -45,13 +53,21 @@ class TokenBucket:
         *,
         clock: Clock | None = None,
         sleep: Sleep | None = None,
+        initial: float | None = None,
+        window: tuple[int, float] | None = None,
     ) -> None:
         _check_rate(rate_per_s, burst)
+        if window is not None and (window[0] < 1 or window[1] <= 0):
+            raise ValueError(f"window must be (count >= 1, seconds > 0), not {window!r}")
         self._clock: Clock = clock or loop_clock
         self._sleep: Sleep = sleep or asyncio.sleep
         self._rate = float(rate_per_s)
         self._capacity = float(burst)
-        self._tokens = float(burst)
+        self._tokens = float(burst) if initial is None else min(float(initial), float(burst))
+        self._window = window
+        self._recent: collections.deque[float] = collections.deque(
+            maxlen=window[0] if window else 1
+        )
         now = self._clock()
         self._updated = now
         self._last_used = now
@@ -141,6 +157,27 @@ class TokenBucket:
             return 0.0
         return wait
 
+    @contextlib.asynccontextmanager
+    async def turn(self) -> AsyncIterator[None]:
+        """Hold this bucket's FIFO turn without taking tokens (a caller that takes them itself
+        with `take_now`, at the moment it goes)."""
+        self._waiting += 1
+        try:
+            async with self._lock:
+                yield
+        finally:
+            self._waiting -= 1
+
+    def take_now(self, n: float = 1.0) -> bool:
+        """Take `n` tokens if they are there this instant (queued waiters notwithstanding: for
+        a caller that already holds this bucket's turn, see RateBudget.acquire)."""
+        now = self._clock()
+        self._refill(now)
+        if self._delay_at(now, n) > 0:
+            return False
+        self._take(now, n)
+        return True
+
     def refund(self, n: float = 1.0) -> None:
         """Give back tokens taken a moment ago for a request that was not sent."""
         self._tokens = min(self._capacity, self._tokens + n)
@@ -203,6 +240,9 @@ class TokenBucket:
 
     def _delay_at(self, now: float, n: float) -> float:
         blocked = self._blocked_until - now
+        if self._window is not None and len(self._recent) == self._window[0]:
+            # The n-th take before this one must be a full window ago.
+            blocked = max(blocked, self._recent[0] + self._window[1] - now)
         if self._tokens >= n - _EPS:
             short = 0.0
         elif self._hold_until is not None:
@@ -216,6 +256,8 @@ class TokenBucket:
     def _take(self, now: float, n: float) -> None:
         self._tokens = max(0.0, self._tokens - n)
         self._last_used = now
+        if self._window is not None:
+            self._recent.append(now)
 
 
 def _check_rate(rate_per_s: float, burst: float) -> None:
@@ -279,9 +321,13 @@ def parse_ratelimit_headers(headers: Mapping[str, str]) -> RateLimitInfo | None:
 class RateBudget:
     """One global bucket plus per-key buckets created on first use.
 
-    `acquire(key)` waits FIFO on the key's bucket, then FIFO on the global bucket, so a slow or
-    penalised key only queues its own requests; other keys wait only for the global budget.
-    Idle per-key buckets are pruned so memory stays bounded with many channels.
+    `acquire(key)` takes the key's turn (FIFO among that key's callers), waits until the key
+    could go, then waits FIFO for the global bucket and takes both tokens at that one instant.
+    So a slow or penalised key only queues its own requests, other keys wait only for the
+    global budget, and the key's spacing is measured between the moments requests really go
+    (taking the key's token before the global wait would let the next request of that key
+    follow almost at once). Idle per-key buckets are pruned so memory stays bounded with many
+    channels.
     """
 
     def __init__(
@@ -289,6 +335,8 @@ class RateBudget:
         global_rate: float,
         global_burst: float = 1.0,
         *,
+        global_initial: float | None = None,
+        global_window: tuple[int, float] | None = None,
         key_rate: float,
         key_burst: float = 1.0,
         idle_ttl: float = 300.0,
@@ -302,7 +350,12 @@ class RateBudget:
         self._clock: Clock = clock or loop_clock
         self._sleep: Sleep = sleep or asyncio.sleep
         self.global_bucket = TokenBucket(
-            global_rate, global_burst, clock=self._clock, sleep=self._sleep
+            global_rate,
+            global_burst,
+            clock=self._clock,
+            sleep=self._sleep,
+            initial=global_initial,
+            window=global_window,
         )
         self._key_rate = float(key_rate)
         self._key_burst = float(key_burst)
@@ -330,20 +383,38 @@ class RateBudget:
             self._buckets[key] = found
         return found
 
+    @property
+    def clock(self) -> Clock:
+        """The clock the budget measures with (the loop's, or the one injected in tests)."""
+        return self._clock
+
     async def acquire(self, key: str) -> float:
-        """Wait for one request's worth on `key` and on the global budget. Returns seconds
-        waited."""
+        """Wait for one request's worth on `key` and on the global budget, and take both at
+        the same instant. Returns seconds waited."""
         start = self._clock()
         kb = self.bucket(key)
-        await kb.acquire()
-        while True:
-            await self.global_bucket.acquire()
-            if kb.blocked_for() <= 0:
-                break
-            # A 429 for this key arrived while we queued globally: wait it out and take a fresh
-            # global slot, so the global rate still holds at the moment we actually go.
-            await kb.wait_unblocked()
+        async with kb.turn():
+            while True:
+                wait = kb.delay()
+                if wait > 0:
+                    await self._sleep(wait)
+                    continue
+                await self.global_bucket.acquire()
+                if kb.take_now():
+                    break
+                # A 429 for this key arrived while we queued globally: wait it out and take a
+                # fresh global slot, so the global rate still holds when we actually go.
         return max(0.0, self._clock() - start)
+
+    async def ready(self, key: str) -> None:
+        """Sleep until `key` could go and no platform-wide block is on (takes nothing). A caller
+        waits here before it commits to a request, so a blocked channel or platform parks
+        nothing but itself."""
+        while True:
+            wait = max(self.bucket(key).delay(), self.global_bucket.blocked_for())
+            if wait <= 0:
+                return
+            await self._sleep(wait)
 
     def try_acquire(self, key: str) -> float:
         """Non-blocking: 0.0 when a slot was taken on both buckets; else seconds to wait
@@ -414,14 +485,21 @@ def discord_budget(
     idle_ttl: float = 300.0,
     max_keys: int = 10_000,
 ) -> RateBudget:
-    """Discord: 50 requests/s per bot globally (burst 1, so no 1 s window ever exceeds 50).
+    """Discord: 50 requests/s per bot globally, evenly spaced, and never more than 50 in any
+    1.02 s window. One token of credit (burst 2, starting with 1) lets a request the event loop
+    released late be followed by the next one on schedule, so a busy loop does not drag the
+    rate below 50/s; the window keeps the ceiling exact.
 
     Per-route limits are not hard-coded: a route starts paced only by the global rate and adopts
     its real window from the first response's X-RateLimit-* headers.
     """
     return RateBudget(
         global_rate,
-        1.0,
+        2.0,
+        global_initial=1.0,
+        # One spacing more than a second: requests that reach Discord a few milliseconds
+        # closer together than they left still count at most `global_rate` in any second.
+        global_window=(max(1, int(global_rate)), 1.0 + 1.0 / global_rate),
         key_rate=global_rate,
         key_burst=1.0,
         idle_ttl=idle_ttl,

@@ -4,7 +4,9 @@ pending ──claim──> sending ──> sent
    ^                  │ └────> dead (failed for good, or retries exhausted; retry by hand)
    └── reschedule ────┘
 A row is marked `sending` (committed) before the platform call and finished after it, so a
-crash leaves it `sending`: "in doubt". The dispatcher settles those at start (see dispatcher).
+crash leaves it `sending`: "in doubt". The claim records the process that made it
+(`claimed_by`, see delivery.holder); the dispatcher settles the in-doubt rows of a process that
+is gone (see dispatcher).
 """
 
 from __future__ import annotations
@@ -14,7 +16,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, Update, and_, func, or_, select, true, update
+from sqlalchemy import ColumnElement, Select, Update, and_, delete, func, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from koreapage_bot.domain import Brief, Delivery, DeliveryState, Subscription
@@ -37,9 +40,10 @@ class ClaimedDelivery:
     payload: dict[str, Any]
 
 
-def _claim(now: datetime) -> Update:
-    """pending → sending with the attempt counted. The state check in the WHERE makes a row
-    another claimer took first match nothing (re-evaluated under the row lock on PostgreSQL)."""
+def _claim(now: datetime, holder: str | None) -> Update:
+    """pending → sending with the attempt counted and its holder named. The state check in the
+    WHERE makes a row another claimer took first match nothing (re-evaluated under the row lock
+    on PostgreSQL)."""
     return (
         update(t.deliveries)
         .where(t.deliveries.c.state == DeliveryState.PENDING.value)
@@ -47,8 +51,25 @@ def _claim(now: datetime) -> Update:
             state=DeliveryState.SENDING.value,
             attempts=t.deliveries.c.attempts + 1,
             claimed_at=now,
+            claimed_by=holder,
+            first_attempt_at=func.coalesce(t.deliveries.c.first_attempt_at, now),
             updated_at=now,
         )
+    )
+
+
+def _unsettled_ahead() -> ColumnElement[bool]:
+    """An earlier row of the same subscription is not settled yet (waiting for its turn, a
+    retry, or in flight): this row must not go before it."""
+    earlier = t.deliveries.alias("ahead")
+    return (
+        select(earlier.c.id)
+        .where(
+            earlier.c.subscription_id == t.deliveries.c.subscription_id,
+            earlier.c.id < t.deliveries.c.id,
+            earlier.c.state.in_([DeliveryState.PENDING.value, DeliveryState.SENDING.value]),
+        )
+        .exists()
     )
 
 
@@ -56,9 +77,15 @@ class OutboxRepository:
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
 
-    def _due_query(self, now: datetime, limit: int, platforms: Collection[str]) -> Select[Any]:
+    def _due_query(
+        self,
+        now: datetime,
+        limit: int,
+        platforms: Collection[str],
+        per_subscription: int | None = None,
+    ) -> Select[Any]:
         # Per-channel order: a row waits while an earlier row of its subscription is waiting
-        # out a retry, and due rows are taken in queue (id) order.
+        # out a retry or in flight, and due rows are taken in queue (id) order.
         earlier = t.deliveries.alias("earlier")
         waiting_ahead = (
             select(earlier.c.id)
@@ -76,17 +103,41 @@ class OutboxRepository:
             )
             .exists()
         )
-        return (
-            select(t.deliveries.c.id)
-            .join(t.subscriptions, t.subscriptions.c.id == t.deliveries.c.subscription_id)
-            .where(
-                t.deliveries.c.state == DeliveryState.PENDING.value,
-                t.deliveries.c.next_attempt_at <= now,
-                t.subscriptions.c.state == "active",
-                t.subscriptions.c.platform.in_(list(platforms)),
-                ~waiting_ahead,
+        conditions = (
+            t.deliveries.c.state == DeliveryState.PENDING.value,
+            t.deliveries.c.next_attempt_at <= now,
+            t.subscriptions.c.state == "active",
+            t.subscriptions.c.platform.in_(list(platforms)),
+            ~waiting_ahead,
+        )
+        joined = t.deliveries.join(
+            t.subscriptions, t.subscriptions.c.id == t.deliveries.c.subscription_id
+        )
+        if per_subscription is None:
+            return (
+                select(t.deliveries.c.id)
+                .select_from(joined)
+                .where(*conditions)
+                .order_by(t.deliveries.c.id)
+                .limit(limit)
             )
-            .order_by(t.deliveries.c.id)
+        # At most `per_subscription` rows of each channel, so one channel's backlog cannot
+        # fill the whole answer and keep the other channels waiting.
+        rank = (
+            func.row_number()
+            .over(partition_by=t.deliveries.c.subscription_id, order_by=t.deliveries.c.id)
+            .label("rank")
+        )
+        ranked = (
+            select(t.deliveries.c.id.label("id"), rank)
+            .select_from(joined)
+            .where(*conditions)
+            .subquery()
+        )
+        return (
+            select(ranked.c.id)
+            .where(ranked.c.rank <= per_subscription)
+            .order_by(ranked.c.id)
             .limit(limit)
         )
 
@@ -96,24 +147,47 @@ class OutboxRepository:
         """Up to `limit` due rows of active subscriptions on these platforms, still pending:
         the dispatcher claims each one (`claim_one`) only when its turn to be sent comes, so
         `sending` means "the platform call may be in flight" and nothing else."""
+        return await self.load(await self.due_ids(now, limit, platforms))
+
+    async def due_ids(
+        self,
+        now: datetime,
+        limit: int,
+        platforms: Collection[str],
+        *,
+        per_subscription: int | None = None,
+    ) -> list[int]:
+        """The ids `due` would load, in queue order; with `per_subscription`, at most that many
+        of each subscription (the first ones in its queue)."""
         if not platforms:
             return []
         async with self._engine.connect() as conn:
-            ids = (await conn.execute(self._due_query(now, limit, platforms))).scalars().all()
-        return await self._load(list(ids))
+            query = self._due_query(now, limit, platforms, per_subscription)
+            return list((await conn.execute(query)).scalars().all())
 
-    async def claim_one(self, delivery_id: int, now: datetime) -> Delivery | None:
-        """Mark one pending row `sending` and count the attempt; None when it is no longer
-        pending (another dispatcher took it, or it was removed)."""
+    async def claim_one(
+        self, delivery_id: int, now: datetime, holder: str | None = None
+    ) -> Delivery | None:
+        """Mark one pending row `sending`, count the attempt and name its holder; None when it
+        is no longer pending and due (another dispatcher took it, it waits for a retry, or it was
+        removed) or when an earlier
+        row of its channel is not settled yet (per-channel order holds even against a caller
+        whose view of the queue is out of date)."""
         async with self._engine.begin() as conn:
             result = await conn.execute(
-                _claim(now).where(t.deliveries.c.id == delivery_id).returning(*t.deliveries.c)
+                _claim(now, holder)
+                .where(
+                    t.deliveries.c.id == delivery_id,
+                    t.deliveries.c.next_attempt_at <= now,
+                    ~_unsettled_ahead(),
+                )
+                .returning(*t.deliveries.c)
             )
             row = result.mappings().first()
         return delivery_from_row(row) if row else None
 
     async def claim_due(
-        self, now: datetime, limit: int, platforms: Collection[str]
+        self, now: datetime, limit: int, platforms: Collection[str], holder: str | None = None
     ) -> list[ClaimedDelivery]:
         """Take up to `limit` due rows at once: each is marked `sending` and its attempt
         counted before this returns (tools and tests; the dispatcher claims row by row)."""
@@ -126,16 +200,16 @@ class OutboxRepository:
             # One statement for the batch; the state check (re-evaluated under the row lock on
             # PostgreSQL) means a row another claimer took first is not returned here.
             result = await conn.execute(
-                _claim(now).where(t.deliveries.c.id.in_(list(rows))).returning(t.deliveries.c.id)
+                _claim(now, holder)
+                .where(t.deliveries.c.id.in_(list(rows)))
+                .returning(t.deliveries.c.id)
             )
             claimed = list(result.scalars())
-        return await self._load(claimed)
+        return await self.load(claimed)
 
-    async def in_doubt(
-        self, platforms: Collection[str], claimed_before: datetime | None = None
-    ) -> list[ClaimedDelivery]:
-        """Rows left `sending` by a crash: the platform call may or may not have happened.
-        `claimed_before` skips rows a live dispatcher may still be sending (a lease)."""
+    async def in_doubt(self, platforms: Collection[str]) -> list[ClaimedDelivery]:
+        """Rows in `sending`: in flight, or left so by a process that stopped mid-send. Each
+        says who claimed it and when; the dispatcher decides which are in doubt."""
         async with self._engine.connect() as conn:
             ids = (
                 (
@@ -148,9 +222,6 @@ class OutboxRepository:
                         .where(
                             t.deliveries.c.state == DeliveryState.SENDING.value,
                             t.subscriptions.c.platform.in_(list(platforms)),
-                            t.deliveries.c.claimed_at <= claimed_before
-                            if claimed_before is not None
-                            else true(),
                         )
                         .order_by(t.deliveries.c.id)
                     )
@@ -158,9 +229,10 @@ class OutboxRepository:
                 .scalars()
                 .all()
             )
-        return await self._load(list(ids))
+        return await self.load(list(ids))
 
-    async def _load(self, ids: Sequence[int]) -> list[ClaimedDelivery]:
+    async def load(self, ids: Sequence[int]) -> list[ClaimedDelivery]:
+        """These rows (any state) with their subscription and briefs, in id order."""
         if not ids:
             return []
         async with self._engine.connect() as conn:
@@ -210,6 +282,42 @@ class OutboxRepository:
             updated_at=now,
         )
 
+    async def settle_pending(self, found: dict[int, str], not_there: Sequence[int]) -> int:
+        """After a look-up: rows still pending that the platform has (`found`: id -> message id)
+        are sent; those it does not have no longer need a look-up. Rows that are not pending
+        any more (another process took them meanwhile) are left alone. Returns how many were
+        marked sent."""
+        now = utcnow()
+        sent = 0
+        async with self._engine.begin() as conn:
+            for delivery_id, message_id in found.items():
+                result = await conn.execute(
+                    update(t.deliveries)
+                    .where(
+                        t.deliveries.c.id == delivery_id,
+                        t.deliveries.c.state == DeliveryState.PENDING.value,
+                    )
+                    .values(
+                        state=DeliveryState.SENT.value,
+                        message_id=message_id,
+                        sent_at=now,
+                        last_error=None,
+                        maybe_sent=False,
+                        updated_at=now,
+                    )
+                )
+                sent += result.rowcount
+            if not_there:
+                await conn.execute(
+                    update(t.deliveries)
+                    .where(
+                        t.deliveries.c.id.in_(list(not_there)),
+                        t.deliveries.c.state == DeliveryState.PENDING.value,
+                    )
+                    .values(maybe_sent=False, updated_at=now)
+                )
+        return sent
+
     async def reschedule(
         self,
         delivery_id: int,
@@ -217,8 +325,12 @@ class OutboxRepository:
         error: str,
         *,
         rate_limited: bool,
-        maybe_sent: bool = False,
+        maybe_sent: bool | None = None,
     ) -> None:
+        """Back to pending, due at `at`. `maybe_sent` None keeps the flag as it is, except that
+        a failed attempt that is not a rate limit (the platform answered) clears it."""
+        if maybe_sent is None and not rate_limited:
+            maybe_sent = False
         values: dict[str, Any] = {
             "state": DeliveryState.PENDING.value,
             "next_attempt_at": at,
@@ -227,7 +339,7 @@ class OutboxRepository:
         }
         if rate_limited:
             values["rate_limited"] = t.deliveries.c.rate_limited + 1
-        else:
+        if maybe_sent is not None:
             values["maybe_sent"] = maybe_sent
         await self._update(delivery_id, **values)
 
@@ -344,6 +456,34 @@ class OutboxRepository:
             for brief in briefs:
                 total += await write_deliveries(conn, brief, now)
         return total
+
+    # -- dispatcher processes (see delivery.holder) ----------------------------------------
+
+    async def heartbeat(self, holder: str, now: datetime) -> None:
+        """Register `holder` or refresh its sign of life."""
+        dialect = sqlite if self._engine.dialect.name == "sqlite" else postgresql
+        stmt = dialect.insert(t.delivery_holders).values(id=holder, started_at=now, seen_at=now)
+        stmt = stmt.on_conflict_do_update(index_elements=["id"], set_={"seen_at": now})
+        async with self._engine.begin() as conn:
+            await conn.execute(stmt)
+
+    async def holders(self) -> dict[str, datetime]:
+        """Every registered holder and its last heartbeat."""
+        async with self._engine.connect() as conn:
+            rows = await conn.execute(select(t.delivery_holders.c.id, t.delivery_holders.c.seen_at))
+            return {holder: seen for holder, seen in rows}
+
+    async def remove_holder(self, holder: str) -> None:
+        async with self._engine.begin() as conn:
+            await conn.execute(delete(t.delivery_holders).where(t.delivery_holders.c.id == holder))
+
+    async def forget_holders(self, seen_before: datetime) -> int:
+        """Drop the rows of processes silent since `seen_before` (crashed long ago)."""
+        async with self._engine.begin() as conn:
+            result = await conn.execute(
+                delete(t.delivery_holders).where(t.delivery_holders.c.seen_at < seen_before)
+            )
+        return int(result.rowcount)
 
     async def _update(self, delivery_id: int, **values: Any) -> None:
         async with self._engine.begin() as conn:

@@ -124,4 +124,8 @@ def delivery_from_row(row: Mapping[Any, Any]) -> Delivery:
         kind=row["kind"],
         rate_limited=row["rate_limited"],
         maybe_sent=bool(row["maybe_sent"]),
+        claimed_at=row["claimed_at"],
+        claimed_by=row["claimed_by"],
+        first_attempt_at=row["first_attempt_at"],
+        created_at=row["created_at"],
     )

@@ -185,6 +185,11 @@ deliveries = Table(
     Column("maybe_sent", Boolean, nullable=False, default=False, server_default="0"),
     Column("next_attempt_at", UtcDateTime, nullable=False),
     Column("claimed_at", UtcDateTime),
+    # Who made the last attempt (a dispatcher process, see `delivery_holders`) and when the
+    # first one started: a row left `sending` by a process that is gone is settled at once,
+    # and a look-up searches the platform from the first attempt on.
+    Column("claimed_by", String(200)),
+    Column("first_attempt_at", UtcDateTime),
     Column("sent_at", UtcDateTime),
     Column("message_id", Text),
     Column("last_error", Text),
@@ -192,6 +197,20 @@ deliveries = Table(
     Column("updated_at", UtcDateTime, nullable=False),
     UniqueConstraint("subscription_id", "brief_id", name="uq_deliveries_subscription_brief"),
     Index("ix_deliveries_due", "state", "next_attempt_at"),
+    # Per-channel order: "is an earlier row of this subscription still unsettled?" reads only
+    # that subscription's pending and sending rows, however long its history.
+    Index("ix_deliveries_subscription_state", "subscription_id", "state", "id"),
+)
+
+# Dispatcher processes that may hold deliveries in `sending`, each refreshing `seen_at` while it
+# runs (and removing its row when it stops), so another process can tell a live holder from one
+# that crashed.
+delivery_holders = Table(
+    "delivery_holders",
+    metadata,
+    Column("id", String(200), primary_key=True),
+    Column("started_at", UtcDateTime, nullable=False),
+    Column("seen_at", UtcDateTime, nullable=False),
 )
 
 # Small key/value state the bot keeps for itself (e.g. the hash of synced slash commands).

@@ -2,10 +2,21 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+
 from koreapage_bot.adapters.discord.client import DiscordAdapter
 from koreapage_bot.adapters.discord.publisher import nonce_for
 from koreapage_bot.adapters.discord.render import colour_for
-from koreapage_bot.ports import DeliveryTarget, Failed, Publisher, RetryAfter, Sent
+from koreapage_bot.ports import (
+    DeliveryTarget,
+    Failed,
+    Found,
+    Publisher,
+    RetryAfter,
+    Sent,
+    SentLookup,
+)
 from tests.adapters.discord.conftest import (
     InTestApi,
     check_bodies,
@@ -16,6 +27,12 @@ from tests.contract.discord_spec import embeds_length
 from tests.fakes.discord_server import FakeDiscord
 
 MESSAGES = "/channels/{channel_id}/messages"
+
+
+def _lookup(
+    fake: FakeDiscord, delivery_id: int, window: tuple[datetime, datetime] | None
+) -> DeliveryTarget:
+    return replace(_target(fake, delivery_id), lookup_window=window)
 
 
 def _target(fake: FakeDiscord, delivery_id: int = 1, **options: object) -> DeliveryTarget:
@@ -56,7 +73,8 @@ async def test_a_brief_becomes_exactly_one_message_with_its_embed(
         {"name": "Source", "value": "Example Alliance Review", "inline": True},
     ]
     assert embed["timestamp"].startswith("2025-03-04T09:30:00")
-    assert embed["footer"] == {"text": "Brief 3"}
+    # The delivery key ends the footer: a look-up reads it back (history carries no nonce).
+    assert embed["footer"] == {"text": "Brief 3 · delivery-1"}
     assert embed["color"] == colour_for("cost-sharing")
     check_bodies(fake)
 
@@ -93,6 +111,69 @@ async def test_long_429_surfaces_as_retry_after(fake: FakeDiscord, adapter: Disc
     outcome = await adapter.publisher.publish(_target(fake), make_view(1))
     assert isinstance(outcome, RetryAfter) and outcome.seconds == 120.0 and outcome.rate_limited
     assert not fake.messages.get(fake.channel_ids[1])
+
+
+async def test_a_long_global_429_asks_to_hold_every_channel(
+    fake: FakeDiscord, adapter: DiscordAdapter
+) -> None:
+    # Longer than discord.py waits by itself, so it surfaces; only the response's
+    # X-RateLimit-Global tells it apart from one route's limit.
+    fake.fail_next("POST", MESSAGES, status=429, retry_after=40.0, is_global=True)
+    outcome = await adapter.publisher.publish(_target(fake), make_view(1))
+    assert isinstance(outcome, RetryAfter) and outcome.rate_limited
+    assert outcome.platform_wide and outcome.seconds == 40.0
+    fake.fail_next("POST", MESSAGES, status=429, retry_after=40.0)  # one route's: not global
+    adapter.publisher.global_limit.until = 0.0
+    route = await adapter.publisher.publish(_target(fake, 2), make_view(1))
+    assert isinstance(route, RetryAfter) and route.rate_limited and not route.platform_wide
+
+
+async def test_find_sent_reads_the_key_back_from_the_bots_own_messages(
+    fake: FakeDiscord, adapter: DiscordAdapter
+) -> None:
+    publisher = adapter.publisher
+    assert isinstance(publisher, SentLookup)
+    assert publisher.resend_window(_target(fake)) == 120.0  # inside it, the nonce is enough
+    assert publisher.resend_window(_target(fake, webhook=True)) == 120.0  # webhooks are off
+    now = datetime.now(UTC)
+    sent = await publisher.publish(_target(fake, 1), make_view(1))
+    await publisher.publish(_target(fake, 2), make_view(2))
+    assert isinstance(sent, Sent)
+    # Someone else's message with a look-alike footer does not count.
+    cid = fake.channel_ids[1]
+    fake.messages[cid].append(
+        {**fake.messages[cid][0], "id": str(fake.next_id()), "author": fake.user(5, "mallory")}
+    )
+    window = (now - timedelta(seconds=5), datetime.now(UTC))
+    asked = [_lookup(fake, 1, window), _lookup(fake, 3, window)]
+    assert await publisher.find_sent(asked) == Found({"delivery-1": sent.message_id})
+    (call,) = fake.calls("GET", MESSAGES)
+    assert "after" in call.query  # read from the window's start, not the whole channel
+    # Before the first attempt nothing of ours is there.
+    past = (now - timedelta(hours=2), now - timedelta(hours=1))
+    assert await publisher.find_sent([_lookup(fake, 1, past)]) == Found({})
+
+
+async def test_find_sent_without_a_window_reads_the_newest_messages(
+    fake: FakeDiscord, adapter: DiscordAdapter
+) -> None:
+    sent = await adapter.publisher.publish(_target(fake, 1), make_view(1))
+    assert isinstance(sent, Sent)
+    outcome = await adapter.publisher.find_sent([_lookup(fake, 1, None)])
+    assert outcome == Found({"delivery-1": sent.message_id})
+    (call,) = fake.calls("GET", MESSAGES)
+    assert "after" not in call.query  # not from the channel's very first message
+
+
+async def test_find_sent_when_the_channel_cannot_be_read(
+    fake: FakeDiscord, adapter: DiscordAdapter
+) -> None:
+    fake.fail_next("GET", MESSAGES, status=403, code=50001, message="Missing Access")
+    outcome = await adapter.publisher.find_sent([_lookup(fake, 1, None)])
+    assert isinstance(outcome, Failed) and "50001" in outcome.reason
+    fake.down = True
+    outcome = await adapter.publisher.find_sent([_lookup(fake, 1, None)])
+    assert isinstance(outcome, RetryAfter) and not outcome.rate_limited
 
 
 async def test_short_429_is_retried_by_discord_py_and_arrives_once(

@@ -63,11 +63,11 @@ def test_invite_url_asks_for_exactly_what_is_used() -> None:
     q = parse_qs(urlparse(invite_url("123456")).query)
     assert q["client_id"] == ["123456"]
     assert q["scope"] == ["bot applications.commands"]
-    view, send, embed, threads_send, public_threads, hooks = 10, 11, 14, 38, 35, 29
+    view, send, embed, history, threads_send, public_threads, hooks = 10, 11, 14, 16, 38, 35, 29
     assert int(q["permissions"][0]) == sum(
-        1 << b for b in (view, send, embed, threads_send, public_threads)
+        1 << b for b in (view, send, embed, history, threads_send, public_threads)
     )
     plain = parse_qs(urlparse(invite_url("1", threads=False)).query)
-    assert int(plain["permissions"][0]) == (1 << view) | (1 << send) | (1 << embed)
+    assert int(plain["permissions"][0]) == sum(1 << b for b in (view, send, embed, history))
     with_hooks = parse_qs(urlparse(invite_url("1", threads=False, webhooks=True)).query)
     assert int(with_hooks["permissions"][0]) & (1 << hooks)

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import socket
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from koreapage_bot.adapters.slack.publisher import SlackPublisher, publishing_client
-from koreapage_bot.delivery.ratelimit import slack_budget
+from koreapage_bot.adapters.slack.publisher import CLOCK_SKEW, SlackPublisher, publishing_client
 from koreapage_bot.ports import (
     DeliveryTarget,
     Failed,
+    Found,
     Publisher,
     RetryAfter,
     Sent,
@@ -89,27 +90,16 @@ async def test_feed_text_cannot_mention_anyone(
 async def test_forced_429_is_retry_after(publisher: SlackPublisher, fake_slack: FakeSlack) -> None:
     fake_slack.force_rate_limit("chat.postMessage", retry_after=7)
     outcome = await publisher.publish(target(), make_view())
-    assert outcome == RetryAfter(7.0, f"slack: rate limited on {CHANNEL}", rate_limited=True)
+    # Slack's limits apply per method per workspace: the dispatcher holds every channel.
+    assert outcome == RetryAfter(
+        7.0, f"slack: rate limited on {CHANNEL}", rate_limited=True, platform_wide=True
+    )
     # The SDK did not retry on its own: one attempt reached Slack, nothing was posted.
     assert len(fake_slack.calls_to("chat.postMessage")) == 1
     assert fake_slack.posts() == []
     # The core retries later and the brief arrives once.
     assert isinstance(await publisher.publish(target(attempt=2), make_view()), Sent)
     assert len(fake_slack.posts()) == 1
-
-
-async def test_429_slows_the_channel_in_the_budget(fake_slack: FakeSlack) -> None:
-    budget = slack_budget()
-    publisher = SlackPublisher(
-        publishing_client(fake_slack.bot_token, fake_slack.api_url), budget=budget
-    )
-    fake_slack.force_rate_limit("chat.postMessage", retry_after=30)
-    assert isinstance(await publisher.publish(target(), make_view()), RetryAfter)
-    assert budget.delay(CHANNEL) > 20
-    # While the channel is blocked, the publisher hands the wait back instead of sleeping.
-    outcome = await publisher.publish(target(), make_view())
-    assert isinstance(outcome, RetryAfter) and outcome.seconds > 20 and outcome.rate_limited
-    assert len(fake_slack.calls_to("chat.postMessage")) == 1
 
 
 @pytest.mark.parametrize(
@@ -173,20 +163,76 @@ async def test_unreachable_slack_is_retry_after() -> None:
     assert not outcome.maybe_sent  # never connected: certainly not posted
 
 
+def sent_target(delivery_id: int, window: tuple[datetime, datetime] | None) -> DeliveryTarget:
+    return DeliveryTarget(
+        delivery_id, 3, "slack", None, CHANNEL, 2, f"kp-{delivery_id}", lookup_window=window
+    )
+
+
 async def test_find_sent_matches_the_delivery_metadata(
     publisher: SlackPublisher, fake_slack: FakeSlack
 ) -> None:
     first = DeliveryTarget(21, 3, "slack", None, CHANNEL, 1, "kp-21")
-    other = DeliveryTarget(22, 3, "slack", None, CHANNEL, 1, "kp-22")
     sent = await publisher.publish(first, make_view())
     assert isinstance(sent, Sent)
     assert fake_slack.posts()[0].params["metadata"] == {
         "event_type": "koreapage_delivery",
         "event_payload": {"delivery_key": "kp-21"},
     }
-    assert await publisher.find_sent(first) == sent.message_id
-    assert await publisher.find_sent(other) is None
     assert isinstance(publisher, SentLookup)
+    assert publisher.resend_window(first) == 0.0  # no idempotency key: always look
+    now = datetime.now(UTC)
+    window = (now - timedelta(seconds=5), now + timedelta(seconds=5))
+    # One call answers for every delivery asked about: found and not there alike.
+    outcome = await publisher.find_sent([sent_target(21, window), sent_target(22, window)])
+    assert outcome == Found({"kp-21": sent.message_id})
+    (call,) = fake_slack.calls_to("conversations.history")
+    params = call.params
+    assert str(params["include_all_metadata"]).lower() in ("1", "true")
+    assert int(params["limit"]) <= 15  # what Slack allows apps outside its Marketplace
+    # Only the window in which an attempt may have posted (plus clock skew) is read.
+    assert float(params["oldest"]) == pytest.approx((window[0] - CLOCK_SKEW).timestamp(), abs=1)
+    assert float(params["latest"]) == pytest.approx((window[1] + CLOCK_SKEW).timestamp(), abs=1)
+    # Outside that window the same post is not looked at.
+    past = (now - timedelta(hours=2), now - timedelta(hours=1))
+    assert await publisher.find_sent([sent_target(21, past)]) == Found({})
+
+
+async def test_find_sent_pages_through_a_busy_window(
+    publisher: SlackPublisher, fake_slack: FakeSlack
+) -> None:
+    ours = await publisher.publish(
+        DeliveryTarget(30, 3, "slack", None, CHANNEL, 1, "kp-30"), make_view()
+    )
+    for n in range(40):  # people talk in the channel after the post
+        await publisher.publish(
+            DeliveryTarget(100 + n, 9, "slack", None, CHANNEL, 1, f"other-{n}"), make_view()
+        )
+    now = datetime.now(UTC)
+    found = await publisher.find_sent([sent_target(30, (now - timedelta(seconds=5), now))])
+    assert isinstance(ours, Sent) and found == Found({"kp-30": ours.message_id})
+    assert len(fake_slack.calls_to("conversations.history")) == 3  # 15 + 15 + the rest
+
+
+async def test_a_rate_limited_history_asks_to_wait_for_the_whole_workspace(
+    publisher: SlackPublisher, fake_slack: FakeSlack
+) -> None:
+    fake_slack.limit_history(every=60)
+    now = datetime.now(UTC)
+    window = (now - timedelta(seconds=5), now)
+    assert await publisher.find_sent([sent_target(40, window)]) == Found({})
+    outcome = await publisher.find_sent([sent_target(41, window)])
+    assert isinstance(outcome, RetryAfter)
+    assert outcome.rate_limited and outcome.platform_wide and 55 <= outcome.seconds <= 60
+
+
+@pytest.mark.parametrize("error", ["missing_scope", "not_in_channel"])
+async def test_a_history_that_can_never_answer_says_so(
+    publisher: SlackPublisher, fake_slack: FakeSlack, error: str
+) -> None:
+    fake_slack.force_error("conversations.history", error)
+    outcome = await publisher.find_sent([sent_target(50, None)])
+    assert isinstance(outcome, Failed) and error in outcome.reason
 
 
 async def test_digest_is_one_message_within_limits(

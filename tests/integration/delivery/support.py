@@ -14,6 +14,8 @@ from koreapage_bot.ports import (
     BriefView,
     DeliveryTarget,
     Failed,
+    Found,
+    LookupOutcome,
     PublishOutcome,
     RetryAfter,
     Sent,
@@ -180,10 +182,20 @@ class FakePlatform:
 
 
 class FakePlatformWithLookup(FakePlatform):
-    """Also answers SentLookup.find_sent from what the platform holds."""
+    """Also answers SentLookup.find_sent from what the platform holds (no de-duplication
+    window: every row in doubt is looked up)."""
 
-    async def find_sent(self, target: DeliveryTarget) -> str | None:
-        return self.messages.get(target.idempotency_key)
+    lookups: list[list[str]]
+
+    def resend_window(self, target: DeliveryTarget) -> float:
+        return 0.0
+
+    async def find_sent(self, targets: Sequence[DeliveryTarget]) -> LookupOutcome:
+        if not hasattr(self, "lookups"):
+            self.lookups = []
+        self.lookups.append([t.idempotency_key for t in targets])
+        keys = {t.idempotency_key for t in targets}
+        return Found({k: v for k, v in self.messages.items() if k in keys})
 
 
 def server_error(seconds: float = 0.0) -> RetryAfter:

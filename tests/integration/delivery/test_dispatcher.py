@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 from datetime import timedelta
 from io import StringIO
 
@@ -12,10 +13,14 @@ from rich.console import Console
 from koreapage_bot.adapters.console import ConsolePublisher
 from koreapage_bot.config import DeliveryConfig
 from koreapage_bot.delivery.dispatcher import Dispatcher
+from koreapage_bot.delivery.holder import STALE_AFTER, Holder
 from koreapage_bot.domain import Delivery, DeliveryState, SubscriptionState
 from koreapage_bot.ports import (
     BriefView,
     DeliveryTarget,
+    Failed,
+    Found,
+    LookupOutcome,
     Publisher,
     PublishOutcome,
     RetryAfter,
@@ -377,23 +382,85 @@ async def test_crash_between_send_and_record(
         assert "in doubt" in row.last_error
 
 
-async def test_a_failing_lookup_falls_back_to_the_in_doubt_policy(sqlite_store: Store) -> None:
+async def test_a_row_held_by_another_host_is_settled_once_its_heartbeat_stops(
+    sqlite_store: Store,
+) -> None:
+    store, clock = sqlite_store, Clock()
+    await subscribe(store, "ch-1")
+    await a_brief(store, await a_feed(store), "Alliance summit")
+    other = Holder("another-host", "4026531836", 7, "99").id
+    await store.outbox.heartbeat(other, clock.now)
+    await store.outbox.claim_due(clock.now, 10, ["fake"], other)
+    platform = FakePlatformWithLookup()
+    d = dispatcher(store, platform, clock)
+
+    clock.advance(LEASE)  # a lease means nothing while its holder keeps beating
+    await store.outbox.heartbeat(other, clock.now)
+    assert (await d.recover()).retried == 0
+    clock.advance(STALE_AFTER.total_seconds())  # then it falls silent
+    assert (await d.recover()).retried == 1
+    await d.drain()
+    assert platform.lookups == [["kp-1"]] and len(platform.delivered) == 1
+    assert (await only_delivery(store)).state is DeliveryState.SENT
+
+
+@pytest.mark.parametrize("in_doubt", ["resend", "drop"])
+async def test_a_lookup_that_cannot_answer_now_is_asked_again_and_never_resent_blind(
+    sqlite_store: Store, in_doubt: str
+) -> None:
+    store, clock = sqlite_store, Clock()
+    await subscribe(store, "ch-1")
+    await a_brief(store, await a_feed(store), "Alliance summit")
+    await store.outbox.claim_due(clock.now, 10, ["fake"])  # then the process dies
+
+    class Unreachable(FakePlatformWithLookup):
+        down = True
+
+        async def find_sent(self, targets: Sequence[DeliveryTarget]) -> LookupOutcome:
+            if self.down:
+                raise ConnectionError("history unavailable")
+            return await super().find_sent(targets)
+
+    platform = Unreachable()
+    restarted = dispatcher(store, platform, clock, DeliveryConfig(in_doubt=in_doubt))
+    clock.advance(LEASE)
+    await restarted.recover()
+    await restarted.drain()  # the lookup happens when the row's turn comes, and fails
+    row = await only_delivery(store)
+    assert platform.calls == []  # neither resent blind ...
+    assert (row.state, row.maybe_sent) == (DeliveryState.PENDING, True)  # ... nor given up
+    assert row.next_attempt_at > clock.now
+
+    platform.down = False
+    clock.advance(3600)
+    await restarted.drain()
+    assert len(platform.delivered) == 1  # not there: sent, once
+    assert (await only_delivery(store)).state is DeliveryState.SENT
+
+
+@pytest.mark.parametrize(
+    ("in_doubt", "sends", "final"),
+    [("resend", 1, DeliveryState.SENT), ("drop", 0, DeliveryState.DEAD)],
+)
+async def test_a_lookup_that_can_never_answer_follows_the_in_doubt_policy(
+    sqlite_store: Store, in_doubt: str, sends: int, final: DeliveryState
+) -> None:
     store, clock = sqlite_store, Clock()
     await subscribe(store, "ch-1")
     await a_brief(store, await a_feed(store), "Alliance summit")
     await store.outbox.claim_due(clock.now, 10, ["fake"])
 
-    class Unreachable(FakePlatformWithLookup):
-        async def find_sent(self, target: object) -> str | None:
-            raise ConnectionError("history unavailable")
+    class NoPermission(FakePlatformWithLookup):
+        async def find_sent(self, targets: Sequence[DeliveryTarget]) -> LookupOutcome:
+            return Failed("missing permission to read the channel")
 
-    platform = Unreachable()
-    restarted = dispatcher(store, platform, clock, DeliveryConfig(in_doubt="drop"))
+    platform = NoPermission()
+    restarted = dispatcher(store, platform, clock, DeliveryConfig(in_doubt=in_doubt))
     clock.advance(LEASE)
     await restarted.recover()
-    await restarted.drain()  # the lookup happens when the row's turn comes
-    assert platform.calls == []
-    assert (await only_delivery(store)).state is DeliveryState.DEAD
+    await restarted.drain()
+    assert len(platform.delivered) == sends
+    assert (await only_delivery(store)).state is final
 
 
 # -- order -------------------------------------------------------------------------------
@@ -461,9 +528,14 @@ class NoDedupePlatform:
 
 
 class NoDedupeWithHistory(NoDedupePlatform):
-    async def find_sent(self, target: DeliveryTarget) -> str | None:
+    def resend_window(self, target: DeliveryTarget) -> float:
+        return 0.0
+
+    async def find_sent(self, targets: Sequence[DeliveryTarget]) -> LookupOutcome:
         self.lookups += 1
-        return "found-ts" if target.idempotency_key in self.posts else None
+        return Found(
+            {t.idempotency_key: "found-ts" for t in targets if t.idempotency_key in self.posts}
+        )
 
 
 @pytest.mark.parametrize("lookup", [True, False])

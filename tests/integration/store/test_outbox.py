@@ -257,3 +257,100 @@ async def test_removing_a_subscription_removes_its_undelivered_rows(store: Store
     assert await store.subscriptions.remove(sub.id)
     assert [d.subscription_id for d in await store.outbox.all()] != [sub.id]
     assert len(await store.outbox.all()) == 1
+
+
+async def test_claim_one_names_its_holder_and_keeps_the_first_attempt(store: Store) -> None:
+    await subscribe(store, "ch-1")
+    await a_brief(store, await a_feed(store), "Alliance summit")
+    first = utcnow() + timedelta(seconds=1)
+    claimed = await store.outbox.claim_one(1, first, "host/ns/10/20")
+    assert claimed is not None
+    assert (claimed.claimed_by, claimed.claimed_at, claimed.first_attempt_at) == (
+        "host/ns/10/20",
+        first,
+        first,
+    )
+    await store.outbox.reschedule(1, first, "lost answer", rate_limited=False, maybe_sent=True)
+    later = first + timedelta(minutes=5)
+    again = await store.outbox.claim_one(1, later, "host/ns/11/21")
+    assert again is not None
+    assert (again.claimed_by, again.claimed_at, again.first_attempt_at) == (
+        "host/ns/11/21",
+        later,
+        first,  # a look-up searches from the first attempt on
+    )
+    assert again.attempts == 2 and again.maybe_sent
+
+
+async def test_claim_one_never_overtakes_an_unsettled_row_or_a_retry_time(store: Store) -> None:
+    """The claim itself keeps per-channel order, whatever the caller's view of the queue."""
+    await subscribe(store, "ch-1")
+    feed = await a_feed(store)
+    await a_brief(store, feed, "Brief 1")
+    await a_brief(store, feed, "Brief 2")
+    now = utcnow() + timedelta(seconds=1)
+    assert await store.outbox.claim_one(2, now) is None  # brief 1 is still pending
+    assert await store.outbox.claim_one(1, now) is not None
+    assert await store.outbox.claim_one(2, now) is None  # brief 1 is in flight
+    await store.outbox.reschedule(1, now + timedelta(seconds=30), "429", rate_limited=True)
+    assert await store.outbox.claim_one(1, now) is None  # not before its Retry-After
+    assert await store.outbox.claim_one(2, now) is None  # nor its follower
+    assert await store.outbox.claim_one(1, now + timedelta(seconds=30)) is not None
+    await store.outbox.mark_sent(1, "m-1", now)
+    assert await store.outbox.claim_one(2, now) is not None
+
+
+async def test_due_ids_takes_a_few_rows_of_each_channel(store: Store) -> None:
+    for channel in ("ch-1", "ch-2"):
+        await subscribe(store, channel)
+    feed = await a_feed(store)
+    for n in range(5):
+        await a_brief(store, feed, f"Brief {n}")
+    now = utcnow() + timedelta(seconds=1)
+    ids = await store.outbox.due_ids(now, 100, ["fake"], per_subscription=2)
+    by_channel = await rows_by_channel_ids(store, ids)
+    assert by_channel == {"ch-1": 2, "ch-2": 2}
+    assert ids == sorted(ids)
+    assert len(await store.outbox.due_ids(now, 100, ["fake"])) == 10
+
+
+async def rows_by_channel_ids(store: Store, ids: list[int]) -> dict[str, int]:
+    subs = {s.id: s.channel for s in await store.subscriptions.all()}
+    counts: dict[str, int] = {}
+    for d in await store.outbox.all():
+        if d.id in ids:
+            counts[subs[d.subscription_id]] = counts.get(subs[d.subscription_id], 0) + 1
+    return counts
+
+
+async def test_settle_pending_records_what_a_lookup_found(store: Store) -> None:
+    await subscribe(store, "ch-1")
+    feed = await a_feed(store)
+    for n in range(3):
+        await a_brief(store, feed, f"Brief {n}")
+    now = utcnow() + timedelta(seconds=1)
+    for delivery_id in (1, 2, 3):
+        await store.outbox.reschedule(delivery_id, now, "x", rate_limited=False, maybe_sent=True)
+    await store.outbox.claim_one(1, now)  # in flight elsewhere: left alone
+    assert await store.outbox.settle_pending({1: "m-1", 2: "m-2"}, [3]) == 1
+    assert (await row(store, 1)).state is DeliveryState.SENDING
+    assert ((await row(store, 2)).state, (await row(store, 2)).message_id) == (
+        DeliveryState.SENT,
+        "m-2",
+    )
+    three = await row(store, 3)
+    assert (three.state, three.maybe_sent) == (DeliveryState.PENDING, False)
+
+
+async def test_heartbeats(store: Store) -> None:
+    now = utcnow()
+    await store.outbox.heartbeat("a", now)
+    await store.outbox.heartbeat("b", now - timedelta(days=2))
+    await store.outbox.heartbeat("a", now + timedelta(seconds=5))
+    assert await store.outbox.holders() == {
+        "a": now + timedelta(seconds=5),
+        "b": now - timedelta(days=2),
+    }
+    assert await store.outbox.forget_holders(now - timedelta(days=1)) == 1
+    await store.outbox.remove_holder("a")
+    assert await store.outbox.holders() == {}

@@ -151,6 +151,8 @@ class DiscordAdapter:
             "max_ratelimit_timeout": self.settings.max_ratelimit_timeout,
             "allowed_mentions": discord.AllowedMentions.none(),
             "guild_ready_timeout": self.settings.guild_ready_timeout,
+            # Lets the publisher tell a global 429 from a route's (discord.py does not say).
+            "http_trace": self.publisher.global_limit.trace_config(),
         }
         client: discord.Client = (
             _ShardedBot(self, **options) if self.settings.sharded else _Bot(self, **options)

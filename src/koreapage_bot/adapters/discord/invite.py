@@ -8,8 +8,11 @@ SCOPES = ("bot", "applications.commands")
 
 
 def bot_permissions(*, threads: bool = True, webhooks: bool = False) -> discord.Permissions:
-    """See channels, post briefs as embeds; threads and webhooks only when those modes are on."""
-    perms = discord.Permissions(view_channel=True, send_messages=True, embed_links=True)
+    """See channels, post briefs as embeds, read back its own recent posts (to check whether a
+    brief whose answer was lost arrived); threads and webhooks only when those modes are on."""
+    perms = discord.Permissions(
+        view_channel=True, send_messages=True, embed_links=True, read_message_history=True
+    )
     if threads:
         perms.create_public_threads = True
         perms.send_messages_in_threads = True

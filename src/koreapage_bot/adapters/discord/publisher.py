@@ -1,4 +1,11 @@
-"""ports.Publisher for Discord: briefs as embeds, sent over REST, errors mapped to outcomes."""
+"""ports.Publisher for Discord: briefs as embeds, sent over REST, errors mapped to outcomes.
+
+Sent only once: each message carries its delivery key twice, as the `nonce` (with
+`enforce_nonce`, Discord drops a repeat for a few minutes) and at the end of the last embed's
+footer (Discord's message history does not return nonces). Within `nonce_window` of the first
+attempt a retry simply resends; beyond it the dispatcher first asks `find_sent`, which reads the
+channel's messages from the window in which an attempt may have posted.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +13,8 @@ import asyncio
 import hashlib
 import logging
 from collections.abc import Callable, Sequence
+from datetime import datetime, timedelta
+from types import SimpleNamespace
 from typing import Any
 
 import aiohttp
@@ -21,7 +30,16 @@ from koreapage_bot.adapters.discord.render import (
     truncate,
 )
 from koreapage_bot.adapters.discord.settings import DiscordSettings
-from koreapage_bot.ports import BriefView, DeliveryTarget, Failed, PublishOutcome, RetryAfter, Sent
+from koreapage_bot.ports import (
+    BriefView,
+    DeliveryTarget,
+    Failed,
+    Found,
+    LookupOutcome,
+    PublishOutcome,
+    RetryAfter,
+    Sent,
+)
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +55,10 @@ WEBHOOK_NAME = "koreapage-bot"
 THREAD_NAME_MAX = 100
 SERVER_ERROR_RETRY = 30.0
 NETWORK_RETRY = 15.0
+FOOTER_MAX = 2048
+# A look-up reads messages from the first attempt on, widened for clocks that disagree.
+CLOCK_SKEW = timedelta(seconds=120)
+MAX_SCAN = 1000  # messages read by one look-up; a busier window cannot be checked
 
 
 def nonce_for(key: str) -> str:
@@ -44,6 +66,66 @@ def nonce_for(key: str) -> str:
     if len(key) <= NONCE_MAX:
         return key
     return hashlib.sha256(key.encode()).hexdigest()[:NONCE_MAX]
+
+
+def stamp(embeds: list[Embed], key: str) -> list[Embed]:
+    """The delivery key at the end of the last embed's footer, where `find_sent` reads it
+    back ("Brief 12 · kp-345")."""
+    if not embeds:
+        return embeds
+    out = [dict(e) for e in embeds]
+    footer = dict(out[-1].get("footer") or {})
+    text = str(footer.get("text") or "")
+    tail = f" · {key}" if text else key
+    footer["text"] = truncate(text, FOOTER_MAX - len(tail)) + tail
+    out[-1]["footer"] = footer
+    return out
+
+
+def keys_in(message: discord.Message) -> set[str]:
+    """Delivery keys found in a message's embed footers."""
+    keys: set[str] = set()
+    for embed in message.embeds:
+        text = embed.footer.text or ""
+        if text:
+            keys.add(text.rsplit(" · ", 1)[-1].strip())
+    return keys
+
+
+class GlobalLimitWatch:
+    """Notes Discord's global 429s (X-RateLimit-Global) from the HTTP client's trace: the
+    `RateLimited` discord.py raises for a long 429 does not say whether it was global."""
+
+    def __init__(self) -> None:
+        self.until = 0.0  # loop time until which Discord refuses every request
+
+    def trace_config(self) -> aiohttp.TraceConfig:
+        trace = aiohttp.TraceConfig()
+        trace.on_request_end.append(self._on_end)
+        return trace
+
+    async def _on_end(
+        self, session: aiohttp.ClientSession, ctx: SimpleNamespace, params: Any
+    ) -> None:
+        response = params.response
+        if response.status != 429:
+            return
+        headers = response.headers
+        is_global = headers.get("X-RateLimit-Global", "").lower() == "true"
+        if not is_global and headers.get("X-RateLimit-Scope", "").lower() != "global":
+            return
+        try:
+            seconds = float(headers.get("Retry-After") or 1.0)
+        except ValueError:
+            seconds = 1.0
+        loop = asyncio.get_running_loop()
+        self.until = max(self.until, loop.time() + seconds)
+
+    def active(self) -> bool:
+        try:
+            return asyncio.get_running_loop().time() < self.until
+        except RuntimeError:
+            return False
 
 
 def _retry_after_header(exc: discord.HTTPException, default: float) -> float:
@@ -56,18 +138,24 @@ def _retry_after_header(exc: discord.HTTPException, default: float) -> float:
     return default
 
 
-def map_error(exc: BaseException) -> PublishOutcome:
-    """A discord.py / transport exception as a publisher outcome."""
+def map_error(exc: BaseException, *, global_limit: bool = False) -> PublishOutcome:
+    """A discord.py / transport exception as a publisher outcome. `global_limit`: a global 429
+    is in force (see GlobalLimitWatch)."""
     if isinstance(exc, discord.RateLimited):
-        # A 429 longer than max_ratelimit_timeout: the core reschedules instead of blocking.
-        return RetryAfter(exc.retry_after, "rate limited by Discord", rate_limited=True)
+        # A 429 longer than max_ratelimit_timeout: the core reschedules instead of blocking,
+        # and holds every channel when the limit is global.
+        reason = "rate limited by Discord" + (" (global)" if global_limit else "")
+        return RetryAfter(exc.retry_after, reason, rate_limited=True, platform_wide=global_limit)
     if isinstance(exc, discord.HTTPException):
         code = exc.code
         if exc.status in (403, 404) and code in UNUSABLE_CODES:
             return Failed(f"Discord {exc.status} ({code}): {UNUSABLE_CODES[code]}", True)
         if exc.status == 429:  # without `Via`: Cloudflare, discord.py did not retry
             seconds = _retry_after_header(exc, 60.0)
-            return RetryAfter(seconds, "rate limited (HTTP 429)", rate_limited=True)
+            # Cloudflare's limit is per IP: it holds everything this bot sends.
+            return RetryAfter(
+                seconds, "rate limited (HTTP 429)", rate_limited=True, platform_wide=True
+            )
         if exc.status >= 500:
             # It may have been posted; the retry carries the same nonce, which Discord drops.
             reason = f"Discord server error {exc.status}"
@@ -95,9 +183,10 @@ class DiscordPublisher:
         self._client = client  # the adapter's current client (None before start)
         self._settings = settings
         self._webhooks: dict[int, discord.Webhook] = {}
+        self.global_limit = GlobalLimitWatch()  # the adapter puts its trace on the client
 
     async def publish(self, target: DeliveryTarget, view: BriefView) -> PublishOutcome:
-        embeds = fit_message([brief_embed(view)])
+        embeds = fit_message(stamp([brief_embed(view)], target.idempotency_key))
         return await self._send(target, None, embeds, thread_name=view.title)
 
     async def publish_digest(
@@ -106,7 +195,61 @@ class DiscordPublisher:
         if not views:
             return Sent(None)
         content, embeds = digest_parts(views, title)
+        embeds = fit_message(stamp(embeds, target.idempotency_key))
         return await self._send(target, content, embeds, thread_name=title)
+
+    def _uses_webhook(self, target: DeliveryTarget) -> bool:
+        return bool(target.options.get("webhook")) and self._settings.allow_webhooks
+
+    def resend_window(self, target: DeliveryTarget) -> float:
+        # Webhook executes take no nonce: every retry of those looks first.
+        return 0.0 if self._uses_webhook(target) else self._settings.nonce_window
+
+    async def find_sent(self, targets: Sequence[DeliveryTarget]) -> LookupOutcome:
+        """Which of these deliveries (one channel) are already posted: the bot's messages
+        from the window in which an attempt may have posted them, matched by the delivery
+        key in the embed footer. Needs Read Message History."""
+        if not targets:
+            return Found({})
+        client = self._client()
+        if client is None or client.user is None or client.is_closed():
+            return RetryAfter(NETWORK_RETRY, "Discord client is not logged in yet")
+        try:
+            channel_id = int(targets[0].channel)
+        except ValueError:
+            return Failed(f"not a Discord channel id: {targets[0].channel!r}")
+        wanted = {t.idempotency_key for t in targets}
+        since, until = _window(targets)
+        channel = client.get_partial_messageable(channel_id)
+        found: dict[str, str] = {}
+        scanned = 0
+        try:
+            # Oldest first from the window's start, and past its end nothing can be ours; with
+            # no window, the newest messages.
+            history = (
+                channel.history(limit=MAX_SCAN, after=since, oldest_first=True)
+                if since is not None
+                else channel.history(limit=MAX_SCAN)
+            )
+            async for message in history:
+                if until is not None and message.created_at > until:
+                    break
+                scanned += 1
+                if message.author.id != client.user.id and message.webhook_id is None:
+                    continue  # only the bot's own posts (or its webhook's) count
+                for key in keys_in(message) & wanted:
+                    found.setdefault(key, str(message.id))
+                if found.keys() >= wanted:
+                    break
+        except Exception as exc:
+            outcome = map_error(exc, global_limit=self.global_limit.active())
+            if isinstance(outcome, RetryAfter):
+                return outcome
+            reason = outcome.reason if isinstance(outcome, Failed) else repr(exc)
+            return Failed(f"cannot read the channel's messages: {reason}")
+        if scanned >= MAX_SCAN and found.keys() < wanted:
+            return Failed(f"more than {MAX_SCAN} messages to check")
+        return Found(found)
 
     async def _send(
         self, target: DeliveryTarget, content: str | None, embeds: list[Embed], thread_name: str
@@ -119,7 +262,7 @@ class DiscordPublisher:
         except ValueError:
             return Failed(f"not a Discord channel id: {target.channel!r}", True)
         try:
-            if target.options.get("webhook") and self._settings.allow_webhooks:
+            if self._uses_webhook(target):
                 message: discord.Message = await self._via_webhook(
                     client, channel_id, content, embeds
                 )
@@ -135,7 +278,7 @@ class DiscordPublisher:
                     allowed_mentions=no_mentions(),
                 )
         except Exception as exc:
-            outcome = map_error(exc)
+            outcome = map_error(exc, global_limit=self.global_limit.active())
             log.warning("discord delivery %s: %s", target.delivery_id, outcome)
             return outcome
         if target.options.get("thread") and self._settings.allow_threads:
@@ -190,3 +333,17 @@ class DiscordPublisher:
             if hook.token and hook.name == WEBHOOK_NAME:
                 return hook
         return await channel.create_webhook(name=WEBHOOK_NAME)
+
+
+def _window(targets: Sequence[DeliveryTarget]) -> tuple[datetime | None, datetime | None]:
+    """Where to read: around every target's lookup window (None: from the first attempt on,
+    or the latest messages)."""
+    windows = [t.lookup_window for t in targets]
+    if any(w is None for w in windows):
+        firsts = [t.first_attempt_at for t in targets]
+        if any(f is None for f in firsts):
+            return None, None
+        return min(f for f in firsts if f is not None) - CLOCK_SKEW, None
+    starts = [w[0] for w in windows if w is not None]
+    ends = [w[1] for w in windows if w is not None]
+    return min(starts) - CLOCK_SKEW, max(ends) + CLOCK_SKEW

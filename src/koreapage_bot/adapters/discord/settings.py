@@ -53,6 +53,10 @@ class DiscordSettings:
     start_timeout: float = 60.0  # how long start() waits for the gateway READY
     # How long discord.py waits for further GUILD_CREATEs before READY (its default is 2 s).
     guild_ready_timeout: float = 2.0
+    # Seconds after a delivery's first attempt during which a retry is resent with the same
+    # nonce without looking first. Discord drops a repeated nonce "for a few minutes"; stay
+    # well inside that. Beyond it the channel's messages are read before sending again.
+    nonce_window: float = 120.0
 
     @property
     def enabled(self) -> bool:
@@ -72,6 +76,7 @@ class DiscordSettings:
             allow_webhooks=_flag(env, "DISCORD_WEBHOOKS", False),
             start_timeout=_float(env, "DISCORD_START_TIMEOUT", 60.0),
             guild_ready_timeout=_float(env, "DISCORD_GUILD_READY_TIMEOUT", 2.0),
+            nonce_window=max(0.0, min(_float(env, "DISCORD_NONCE_WINDOW", 120.0), 120.0)),
         )
 
     def __repr__(self) -> str:  # never print the token

@@ -22,7 +22,6 @@ from koreapage_bot.adapters.slack.publisher import SlackPublisher, publishing_cl
 from koreapage_bot.adapters.slack.settings import SlackMode, SlackSettings
 from koreapage_bot.adapters.slack.verify import MemoryReplayGuard, Refused, check_replay, verify
 from koreapage_bot.commands.api import CommandApi
-from koreapage_bot.delivery.ratelimit import slack_budget
 from koreapage_bot.error_text import bounded_error
 from koreapage_bot.http import HttpServer
 from koreapage_bot.ports import ReplayGuard
@@ -64,9 +63,8 @@ class SlackAdapter:
             self.client, settings.admin_users, ttl=settings.admin_cache_seconds
         )
         register_commands(self.app, commands, self.admins)
-        self.publisher = SlackPublisher(
-            publishing_client(settings.bot_token, settings.api_url), budget=slack_budget()
-        )
+        # Paced by the dispatcher's Slack budget (bootstrap), not here.
+        self.publisher = SlackPublisher(publishing_client(settings.bot_token, settings.api_url))
         self._socket: AsyncSocketModeHandler | None = None
         self._mounted = False
         self.bot_user_id: str | None = None

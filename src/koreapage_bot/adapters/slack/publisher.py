@@ -1,16 +1,23 @@
 """Publisher for Slack: chat.postMessage with Block Kit, platform errors mapped to outcomes.
 
 The client given here must have no retry handlers (see `publishing_client`): a 429 goes back to
-the core as RetryAfter so the dispatcher reschedules it and can slow the whole channel down,
-instead of a worker sleeping inside the SDK. Connection errors are not retried either: Slack
-has no idempotency key for chat.postMessage, so a blind resend after a dropped connection could
-post twice; the core's retry (with its own backoff) is the one place that decides.
+the core as RetryAfter so the dispatcher reschedules it and holds the whole workspace, instead
+of a worker sleeping inside the SDK. Connection errors are not retried either: Slack has no
+idempotency key for chat.postMessage, so a blind resend after a dropped connection could post
+twice; the core's retry (with its own backoff) is the one place that decides, after asking
+`find_sent` whether the post is already there.
+
+Pacing (about one post a second per channel, a workspace-wide ceiling) is the dispatcher's job:
+it owns the Slack `RateBudget` (see bootstrap).
 """
 
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import Any
 
 import aiohttp
@@ -18,8 +25,16 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from koreapage_bot.adapters.slack import render
-from koreapage_bot.delivery.ratelimit import RateBudget
-from koreapage_bot.ports import BriefView, DeliveryTarget, Failed, PublishOutcome, RetryAfter, Sent
+from koreapage_bot.ports import (
+    BriefView,
+    DeliveryTarget,
+    Failed,
+    Found,
+    LookupOutcome,
+    PublishOutcome,
+    RetryAfter,
+    Sent,
+)
 
 log = logging.getLogger(__name__)
 
@@ -41,13 +56,36 @@ RATE_LIMITED = {"ratelimited", "rate_limited"}
 DEFAULT_RETRY_AFTER = 1.0
 TRANSIENT_BASE = 5.0  # seconds; doubled per attempt for 5xx and network trouble
 TRANSIENT_MAX = 300.0
-# Wait in place for the channel's pace up to this long; beyond it hand the wait back to the core
-# (RetryAfter) rather than park a dispatcher worker.
-MAX_PACING_WAIT = 5.0
 # Message metadata that marks a post as one delivery, so `find_sent` can tell after a crash
-# whether the post went out before the outcome was recorded.
+# or a lost answer whether the post went out before the outcome was recorded.
 METADATA_EVENT = "koreapage_delivery"
-HISTORY_LIMIT = 200  # recent messages scanned by find_sent (a crash leaves only recent rows)
+# conversations.history is asked only about the window in which an attempt may have posted,
+# widened by this much for clocks that disagree (ours and Slack's).
+CLOCK_SKEW = timedelta(seconds=120)
+# Messages per history page: Slack caps apps outside its Marketplace at 15 per call (and one
+# call a minute), so ask for no more; a busier window is paged with the cursor.
+HISTORY_LIMIT = 15
+MAX_PAGES = 20  # beyond this many pages of other messages, the look-up cannot tell
+MAX_SCANS_KEPT = 1000
+# History errors that will not go away by asking again: the dispatcher then follows
+# delivery.in_doubt.
+LOOKUP_IMPOSSIBLE = {
+    "missing_scope": "the app lacks channels:history / groups:history",
+    "not_in_channel": "the bot is not a member of the channel",
+    "channel_not_found": "the channel does not exist or the bot cannot see it",
+    "invalid_auth": "the bot token is invalid",
+    "token_revoked": "the bot token was revoked",
+    "not_authed": "no bot token was sent",
+    "account_inactive": "the bot's account or workspace is deactivated",
+}
+
+
+@dataclass
+class _Scan:
+    """A history scan cut short by a 429, resumed from its cursor at the next call."""
+
+    cursor: str
+    found: dict[str, str] = field(default_factory=dict)
 
 
 def publishing_client(token: str, api_url: str, timeout: int = 15) -> AsyncWebClient:
@@ -58,9 +96,9 @@ def publishing_client(token: str, api_url: str, timeout: int = 15) -> AsyncWebCl
 class SlackPublisher:
     platform = "slack"
 
-    def __init__(self, client: AsyncWebClient, budget: RateBudget | None = None) -> None:
+    def __init__(self, client: AsyncWebClient) -> None:
         self._client = client
-        self._budget = budget  # per-channel pace (~1 post/s) plus a workspace-wide one
+        self._scans: dict[tuple[str, str, str], _Scan] = {}
 
     async def publish(self, target: DeliveryTarget, view: BriefView) -> PublishOutcome:
         return await self._post(
@@ -93,19 +131,10 @@ class SlackPublisher:
         thread_ts = target.options.get("thread_ts")
         if isinstance(thread_ts, str) and thread_ts:
             kwargs["thread_ts"] = thread_ts
-        if self._budget is not None:
-            wait = self._budget.delay(target.channel)
-            if wait > MAX_PACING_WAIT:
-                reason = f"slack: pacing posts to {target.channel}"
-                return RetryAfter(wait, reason, rate_limited=True)
-            await self._budget.acquire(target.channel)
         try:
             response = await self._client.chat_postMessage(**kwargs)
         except SlackApiError as exc:
-            outcome = self._from_api_error(target, exc)
-            if isinstance(outcome, RetryAfter) and self._budget is not None:
-                self._budget.penalize(target.channel, outcome.seconds)
-            return outcome
+            return self._from_api_error(target, exc)
         except aiohttp.ClientConnectorError as exc:  # never connected: certainly not posted
             return RetryAfter(_backoff(target.attempt), f"slack: cannot connect: {exc!r}")
         except (TimeoutError, aiohttp.ClientError) as exc:
@@ -117,22 +146,73 @@ class SlackPublisher:
         ts = response.get("ts")
         return Sent(f"{channel}:{ts}" if ts else None)
 
-    async def find_sent(self, target: DeliveryTarget) -> str | None:
-        """After a crash: the message id of this delivery's post when it is already in the
-        channel (matched by metadata), else None. Needs channels:history / groups:history; an
-        error raises, and the dispatcher then falls back to its in-doubt policy."""
-        response = await self._client.conversations_history(
-            channel=target.channel, limit=HISTORY_LIMIT, include_all_metadata=True
-        )
-        for message in response.get("messages") or []:
-            metadata = message.get("metadata") or {}
-            payload = metadata.get("event_payload") or {}
-            if (
-                metadata.get("event_type") == METADATA_EVENT
-                and payload.get("delivery_key") == target.idempotency_key
-            ):
-                return f"{target.channel}:{message.get('ts')}"
-        return None
+    def resend_window(self, target: DeliveryTarget) -> float:
+        return 0.0  # chat.postMessage has no idempotency key: always look before resending
+
+    async def find_sent(self, targets: Sequence[DeliveryTarget]) -> LookupOutcome:
+        """Which of these deliveries (one channel) are already posted, by the delivery key in
+        the message metadata. One conversations.history call (more only for a busy window)
+        answers for all of them, asked only about the window in which they may have been
+        posted. Needs channels:history / groups:history."""
+        if not targets:
+            return Found({})
+        channel = targets[0].channel
+        oldest, latest = _window(targets)
+        wanted = {t.idempotency_key for t in targets}
+        key = (channel, oldest, latest)
+        scan = self._scans.pop(key, None)
+        found = dict(scan.found) if scan else {}
+        cursor = scan.cursor if scan else None
+        for _ in range(MAX_PAGES):
+            params: dict[str, Any] = {
+                "channel": channel,
+                "limit": HISTORY_LIMIT,
+                "include_all_metadata": True,
+                "inclusive": True,
+            }
+            if oldest:
+                params["oldest"] = oldest
+            if latest:
+                params["latest"] = latest
+            if cursor:
+                params["cursor"] = cursor
+            try:
+                response = await self._client.conversations_history(**params)
+            except SlackApiError as exc:
+                outcome = self._lookup_error(channel, exc)
+                if cursor and isinstance(outcome, RetryAfter):
+                    if len(self._scans) >= MAX_SCANS_KEPT:
+                        self._scans.clear()  # abandoned scans (settled meanwhile): start over
+                    self._scans[key] = _Scan(cursor, found)  # go on from here next time
+                return outcome
+            except (TimeoutError, aiohttp.ClientError) as exc:
+                return RetryAfter(TRANSIENT_BASE, f"slack: history: network error: {exc!r}")
+            for message in response.get("messages") or []:
+                metadata = message.get("metadata") or {}
+                payload = metadata.get("event_payload") or {}
+                delivery_key = payload.get("delivery_key")
+                if metadata.get("event_type") == METADATA_EVENT and delivery_key in wanted:
+                    found.setdefault(str(delivery_key), f"{channel}:{message.get('ts')}")
+            meta = response.get("response_metadata") or {}
+            cursor = meta.get("next_cursor") or None
+            if found.keys() >= wanted or not response.get("has_more") or not cursor:
+                return Found(found)
+        return Failed(f"slack: more than {MAX_PAGES * HISTORY_LIMIT} messages to check")
+
+    def _lookup_error(self, channel: str, exc: SlackApiError) -> LookupOutcome:
+        response = exc.response
+        status = int(getattr(response, "status_code", 0) or 0)
+        data = getattr(response, "data", None)
+        error = str(data.get("error") or "") if isinstance(data, dict) else ""
+        if status == 429 or error in RATE_LIMITED:
+            seconds = _retry_after(getattr(response, "headers", None))
+            # conversations.history is limited per workspace (one call a minute for apps
+            # outside the Marketplace): every channel's look-up waits, not just this one.
+            reason = "slack: conversations.history is rate limited"
+            return RetryAfter(seconds, reason, rate_limited=True, platform_wide=True)
+        if error in LOOKUP_IMPOSSIBLE:
+            return Failed(f"slack: history of {channel}: {error}: {LOOKUP_IMPOSSIBLE[error]}")
+        return RetryAfter(TRANSIENT_BASE, f"slack: history of {channel}: {error or status}")
 
     def _from_api_error(self, target: DeliveryTarget, exc: SlackApiError) -> PublishOutcome:
         response = exc.response
@@ -143,8 +223,12 @@ class SlackPublisher:
             error = str(data.get("error") or "")
         if status == 429 or error in RATE_LIMITED:
             seconds = _retry_after(getattr(response, "headers", None))
+            # Slack does not say which limit was hit. Its limits apply per method per
+            # workspace (chat.postMessage: about one post a second per channel, and a
+            # workspace-wide ceiling), so the whole workspace waits: at worst the other
+            # channels pause for Retry-After (usually a second) for nothing.
             reason = f"slack: rate limited on {target.channel}"
-            return RetryAfter(seconds, reason, rate_limited=True)
+            return RetryAfter(seconds, reason, rate_limited=True, platform_wide=True)
         if error in CHANNEL_UNUSABLE:
             reason = f"slack: {error}: {CHANNEL_UNUSABLE[error]}"
             return Failed(reason, channel_unusable=True)
@@ -168,6 +252,21 @@ def _retry_after(headers: Any) -> float:
         return max(float(raw), 0.0) if raw is not None else DEFAULT_RETRY_AFTER
     except (TypeError, ValueError):
         return DEFAULT_RETRY_AFTER
+
+
+def _window(targets: Sequence[DeliveryTarget]) -> tuple[str, str]:
+    """`oldest` and `latest` (Slack timestamps) around every target's lookup window; empty
+    strings when a target has none (then the channel's latest messages are read)."""
+    windows = [t.lookup_window for t in targets]
+    if any(w is None for w in windows):
+        return "", ""
+    starts = [w[0] for w in windows if w is not None]
+    ends = [w[1] for w in windows if w is not None]
+    return _ts(min(starts) - CLOCK_SKEW), _ts(max(ends) + CLOCK_SKEW)
+
+
+def _ts(when: datetime) -> str:
+    return f"{math.floor(when.timestamp() * 1e6) / 1e6:.6f}"
 
 
 def _backoff(attempt: int) -> float:
