@@ -202,7 +202,9 @@ async def test_hostile_feed_text_renders_as_text_everywhere(tmp_path: Path) -> N
         for message in messages:
             (embed,) = message["embeds"]
             assert_inert_embed(embed)
-            brief = next(b for b in briefs.values() if b.id == int(embed["footer"]["text"][6:]))
+            footer = re.match(r"Brief (\d+)", embed["footer"]["text"])
+            assert footer is not None
+            brief = next(b for b in briefs.values() if b.id == int(footer.group(1)))
             assert reveal(embed["title"]) == brief.title  # reads as the feed wrote it
             (source,) = [f["value"] for f in embed["fields"] if f["name"] == "Source"]
             assert reveal(source) == FEED_TITLE
