@@ -333,7 +333,10 @@ async def _insert(engine: AsyncEngine, batch: list[Brief], names: dict[int, str]
                 "created_at": b.created_at,
             }
         )
-        issues.extend({"brief_id": b.id, "issue_id": i, "rank": r} for r, i in enumerate(b.issues))
+        issues.extend(
+            {"brief_id": b.id, "issue_id": i, "rank": r, "sort_at": b.published or b.created_at}
+            for r, i in enumerate(b.issues)
+        )
     async with engine.begin() as conn:
         await conn.execute(t.posts.insert(), posts)
         await conn.execute(t.briefs.insert(), briefs)

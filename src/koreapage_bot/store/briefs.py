@@ -23,7 +23,12 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from koreapage_bot.domain import Analysis, Brief, DeliveryState, Feed, FeedEntry, Subscription
 from koreapage_bot.store import tables as t
-from koreapage_bot.store.rows import brief_from_row, subscription_from_row, utcnow
+from koreapage_bot.store.rows import (
+    BRIEF_COLUMNS,
+    brief_from_row,
+    subscription_from_row,
+    utcnow,
+)
 from koreapage_bot.store.search import fts5_query, parse_query, websearch_query
 
 
@@ -175,10 +180,12 @@ class BriefRepository:
             )
             brief_id = _new_id(result)
             if tags:
+                # briefs.sort_at, as the database computes it: coalesce(published, created_at)
+                sort_at = entry.published or now
                 await conn.execute(
                     t.brief_issues.insert(),
                     [
-                        {"brief_id": brief_id, "issue_id": k.id, "rank": i}
+                        {"brief_id": brief_id, "issue_id": k.id, "rank": i, "sort_at": sort_at}
                         for i, k in enumerate(tags)
                     ],
                 )
@@ -215,7 +222,7 @@ class BriefRepository:
     async def get(self, brief_id: int) -> Brief | None:
         async with self._engine.connect() as conn:
             row = (
-                (await conn.execute(select(t.briefs).where(t.briefs.c.id == brief_id)))
+                (await conn.execute(select(*BRIEF_COLUMNS).where(t.briefs.c.id == brief_id)))
                 .mappings()
                 .first()
             )
@@ -225,19 +232,10 @@ class BriefRepository:
         if not brief_ids:
             return []
         async with self._engine.connect() as conn:
-            rows = (
-                (await conn.execute(select(t.briefs).where(t.briefs.c.id.in_(list(brief_ids)))))
-                .mappings()
-                .all()
-            )
+            query = select(*BRIEF_COLUMNS).where(t.briefs.c.id.in_(list(brief_ids)))
+            rows = (await conn.execute(query)).mappings().all()
         by_id = {r["id"]: brief_from_row(r) for r in rows}
         return [by_id[i] for i in brief_ids if i in by_id]
-
-    def _newest(self) -> Select[Any]:
-        # Published date first (what readers mean by "latest"), created_at for undated posts.
-        return select(t.briefs).order_by(
-            desc(func.coalesce(t.briefs.c.published, t.briefs.c.created_at)), desc(t.briefs.c.id)
-        )
 
     async def latest(
         self,
@@ -246,21 +244,28 @@ class BriefRepository:
         issue: str | None = None,
         feed_id: int | None = None,
     ) -> list[Brief]:
-        query = self._newest().limit(limit)
+        """Newest first: by published date, undated posts by when they were stored. Each form
+        walks one index (ix_briefs_sort, ix_briefs_feed_sort, ix_brief_issues_sort) and stops
+        after `limit` rows; none sorts the archive."""
+        query: Select[Any]
         if issue:
-            query = query.where(
-                t.briefs.c.id.in_(
-                    select(t.brief_issues.c.brief_id).where(t.brief_issues.c.issue_id == issue)
-                )
+            bi = t.brief_issues
+            query = (
+                select(*BRIEF_COLUMNS)
+                .select_from(bi.join(t.briefs, t.briefs.c.id == bi.c.brief_id))
+                .where(bi.c.issue_id == issue)
+                .order_by(desc(bi.c.sort_at), desc(bi.c.brief_id))
             )
+        else:
+            query = select(*BRIEF_COLUMNS).order_by(desc(t.briefs.c.sort_at), desc(t.briefs.c.id))
         if feed_id is not None:
             query = query.where(t.briefs.c.feed_id == feed_id)
         async with self._engine.connect() as conn:
-            rows = (await conn.execute(query)).mappings().all()
+            rows = (await conn.execute(query.limit(limit))).mappings().all()
         return [brief_from_row(r) for r in rows]
 
     async def created_since(self, since: datetime | None, limit: int = 200) -> list[Brief]:
-        query = select(t.briefs).order_by(t.briefs.c.created_at, t.briefs.c.id).limit(limit)
+        query = select(*BRIEF_COLUMNS).order_by(t.briefs.c.created_at, t.briefs.c.id).limit(limit)
         if since is not None:
             query = query.where(t.briefs.c.created_at > since)
         async with self._engine.connect() as conn:
@@ -301,7 +306,7 @@ class BriefRepository:
         tsquery = func.websearch_to_tsquery("english", websearch)
         vector: ColumnElement[Any] = literal_column("briefs.search_vector")
         query = (
-            select(t.briefs)
+            select(*BRIEF_COLUMNS)
             .where(vector.op("@@")(tsquery))
             .order_by(desc(func.ts_rank_cd(vector, tsquery)), desc(t.briefs.c.id))
             .limit(limit)

@@ -16,6 +16,11 @@ from koreapage_bot.domain import (
     Subscription,
     SubscriptionState,
 )
+from koreapage_bot.store import tables as t
+
+# What brief_from_row reads: every column but the search text (kilobytes per row that only the
+# full-text index needs) and the sort key.
+BRIEF_COLUMNS = tuple(c for c in t.briefs.c if c.name not in ("search_text", "sort_at"))
 
 
 def utcnow() -> datetime:
