@@ -8,17 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import (
-    ColumnElement,
-    CursorResult,
-    Select,
-    desc,
-    func,
-    literal_column,
-    select,
-    text,
-    update,
-)
+from sqlalchemy import CursorResult, Select, desc, func, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from koreapage_bot.domain import Analysis, Brief, DeliveryState, Feed, FeedEntry, Subscription
@@ -29,7 +19,7 @@ from koreapage_bot.store.rows import (
     subscription_from_row,
     utcnow,
 )
-from koreapage_bot.store.search import fts5_query, parse_query, websearch_query
+from koreapage_bot.store.search import parse_query, search_postgres, search_sqlite
 
 
 @dataclass(frozen=True, slots=True)
@@ -280,39 +270,16 @@ class BriefRepository:
         return matching[-limit:]
 
     async def search(self, query: str, limit: int = 10) -> list[Brief]:
-        """Full-text search, best match first: all words first, any word when that finds none."""
+        """Full-text search, best match first: all words first, any word when that finds none.
+        Ranks the newest matches only (see store/search.py) and reads just the rows shown."""
         terms = parse_query(query)
         if terms.empty:
             return []
-        for any_term in (False, True):
-            if self._dialect == "sqlite":
-                found = await self._search_sqlite(fts5_query(terms, any_term), limit)
-            else:
-                found = await self._search_postgres(websearch_query(terms, any_term), limit)
-            if found or len(terms.phrases) < 2:
-                return found
-        return []
-
-    async def _search_sqlite(self, match: str, limit: int) -> list[Brief]:
-        sql = text(
-            "SELECT rowid AS id, bm25(briefs_fts, 10.0, 4.0, 1.0) AS rank FROM briefs_fts "
-            "WHERE briefs_fts MATCH :match ORDER BY rank LIMIT :limit"
-        )
+        run = search_sqlite if self._dialect == "sqlite" else search_postgres
         async with self._engine.connect() as conn:
-            ids = [row.id for row in await conn.execute(sql, {"match": match, "limit": limit})]
-        return await self.get_many(ids)
-
-    async def _search_postgres(self, websearch: str, limit: int) -> list[Brief]:
-        tsquery = func.websearch_to_tsquery("english", websearch)
-        vector: ColumnElement[Any] = literal_column("briefs.search_vector")
-        query = (
-            select(*BRIEF_COLUMNS)
-            .where(vector.op("@@")(tsquery))
-            .order_by(desc(func.ts_rank_cd(vector, tsquery)), desc(t.briefs.c.id))
-            .limit(limit)
-        )
-        async with self._engine.connect() as conn:
-            rows = (await conn.execute(query)).mappings().all()
+            rows = await run(conn, terms, limit, False)
+            if not rows and len(terms.phrases) > 1:
+                rows = await run(conn, terms, limit, True)
         return [brief_from_row(r) for r in rows]
 
     async def count(self) -> int:
