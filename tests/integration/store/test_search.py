@@ -192,9 +192,9 @@ async def test_a_long_query_with_no_brief_matching_every_word_ranks_a_bounded_se
     assert len(found) == len(words)
 
 
+@pytest.mark.postgres
+@pytest.mark.parametrize("store", ["postgres"], indirect=True)  # FTS5 has no stop words
 async def test_words_postgres_drops_as_stop_words_cost_no_scan(store: Store) -> None:
-    if store.engine.dialect.name != "postgresql":
-        pytest.skip("FTS5 keeps every word; only PostgreSQL has stop words")
     feed = await a_feed(store)
     await brief(store, feed, "The talks", "The talks of the allies.")
     with statements(store) as seen:
