@@ -254,20 +254,30 @@ class BriefRepository:
             rows = (await conn.execute(query.limit(limit))).mappings().all()
         return [brief_from_row(r) for r in rows]
 
-    async def created_since(self, since: datetime | None, limit: int = 200) -> list[Brief]:
-        query = select(*BRIEF_COLUMNS).order_by(t.briefs.c.created_at, t.briefs.c.id).limit(limit)
-        if since is not None:
-            query = query.where(t.briefs.c.created_at > since)
-        async with self._engine.connect() as conn:
-            rows = (await conn.execute(query)).mappings().all()
-        return [brief_from_row(r) for r in rows]
-
     async def for_subscription_since(
         self, subscription: Subscription, since: datetime | None, limit: int = 25
     ) -> list[Brief]:
-        """Briefs created after `since` that the subscription's filters let through."""
-        matching = [b for b in await self.created_since(since, 1000) if subscription.matches(b)]
-        return matching[-limit:]
+        """The newest `limit` briefs created after `since` that the subscription's filters let
+        through, oldest first. The filters run in SQL while walking ix_briefs_created from the
+        newest end, so a first digest (no `since`) or a long silence costs `limit` matches, not
+        the archive; it used to take the oldest 1,000 briefs after `since` and filter those."""
+        b, bi = t.briefs, t.brief_issues
+        query = select(*BRIEF_COLUMNS).order_by(desc(b.c.created_at), desc(b.c.id)).limit(limit)
+        if since is not None:
+            query = query.where(b.c.created_at > since)
+        # The same rules as Subscription.matches (brief_issues holds each brief's key issues).
+        if subscription.feeds:
+            query = query.where(b.c.feed_id.in_(subscription.feeds))
+        if subscription.min_relevance > 0:
+            query = query.where(b.c.relevance >= subscription.min_relevance)
+        if subscription.issues:
+            on_issue = bi.c.issue_id.in_(subscription.issues)
+            query = query.where(
+                select(bi.c.brief_id).where(bi.c.brief_id == b.c.id, on_issue).exists()
+            )
+        async with self._engine.connect() as conn:
+            rows = (await conn.execute(query)).mappings().all()
+        return [brief_from_row(r) for r in reversed(rows)]
 
     async def search(self, query: str, limit: int = 10) -> list[Brief]:
         """Full-text search, best match first: all words first, any word when that finds none.

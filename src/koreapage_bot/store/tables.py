@@ -128,7 +128,7 @@ briefs = Table(
     # by the database (virtual on SQLite, stored on PostgreSQL) so it can never disagree with
     # the two columns, and indexed so no list sorts the archive.
     Column("sort_at", UtcDateTime, Computed("coalesce(published, created_at)")),
-    Index("ix_briefs_created", "created_at"),
+    Index("ix_briefs_created", "created_at", "id"),
     Index("ix_briefs_sort", "sort_at", "id"),
     Index("ix_briefs_feed_sort", "feed_id", "sort_at", "id"),
 )

@@ -18,6 +18,7 @@ from koreapage_bot.domain import Analysis, Brief, Feed, FeedEntry, KeyIssue
 from koreapage_bot.store import search as search_module
 from koreapage_bot.store.briefs import NewPost
 from koreapage_bot.store.store import Store
+from koreapage_bot.store.subscriptions import SubscriptionSpec
 
 NOW = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
 FILLER = (
@@ -246,6 +247,30 @@ async def test_latest_by_issue_and_by_feed(store: Store) -> None:
     assert [t.id for t in shown.key_issues] == ["opcon", "gsomia"]  # all its issues, in order
 
 
+async def test_the_digest_list_is_the_newest_matching_briefs_since_the_last_digest(
+    store: Store,
+) -> None:
+    desk, other = await a_feed(store), await a_feed(store, "Other Desk")
+    hour = timedelta(hours=1)
+    made = []
+    for i in range(40):  # every fourth on GSOMIA; the last ten from another feed
+        feed = other if i >= 30 else desk
+        issues = ("gsomia",) if i % 4 == 0 else ("usfk",)
+        made.append(await brief(store, feed, f"B{i}", stored=NOW + i * hour, issues=issues))
+    sub, _ = await store.subscriptions.upsert(SubscriptionSpec("discord", "1"), NOW)
+    gsomia, _ = await store.subscriptions.upsert(
+        SubscriptionSpec("discord", "2", issues=("gsomia",), feeds=(desk.id,)), NOW
+    )
+
+    # No digest yet: the newest, not the oldest of the archive; oldest first, as before.
+    assert ids(await store.briefs.for_subscription_since(sub, None, 3)) == ids(made[-3:])
+    since = made[33].created_at
+    assert ids(await store.briefs.for_subscription_since(sub, since, 25)) == ids(made[34:])
+    # Filters apply before the limit: the newest GSOMIA briefs of that feed, however sparse.
+    expected = [b.id for b in made[:30] if b.key_issues[0].id == "gsomia"][-3:]
+    assert ids(await store.briefs.for_subscription_since(gsomia, None, 3)) == expected
+
+
 # -- query plans -----------------------------------------------------------------------------
 
 
@@ -277,10 +302,12 @@ async def test_latest_lists_walk_an_index_instead_of_sorting(store: Store) -> No
     feed = await a_feed(store)
     for i in range(30):
         await brief(store, feed, f"Brief {i}", published=NOW - timedelta(hours=i), issues=("usfk",))
+    subscription, _ = await store.subscriptions.upsert(SubscriptionSpec("discord", "1"), NOW)
     cases = {
         "ix_briefs_sort": store.briefs.latest(5),
         "ix_brief_issues_sort": store.briefs.latest(5, issue="usfk"),
         "ix_briefs_feed_sort": store.briefs.latest(5, feed_id=feed.id),
+        "ix_briefs_created": store.briefs.for_subscription_since(subscription, None, 10),
     }
     for index, call in cases.items():
         [plan] = await _plans(store, [call])

@@ -8,6 +8,7 @@ Create Date: 2026-12-01
   per feed: "latest" walks an index instead of sorting every brief.
 - brief_issues.sort_at, a copy of it (briefs never change once stored), indexed per issue: the
   latest briefs on an issue are one index walk however rare or common the issue is.
+- ix_briefs_created becomes (created_at, id), the digest list's order.
 - SQLite: the FTS5 table's `rank` column uses the weighted bm25 (title, summary, body).
 - PostgreSQL: the search tsvector is kept inside the row (STORAGE MAIN) and its GIN index is
   updated at insert (fastupdate off), so a search never reads a pending list.
@@ -50,6 +51,10 @@ def upgrade() -> None:
     op.add_column("briefs", sa.Column("sort_at", sa.DateTime(timezone=True), computed))
     op.create_index("ix_briefs_sort", "briefs", ["sort_at", "id"])
     op.create_index("ix_briefs_feed_sort", "briefs", ["feed_id", "sort_at", "id"])
+    # Digests list the newest briefs since the last one: (created_at, id) gives that order
+    # whole on PostgreSQL too (SQLite's index carries the rowid anyway).
+    op.drop_index("ix_briefs_created", "briefs")
+    op.create_index("ix_briefs_created", "briefs", ["created_at", "id"])
 
     op.add_column("brief_issues", sa.Column("sort_at", sa.DateTime(timezone=True), nullable=True))
     op.execute(
@@ -74,6 +79,8 @@ def downgrade() -> None:
         batch_op.drop_index("ix_brief_issues_sort")
         batch_op.create_index("ix_brief_issues_issue", ["issue_id", "brief_id"])
         batch_op.drop_column("sort_at")
+    op.drop_index("ix_briefs_created", "briefs")
+    op.create_index("ix_briefs_created", "briefs", ["created_at"])
     op.drop_index("ix_briefs_feed_sort", "briefs")
     op.drop_index("ix_briefs_sort", "briefs")
     op.drop_column("briefs", "sort_at")
