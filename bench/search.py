@@ -42,6 +42,7 @@ from koreapage_bot.ingest.identity import html_to_text
 from koreapage_bot.ingest.parse import NotAFeed, parse_feed_sync
 from koreapage_bot.store import tables as t
 from koreapage_bot.store.store import Store
+from koreapage_bot.store.subscriptions import SubscriptionSpec
 
 REPO = Path(__file__).resolve().parents[1]
 FEEDS = (REPO / ".." / "shared" / "feeds").resolve()
@@ -407,6 +408,18 @@ async def measure(store: Store, rounds: int) -> dict[str, tuple[list[float], str
                 await store.briefs.latest(limit, issue=issue, feed_id=feed)
                 samples.append((time.perf_counter() - t0) * 1000)
         results[name] = (samples, "; ".join(f"n={c[0]} issue={c[1]} feed={c[2]}" for c in calls))
+    # /briefs digest with no digest yet: the newest briefs a subscription lets through.
+    subs = []
+    for n, issues in enumerate([(), ("opcon",), ("gsomia",)]):
+        spec = SubscriptionSpec("discord", f"bench-{n}", issues=issues)
+        subs.append((await store.subscriptions.upsert(spec, T0))[0])
+    samples = []
+    for _ in range(rounds):
+        for sub in subs:
+            t0 = time.perf_counter()
+            await store.briefs.for_subscription_since(sub, None, 25)
+            samples.append((time.perf_counter() - t0) * 1000)
+    results["digest list"] = (samples, "n=25 issues=any; opcon; gsomia")
     return results
 
 
