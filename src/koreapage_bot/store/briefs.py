@@ -8,24 +8,19 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import (
-    ColumnElement,
-    CursorResult,
-    Select,
-    desc,
-    func,
-    literal_column,
-    select,
-    text,
-    update,
-)
+from sqlalchemy import CursorResult, Select, desc, func, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from koreapage_bot.domain import Analysis, Brief, DeliveryState, Feed, FeedEntry, Subscription
 from koreapage_bot.links import web_link
 from koreapage_bot.store import tables as t
-from koreapage_bot.store.rows import brief_from_row, subscription_from_row, utcnow
-from koreapage_bot.store.search import fts5_query, parse_query, websearch_query
+from koreapage_bot.store.rows import (
+    BRIEF_COLUMNS,
+    brief_from_row,
+    subscription_from_row,
+    utcnow,
+)
+from koreapage_bot.store.search import parse_query, search_postgres, search_sqlite
 
 
 @dataclass(frozen=True, slots=True)
@@ -177,10 +172,12 @@ class BriefRepository:
             )
             brief_id = _new_id(result)
             if tags:
+                # briefs.sort_at, as the database computes it: coalesce(published, created_at)
+                sort_at = entry.published or now
                 await conn.execute(
                     t.brief_issues.insert(),
                     [
-                        {"brief_id": brief_id, "issue_id": k.id, "rank": i}
+                        {"brief_id": brief_id, "issue_id": k.id, "rank": i, "sort_at": sort_at}
                         for i, k in enumerate(tags)
                     ],
                 )
@@ -217,7 +214,7 @@ class BriefRepository:
     async def get(self, brief_id: int) -> Brief | None:
         async with self._engine.connect() as conn:
             row = (
-                (await conn.execute(select(t.briefs).where(t.briefs.c.id == brief_id)))
+                (await conn.execute(select(*BRIEF_COLUMNS).where(t.briefs.c.id == brief_id)))
                 .mappings()
                 .first()
             )
@@ -227,19 +224,10 @@ class BriefRepository:
         if not brief_ids:
             return []
         async with self._engine.connect() as conn:
-            rows = (
-                (await conn.execute(select(t.briefs).where(t.briefs.c.id.in_(list(brief_ids)))))
-                .mappings()
-                .all()
-            )
+            query = select(*BRIEF_COLUMNS).where(t.briefs.c.id.in_(list(brief_ids)))
+            rows = (await conn.execute(query)).mappings().all()
         by_id = {r["id"]: brief_from_row(r) for r in rows}
         return [by_id[i] for i in brief_ids if i in by_id]
-
-    def _newest(self) -> Select[Any]:
-        # Published date first (what readers mean by "latest"), created_at for undated posts.
-        return select(t.briefs).order_by(
-            desc(func.coalesce(t.briefs.c.published, t.briefs.c.created_at)), desc(t.briefs.c.id)
-        )
 
     async def latest(
         self,
@@ -248,68 +236,62 @@ class BriefRepository:
         issue: str | None = None,
         feed_id: int | None = None,
     ) -> list[Brief]:
-        query = self._newest().limit(limit)
+        """Newest first: by published date, undated posts by when they were stored. Each form
+        walks one index (ix_briefs_sort, ix_briefs_feed_sort, ix_brief_issues_sort) and stops
+        after `limit` rows; none sorts the archive."""
+        query: Select[Any]
         if issue:
-            query = query.where(
-                t.briefs.c.id.in_(
-                    select(t.brief_issues.c.brief_id).where(t.brief_issues.c.issue_id == issue)
-                )
+            bi = t.brief_issues
+            query = (
+                select(*BRIEF_COLUMNS)
+                .select_from(bi.join(t.briefs, t.briefs.c.id == bi.c.brief_id))
+                .where(bi.c.issue_id == issue)
+                .order_by(desc(bi.c.sort_at), desc(bi.c.brief_id))
             )
+        else:
+            query = select(*BRIEF_COLUMNS).order_by(desc(t.briefs.c.sort_at), desc(t.briefs.c.id))
         if feed_id is not None:
             query = query.where(t.briefs.c.feed_id == feed_id)
         async with self._engine.connect() as conn:
-            rows = (await conn.execute(query)).mappings().all()
-        return [brief_from_row(r) for r in rows]
-
-    async def created_since(self, since: datetime | None, limit: int = 200) -> list[Brief]:
-        query = select(t.briefs).order_by(t.briefs.c.created_at, t.briefs.c.id).limit(limit)
-        if since is not None:
-            query = query.where(t.briefs.c.created_at > since)
-        async with self._engine.connect() as conn:
-            rows = (await conn.execute(query)).mappings().all()
+            rows = (await conn.execute(query.limit(limit))).mappings().all()
         return [brief_from_row(r) for r in rows]
 
     async def for_subscription_since(
         self, subscription: Subscription, since: datetime | None, limit: int = 25
     ) -> list[Brief]:
-        """Briefs created after `since` that the subscription's filters let through."""
-        matching = [b for b in await self.created_since(since, 1000) if subscription.matches(b)]
-        return matching[-limit:]
+        """The newest `limit` briefs created after `since` that the subscription's filters let
+        through, oldest first. The filters run in SQL while walking ix_briefs_created from the
+        newest end, so a first digest (no `since`) or a long silence costs `limit` matches, not
+        the archive; it used to take the oldest 1,000 briefs after `since` and filter those."""
+        b, bi = t.briefs, t.brief_issues
+        query = select(*BRIEF_COLUMNS).order_by(desc(b.c.created_at), desc(b.c.id)).limit(limit)
+        if since is not None:
+            query = query.where(b.c.created_at > since)
+        # The same rules as Subscription.matches (brief_issues holds each brief's key issues).
+        if subscription.feeds:
+            query = query.where(b.c.feed_id.in_(subscription.feeds))
+        if subscription.min_relevance > 0:
+            query = query.where(b.c.relevance >= subscription.min_relevance)
+        if subscription.issues:
+            on_issue = bi.c.issue_id.in_(subscription.issues)
+            query = query.where(
+                select(bi.c.brief_id).where(bi.c.brief_id == b.c.id, on_issue).exists()
+            )
+        async with self._engine.connect() as conn:
+            rows = (await conn.execute(query)).mappings().all()
+        return [brief_from_row(r) for r in reversed(rows)]
 
     async def search(self, query: str, limit: int = 10) -> list[Brief]:
-        """Full-text search, best match first: all words first, any word when that finds none."""
+        """Full-text search, best match first: all words first, any word when that finds none.
+        Ranks the newest matches only (see store/search.py) and reads just the rows shown."""
         terms = parse_query(query)
         if terms.empty:
             return []
-        for any_term in (False, True):
-            if self._dialect == "sqlite":
-                found = await self._search_sqlite(fts5_query(terms, any_term), limit)
-            else:
-                found = await self._search_postgres(websearch_query(terms, any_term), limit)
-            if found or len(terms.phrases) < 2:
-                return found
-        return []
-
-    async def _search_sqlite(self, match: str, limit: int) -> list[Brief]:
-        sql = text(
-            "SELECT rowid AS id, bm25(briefs_fts, 10.0, 4.0, 1.0) AS rank FROM briefs_fts "
-            "WHERE briefs_fts MATCH :match ORDER BY rank LIMIT :limit"
-        )
+        run = search_sqlite if self._dialect == "sqlite" else search_postgres
         async with self._engine.connect() as conn:
-            ids = [row.id for row in await conn.execute(sql, {"match": match, "limit": limit})]
-        return await self.get_many(ids)
-
-    async def _search_postgres(self, websearch: str, limit: int) -> list[Brief]:
-        tsquery = func.websearch_to_tsquery("english", websearch)
-        vector: ColumnElement[Any] = literal_column("briefs.search_vector")
-        query = (
-            select(t.briefs)
-            .where(vector.op("@@")(tsquery))
-            .order_by(desc(func.ts_rank_cd(vector, tsquery)), desc(t.briefs.c.id))
-            .limit(limit)
-        )
-        async with self._engine.connect() as conn:
-            rows = (await conn.execute(query)).mappings().all()
+            rows = await run(conn, terms, limit, False)
+            if not rows and len(terms.phrases) > 1:
+                rows = await run(conn, terms, limit, True)
         return [brief_from_row(r) for r in rows]
 
     async def count(self) -> int:

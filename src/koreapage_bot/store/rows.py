@@ -17,11 +17,16 @@ from koreapage_bot.domain import (
     SubscriptionState,
 )
 from koreapage_bot.error_text import bounded_error
+from koreapage_bot.store import tables as t
 
 # Row ids are 32-bit INTEGER columns; a larger number can name no row (and PostgreSQL and
 # SQLite refuse it as a query argument rather than finding nothing).
 MAX_ROW_ID = 2**31 - 1
 _MAX_ID_DIGITS = len(str(MAX_ROW_ID))
+
+# What brief_from_row reads: every column but the search text (kilobytes per row that only the
+# full-text index needs) and the sort key.
+BRIEF_COLUMNS = tuple(c for c in t.briefs.c if c.name not in ("search_text", "sort_at"))
 
 
 def utcnow() -> datetime:

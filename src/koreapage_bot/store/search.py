@@ -1,15 +1,37 @@
-"""Turn what a user typed into a safe full-text query for each backend.
+"""Full-text search over briefs: what a user typed, made safe, and ranked on each backend.
 
 Users type `cost sharing`, `"cost sharing" usfk`, `THAAD -china` or stray punctuation; none of
 it may reach the FTS grammar raw (an unbalanced quote is an FTS5 syntax error).
+
+Ranking only what can be shown. A word that nine briefs in ten contain matches ~90,000 briefs
+of a 100,000-brief archive; scoring them all to show ten costs a tenth of a second or more.
+So each query takes its newest WINDOW matches, a cheap walk in id order that each engine's
+index gives (FTS5 rowids; the primary key and the GIN index on PostgreSQL), and ranks those
+exactly. When a query matches fewer than WINDOW briefs (rare names, GSOMIA) every match is
+ranked; when it matches many, the strongest of the recent ones come first. "Newest" is the
+order briefs were stored, which is how the archive grows (a feed added later brings its back
+catalogue in as new); `latest` orders by published date instead.
+
+When no brief has every term, any term will do (OR); then each term draws its own newest
+matches, so a rare term's matches are all ranked even beside a very common one.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import RowMapping, text
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from koreapage_bot.store.rows import BRIEF_COLUMNS
+
+WINDOW = 300  # matches ranked per query (or per term, for the any-term fallback)
 
 _TOKEN = re.compile(r"[\w][\w'’.-]*", re.UNICODE)
+_FTS_TOKEN = re.compile(r"[^\W_]+", re.UNICODE)  # what FTS5's unicode61 tokenizer keeps
 
 
 @dataclass(frozen=True, slots=True)
@@ -21,6 +43,19 @@ class SearchTerms:
     def empty(self) -> bool:
         return not self.phrases
 
+    def groups(self, any_term: bool) -> list[SearchTerms]:
+        """What candidates are drawn from: the whole query when every term must match; each
+        phrase (keeping the exclusions) when any may."""
+        if not any_term:
+            return [self]
+        return [SearchTerms((phrase,), self.excluded) for phrase in self.phrases]
+
+
+def window(groups: int) -> int:
+    """Newest matches ranked per group: WINDOW for one or two, then a shared budget of twice
+    WINDOW (a long query with no brief matching every word would otherwise rank thousands)."""
+    return WINDOW if groups <= 2 else max(2 * WINDOW // groups, WINDOW // 6, 1)
+
 
 def _words(text: str) -> list[str]:
     words = []
@@ -28,7 +63,7 @@ def _words(text: str) -> list[str]:
         word = raw.strip(".'’-").replace("’", "'")
         if word.lower().endswith("'s"):  # "Seoul's" finds Seoul, as PostgreSQL's stemmer does
             word = word[:-2]
-        if word:
+        if _FTS_TOKEN.search(word):  # "___" has nothing an index could hold
             words.append(word.lower())
     return words
 
@@ -66,6 +101,18 @@ def fts5_query(terms: SearchTerms, any_term: bool = False) -> str:
     return query
 
 
+def fts5_rank_query(terms: SearchTerms) -> str:
+    """The words of the wanted phrases, each on its own, for scoring matches already found.
+
+    bm25 weighs each phrase of its query by how many briefs contain it, which it counts over
+    the whole index on every call: for a phrase of two common words that means checking word
+    positions in ~80,000 briefs (~20 ms). Scored by its words, a phrase match costs a lookup of
+    two document counts; the phrase itself still decides what matches. Exclusions score nothing
+    (no match contains them) and are left out for the same reason."""
+    tokens = dict.fromkeys(tok for p in terms.phrases for w in p for tok in _FTS_TOKEN.findall(w))
+    return " AND ".join(_fts5_quote(tok) for tok in tokens)
+
+
 def websearch_query(terms: SearchTerms, any_term: bool = False) -> str:
     """Text for PostgreSQL's websearch_to_tsquery, which never raises on user input."""
     parts = [(" ".join(p) if len(p) == 1 else '"' + " ".join(p) + '"') for p in terms.phrases]
@@ -73,3 +120,137 @@ def websearch_query(terms: SearchTerms, any_term: bool = False) -> str:
     for word in terms.excluded:
         query += f" -{word}"
     return query
+
+
+def _column_list() -> str:
+    return ", ".join(f"briefs.{c.name}" for c in BRIEF_COLUMNS)
+
+
+# -- SQLite: FTS5 ----------------------------------------------------------------------------
+
+
+def _sqlite_statement(groups: int) -> str:
+    # Per group: `hits` are the newest WINDOW matches, in FTS5's own rowid order (it stops
+    # after WINDOW, scoring nothing). `scored` gives them their bm25 (the `rank` column, with
+    # the weights the migration configured), reading only the rowid range the hits span; `+`
+    # keeps the IN test outside FTS5, which would otherwise restart (and recount bm25's
+    # document frequencies) once per id. Only the ten best rows are then read from briefs.
+    ctes = []
+    for i in range(groups):
+        ctes.append(
+            f"hits{i}(id) AS (SELECT rowid FROM briefs_fts WHERE briefs_fts MATCH :match{i} "
+            "ORDER BY rowid DESC LIMIT :window)"
+        )
+        ctes.append(
+            f"scored{i}(id, score) AS (SELECT rowid, rank FROM briefs_fts "
+            f"WHERE briefs_fts MATCH :words{i} "
+            f"AND rowid >= (SELECT min(id) FROM hits{i}) "
+            f"AND rowid <= (SELECT max(id) FROM hits{i}) "
+            f"AND +rowid IN (SELECT id FROM hits{i}))"
+        )
+    union = " UNION ALL ".join(f"SELECT id, score FROM scored{i}" for i in range(groups))
+    # bm25 adds up over phrases, so a brief found by several terms sums their scores (as an
+    # OR query's bm25 would). Lower is better; among equals, the newer brief first.
+    ctes.append(
+        f"top(id, score) AS (SELECT id, sum(score) AS score FROM ({union}) "
+        "GROUP BY id ORDER BY score, id DESC LIMIT :limit)"
+    )
+    return (
+        "WITH " + ", ".join(ctes) + f" SELECT {_column_list()} FROM top "
+        "JOIN briefs ON briefs.id = top.id ORDER BY top.score, briefs.id DESC"
+    )
+
+
+async def search_sqlite(
+    conn: AsyncConnection, terms: SearchTerms, limit: int, any_term: bool
+) -> Sequence[RowMapping]:
+    groups = terms.groups(any_term)
+    params: dict[str, Any] = {"window": window(len(groups)), "limit": limit}
+    for i, group in enumerate(groups):
+        params[f"match{i}"] = fts5_query(group)
+        params[f"words{i}"] = fts5_rank_query(group)
+    statement = text(_sqlite_statement(len(groups))).columns(*BRIEF_COLUMNS)
+    return (await conn.execute(statement, params)).mappings().all()
+
+
+# -- PostgreSQL: a generated tsvector with a GIN index ---------------------------------------
+
+_PG_NEWEST = text(
+    "SELECT id FROM briefs WHERE id > :lo "
+    "AND search_vector @@ websearch_to_tsquery('english', :query) ORDER BY id DESC LIMIT :n"
+)
+_PG_SLICE = text(
+    "SELECT id FROM briefs WHERE id > :lo AND id <= :hi "
+    "AND search_vector @@ websearch_to_tsquery('english', :query)"
+)
+
+
+async def _pg_newest(conn: AsyncConnection, query: str, top: int, wanted: int) -> list[int]:
+    """The newest `wanted` briefs matching `query`, in slices of ids, newest slice first.
+
+    One statement cannot do it at every frequency: walking the primary key backwards and
+    testing each row suits a word most briefs contain (a few hundred rows read) but reads the
+    whole table for a rare one; the GIN index suits a rare word but fetches every match of a
+    common one. So the first slice is the newest 4 × `wanted` briefs, where either way costs
+    little and the planner picks; if it holds fewer matches than wanted, the next slice is
+    sized from the density seen so far and asked for all its matches with no order, so that
+    the planner reaches for the GIN index (ANDed with the id range) rather than test rows one
+    by one. A common word costs one small slice, a rare one a few scans of short GIN posting
+    lists."""
+    span = 4 * wanted
+    lo = max(top - span, 0)
+    rows = await conn.execute(_PG_NEWEST, {"lo": lo, "query": query, "n": wanted})
+    found = [row[0] for row in rows]
+    while len(found) < wanted and lo > 0:
+        seen = top - lo
+        needed = wanted - len(found)
+        # Enough ids for 1.5x what is missing at the density seen so far; at least as many as
+        # seen (so the range doubles, whatever the estimate), 8x the last slice while matches
+        # are too few to estimate from (a rare word then takes a few steps at most).
+        estimate = needed * seen * 3 // (2 * len(found)) if found else 0
+        span = max(estimate, seen if len(found) >= 16 else span * 8)
+        hi, lo = lo, max(lo - span, 0)
+        rows = await conn.execute(_PG_SLICE, {"lo": lo, "hi": hi, "query": query})
+        found.extend(sorted((row[0] for row in rows), reverse=True)[:needed])
+    return found
+
+
+async def search_postgres(
+    conn: AsyncConnection, terms: SearchTerms, limit: int, any_term: bool
+) -> Sequence[RowMapping]:
+    # The slices' plans depend on how common the words are, which the planner reads from the
+    # column statistics only when it plans with the actual query text; a cached generic plan
+    # (asyncpg prepares statements) would use one plan for every word. set_config(..., true)
+    # is SET LOCAL: for this transaction only. The same round trip reads the newest id and
+    # which groups keep any word once PostgreSQL drops its stop words ("the", "of").
+    queries = [websearch_query(group) for group in terms.groups(any_term)]
+    lexemes = ", ".join(
+        f"numnode(websearch_to_tsquery('english', :q{i}))" for i in range(len(queries))
+    )
+    first = (
+        await conn.execute(
+            text(
+                "SELECT set_config('plan_cache_mode', 'force_custom_plan', true), "
+                f"(SELECT max(id) FROM briefs), {lexemes}"
+            ),
+            {f"q{i}": q for i, q in enumerate(queries)},
+        )
+    ).one()
+    top, nodes = first[1], first[2:]
+    if top is None:
+        return []
+    ids: dict[int, None] = {}
+    for query, n in zip(queries, nodes, strict=True):
+        if n:
+            newest = await _pg_newest(conn, query, int(top), window(len(queries)))
+            ids.update(dict.fromkeys(newest))
+    if not ids:
+        return []
+    # ts_rank_cd on the candidates only, and the rows shown read in the same statement.
+    statement = text(
+        f"SELECT {_column_list()} FROM briefs WHERE briefs.id = ANY(:ids) ORDER BY "
+        "ts_rank_cd(briefs.search_vector, websearch_to_tsquery('english', :query)) DESC, "
+        "briefs.id DESC LIMIT :limit"
+    ).columns(*BRIEF_COLUMNS)
+    params = {"ids": list(ids), "query": websearch_query(terms, any_term), "limit": limit}
+    return (await conn.execute(statement, params)).mappings().all()

@@ -10,6 +10,7 @@ from sqlalchemy import (
     JSON,
     Boolean,
     Column,
+    Computed,
     DateTime,
     Float,
     ForeignKey,
@@ -123,7 +124,13 @@ briefs = Table(
     Column("relevance", Float, nullable=False),
     Column("search_text", Text, nullable=False, default=""),
     Column("created_at", UtcDateTime, nullable=False),
-    Index("ix_briefs_created", "created_at"),
+    # What "latest" orders by: the published date, or when we stored an undated post. Computed
+    # by the database (virtual on SQLite, stored on PostgreSQL) so it can never disagree with
+    # the two columns, and indexed so no list sorts the archive.
+    Column("sort_at", UtcDateTime, Computed("coalesce(published, created_at)")),
+    Index("ix_briefs_created", "created_at", "id"),
+    Index("ix_briefs_sort", "sort_at", "id"),
+    Index("ix_briefs_feed_sort", "feed_id", "sort_at", "id"),
 )
 
 brief_issues = Table(
@@ -137,7 +144,10 @@ brief_issues = Table(
     ),
     Column("issue_id", String(64), primary_key=True),
     Column("rank", Integer, nullable=False),
-    Index("ix_brief_issues_issue", "issue_id", "brief_id"),
+    # A copy of briefs.sort_at (briefs never change once stored), so the latest briefs on one
+    # issue are a walk down one index however rare or common the issue is.
+    Column("sort_at", UtcDateTime, nullable=False),
+    Index("ix_brief_issues_sort", "issue_id", "sort_at", "brief_id"),
 )
 
 subscriptions = Table(

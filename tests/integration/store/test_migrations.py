@@ -58,3 +58,22 @@ async def test_several_starts_on_a_new_database_at_once_all_succeed(tmp_path: Pa
     stores = await asyncio.gather(*(Store.open(url) for _ in range(4)))
     for opened in stores:
         await opened.close()
+
+
+async def test_search_storage_is_tuned_for_ranking_few_rows(store: Store) -> None:
+    async with store.engine.connect() as conn:
+        if store.engine.dialect.name == "sqlite":
+            # FTS5's rank column scores with the weighted bm25 (title, summary, body).
+            rank = await conn.exec_driver_sql("SELECT v FROM briefs_fts_config WHERE k = 'rank'")
+            assert rank.scalar_one() == "bm25(10.0, 4.0, 1.0)"
+            return
+        # The tsvector stays in the row; the GIN index has no pending list to read.
+        storage = await conn.exec_driver_sql(
+            "SELECT attstorage::text FROM pg_attribute "
+            "WHERE attrelid = 'briefs'::regclass AND attname = 'search_vector'"
+        )
+        assert storage.scalar_one() == "m"
+        options = await conn.exec_driver_sql(
+            "SELECT reloptions FROM pg_class WHERE relname = 'ix_briefs_search_vector'"
+        )
+        assert options.scalar_one() == ["fastupdate=off"]
