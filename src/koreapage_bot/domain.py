@@ -95,6 +95,7 @@ class Analysis:
     summary: str
     why: tuple[str, ...]  # evidence for the relevance decision
     text: str = ""  # the cleaned body the analysis read (noise removed)
+    language: str = "en"  # the post's language (ISO 639-1); the summary is in it too
 
 
 @dataclass(frozen=True, slots=True)

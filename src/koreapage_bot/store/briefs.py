@@ -53,6 +53,7 @@ def analysis_to_json(analysis: Analysis) -> dict[str, Any]:
         "author": analysis.author,
         "summary": analysis.summary,
         "why": list(analysis.why),
+        "language": analysis.language,
     }
 
 
