@@ -161,12 +161,20 @@ def same_author(got: str | None, gold: str | None) -> bool:
 
 
 def author_visible(item: Item) -> bool:
-    """Every gold name (or its last word, for an outlet-prefixed gold) is in the input."""
+    """Every gold name is in the input (for an outlet-prefixed Korean gold, "CBS노컷뉴스 오수정",
+    the name after the outlet)."""
     names = author_names(cast(str | None, item.raw.get("author")))
     if not names:
         return False
     hay = re.sub(r"\s+", "", _fold(f"{item.raw.get('title') or ''}\n{item.raw['text']}"))
-    return all(re.sub(r"\s+", "", n.split(" ")[-1]) in hay for n in names)
+
+    def seen(name: str) -> bool:
+        if re.sub(r"\s+", "", name) in hay:
+            return True
+        last = name.split(" ")[-1]
+        return " " in name and bool(re.fullmatch(r"[가-힣]{2,4}", last)) and last in hay
+
+    return all(seen(n) for n in names)
 
 
 # --- summaries ------------------------------------------------------------------------------
