@@ -1,4 +1,5 @@
-"""The offline analyzer: extract, clean, decide relevance, find key issues, author, summary.
+"""The offline analyzer: extract, normalise, clean, decide relevance, find key issues, author,
+summary, in the post's language.
 
 `OfflineAnalyzer` implements `ports.Analyzer`. The CPU work runs in a worker thread; the only
 I/O is the optional LLM summarizer, which falls back to the extractive summary on any failure.
@@ -17,10 +18,11 @@ from koreapage_bot.analysis.issues import key_issues
 from koreapage_bot.analysis.lexicon import Doc, Lexicon, build_doc, compile_lexicon
 from koreapage_bot.analysis.llm import LlmSettings, LlmSummarizer
 from koreapage_bot.analysis.noise import Cleaned, clean
+from koreapage_bot.analysis.normalize import Normalized, clean_title, normalize_page
 from koreapage_bot.analysis.relevance import score_relevance
 from koreapage_bot.analysis.summarize import summarize
 from koreapage_bot.analysis.taxonomy import Taxonomy, load_taxonomy
-from koreapage_bot.analysis.text import html_to_text, normalize_text, split_sentences
+from koreapage_bot.analysis.text import detect_language, html_to_text, split_sentences
 from koreapage_bot.domain import Analysis, ArticleInput
 
 log = logging.getLogger(__name__)
@@ -42,6 +44,7 @@ class Prepared:
     analysis: Analysis
     doc: Doc
     cleaned: Cleaned
+    normalized: Normalized
 
 
 def _body_and_meta(article: ArticleInput, extract_pages: bool) -> tuple[str, str | None, str]:
@@ -60,7 +63,7 @@ def _body_and_meta(article: ArticleInput, extract_pages: bool) -> tuple[str, str
                 text = extracted.text
         elif not text:
             text = html_to_text(article.html)
-    return normalize_text(text), page_author, title
+    return text, page_author, title
 
 
 def build_blocks(cleaned: Cleaned, skip_first: bool = False) -> list[tuple[str, bool, int]]:
@@ -77,7 +80,10 @@ def build_blocks(cleaned: Cleaned, skip_first: bool = False) -> list[tuple[str, 
 
 def analyze_sync(article: ArticleInput, settings: AnalysisSettings, lexicon: Lexicon) -> Prepared:
     raw, page_author, title = _body_and_meta(article, settings.extract_pages)
-    cleaned = clean(raw, title)
+    normalized = normalize_page(raw, title)
+    title = clean_title(title)
+    language = detect_language(f"{title}\n{normalized.text}")
+    cleaned = clean(normalized.text, title)
     # No title given: a heading line that opens the body is the title.
     inferred = not title.strip() and bool(cleaned.body) and 0 in cleaned.headings
     if inferred:
@@ -91,6 +97,8 @@ def analyze_sync(article: ArticleInput, settings: AnalysisSettings, lexicon: Lex
         cleaned=cleaned,
         url=article.url,
         feed_author=article.feed_author,
+        text_bylines=normalized.bylines,
+        maybe_bylines=normalized.maybe_bylines,
     )
     summary = summarize(doc, [i.id for i in issues], max_chars=settings.summary_chars)
     analysis = Analysis(
@@ -101,8 +109,9 @@ def analyze_sync(article: ArticleInput, settings: AnalysisSettings, lexicon: Lex
         summary=summary,
         why=rel.why,
         text=cleaned.text,
+        language=language,
     )
-    return Prepared(analysis, doc, cleaned)
+    return Prepared(analysis, doc, cleaned, normalized)
 
 
 class OfflineAnalyzer:
@@ -154,4 +163,5 @@ class OfflineAnalyzer:
             summary=summary,
             why=analysis.why,
             text=analysis.text,
+            language=analysis.language,
         )
