@@ -119,13 +119,15 @@ class Rule:
     """One page form. `action`: "drop" the match, "space" (insert a space at the match),
     "break" (a paragraph break at the match), "byline" (drop it and keep group 1 as a
     byline; "maybe-byline" when the form alone does not prove it names a person),
-    "caption" (drop the match and the caption before it in its paragraph), "strip" (drop
-    what precedes group 1). `check`, when set, must accept the match for the rule to apply."""
+    "caption" (drop the match and the caption before it in its paragraph), "sentence" (drop
+    the match and the sentence it ends), "strip" (drop what precedes group 1). `check`, when
+    set, must accept the match for the rule to apply."""
 
     form: str
     pattern: re.Pattern[str]
     action: str
     check: Callable[[re.Match[str]], bool] | None = None
+    needle: str = ""  # a text without it cannot match: the rule is skipped (speed)
 
 
 def _rule(
@@ -133,8 +135,9 @@ def _rule(
     action: str,
     pattern: str,
     check: Callable[[re.Match[str]], bool] | None = None,
+    needle: str = "",
 ) -> Rule:
-    return Rule(form, re.compile(pattern, re.MULTILINE), action, check)
+    return Rule(form, re.compile(pattern, re.MULTILINE), action, check, needle)
 
 
 def _email_of_name(m: re.Match[str]) -> bool:
@@ -176,12 +179,15 @@ RULES: tuple[Rule, ...] = (
         "byline with e-mail (anywhere)",
         "byline",
         rf"^\s*(?:By|BY) ({_NAME})\s*[\[(<]?\s*{_EMAIL}\s*[\])>]?\s*$",
+        None,
+        "@",
     ),
     _rule(
         "name above or beside an e-mail",
         "byline",
         rf"^({_NAME})[ \t]*\n?[ \t]*[\[(<]?{_EMAIL}[\])>]?[ \t]*$",
         _email_of_name,
+        "@",
     ),
     _rule(
         "name, staff reporter",
@@ -232,12 +238,27 @@ RULES: tuple[Rule, ...] = (
         r"(?:^|(?<=[.!?] ))(?:The )?[A-Z][\w.&' ]{1,40} contributed to this (?:report|story)\.",
     ),
     # Photo captions: a credit in parentheses right before the body goes on, with the caption.
+    # A credit alone on its line is an agency tag: it goes, the paragraph above stays.
+    _rule("credit alone on a line", "drop", rf"^[ \t]*\(\s*{_CREDIT_WORDS}\s*\)[ \t]*$"),
     _rule(
         "photo caption with credit",
         "caption",
-        rf"\s*\(\s*{_CREDIT_WORDS}\s*\)\s*(?=[A-Z“\"]|$|\n)",
+        rf"[ \t]*\(\s*{_CREDIT_WORDS}\s*\)[ \t]*(?=[A-Z“\"]|$)",
+    ),
+    # A credit alone on its line closes the caption line above it ("… on March 31.\nREUTERS").
+    _rule(
+        "photo caption above a credit line",
+        "drop",
+        r"^[^\n]{10,300}\n(?:REUTERS|Reuters|AP|AP Photo|AFP|AFP via Getty Images|Getty Images|"
+        r"EPA|EPA-EFE|Yonhap|YONHAP|NEWSIS|News1|Xinhua|Kyodo|KCNA via KNS|Pool|POOL)"
+        r"(?:/[^\n]{1,40})?[ \t]*$",
     ),
     _rule("Korean photo caption (▲)", "drop", r"^\s*▲[^\n]*$"),
+    _rule(
+        "photo credit opening a line",
+        "drop",
+        r"^(?:Photo|Image|Video) (?:by|courtesy of|:) [^|\n]{1,80}?(?:\d+ of \d+ )?\|\s*",
+    ),
     _rule(
         "Korean photo credit",
         "drop",
@@ -295,9 +316,9 @@ RULES: tuple[Rule, ...] = (
         r"[Ll]og in to (?:read|continue)|[Uu]nlock (?:this|full) (?:article|access)|"
         r"[Dd]onate (?:now|today)|[Mm]ake a (?:donation|contribution))[^\n]{0,200}$",
     ),
-    _rule("teaser cut off before a link", "drop", r"[^.\n]{0,300}(?:\.\.\.|…)\s*https?://\S+"),
-    _rule("e-mail alone", "drop", rf"^\s*[\[(<]?{_EMAIL}[\])>]?\s*$"),
-    _rule("trailing e-mail", "drop", rf"(?<=[.!?”\"다]) ?{_EMAIL}\s*$"),
+    _rule("teaser cut off before a link", "sentence", r"(?:\.\.\.|…)\s*https?://\S+", None, "http"),
+    _rule("e-mail alone", "drop", rf"^\s*[\[(<]?{_EMAIL}[\])>]?\s*$", None, "@"),
+    _rule("trailing e-mail", "drop", rf"(?<=[.!?”\"다]) ?{_EMAIL}\s*$", None, "@"),
     _rule("click prompt", "drop", r"^\s*[Cc]lick here\b[^\n]{0,120}$"),
     # Bullets: the marker goes, the item stays (headings markers too).
     _rule("inline section marker", "break", r"(?<=[.!?”\"다])\s*(?=[■◆●▶]\s?\S)"),
@@ -483,6 +504,8 @@ def normalize_page(raw: str, title: str = "") -> Normalized:
             removed.append(("headline repeated above the body", p.text[span[0] : span[1]]))
             p.run([(span[0], span[1], "")])
     for rule in RULES:
+        if rule.needle and rule.needle not in p.text:
+            continue
         edits: list[tuple[int, int, str]] = []
         for m in rule.pattern.finditer(p.text):
             if rule.check is not None and not rule.check(m):
@@ -500,6 +523,12 @@ def normalize_page(raw: str, title: str = "") -> Normalized:
                     (bylines if rule.action == "byline" else maybe).append(byline)
                 removed.append((rule.form, m.group(0).strip()))
                 edits.append((a, b, "\n" if "\n" in m.group(0) else " "))
+            elif rule.action == "sentence":
+                line = p.text.rfind("\n", 0, a) + 1
+                ends = list(re.finditer(r"[.!?][\"”’]?\s", p.text[max(line, a - 300) : a]))
+                start = max(line, a - 300) + ends[-1].end() if ends else max(line, a - 300)
+                removed.append((rule.form, p.text[start:b].strip()))
+                edits.append((start, b, ""))
             elif rule.action == "caption":
                 start = _caption_start(p.text, a)
                 removed.append((rule.form, p.text[start:b].strip()))

@@ -19,7 +19,7 @@ from koreapage_bot.analysis.lexicon import Doc, Lexicon, build_doc, compile_lexi
 from koreapage_bot.analysis.llm import LlmSettings, LlmSummarizer
 from koreapage_bot.analysis.noise import Cleaned, clean
 from koreapage_bot.analysis.normalize import Normalized, clean_title, normalize_page
-from koreapage_bot.analysis.relevance import score_relevance
+from koreapage_bot.analysis.relevance import general_alliance_story, score_relevance
 from koreapage_bot.analysis.summarize import summarize
 from koreapage_bot.analysis.taxonomy import Taxonomy, load_taxonomy
 from koreapage_bot.analysis.text import detect_language, html_to_text, split_sentences
@@ -88,9 +88,13 @@ def analyze_sync(article: ArticleInput, settings: AnalysisSettings, lexicon: Lex
     inferred = not title.strip() and bool(cleaned.body) and 0 in cleaned.headings
     if inferred:
         title = cleaned.body[0]
-    doc = build_doc(title, build_blocks(cleaned, skip_first=inferred), lexicon)
+    doc = build_doc(title, build_blocks(cleaned, skip_first=inferred), lexicon, language)
     rel = score_relevance(doc, lexicon)
     issues = key_issues(doc, lexicon)
+    named_issue = bool(issues)
+    general = not named_issue and general_alliance_story(doc, rel)
+    # A brief names the alliance issue it is about, or says it is a general alliance story.
+    relevant = rel.score >= settings.threshold and (named_issue or general)
     author = find_author(
         entry_author=article.author,
         page_author=page_author,
@@ -102,7 +106,7 @@ def analyze_sync(article: ArticleInput, settings: AnalysisSettings, lexicon: Lex
     )
     summary = summarize(doc, [i.id for i in issues], max_chars=settings.summary_chars)
     analysis = Analysis(
-        relevant=rel.score >= settings.threshold,
+        relevant=relevant,
         relevance=rel.score,
         key_issues=issues,
         author=author,

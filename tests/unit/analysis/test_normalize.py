@@ -236,3 +236,8 @@ def test_titles_lose_wire_notes_and_site_names() -> None:
         clean_title("Allies wrap up talks on troop costs in Seoul - Example News")
         == "Allies wrap up talks on troop costs in Seoul"
     )
+
+
+def test_a_credit_alone_on_its_line_takes_nothing_with_it() -> None:
+    raw = "The allies met on Monday.\nUSFK declined to comment on the curfew.\n(Yonhap)"
+    assert _forms(raw)[0] == "The allies met on Monday.\nUSFK declined to comment on the curfew."
