@@ -48,6 +48,8 @@ class IssueScore:
     # A context issue named in a sentence that also names an alliance issue ("USFK deters
     # North Korea"): tied to the alliance matter rather than background.
     with_alliance: bool = False
+    # Named in a sentence where the US, South Korea or "the allies" act on it.
+    acted_on: bool = False
 
 
 def length_floor(words: float) -> float:
@@ -95,7 +97,11 @@ def score_issues(doc: Doc, lexicon: Lexicon) -> list[IssueScore]:
                         telling[idx].add(issue_id)
         raw[idx] = values
     with_alliance: set[str] = set()
+    acted_on: set[str] = set()
     for idx, values in raw.items():
+        sent = doc.sentences[idx]
+        if sent.us or sent.rok or sent.bilateral or sent.alliance_word:
+            acted_on.update(telling[idx])
         if any(kinds[i] == "alliance" for i in telling[idx]):
             with_alliance.update(i for i in telling[idx] if kinds[i] != "alliance")
         sentence = doc.sentences[idx]
@@ -124,6 +130,7 @@ def score_issues(doc: Doc, lexicon: Lexicon) -> list[IssueScore]:
             plain[i],
             up_front[i],
             i in with_alliance,
+            i in acted_on,
         )
         for i in points
     ]
@@ -162,7 +169,7 @@ def _kept(s: IssueScore, floor: float, top_alliance: float, short: bool) -> bool
     if s.kind == "alliance":
         if s.sentences >= 2:
             return True
-        return s.named and (s.opening or s.points >= SINGLE_FLOOR * floor)
+        return s.named and (s.opening or s.acted_on or s.points >= SINGLE_FLOOR * floor)
     if short:
         return True
     if s.sentences < 2:

@@ -35,6 +35,14 @@ _HOSTILE_VOICE = re.compile(
     r"괴뢰|미제(?:국주의)?|호전광|북침",
     re.IGNORECASE,
 )
+# Other US allies: "the alliance" in a sentence that names one of them and not South Korea
+# is theirs ("the U.S. ambassador said the alliance with Japan was stronger than ever").
+_OTHER_ALLIES = re.compile(
+    r"\b(?:Japan(?:ese)?|Tokyo|Philippines?|Philippine|Manila|Australian?|Canberra|NATO|"
+    r"Taiwan(?:ese)?|Taipei|Israel[i]?|Britain|British|UK|Germany|German|Europe(?:an)?|"
+    r"Ukrain(?:e|ian)|Russia(?:n)?|Moscow)\b|일본|日|필리핀|호주|나토|대만|이스라엘|영국|독일|"
+    r"유럽|우크라이나|러시아"
+)
 # The two acting together: "Biden and Yoon agreed to coordinate", "정상회담에서 합의".
 _JOINT_ACTION = re.compile(
     r"\b(?:agree[ds]?|agreement|pledge[ds]?|vow(?:ed|s)?|coordinat\w+|consult(?:ed|ations?)|"
@@ -49,7 +57,8 @@ _NORTH_SPEAKS = re.compile(
     r"Kim Jong[ -]?[Uu]n|Kim Yo[ -]?[Jj]ong|North Korean (?:state )?media|the North's military)"
     r"(?:'s|’s)?\b[^.;]{0,60}?\b(?:said|says|warned|warns|condemned|condemns|denounced|"
     r"denounces|slammed|slams|threatened|threatens|accused|accuses|criticized|criticizes|"
-    r"blasted|vowed|vows|claimed|claims|called (?:it|them|the)|rejected)\b|"
+    r"blasted|vowed|vows|claimed|claims|called (?:it|them|the)|rejected|demanded|demands|"
+    r"demanding|(?:a stream of |its )?(?:criticism|condemnation|denunciation)s?)\b|"
     r"(?:북한|北|북측|김정은|김여정|조선중앙통신|노동신문)[은는이가도의]?[^.]{0,60}?"
     r"(?:비난|규탄|위협|경고|반발|비판|협박)"
 )
@@ -234,6 +243,7 @@ class Sentence:
     hostile: bool = False
     sports: bool = False  # names a sport, a score or a coach (set only in a sports report)
     joint: bool = False  # a verb of acting together ("agreed", "pledged", "합의")
+    other_ally: bool = False  # names another US ally (Japan, NATO, …)
 
     @property
     def weight(self) -> float:
@@ -321,6 +331,8 @@ def build_doc(
             sentences[where(m.start())].rok = True
     for m in _JOINT_ACTION.finditer(joined):
         sentences[where(m.start())].joint = True
+    for m in _OTHER_ALLIES.finditer(joined):
+        sentences[where(m.start())].other_ally = True
     for pattern in (_HOSTILE_VOICE, _NORTH_SPEAKS):
         for m in pattern.finditer(joined):
             sentences[where(m.start())].hostile = True

@@ -19,7 +19,7 @@ from koreapage_bot.analysis.lexicon import Doc, Lexicon, build_doc, compile_lexi
 from koreapage_bot.analysis.llm import LlmSettings, LlmSummarizer
 from koreapage_bot.analysis.noise import Cleaned, clean
 from koreapage_bot.analysis.normalize import Normalized, clean_title, normalize_page
-from koreapage_bot.analysis.relevance import general_alliance_story, score_relevance
+from koreapage_bot.analysis.relevance import explain, general_alliance_story, score_relevance
 from koreapage_bot.analysis.summarize import summarize
 from koreapage_bot.analysis.taxonomy import Taxonomy, load_taxonomy
 from koreapage_bot.analysis.text import detect_language, html_to_text, split_sentences
@@ -91,7 +91,8 @@ def analyze_sync(article: ArticleInput, settings: AnalysisSettings, lexicon: Lex
     doc = build_doc(title, build_blocks(cleaned, skip_first=inferred), lexicon, language)
     rel = score_relevance(doc, lexicon)
     issues = key_issues(doc, lexicon)
-    named_issue = bool(issues)
+    subject = {m.id for m in lexicon.issues if m.kind == "alliance" or m.evidence}
+    named_issue = any(k.id in subject for k in issues)
     general = not named_issue and general_alliance_story(doc, rel)
     # A brief names the alliance issue it is about, or says it is a general alliance story.
     relevant = rel.score >= settings.threshold and (named_issue or general)
@@ -111,7 +112,7 @@ def analyze_sync(article: ArticleInput, settings: AnalysisSettings, lexicon: Lex
         key_issues=issues,
         author=author,
         summary=summary,
-        why=rel.why,
+        why=explain(doc, rel, issues, relevant, general),
         text=cleaned.text,
         language=language,
     )

@@ -14,7 +14,8 @@ Evidence is counted sentence by sentence, and weighted (title 2.5x, lead 1.5x):
   "pledged", "합의"), otherwise LOOSE_PAIR: a court report
   naming "a South Korean court" and "an American", or a North Korea story quoting "South
   Korean and U.S. officials", names both without being about their alliance;
-- "alliance"/"allies" where the US or South Korea is named in the sentence or its paragraph:
+- "alliance"/"allies" where the US or South Korea is named in the sentence or its paragraph,
+  unless the sentence names another ally and not South Korea ("the alliance with Japan"):
   1 point;
 - North Korea where the US and South Korea are named together on an alliance matter (policy
   toward Pyongyang with Seoul part of it): 1 point.
@@ -46,9 +47,11 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from koreapage_bot.analysis.lexicon import Doc, Lexicon
+from koreapage_bot.domain import KeyIssue
 
 SCALE = 6.0
 NO_US_FACTOR = 0.15
@@ -76,6 +79,8 @@ class Relevance:
     issue_evidence: dict[int, dict[str, float]] = field(default_factory=dict)
     alliance_sentences: tuple[int, ...] = ()  # "alliance"/"allies" beside US/ROK actors
     strong: bool = False  # a strong alliance term is in the post
+    # The two named together on an alliance matter ("Washington and Seoul agreed …").
+    pair_sentences: tuple[int, ...] = ()
 
 
 def _quote(terms: dict[str, int], n: int = 4) -> str:
@@ -125,6 +130,7 @@ def score_relevance(doc: Doc, lexicon: Lexicon) -> Relevance:
     per_sentence: dict[int, float] = {}
     per_issue: dict[int, dict[str, float]] = defaultdict(dict)
     allied_sentences: list[int] = []
+    pair_sentences: list[int] = []
     for s in doc.sentences:
         p = 0.0
         actor = s.us or s.rok or s.bilateral
@@ -160,11 +166,15 @@ def score_relevance(doc: Doc, lexicon: Lexicon) -> Relevance:
                 alliance_gain += gain * factor
                 bucket = per_issue[s.index]
                 bucket[issue] = bucket.get(issue, 0.0) + gain * factor
-        allied = s.alliance_word and (actor or (para_us and para_rok))
+        # "The alliance" beside another ally and not South Korea is that ally's.
+        theirs = s.other_ally and not (s.rok or s.bilateral)
+        allied = s.alliance_word and not theirs and (actor or (para_us and para_rok))
         on_alliance = alliance_gain > 0 or allied or s.bilateral or s.joint
         if pair and not s.hostile:
             p += 1.0 if on_alliance else LOOSE_PAIR
             together += 1
+            if on_alliance:
+                pair_sentences.append(s.index)
             if on_alliance and any(h[0] == "north-korea" for h in hits_by_sentence[s.index]):
                 p += NK_TOGETHER / max(1, len(hits_by_sentence[s.index]))
         if allied:
@@ -225,14 +235,93 @@ def score_relevance(doc: Doc, lexicon: Lexicon) -> Relevance:
         dict(per_issue),
         tuple(allied_sentences),
         bool(strong_terms),
+        tuple(pair_sentences),
     )
 
 
 def general_alliance_story(doc: Doc, rel: Relevance) -> bool:
-    """Enough alliance language, with no single issue standing out, to call the post a
-    general alliance story: "alliance" beside US/ROK actors in the title or in several
-    sentences."""
-    sentences = rel.alliance_sentences
+    """Enough alliance language, with no alliance issue standing out, to call the post a
+    general alliance story: "alliance" beside US/ROK actors, or the two acting together
+    ("Washington and Seoul agreed …"), in the title or in several sentences."""
+    sentences = set(rel.alliance_sentences) | set(rel.pair_sentences)
     return len(sentences) >= GENERAL_ALLIANCE_SENTENCES or any(
         doc.sentences[i].is_title for i in sentences
+    )
+
+
+QUOTE_CHARS = 220
+MAX_QUOTES = 3
+
+
+def _quoted(text: str) -> str:
+    text = " ".join(text.split())
+    if len(text) > QUOTE_CHARS:
+        text = text[: QUOTE_CHARS - 1].rsplit(" ", 1)[0] + "…"
+    return f"“{text}”"
+
+
+def explain(
+    doc: Doc,
+    rel: Relevance,
+    issues: Sequence[KeyIssue],
+    relevant: bool,
+    general: bool,
+) -> tuple[str, ...]:
+    """`why`: the verdict, then the one to three sentences that carry it, quoted, each with
+    the key issue it supports. Built from `issues`, so it never names an issue the brief
+    does not list."""
+    score = f"score {rel.score:.2f}"
+    if relevant and not general:
+        head = f"relevant ({score}): about " + ", ".join(k.label for k in issues[:3])
+    elif relevant:
+        head = f"relevant ({score}): a general alliance story, no single alliance issue stands out"
+        if issues:
+            head += " (context: " + ", ".join(k.label for k in issues[:3]) + ")"
+    else:
+        reasons = [w for w in rel.why if not w.endswith(f"→ {score}") and "points" not in w]
+        blocking = [
+            w
+            for w in reasons
+            if "never named" in w
+            or "in passing" in w
+            or "sports" in w
+            or "market story" in w
+            or "one sentence" in w
+            or "no alliance evidence" in w
+        ]
+        why = blocking[0] if blocking else "too little alliance evidence for its length"
+        if rel.score >= 0.5 and not general:
+            why = "no alliance issue and too little alliance language for a general story"
+        head = f"not relevant ({score}): {why}"
+    quotes: list[str] = []
+    used: dict[int, list[str]] = {}
+    if relevant:
+        for k in issues[:MAX_QUOTES]:
+            best = _best_sentence(doc, rel, k.id)
+            if best is not None:
+                used.setdefault(best, []).append(k.label)
+        if general or not used:
+            ranked = sorted(rel.evidence.items(), key=lambda kv: -kv[1])
+            for idx, _ in ranked:
+                if idx in rel.alliance_sentences or idx in rel.pair_sentences:
+                    used.setdefault(idx, []).append("the alliance in general")
+                    break
+    for idx in sorted(used)[:MAX_QUOTES]:
+        place = " (title)" if doc.sentences[idx].is_title else ""
+        quotes.append(f"{_quoted(doc.sentences[idx].text)}{place} — {', '.join(used[idx])}")
+    return (head, *quotes)
+
+
+def _best_sentence(doc: Doc, rel: Relevance, issue_id: str) -> int | None:
+    """The sentence that gave `issue_id` the most alliance evidence; for a context issue, the
+    most weighted sentence naming it, preferring one that is alliance evidence too."""
+    scored = [(v.get(issue_id, 0.0), i) for i, v in rel.issue_evidence.items() if issue_id in v]
+    if scored:
+        return max(scored)[1]
+    named = {h.sentence for h in doc.hits if h.issue == issue_id and h.tier != "weak"}
+    if not named:
+        return None
+    return max(
+        named,
+        key=lambda i: (rel.evidence.get(i, 0.0), doc.sentences[i].weight, -i),
     )
