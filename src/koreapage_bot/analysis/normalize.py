@@ -255,6 +255,12 @@ RULES: tuple[Rule, ...] = (
     ),
     _rule("Korean photo caption (▲)", "drop", r"^\s*▲[^\n]*$"),
     _rule(
+        "photo credit closing a caption",
+        "caption",
+        r"[ \t]*\b(?:Photo|Image|File photo|Photograph) (?:by|courtesy of) [^\n.|]{2,60}$",
+    ),
+    _rule("slide counter", "drop", r"^\d{1,2} of \d{1,2}\s*\|\s*"),
+    _rule(
         "photo credit opening a line",
         "drop",
         r"^(?:Photo|Image|Video) (?:by|courtesy of|:) [^|\n]{1,80}?(?:\d+ of \d+ )?\|\s*",
