@@ -184,7 +184,9 @@ def author_from_url(url: str | None) -> str | None:
 
 
 def bio_author(cleaned: Cleaned) -> str | None:
-    return cleaned.bio.name if cleaned.bio else None
+    if cleaned.bio is None or not cleaned.bio.name:
+        return None
+    return ", ".join([cleaned.bio.name, *cleaned.bio.others])
 
 
 def name_line_authors(cleaned: Cleaned) -> list[str]:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from types import TracebackType
 
 from koreapage_bot.analysis.authors import find_author
-from koreapage_bot.analysis.extract import extract_article, looks_like_page
+from koreapage_bot.analysis.extract import extract_article, looks_like_page, metadata_author
 from koreapage_bot.analysis.issues import key_issues
 from koreapage_bot.analysis.lexicon import Doc, Lexicon, build_doc, compile_lexicon
 from koreapage_bot.analysis.llm import LlmSettings, LlmSummarizer
@@ -63,6 +63,8 @@ def _body_and_meta(article: ArticleInput, extract_pages: bool) -> tuple[str, str
                 text = extracted.text
         elif not text:
             text = html_to_text(article.html)
+        if page_author is None and looks_like_page(article.html):
+            page_author = metadata_author(article.html)
     return text, page_author, title
 
 
