@@ -155,13 +155,15 @@ class OfflineAnalyzer:
         analysis = prepared.analysis
         if self._llm is None or not analysis.relevant or not analysis.text:
             return analysis
-        summary = await self._llm.summarize(
+        answer = await self._llm.summarize(
             title=prepared.doc.sentences[0].text,
             text=analysis.text,
             issues=[i.label for i in analysis.key_issues],
+            language=analysis.language,
         )
-        if summary is None:
+        if answer is None:
             return analysis
+        summary = answer.text(analysis.language)
         return Analysis(
             relevant=analysis.relevant,
             relevance=analysis.relevance,
