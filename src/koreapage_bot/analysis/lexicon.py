@@ -137,38 +137,88 @@ def _scoped(regex: str) -> str:
 
 @dataclass(frozen=True, slots=True)
 class TermSet:
-    """One list of terms compiled into (at most) three alternations."""
+    """One list of terms, compiled for a fast scan.
 
-    patterns: tuple[re.Pattern[str], ...]
+    Plain terms are indexed by the first two letters of their first word: a scan of a text
+    (`Scan`) lists where each two-letter word start is, and only the terms that could start
+    there are tried, longest first (one big alternation tried at every word was the analysis's
+    largest cost on full-length articles). Regex terms run on their own; Korean terms only
+    over text with Hangul in it.
+    """
+
+    plain: dict[str, tuple[re.Pattern[str], ...]]
+    patterns: tuple[re.Pattern[str], ...] = ()
+    korean: tuple[re.Pattern[str], ...] = ()
 
     @classmethod
     def of(cls, terms: tuple[str, ...]) -> TermSet:
-        sens: list[str] = []
-        insens: list[str] = []
-        raw: list[str] = []
+        plain: dict[str, list[re.Pattern[str]]] = {}
+        compiled: list[re.Pattern[str]] = []
+        korean: list[re.Pattern[str]] = []
         hangul: list[str] = []
         for t in sorted(terms, key=len, reverse=True):  # longest first: whole phrases win
             if not t.startswith("re:") and _HANGUL.search(t):
                 hangul.append(_hangul_pattern(t))
                 continue
             pat, exact, is_raw = _term_pattern(t)
-            (raw if is_raw else sens if exact else insens).append(pat)
-        compiled: list[re.Pattern[str]] = []
-        if sens:
-            compiled.append(re.compile(r"(?<![\w$])(?:" + "|".join(sens) + ")"))
-        if insens:
-            compiled.append(re.compile(r"(?<![\w$])(?:" + "|".join(insens) + ")", re.IGNORECASE))
-        if raw:
-            compiled.append(re.compile("|".join(_scoped(r) for r in raw)))
+            if is_raw:
+                (korean if _HANGUL.search(pat) else compiled).append(re.compile(_scoped(pat)))
+                continue
+            flags = 0 if exact else re.IGNORECASE
+            if not t[:1].isalnum():  # not at a word start: matched the slow way
+                compiled.append(re.compile(r"(?<![\w$])(?:" + pat + ")", flags))
+                continue
+            # Two letters when the term's first word has them ("us", "th"), else one ("u" for
+            # "U.S.", whose second character may be written differently).
+            key = t[:2].lower() if t[1:2].isalnum() else t[:1].lower()
+            plain.setdefault(key, []).append(re.compile(pat, flags))
         if hangul:
-            compiled.append(re.compile("(?:" + "|".join(hangul) + ")", re.IGNORECASE))
-        return cls(tuple(compiled))
+            korean.append(re.compile("(?:" + "|".join(hangul) + ")", re.IGNORECASE))
+        return cls({k: tuple(v) for k, v in plain.items()}, tuple(compiled), tuple(korean))
 
-    def finditer(self, text: str) -> list[re.Match[str]]:
+    def finditer(self, text: str | Scan) -> list[re.Match[str]]:
+        """Matches in a text: for the plain terms, the longest at each word start, never one
+        inside another; then each regex term's matches."""
+        scan = text if isinstance(text, Scan) else Scan(text)
         found: list[re.Match[str]] = []
-        for pat in self.patterns:
-            found.extend(pat.finditer(text))
+        starts = sorted({p for key in self.plain for p in scan.index.get(key, ())})
+        last_end = -1
+        for pos in starts:
+            if pos < last_end:
+                continue
+            two = scan.text[pos : pos + 2].lower()
+            best: re.Match[str] | None = None
+            for rx in self.plain.get(two, ()) + self.plain.get(two[:1], ()):
+                m = rx.match(scan.text, pos)
+                if m and (best is None or m.end() > best.end()):
+                    best = m
+            if best is not None:
+                found.append(best)
+                last_end = best.end()
+        for pat in self.patterns + (self.korean if scan.korean else ()):
+            found.extend(pat.finditer(scan.text))
         return found
+
+
+_WORD_START = re.compile(r"(?<![\w$])\w")
+
+
+class Scan:
+    """A text with the positions of its word starts, by their first two letters (lower
+    case), shared by every term set matched against it."""
+
+    __slots__ = ("index", "korean", "text")  # index: "us" → [positions], "u" → [positions]
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.korean = bool(_HANGUL.search(text))
+        index: dict[str, list[int]] = {}
+        for m in _WORD_START.finditer(text):
+            p = m.start()
+            two = text[p : p + 2].lower()
+            index.setdefault(two, []).append(p)
+            index.setdefault(two[:1], []).append(p)
+        self.index = index
 
 
 @dataclass(frozen=True, slots=True)
@@ -317,16 +367,18 @@ def build_doc(
         starts.append(pos)
         joined_parts.append(s.text)
         pos += len(s.text) + 1
+    raw_joined = "\n".join(joined_parts)
     # Another alliance's phrases are nobody's evidence here.
-    joined = _blank("\n".join(joined_parts), lexicon.elsewhere.finditer("\n".join(joined_parts)))
+    joined = _blank(raw_joined, lexicon.elsewhere.finditer(Scan(raw_joined)))
+    scan = Scan(joined)
 
     def where(offset: int) -> int:
         return bisect_right(starts, offset) - 1
 
-    for m in lexicon.us.finditer(joined):
+    for m in lexicon.us.finditer(scan):
         if not _is_place_of_voices(joined, m):
             sentences[where(m.start())].us = True
-    for m in lexicon.rok.finditer(joined):
+    for m in lexicon.rok.finditer(scan):
         if not _is_place_of_voices(joined, m):
             sentences[where(m.start())].rok = True
     for m in _JOINT_ACTION.finditer(joined):
@@ -342,9 +394,9 @@ def build_doc(
         for m in sports:
             sentences[where(m.start())].sports = True
     show_words = {m.group(0).lower() for m in _ENTERTAINMENT.finditer(joined)}
-    for m in lexicon.bilateral.finditer(joined):
+    for m in lexicon.bilateral.finditer(scan):
         sentences[where(m.start())].bilateral = True
-    for m in lexicon.alliance.finditer(joined):
+    for m in lexicon.alliance.finditer(scan):
         sentences[where(m.start())].alliance_word = True
     hits: list[Hit] = []
     for issue in lexicon.issues:
@@ -357,7 +409,7 @@ def build_doc(
             ("normal", issue.normal),
             ("weak", issue.weak),
         ):
-            for m in termset.finditer(joined):
+            for m in termset.finditer(scan):
                 a, b = m.span()
                 k = bisect_right(starts_c, a)
                 if (k and ends_c[k - 1] > a) or (k < len(starts_c) and starts_c[k] < b):
