@@ -105,9 +105,13 @@ def _korean_author(text: str) -> str | None:
     text = text.rsplit("=", 1)[-1].strip()  # "워싱턴=홍길동 특파원": a place before the name
     text = _KOREAN_ROLE.sub("", text).strip()
     words = text.split()
-    if not words or not _KOREAN_NAME.fullmatch(words[-1]) or words[-1].startswith("기자"):
+    if not words:
         return None
-    return words[-1]
+    # "홍길동·김철수 기자": several reporters.
+    names = [n for n in re.split(r"[·,]\s*", words[-1]) if n]
+    if not names or not all(_KOREAN_NAME.fullmatch(n) and not n.startswith("기자") for n in names):
+        return None
+    return ", ".join(names)
 
 
 def _split_names(raw: str) -> list[str]:

@@ -211,6 +211,13 @@ RULES: tuple[Rule, ...] = (
     # Korean bylines: "(서울=연합뉴스) 홍길동 기자 =", "[이데일리 홍길동 기자]",
     # "홍길동 기자 a@b.kr",
     # "세종=홍길동 기자", "[춘천 홍길동 기자]".
+    # After an agency's dateline every word before "기자 =" is a reporter's name.
+    _rule(
+        "Korean agency dateline and bylines",
+        "byline",
+        r"\((?:[가-힣]+\s*=\s*)[가-힣A-Za-z0-9]+\)\s*((?:[가-힣]{2,4}[ ·,]\s?){0,3}[가-힣]{2,4})\s?"
+        r"(?:기자|특파원)\s*=\s*",
+    ),
     _rule("Korean agency dateline", "drop", r"\((?:[가-힣]+\s*=\s*)[가-힣A-Za-z0-9]+\)\s*"),
     _rule(
         "Korean byline after a place",
@@ -220,8 +227,8 @@ RULES: tuple[Rule, ...] = (
     _rule(
         "Korean byline",
         "byline",
-        r"(?:^|(?<=[\s\[(]))(?:[가-힣A-Za-z()]{1,12}\s*=\s*)?([가-힣]{2,4})\s?"
-        r"(?:기자|특파원|선임기자|객원기자|통신원)\s*"
+        r"(?:^|(?<=[\s\[(]))(?:[가-힣A-Za-z()]{1,12}\s*=\s*)?((?:[가-힣]{2,4}[·,]\s?){0,3}"
+        r"[가-힣]{2,4})\s?(?:기자|특파원|선임기자|객원기자|통신원)\s*"
         r"(?:=\s*|(?=\])|(?=\))|(?:\(?\s*" + _EMAIL + r"\s*\)?)|$)",
     ),
     _rule("Korean label in brackets", "drop", r"\[[^\]\n]{0,30}[가-힣][^\]\n]{0,30}\]\s*|\[\s*\]"),
@@ -558,7 +565,7 @@ def _byline(raw: str) -> str | None:
     if re.match(r"(?:Additional )?(?:[Rr]eporting|[Ww]riting|[Cc]ompiled|[Ee]diting) by ", raw):
         return _reuters_credit(raw)
     if re.search(r"[가-힣]", raw):
-        return raw + " 기자"
+        return "·".join(re.split(r"[\s·,]+", raw)) + " 기자"
     return "By " + raw
 
 

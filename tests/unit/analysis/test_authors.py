@@ -118,6 +118,8 @@ _BODY = "South Korea and the United States opened talks on troop costs on Monday
         # Korean bylines
         (f"(서울=연합뉴스) 홍길동 기자 = 한미 양국이 협상을 시작했다.\n{_BODY}", "홍길동"),
         (f"{_BODY}\n[한빛일보 김철수 기자]", "김철수"),
+        (f"(서울=연합뉴스) 홍길동 김철수 기자 = 한미 양국이 합의했다.\n{_BODY}", "홍길동, 김철수"),
+        (f"{_BODY}\n홍길동·김철수 기자", "홍길동, 김철수"),
         # a name glued to a date, or to a label
         (f"Jane Roe 16 August 2013\n{_BODY}", "Jane Roe"),
         (f"Jane RoeAuthor\n{_BODY}", "Jane Roe"),
