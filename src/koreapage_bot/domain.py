@@ -132,6 +132,7 @@ class Brief:
     key_issues: tuple[IssueTag, ...]
     relevance: float
     created_at: datetime
+    language: str = "en"  # the post's language, which the summary keeps (ISO 639-1)
 
     def to_json(self) -> dict[str, object]:
         return {
@@ -145,6 +146,7 @@ class Brief:
             "key_issues": [{"id": t.id, "label": t.label} for t in self.key_issues],
             "relevance": round(self.relevance, 3),
             "created_at": self.created_at.isoformat(),
+            "language": self.language,
         }
 
 

@@ -172,6 +172,7 @@ class BriefRepository:
                     relevance=analysis.relevance,
                     search_text=search_text,
                     created_at=now,
+                    language=analysis.language,
                 )
             )
             brief_id = _new_id(result)
@@ -196,6 +197,7 @@ class BriefRepository:
                 key_issues=tuple(tags),
                 relevance=analysis.relevance,
                 created_at=now,
+                language=analysis.language,
             )
             count = await write_deliveries(conn, brief, now) if deliver else 0
         return StoredPost(post_id, brief, count)

@@ -123,6 +123,8 @@ briefs = Table(
     Column("relevance", Float, nullable=False),
     Column("search_text", Text, nullable=False, default=""),
     Column("created_at", UtcDateTime, nullable=False),
+    # The post's language (the summary is in it): "en", "ko".
+    Column("language", String(8), nullable=False, default="en", server_default="en"),
     Index("ix_briefs_created", "created_at"),
 )
 

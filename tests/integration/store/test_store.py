@@ -278,3 +278,20 @@ async def test_a_paused_channel_keeps_its_queue_and_skips_a_stale_backlog_on_res
     assert states[recent.brief.id] is DeliveryState.PENDING  # type: ignore[union-attr]
     due = await store.outbox.claim_due(later + timedelta(hours=1), 10, ["discord"])
     assert [c.delivery.brief_id for c in due] == [recent.brief.id]  # type: ignore[union-attr]
+
+
+async def test_a_brief_keeps_the_post_s_language(store: Store) -> None:
+    from dataclasses import replace
+
+    feed, _ = await store.feeds.add("https://a.example/ko", "Seoul Desk", now=NOW)
+    analysis = replace(analysis_for(COST_SHARING), language="ko")
+    stored = await store.briefs.store_post(
+        feed,
+        NewPost(entry_for(COST_SHARING), analysis, "hash-ko", True),
+        deliver=False,
+        now=NOW,
+    )
+    assert stored.brief is not None and stored.brief.language == "ko"
+    again = await store.briefs.get(stored.brief.id)
+    assert again is not None and again.language == "ko"
+    assert again.to_json()["language"] == "ko"
