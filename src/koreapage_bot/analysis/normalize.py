@@ -150,6 +150,15 @@ def _email_of_name(m: re.Match[str]) -> bool:
     return len(parts) >= 2 and "".join(w[0] for w in parts) == local
 
 
+def _glued_heading(m: re.Match[str]) -> bool:
+    """Only where a page glues its deck: the opening line, after several words and no
+    sentence end (so "his LinkedIn profile" in the body is left alone)."""
+    if "\n" in m.string[: m.start()]:
+        return False
+    head = m.string[: m.start()]
+    return len(head) <= 250 and len(head.split()) >= 4 and not re.search(r"[.!?]", head)
+
+
 def _not_a_korean_particle(m: re.Match[str]) -> bool:
     return m.string[m.end() : m.end() + 1] not in set("가이은는을를의에와과도로")
 
@@ -167,6 +176,13 @@ RULES: tuple[Rule, ...] = (
     _rule("glued sentences", "space", r"(?<=[a-z0-9%”’)])[.!?](?=[A-Z“‘][a-z])"),
     _rule("glued after a quote", "space", r"(?<=[a-z0-9][.!?][”’\"])(?=[A-Z][a-z])"),
     _rule("glued Korean sentences", "space", r"(?<=[가-힣])[.!?](?=[가-힣A-Z0-9\[(“‘])"),
+    # A heading glued to the first sentence: "… further refinement neededLast week, the …".
+    _rule(
+        "heading glued to the text",
+        "break",
+        r"(?<=[a-z]{3})(?=[A-Z][a-z]+,? [a-z])",
+        _glued_heading,
+    ),
     # A heading glued to its byline: "… on cost of aggressionBy Lee Minji SEOUL, …".
     _rule("glued byline", "break", r"(?<=[a-z'’)]{2})(?=(?:By|BY) [A-Z][\w'’\-]+ [A-Z])"),
     # Bylines that move to the author step.

@@ -241,3 +241,15 @@ def test_titles_lose_wire_notes_and_site_names() -> None:
 def test_a_credit_alone_on_its_line_takes_nothing_with_it() -> None:
     raw = "The allies met on Monday.\nUSFK declined to comment on the curfew.\n(Yonhap)"
     assert _forms(raw)[0] == "The allies met on Monday.\nUSFK declined to comment on the curfew."
+
+
+def test_a_heading_glued_to_the_first_sentence_is_split() -> None:
+    raw = (
+        "Ministry issues new base guidelines; more detail neededLast week, the ministry "
+        "released guidelines on base relocation.\nHe updated his LinkedIn profile, officials said."
+    )
+    assert _forms(raw)[0].split("\n") == [
+        "Ministry issues new base guidelines; more detail needed",
+        "Last week, the ministry released guidelines on base relocation.",
+        "He updated his LinkedIn profile, officials said.",
+    ]
