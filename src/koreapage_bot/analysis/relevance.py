@@ -272,11 +272,11 @@ def explain(
     does not list."""
     score = f"score {rel.score:.2f}"
     if relevant and not general:
-        head = f"relevant ({score}): about " + ", ".join(k.label for k in issues[:3])
+        head = f"relevant ({score}): about " + "; ".join(k.label for k in issues[:3])
     elif relevant:
         head = f"relevant ({score}): a general alliance story, no single alliance issue stands out"
         if issues:
-            head += " (context: " + ", ".join(k.label for k in issues[:3]) + ")"
+            head += " (context: " + "; ".join(k.label for k in issues[:3]) + ")"
     else:
         reasons = [w for w in rel.why if not w.endswith(f"→ {score}") and "points" not in w]
         blocking = [
@@ -308,7 +308,7 @@ def explain(
                     break
     for idx in sorted(used)[:MAX_QUOTES]:
         place = " (title)" if doc.sentences[idx].is_title else ""
-        quotes.append(f"{_quoted(doc.sentences[idx].text)}{place} — {', '.join(used[idx])}")
+        quotes.append(f"{_quoted(doc.sentences[idx].text)}{place} — {'; '.join(used[idx])}")
     return (head, *quotes)
 
 

@@ -239,3 +239,27 @@ def test_a_background_sentence_does_not_add_a_context_issue() -> None:
 )
 def test_terms_split_across_lines_match(text: str) -> None:
     assert "extended-deterrence" in _issues(_analyze("", text))
+
+
+# --- why: the sentences that carry the verdict, consistent with key_issues -------------------
+
+
+def test_why_quotes_sentences_for_the_key_issues_it_lists() -> None:
+    from tests.unit.analysis.fixtures import articles
+
+    for art in articles():
+        a = _analyze(art["title"], art["text"])
+        head, *quotes = a.why
+        assert head.startswith("relevant" if a.relevant else "not relevant"), a.why
+        assert len(quotes) <= 3
+        labels = {k.label for k in a.key_issues} | {"the alliance in general"}
+        body = " ".join(f"{art['title']} {art['text']}".split())
+        for line in quotes:
+            quote, _, supports = line.rpartition(" — ")
+            sentence = quote.removesuffix(" (title)").strip("“”").removesuffix("…")
+            assert sentence and sentence in body, line
+            assert set(supports.split("; ")) <= labels, (line, labels)
+        if a.relevant:
+            assert quotes, a.why
+            named = {s for line in quotes for s in line.rpartition(" — ")[2].split("; ")}
+            assert named & labels, a.why
