@@ -95,6 +95,7 @@ class Analysis:
     summary: str
     why: tuple[str, ...]  # evidence for the relevance decision
     text: str = ""  # the cleaned body the analysis read (noise removed)
+    language: str = "en"  # the post's language (ISO 639-1); the summary is in it too
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,6 +132,7 @@ class Brief:
     key_issues: tuple[IssueTag, ...]
     relevance: float
     created_at: datetime
+    language: str = "en"  # the post's language, which the summary keeps (ISO 639-1)
 
     def to_json(self) -> dict[str, object]:
         return {
@@ -144,6 +146,7 @@ class Brief:
             "key_issues": [{"id": t.id, "label": t.label} for t in self.key_issues],
             "relevance": round(self.relevance, 3),
             "created_at": self.created_at.isoformat(),
+            "language": self.language,
         }
 
 

@@ -32,6 +32,7 @@ class BriefView:
     summary: str
     key_issues: tuple[IssueTag, ...]
     relevance: float
+    language: str = "en"  # the post's (and summary's) language, for a label beside it
 
     @classmethod
     def of(cls, brief: Brief) -> BriefView:
@@ -45,6 +46,7 @@ class BriefView:
             summary=brief.summary,
             key_issues=brief.key_issues,
             relevance=brief.relevance,
+            language=brief.language,
         )
 
 

@@ -48,6 +48,7 @@ BRIEF_KEYS = {
     "key_issues",
     "relevance",
     "created_at",
+    "language",
 }
 
 pytestmark = pytest.mark.skipif(
@@ -184,7 +185,7 @@ def assert_brief_shape(brief: dict[str, Any]) -> None:
     assert brief["url"].startswith("https://alliance-monitor.example/")
     assert datetime.fromisoformat(brief["published"]).tzinfo is not None
     assert datetime.fromisoformat(brief["created_at"]).tzinfo is not None
-    assert brief["source"] and brief["summary"]
+    assert brief["source"] and brief["summary"] and brief["language"] == "en"
     assert 0.5 <= brief["relevance"] <= 1
     assert brief["key_issues"] and all(set(k) == {"id", "label"} for k in brief["key_issues"])
 

@@ -1,7 +1,10 @@
 """Who wrote it: a chain of sources, normalized, never invented, persons before site names.
 
-Chain: feed entry author (dc:creator) → page metadata → a byline in the text ("By …") → the
-closing bio → the author segment of the URL (/author/jane-doe/) → the feed's own author.
+Chain: feed entry author (dc:creator) → page metadata (meta author, JSON-LD) → bylines the
+normaliser took out of the text ("By …" before a dateline, "BY NAME [e-mail]", a name above
+its e-mail, Reuters' "(Reporting by …)" without the editors, Korean "홍길동 기자") → a byline
+near the top ("By …") → a name line above the date → the closing bio → the author segment of
+the URL (/author/jane-doe/) → the feed's own author.
 The first candidate that names a person wins; if none does, the first non-empty one (a desk or
 team name) is used; otherwise the author is unknown (None).
 """
@@ -10,7 +13,7 @@ from __future__ import annotations
 
 import itertools
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from urllib.parse import unquote, urlsplit
 
 from koreapage_bot.analysis.noise import _BYLINE, Cleaned
@@ -88,6 +91,29 @@ def _title_case(name: str) -> str:
     return " ".join(words)
 
 
+# Korean bylines: "홍길동 기자", "워싱턴=홍길동 특파원", "[서울신문 홍길동 기자]".
+_KOREAN_ROLE = re.compile(
+    r"\s*(?:선임기자|객원기자|기자|특파원|통신원|논설위원|칼럼니스트|대기자|PD)\b.*$|\s*(?:기자|특파원)$"
+)
+_KOREAN_NAME = re.compile(r"[가-힣]{2,4}")
+
+
+def _korean_author(text: str) -> str | None:
+    """The person in a Korean byline: the 2-4 syllable name before the role word."""
+    text = _EMAIL.sub(" ", text)
+    text = re.sub(r"[\[\]()<>]", " ", text).strip()
+    text = text.rsplit("=", 1)[-1].strip()  # "워싱턴=홍길동 특파원": a place before the name
+    text = _KOREAN_ROLE.sub("", text).strip()
+    words = text.split()
+    if not words:
+        return None
+    # "홍길동·김철수 기자": several reporters.
+    names = [n for n in re.split(r"[·,]\s*", words[-1]) if n]
+    if not names or not all(_KOREAN_NAME.fullmatch(n) and not n.startswith("기자") for n in names):
+        return None
+    return ", ".join(names)
+
+
 def _split_names(raw: str) -> list[str]:
     parts = re.split(r"\s*(?:,|;|&|\band\b|\|| - | – | — )\s*", raw)
     return [p.strip(" .:-") for p in parts if p and p.strip(" .:-")]
@@ -98,6 +124,9 @@ def normalize_author(raw: str | None) -> str | None:
     if not raw:
         return None
     text = " ".join(raw.split())
+    bare = _EMAIL.sub("", text)
+    if len(re.findall(r"[가-힣]", bare)) > len(re.findall(r"[A-Za-z]", bare)):
+        return _korean_author(text)
     m = _BYLINE.match(text)
     if m:
         text = m.group(1)
@@ -124,6 +153,8 @@ def normalize_author(raw: str | None) -> str | None:
 
 
 def _looks_like_person(name: str) -> bool:
+    if _KOREAN_NAME.fullmatch(name):
+        return True  # a Korean name: family name and given name in 2-4 syllables
     tokens = name.split()
     if not 2 <= len(tokens) <= 5:
         return False
@@ -157,7 +188,9 @@ def author_from_url(url: str | None) -> str | None:
 
 
 def bio_author(cleaned: Cleaned) -> str | None:
-    return cleaned.bio.name if cleaned.bio else None
+    if cleaned.bio is None or not cleaned.bio.name:
+        return None
+    return ", ".join([cleaned.bio.name, *cleaned.bio.others])
 
 
 def name_line_authors(cleaned: Cleaned) -> list[str]:
@@ -189,11 +222,17 @@ def find_author(
     cleaned: Cleaned,
     url: str | None,
     feed_author: str | None,
+    text_bylines: Sequence[str] = (),
+    maybe_bylines: Sequence[str] = (),
 ) -> str | None:
+    """`text_bylines` are bylines in a form that names the author ("By …", "홍길동 기자");
+    `maybe_bylines` count only where they name a person ("Name, staff reporter")."""
     return choose_author(
         [
             entry_author,
             page_author,
+            *text_bylines,
+            *(b for b in maybe_bylines if is_person(normalize_author(b))),
             *cleaned.bylines,
             *name_line_authors(cleaned),
             bio_author(cleaned),

@@ -5,8 +5,8 @@ weak 0.5), more in the title and the lead; a sentence naming several alliance is
 credit; a mention that only attributes a quote ("USFK said") counts for little. An issue is
 kept when its points reach a floor that grows with the length of the post, so a single word
 deep in a long article is not an issue of the post, while a short excerpt's one clear mention
-is. Alliance issues come first (they are the subject), then the context issues (North Korea,
-China, Japan), each group most salient first.
+is (see `_kept`). Alliance issues come first (they are the subject), then the context issues
+(North Korea, China, Japan), each group most salient first.
 """
 
 from __future__ import annotations
@@ -22,7 +22,10 @@ TIER_WEIGHT = {"strong": 1.5, "normal": 1.0, "weak": 0.5}
 ATTRIBUTION_FACTOR = 0.3
 EXTRA_HIT = 0.25  # each further mention in the same sentence
 MAX_EXTRA = 2
-RELATIVE_FLOOR = 0.2  # an alliance issue needs this share of the top alliance issue's points
+SHORT_POST = 400  # words: an excerpt rather than an article
+SINGLE_FLOOR = 1.6  # an alliance issue in one body sentence: this many length floors
+CONTEXT_FLOOR = 2.0  # a context issue outside the opening: this many length floors
+CONTEXT_SHARE = 0.3  # and this share of the main alliance issue's points
 SECONDARY_SHARE = 0.5  # a sentence's credit for an issue that is not its main one
 SPREAD_BONUS = 0.15  # per further paragraph that names the issue (up to 4)
 
@@ -33,14 +36,23 @@ class IssueScore:
     label: str
     kind: str
     points: float
-    sentences: int
+    sentences: int  # sentences naming it by more than a background word or a quote's source
     terms: tuple[str, ...]
     opening: bool  # a strong term in the title or the lead
     # Named outright: in the title, or by a strong term that is not just a quote's source.
     named: bool = False
+    # Named by more than background words ("Japan" is not the trilateral, "troops" not USFK).
+    plain: bool = False
+    # Mentioned in the title or the lead (any term).
+    up_front: bool = False
+    # A context issue named in a sentence that also names an alliance issue ("USFK deters
+    # North Korea"): tied to the alliance matter rather than background.
+    with_alliance: bool = False
+    # Named in a sentence where the US, South Korea or "the allies" act on it.
+    acted_on: bool = False
 
 
-def length_floor(words: int) -> float:
+def length_floor(words: float) -> float:
     return max(1.0, math.sqrt(words / 400.0))
 
 
@@ -55,8 +67,12 @@ def score_issues(doc: Doc, lexicon: Lexicon) -> list[IssueScore]:
     paras: dict[str, set[int]] = defaultdict(set)
     opening: dict[str, bool] = defaultdict(bool)
     named: dict[str, bool] = defaultdict(bool)
+    plain: dict[str, bool] = defaultdict(bool)
+    up_front: dict[str, bool] = defaultdict(bool)
     terms: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     raw: dict[int, dict[str, float]] = {}
+    # Sentences that name the issue by more than a background word or a quote's source.
+    telling: dict[int, set[str]] = defaultdict(set)
     totals: dict[str, float] = defaultdict(float)
     for idx, issues in by_sentence.items():
         values: dict[str, float] = {}
@@ -73,8 +89,21 @@ def score_issues(doc: Doc, lexicon: Lexicon) -> list[IssueScore]:
                     opening[issue_id] = True
                 if idx == 0 or (h.tier == "strong" and not h.attribution):
                     named[issue_id] = True
+                if h.tier != "weak":
+                    plain[issue_id] = True
+                    if in_opening:
+                        up_front[issue_id] = True
+                    if not h.attribution:
+                        telling[idx].add(issue_id)
         raw[idx] = values
+    with_alliance: set[str] = set()
+    acted_on: set[str] = set()
     for idx, values in raw.items():
+        sent = doc.sentences[idx]
+        if sent.us or sent.rok or sent.bilateral or sent.alliance_word:
+            acted_on.update(telling[idx])
+        if any(kinds[i] == "alliance" for i in telling[idx]):
+            with_alliance.update(i for i in telling[idx] if kinds[i] != "alliance")
         sentence = doc.sentences[idx]
         # A sentence naming several alliance issues belongs to the post's main one among them
         # ("pay $5 billion for US troops" is about cost sharing); the others get half.
@@ -84,7 +113,8 @@ def score_issues(doc: Doc, lexicon: Lexicon) -> list[IssueScore]:
             if kinds[issue_id] == "alliance" and issue_id != main:
                 value *= SECONDARY_SHARE
             points[issue_id] += value * sentence.weight
-            count[issue_id] += 1
+            if issue_id in telling[idx]:
+                count[issue_id] += 1
             paras[issue_id].add(sentence.para)
     return [
         IssueScore(
@@ -97,30 +127,53 @@ def score_issues(doc: Doc, lexicon: Lexicon) -> list[IssueScore]:
             tuple(t for t, _ in sorted(terms[i].items(), key=lambda kv: -kv[1])[:3]),
             opening[i],
             named[i],
+            plain[i],
+            up_front[i],
+            i in with_alliance,
+            i in acted_on,
         )
         for i in points
     ]
 
 
 def key_issues(doc: Doc, lexicon: Lexicon) -> tuple[KeyIssue, ...]:
+    """The issues the post is about: see the module docstring, and `_kept`."""
     scores = score_issues(doc, lexicon)
-    floor = length_floor(doc.words)
-    # The subject may be an evidence issue (a Camp David summit): an alliance issue named in
-    # passing beside it ("...and military exercises") is held to the same relative floor.
-    subject = {m.id for m in lexicon.issues if m.kind == "alliance" or m.evidence}
-    top_alliance = max((s.points for s in scores if s.id in subject), default=0.0)
-    kept = [
-        s
-        for s in scores
-        if s.points >= floor
-        and (s.kind != "alliance" or s.opening or s.points >= RELATIVE_FLOOR * top_alliance)
-        # One sentence with a plain term ("...reduce the burden on U.S. forces") is a passing
-        # mention; an issue named outright (title, "USFK", "THAAD") may be one sentence's point.
-        and (s.kind != "alliance" or s.named or s.sentences >= 2)
-    ]
+    floor = length_floor(doc.length)
+    top_alliance = max((s.points for s in scores if s.kind == "alliance"), default=0.0)
+    short = doc.length <= SHORT_POST
+    kept = [s for s in scores if _kept(s, floor, top_alliance, short)]
     kept.sort(key=lambda s: (s.kind != "alliance", -s.points))
     # Scores are relative to the main alliance issue (context issues can be mentioned more).
     top = max((s.points for s in kept if s.kind == "alliance"), default=0.0) or max(
         (s.points for s in kept), default=1.0
     )
     return tuple(KeyIssue(s.id, s.label, round(min(1.0, s.points / top), 3), s.terms) for s in kept)
+
+
+def _kept(s: IssueScore, floor: float, top_alliance: float, short: bool) -> bool:
+    """An issue of the post, not a mention in passing.
+
+    Every issue needs its points to reach the length floor and more than background words
+    ("Japan" alone is not the trilateral). An alliance issue is then kept on its own merits,
+    never relative to a bigger one (a document on tariffs, troops, OPCON and deterrence has
+    four issues): one sentence with a plain term is a passing mention; one that names the
+    issue outright (title, lead, "USFK", "THAAD" with more than a word: "cut the U.S. troops
+    stationed in Korea") may be that sentence's point. A context issue (North Korea, China,
+    Japan) in a long article is background unless more than one sentence names it and it is
+    in the title or the lead or has weight of its own beside the alliance issues; in a short
+    excerpt, where every sentence counts, one clear mention is enough.
+    """
+    if s.points < floor or not s.plain:
+        return False
+    if s.kind == "alliance":
+        if s.sentences >= 2:
+            return True
+        return s.named and (s.opening or s.acted_on or s.points >= SINGLE_FLOOR * floor)
+    if short:
+        return True
+    if s.sentences < 2:
+        return False
+    if s.up_front:
+        return True
+    return s.points >= CONTEXT_FLOOR * floor and s.points >= CONTEXT_SHARE * top_alliance

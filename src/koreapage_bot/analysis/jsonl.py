@@ -1,7 +1,9 @@
 """`koreapage-bot analyze [FILE|-]`: JSON lines in, JSON lines out.
 
 In, one object a line: {id, title, text | html, author?, url?, published?}.
-Out, one object a line: {id, relevant, relevance, key_issues: [{id, label}], author, summary, why}.
+Out, one object a line: {id, relevant, relevance, key_issues: [{id, label}], author, summary,
+why, language}, plus `warnings` when part of the input was dropped (a `published` date no
+parser reads: the article is analysed without it).
 A line that cannot be read yields {"line": n, "id": …, "error": "…"} and processing goes on.
 Blank lines are skipped.
 """
@@ -9,16 +11,27 @@ Blank lines are skipped.
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import AsyncIterable, AsyncIterator, Iterable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from koreapage_bot.dates import parse_date
 from koreapage_bot.domain import Analysis, ArticleInput
 from koreapage_bot.ports import Analyzer
+
+log = logging.getLogger(__name__)
 
 
 class InputError(ValueError):
     pass
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedLine:
+    article: ArticleInput
+    warnings: tuple[str, ...] = ()
 
 
 def _opt_str(obj: dict[str, Any], key: str) -> str | None:
@@ -31,6 +44,11 @@ def _opt_str(obj: dict[str, Any], key: str) -> str | None:
 
 
 def parse_article(line: str) -> ArticleInput:
+    return parse_line(line).article
+
+
+def parse_line(line: str) -> ParsedLine:
+    """The article a line carries, and what had to be dropped from it (never the article)."""
     try:
         obj = json.loads(line)
     except json.JSONDecodeError as exc:
@@ -46,13 +64,15 @@ def parse_article(line: str) -> ArticleInput:
     if not (text or html):
         raise InputError("one of 'text' or 'html' is required")
     published: datetime | None = None
-    raw_pub = _opt_str(obj, "published")
-    if raw_pub:
-        try:
-            published = datetime.fromisoformat(raw_pub.replace("Z", "+00:00"))
-        except ValueError as exc:
-            raise InputError(f"field 'published' is not an ISO 8601 date: {raw_pub!r}") from exc
-    return ArticleInput(
+    warnings: list[str] = []
+    raw_pub = obj.get("published")
+    if raw_pub is not None and raw_pub != "":
+        published = parse_date(raw_pub) if isinstance(raw_pub, str) else None
+        if published is None:
+            warning = f"field 'published' is not a date: {raw_pub!r}; analysed without a date"
+            log.warning("article %s: %s", raw_id, warning)
+            warnings.append(warning)
+    article = ArticleInput(
         id=str(raw_id),
         title=title,
         text=text,
@@ -61,6 +81,7 @@ def parse_article(line: str) -> ArticleInput:
         url=_opt_str(obj, "url"),
         published=published,
     )
+    return ParsedLine(article, tuple(warnings))
 
 
 def analysis_to_json(article_id: str, a: Analysis) -> dict[str, object]:
@@ -72,6 +93,7 @@ def analysis_to_json(article_id: str, a: Analysis) -> dict[str, object]:
         "author": a.author,
         "summary": a.summary,
         "why": list(a.why),
+        "language": a.language,
     }
 
 
@@ -102,10 +124,11 @@ async def analyze_jsonl(
         if not line.strip():
             continue
         try:
-            article = parse_article(line)
+            parsed = parse_line(line)
         except InputError as exc:
             yield json.dumps({"line": n, "id": _id_of(line), "error": str(exc)}, ensure_ascii=False)
             continue
+        article = parsed.article
         try:
             analysis = await analyzer.analyze(article)
         except Exception as exc:  # one bad article must not stop the run
@@ -114,4 +137,7 @@ async def analyze_jsonl(
                 ensure_ascii=False,
             )
             continue
-        yield json.dumps(analysis_to_json(article.id, analysis), ensure_ascii=False)
+        out = analysis_to_json(article.id, analysis)
+        if parsed.warnings:
+            out["warnings"] = list(parsed.warnings)
+        yield json.dumps(out, ensure_ascii=False)

@@ -31,8 +31,36 @@ _VOICES_IN = re.compile(
 # North Korea's own voice: in "the U.S. imperialists and the puppet South Korean clique" the
 # two are named as Pyongyang's enemies, not as allies acting together.
 _HOSTILE_VOICE = re.compile(
-    r"\b(?:puppets?|imperialists?|imperialism|warmongers?|warmongering|traitors?)\b",
+    r"\b(?:puppets?|imperialists?|imperialism|warmongers?|warmongering|traitors?)\b|"
+    r"괴뢰|미제(?:국주의)?|호전광|북침",
     re.IGNORECASE,
+)
+# Other US allies: "the alliance" in a sentence that names one of them and not South Korea
+# is theirs ("the U.S. ambassador said the alliance with Japan was stronger than ever").
+_OTHER_ALLIES = re.compile(
+    r"\b(?:Japan(?:ese)?|Tokyo|Philippines?|Philippine|Manila|Australian?|Canberra|NATO|"
+    r"Taiwan(?:ese)?|Taipei|Israel[i]?|Britain|British|UK|Germany|German|Europe(?:an)?|"
+    r"Ukrain(?:e|ian)|Russia(?:n)?|Moscow)\b|일본|日|필리핀|호주|나토|대만|이스라엘|영국|독일|"
+    r"유럽|우크라이나|러시아"
+)
+# The two acting together: "Biden and Yoon agreed to coordinate", "정상회담에서 합의".
+_JOINT_ACTION = re.compile(
+    r"\b(?:agree[ds]?|agreement|pledge[ds]?|vow(?:ed|s)?|coordinat\w+|consult(?:ed|ations?)|"
+    r"cooperat\w+|reaffirm\w*|sign(?:ed|s)?|summit|joint statement|jointly|held talks|"
+    r"hold talks|talks between)\b|합의|공조|정상회담|공동성명|협의|공동 대응|약속",
+    re.IGNORECASE,
+)
+# Pyongyang reacting: "North Korea condemned the drills", "KCNA said", "북한은 … 비난했다".
+# The alliance matters named are what it reacts to, not what the post reports the allies do.
+_NORTH_SPEAKS = re.compile(
+    r"\b(?:North Korea|Pyongyang|the North|KCNA|Korean Central News Agency|Rodong Sinmun|"
+    r"Kim Jong[ -]?[Uu]n|Kim Yo[ -]?[Jj]ong|North Korean (?:state )?media|the North's military)"
+    r"(?:'s|’s)?\b[^.;]{0,60}?\b(?:said|says|warned|warns|condemned|condemns|denounced|"
+    r"denounces|slammed|slams|threatened|threatens|accused|accuses|criticized|criticizes|"
+    r"blasted|vowed|vows|claimed|claims|called (?:it|them|the)|rejected|demanded|demands|"
+    r"demanding|(?:a stream of |its )?(?:criticism|condemnation|denunciation)s?)\b|"
+    r"(?:북한|北|북측|김정은|김여정|조선중앙통신|노동신문)[은는이가도의]?[^.]{0,60}?"
+    r"(?:비난|규탄|위협|경고|반발|비판|협박)"
 )
 
 
@@ -41,16 +69,38 @@ _HOSTILE_VOICE = re.compile(
 _SPORTS = re.compile(
     r"\b(?:football|soccer|baseball|basketball|volleyball|Olympics?|World Cup|tournament|"
     r"scor(?:ed|es|ing)|coach(?:ed|es)?|head coach|halftime|half-time|innings|pitcher|"
-    r"semifinals?|quarterfinals?|medals?|FIFA|striker|midfielder|goalkeeper|stadium)\b",
+    r"semifinals?|quarterfinals?|medals?|FIFA|striker|midfielder|goalkeeper|stadium|"
+    r"figure skat\w+|athletes?)\b|"
+    r"축구|야구|농구|배구|올림픽|월드컵|국가대표팀|득점|경기장|메달|결승전|준결승|선수단",
     re.IGNORECASE,
 )
 SPORTS_DOC = 3  # distinct sports words that make a post a sports report
+# Entertainment: a K-pop "US tour" after "Seoul shows" is not the alliance.
+_ENTERTAINMENT = re.compile(
+    r"\b(?:K-?pop|K-?drama|idols?|concerts?|albums?|Billboard|Netflix|box office|"
+    r"films?|movies?|actors?|actress(?:es)?|singers?|rappers?|boy band|girl group|fans|"
+    r"fandom|world tour|music video|streaming|Grammys?|Oscars?|premiere|episodes?|"
+    r"BTS|BLACKPINK|agency's artists|entertainment)\b|"
+    r"케이팝|K팝|아이돌|콘서트|앨범|빌보드|넷플릭스|드라마|영화|배우|가수|팬덤|음원|"
+    r"걸그룹|보이그룹|예능|스트리밍|데뷔",
+    re.IGNORECASE,
+)
 
 
 def _is_place_of_voices(text: str, m: re.Match[str]) -> bool:
     if m.group(0).lower() not in _CAPITALS:
         return False
     return bool(_VOICES_IN.search(text, max(0, m.start() - 30), m.start()))
+
+
+_HANGUL = re.compile(r"[가-힣]")
+
+
+def _hangul_pattern(term: str) -> str:
+    """A Korean term matches inside a word (particles attach: "주한미군을", "한미연합훈련"),
+    with or without the spaces and middle dots Korean writers put between its parts."""
+    parts = [p for p in re.split(r"[\s\-·]+", term) if p]
+    return r"[\s\-·]*".join(re.escape(p) for p in parts)
 
 
 def _term_pattern(term: str) -> tuple[str, bool, bool]:
@@ -76,34 +126,99 @@ def _term_pattern(term: str) -> tuple[str, bool, bool]:
     return body, acronym, False
 
 
+def _scoped(regex: str) -> str:
+    """A user's regex as one alternative: its leading global flags ("(?i)") become local
+    ("(?i:…)"), which Python allows inside a larger pattern."""
+    m = re.match(r"\(\?([aiLmsux]+)\)", regex)
+    if m:
+        return f"(?{m.group(1)}:{regex[m.end() :]})"
+    return f"(?:{regex})"
+
+
 @dataclass(frozen=True, slots=True)
 class TermSet:
-    """One list of terms compiled into (at most) three alternations."""
+    """One list of terms, compiled for a fast scan.
 
-    patterns: tuple[re.Pattern[str], ...]
+    Plain terms are indexed by the first two letters of their first word: a scan of a text
+    (`Scan`) lists where each two-letter word start is, and only the terms that could start
+    there are tried, longest first (one big alternation tried at every word was the analysis's
+    largest cost on full-length articles). Regex terms run on their own; Korean terms only
+    over text with Hangul in it.
+    """
+
+    plain: dict[str, tuple[re.Pattern[str], ...]]
+    patterns: tuple[re.Pattern[str], ...] = ()
+    korean: tuple[re.Pattern[str], ...] = ()
 
     @classmethod
     def of(cls, terms: tuple[str, ...]) -> TermSet:
-        sens: list[str] = []
-        insens: list[str] = []
-        raw: list[str] = []
-        for t in sorted(terms, key=len, reverse=True):  # longest first: whole phrases win
-            pat, exact, is_raw = _term_pattern(t)
-            (raw if is_raw else sens if exact else insens).append(pat)
+        plain: dict[str, list[re.Pattern[str]]] = {}
         compiled: list[re.Pattern[str]] = []
-        if sens:
-            compiled.append(re.compile(r"(?<![\w$])(?:" + "|".join(sens) + ")"))
-        if insens:
-            compiled.append(re.compile(r"(?<![\w$])(?:" + "|".join(insens) + ")", re.IGNORECASE))
-        if raw:
-            compiled.append(re.compile("|".join(f"(?:{r})" for r in raw)))
-        return cls(tuple(compiled))
+        korean: list[re.Pattern[str]] = []
+        hangul: list[str] = []
+        for t in sorted(terms, key=len, reverse=True):  # longest first: whole phrases win
+            if not t.startswith("re:") and _HANGUL.search(t):
+                hangul.append(_hangul_pattern(t))
+                continue
+            pat, exact, is_raw = _term_pattern(t)
+            if is_raw:
+                (korean if _HANGUL.search(pat) else compiled).append(re.compile(_scoped(pat)))
+                continue
+            flags = 0 if exact else re.IGNORECASE
+            if not t[:1].isalnum():  # not at a word start: matched the slow way
+                compiled.append(re.compile(r"(?<![\w$])(?:" + pat + ")", flags))
+                continue
+            # Two letters when the term's first word has them ("us", "th"), else one ("u" for
+            # "U.S.", whose second character may be written differently).
+            key = t[:2].lower() if t[1:2].isalnum() else t[:1].lower()
+            plain.setdefault(key, []).append(re.compile(pat, flags))
+        if hangul:
+            korean.append(re.compile("(?:" + "|".join(hangul) + ")", re.IGNORECASE))
+        return cls({k: tuple(v) for k, v in plain.items()}, tuple(compiled), tuple(korean))
 
-    def finditer(self, text: str) -> list[re.Match[str]]:
+    def finditer(self, text: str | Scan) -> list[re.Match[str]]:
+        """Matches in a text: for the plain terms, the longest at each word start, never one
+        inside another; then each regex term's matches."""
+        scan = text if isinstance(text, Scan) else Scan(text)
         found: list[re.Match[str]] = []
-        for pat in self.patterns:
-            found.extend(pat.finditer(text))
+        starts = sorted({p for key in self.plain for p in scan.index.get(key, ())})
+        last_end = -1
+        for pos in starts:
+            if pos < last_end:
+                continue
+            two = scan.text[pos : pos + 2].lower()
+            best: re.Match[str] | None = None
+            for rx in self.plain.get(two, ()) + self.plain.get(two[:1], ()):
+                m = rx.match(scan.text, pos)
+                if m and (best is None or m.end() > best.end()):
+                    best = m
+            if best is not None:
+                found.append(best)
+                last_end = best.end()
+        for pat in self.patterns + (self.korean if scan.korean else ()):
+            found.extend(pat.finditer(scan.text))
         return found
+
+
+_WORD_START = re.compile(r"(?<![\w$])\w")
+
+
+class Scan:
+    """A text with the positions of its word starts, by their first two letters (lower
+    case), shared by every term set matched against it."""
+
+    __slots__ = ("index", "korean", "text")  # index: "us" → [positions], "u" → [positions]
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.korean = bool(_HANGUL.search(text))
+        index: dict[str, list[int]] = {}
+        for m in _WORD_START.finditer(text):
+            p = m.start()
+            two = text[p : p + 2].lower()
+            index.setdefault(two, []).append(p)
+            index.setdefault(two[:1], []).append(p)
+        self.index = index
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,6 +240,7 @@ class Lexicon:
     rok: TermSet
     bilateral: TermSet
     alliance: TermSet
+    elsewhere: TermSet
 
 
 @lru_cache(maxsize=8)
@@ -147,6 +263,7 @@ def compile_lexicon(taxonomy: Taxonomy) -> Lexicon:
         rok=TermSet.of(taxonomy.actors.rok),
         bilateral=TermSet.of(taxonomy.actors.bilateral),
         alliance=TermSet.of(taxonomy.actors.alliance),
+        elsewhere=TermSet.of(taxonomy.actors.elsewhere),
     )
 
 
@@ -171,8 +288,12 @@ class Sentence:
     rok: bool = False
     bilateral: bool = False
     alliance_word: bool = False
-    hostile: bool = False  # written in Pyongyang's voice ("puppet", "imperialists")
+    # Written in Pyongyang's voice ("puppet", "imperialists") or reporting it ("North Korea
+    # condemned the drills").
+    hostile: bool = False
     sports: bool = False  # names a sport, a score or a coach (set only in a sports report)
+    joint: bool = False  # a verb of acting together ("agreed", "pledged", "합의")
+    other_ally: bool = False  # names another US ally (Japan, NATO, …)
 
     @property
     def weight(self) -> float:
@@ -190,6 +311,10 @@ class Doc:
     sentences: list[Sentence]
     hits: list[Hit]
     words: int
+    language: str = "en"
+    # Distinct sports and entertainment words: a match report or a K-pop story names the US
+    # and Korea for other reasons than the alliance.
+    offtopic: int = 0
 
     @property
     def has_us(self) -> bool:
@@ -202,11 +327,30 @@ class Doc:
     def body(self) -> list[Sentence]:
         return [s for s in self.sentences if not s.is_title]
 
+    @property
+    def length(self) -> float:
+        """Length in English-word equivalents: a Korean word (eojeol) carries its particles
+        and endings, so a Korean article has fewer, fuller words than its English version."""
+        return self.words * (KOREAN_WORD_FACTOR if self.language == "ko" else 1.0)
+
 
 LEAD_SENTENCES = 3
+KOREAN_WORD_FACTOR = 1.7
 
 
-def build_doc(title: str, blocks: list[tuple[str, bool, int]], lexicon: Lexicon) -> Doc:
+def _blank(text: str, spans: list[re.Match[str]]) -> str:
+    """`text` with each span replaced by as many spaces (offsets stay valid)."""
+    if not spans:
+        return text
+    chars = list(text)
+    for m in spans:
+        chars[m.start() : m.end()] = " " * (m.end() - m.start())
+    return "".join(chars)
+
+
+def build_doc(
+    title: str, blocks: list[tuple[str, bool, int]], lexicon: Lexicon, language: str = "en"
+) -> Doc:
     """`blocks` are (sentence text, is_heading, paragraph number) of the body in order."""
     sentences: list[Sentence] = [Sentence(title.strip(), 0, True, False, False)]
     body_seen = 0
@@ -223,26 +367,36 @@ def build_doc(title: str, blocks: list[tuple[str, bool, int]], lexicon: Lexicon)
         starts.append(pos)
         joined_parts.append(s.text)
         pos += len(s.text) + 1
-    joined = "\n".join(joined_parts)
+    raw_joined = "\n".join(joined_parts)
+    # Another alliance's phrases are nobody's evidence here.
+    joined = _blank(raw_joined, lexicon.elsewhere.finditer(Scan(raw_joined)))
+    scan = Scan(joined)
 
     def where(offset: int) -> int:
         return bisect_right(starts, offset) - 1
 
-    for m in lexicon.us.finditer(joined):
+    for m in lexicon.us.finditer(scan):
         if not _is_place_of_voices(joined, m):
             sentences[where(m.start())].us = True
-    for m in lexicon.rok.finditer(joined):
+    for m in lexicon.rok.finditer(scan):
         if not _is_place_of_voices(joined, m):
             sentences[where(m.start())].rok = True
-    for m in _HOSTILE_VOICE.finditer(joined):
-        sentences[where(m.start())].hostile = True
+    for m in _JOINT_ACTION.finditer(joined):
+        sentences[where(m.start())].joint = True
+    for m in _OTHER_ALLIES.finditer(joined):
+        sentences[where(m.start())].other_ally = True
+    for pattern in (_HOSTILE_VOICE, _NORTH_SPEAKS):
+        for m in pattern.finditer(joined):
+            sentences[where(m.start())].hostile = True
     sports = list(_SPORTS.finditer(joined))
-    if len({m.group(0).lower() for m in sports}) >= SPORTS_DOC:
+    sport_words = {m.group(0).lower() for m in sports}
+    if len(sport_words) >= SPORTS_DOC:
         for m in sports:
             sentences[where(m.start())].sports = True
-    for m in lexicon.bilateral.finditer(joined):
+    show_words = {m.group(0).lower() for m in _ENTERTAINMENT.finditer(joined)}
+    for m in lexicon.bilateral.finditer(scan):
         sentences[where(m.start())].bilateral = True
-    for m in lexicon.alliance.finditer(joined):
+    for m in lexicon.alliance.finditer(scan):
         sentences[where(m.start())].alliance_word = True
     hits: list[Hit] = []
     for issue in lexicon.issues:
@@ -255,7 +409,7 @@ def build_doc(title: str, blocks: list[tuple[str, bool, int]], lexicon: Lexicon)
             ("normal", issue.normal),
             ("weak", issue.weak),
         ):
-            for m in termset.finditer(joined):
+            for m in termset.finditer(scan):
                 a, b = m.span()
                 k = bisect_right(starts_c, a)
                 if (k and ends_c[k - 1] > a) or (k < len(starts_c) and starts_c[k] < b):
@@ -268,4 +422,4 @@ def build_doc(title: str, blocks: list[tuple[str, bool, int]], lexicon: Lexicon)
                 )
                 hits.append(Hit(issue.id, tier, m.group(0), where(a), attribution))
     words = sum(word_count(s.text) for s in sentences[1:])
-    return Doc(sentences, hits, words)
+    return Doc(sentences, hits, words, language, len(sport_words) + len(show_words))

@@ -16,13 +16,22 @@ from typing import Any
 
 import aiohttp
 
+from koreapage_bot.analysis.text import detect_language
+
 log = logging.getLogger(__name__)
 
 SYSTEM_PROMPT = (
     "You summarize news and analysis about the US-South Korea alliance for a briefing channel. "
-    "Write 2 or 3 plain sentences, at most {chars} characters, stating the facts and positions "
-    "in the article. No preamble, no bullet points, no opinions of your own."
+    "Write in {language}. First 2 or 3 plain sentences, at most {chars} characters: the "
+    "article's central fact first (what its headline reports), then what follows from it; for "
+    "an opinion piece, its argument; for an official statement, who committed to what. Then "
+    'one last line that starts with "{why_label}:" and says in one sentence why this matters '
+    "for the alliance. Only what the article says; no preamble, no bullet points, no opinions "
+    "of your own."
 )
+LANGUAGES = {"en": "English", "ko": "Korean"}
+WHY_LABELS = {"en": "Why it matters", "ko": "왜 중요한가"}
+WHY_MAX_CHARS = 240
 MAX_INPUT_CHARS = 8000
 
 
@@ -57,6 +66,33 @@ class LlmSettings:
         )
 
 
+@dataclass(frozen=True, slots=True)
+class LlmSummary:
+    summary: str
+    why_it_matters: str | None = None
+
+    def text(self, language: str = "en") -> str:
+        """The summary, with the why-it-matters line under it when there is one."""
+        if not self.why_it_matters:
+            return self.summary
+        label = WHY_LABELS.get(language, WHY_LABELS["en"])
+        return f"{self.summary}\n{label}: {self.why_it_matters}"
+
+
+def _split(content: str, language: str) -> LlmSummary | None:
+    """The summary and the why-it-matters line of an answer (the line may be missing)."""
+    labels = "|".join(re.escape(v) for v in WHY_LABELS.values())
+    m = re.search(rf"(?im)^\W*(?:{labels})\W*:\s*(.+)$", content)
+    why = None
+    if m:
+        why = _clip(m.group(1), WHY_MAX_CHARS) or None
+        content = content[: m.start()] + content[m.end() :]
+    summary = content.strip()
+    if not summary:
+        return None
+    return LlmSummary(summary, why)
+
+
 def _clip(text: str, max_chars: int) -> str:
     text = " ".join(text.split())
     if len(text) <= max_chars:
@@ -83,17 +119,26 @@ class LlmSummarizer:
             self._owns_session = True
         return self._session
 
-    async def summarize(self, *, title: str, text: str, issues: Sequence[str] = ()) -> str | None:
+    async def summarize(
+        self, *, title: str, text: str, issues: Sequence[str] = (), language: str = "en"
+    ) -> LlmSummary | None:
+        """An abstractive summary in the post's language and a why-it-matters line, or None
+        (the caller keeps the extractive summary)."""
         s = self.settings
         url = s.base_url.rstrip("/") + "/chat/completions"
         user = f"Title: {title}\n"
         if issues:
             user += "Key issues: " + ", ".join(issues) + "\n"
         user += "\n" + text[:MAX_INPUT_CHARS]
+        system = SYSTEM_PROMPT.format(
+            chars=s.max_chars,
+            language=LANGUAGES.get(language, "English"),
+            why_label=WHY_LABELS.get(language, WHY_LABELS["en"]),
+        )
         body: dict[str, Any] = {
             "model": s.model,
             "messages": [
-                {"role": "system", "content": SYSTEM_PROMPT.format(chars=s.max_chars)},
+                {"role": "system", "content": system},
                 {"role": "user", "content": user},
             ],
             "temperature": s.temperature,
@@ -122,4 +167,11 @@ class LlmSummarizer:
             return None
         # Some models wrap their answer in reasoning tags; keep only the answer.
         content = re.sub(r"<think>.*?</think>", "", content, flags=re.DOTALL).strip()
-        return _clip(content, s.max_chars) or None
+        answer = _split(content, language)
+        if answer is None:
+            return None
+        summary = _clip(answer.summary, s.max_chars)
+        if not summary or detect_language(summary) != language:
+            log.warning("LLM summary empty or not in the post's language; using extractive")
+            return None
+        return LlmSummary(summary, answer.why_it_matters)

@@ -89,7 +89,7 @@ _NAME_LINE = re.compile(r"^[A-Z][\w'’.\-]+(?:\s+(?:[A-Z][\w'’.\-]+|de|van|vo
 # fellow …" (the caller still requires a bio word such as fellow or director).
 _NAME_IS_A = re.compile(
     r"^((?:[A-Z][\w'’.\-]+\s){1,3}[A-Z][\w'’.\-]+)\s+(?:is|was|serves as)\s+"
-    r"(?:a|an|the|[a-z][\w\-]*)\b"
+    r"(?:a|an|the|[a-z][\w\-]*|[A-Z][a-z]+)\b"
 )
 _BIO_VERB = re.compile(r"^(?:is|was|has|serves|works|writes|holds|teaches|covers)\b")
 _BIO_WORDS_CLOSING = re.compile(
@@ -109,6 +109,8 @@ _BIO_WORDS = re.compile(
 class Bio:
     name: str | None  # the name line above the bio, or the name the bio opens with
     text: str
+    # Co-authors' bios that follow it ("Joe Byrne is a Research Fellow …"), in order.
+    others: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -229,6 +231,15 @@ def clean(text: str, title: str = "") -> Cleaned:
             found = _bio_at(lines, i - 1)
             if found is not None:
                 bio = found[0]
+                # Several authors close with one bio each.
+                others: list[str] = []
+                nxt = _bio_at(lines, found[1]) if found[1] < n else None
+                while nxt is not None and len(others) < 5:
+                    if nxt[0].name and nxt[0].name != bio.name:
+                        others.append(nxt[0].name)
+                    nxt = _bio_at(lines, nxt[1]) if nxt[1] < n else None
+                if others:
+                    bio = Bio(bio.name, bio.text, tuple(others))
                 removed.extend(lines[i - 1 :])
                 break
         if (

@@ -1,4 +1,5 @@
-"""The offline analyzer: extract, clean, decide relevance, find key issues, author, summary.
+"""The offline analyzer: extract, normalise, clean, decide relevance, find key issues, author,
+summary, in the post's language.
 
 `OfflineAnalyzer` implements `ports.Analyzer`. The CPU work runs in a worker thread; the only
 I/O is the optional LLM summarizer, which falls back to the extractive summary on any failure.
@@ -12,15 +13,16 @@ from dataclasses import dataclass
 from types import TracebackType
 
 from koreapage_bot.analysis.authors import find_author
-from koreapage_bot.analysis.extract import extract_article, looks_like_page
+from koreapage_bot.analysis.extract import extract_article, looks_like_page, metadata_author
 from koreapage_bot.analysis.issues import key_issues
 from koreapage_bot.analysis.lexicon import Doc, Lexicon, build_doc, compile_lexicon
 from koreapage_bot.analysis.llm import LlmSettings, LlmSummarizer
 from koreapage_bot.analysis.noise import Cleaned, clean
-from koreapage_bot.analysis.relevance import score_relevance
+from koreapage_bot.analysis.normalize import Normalized, clean_title, normalize_page
+from koreapage_bot.analysis.relevance import explain, general_alliance_story, score_relevance
 from koreapage_bot.analysis.summarize import summarize
 from koreapage_bot.analysis.taxonomy import Taxonomy, load_taxonomy
-from koreapage_bot.analysis.text import html_to_text, normalize_text, split_sentences
+from koreapage_bot.analysis.text import detect_language, html_to_text, split_sentences
 from koreapage_bot.domain import Analysis, ArticleInput
 
 log = logging.getLogger(__name__)
@@ -42,6 +44,7 @@ class Prepared:
     analysis: Analysis
     doc: Doc
     cleaned: Cleaned
+    normalized: Normalized
 
 
 def _body_and_meta(article: ArticleInput, extract_pages: bool) -> tuple[str, str | None, str]:
@@ -60,7 +63,9 @@ def _body_and_meta(article: ArticleInput, extract_pages: bool) -> tuple[str, str
                 text = extracted.text
         elif not text:
             text = html_to_text(article.html)
-    return normalize_text(text), page_author, title
+        if page_author is None and looks_like_page(article.html):
+            page_author = metadata_author(article.html)
+    return text, page_author, title
 
 
 def build_blocks(cleaned: Cleaned, skip_first: bool = False) -> list[tuple[str, bool, int]]:
@@ -77,32 +82,43 @@ def build_blocks(cleaned: Cleaned, skip_first: bool = False) -> list[tuple[str, 
 
 def analyze_sync(article: ArticleInput, settings: AnalysisSettings, lexicon: Lexicon) -> Prepared:
     raw, page_author, title = _body_and_meta(article, settings.extract_pages)
-    cleaned = clean(raw, title)
+    normalized = normalize_page(raw, title)
+    title = clean_title(title)
+    language = detect_language(f"{title}\n{normalized.text}")
+    cleaned = clean(normalized.text, title)
     # No title given: a heading line that opens the body is the title.
     inferred = not title.strip() and bool(cleaned.body) and 0 in cleaned.headings
     if inferred:
         title = cleaned.body[0]
-    doc = build_doc(title, build_blocks(cleaned, skip_first=inferred), lexicon)
+    doc = build_doc(title, build_blocks(cleaned, skip_first=inferred), lexicon, language)
     rel = score_relevance(doc, lexicon)
     issues = key_issues(doc, lexicon)
+    subject = {m.id for m in lexicon.issues if m.kind == "alliance" or m.evidence}
+    named_issue = any(k.id in subject for k in issues)
+    general = not named_issue and general_alliance_story(doc, rel)
+    # A brief names the alliance issue it is about, or says it is a general alliance story.
+    relevant = rel.score >= settings.threshold and (named_issue or general)
     author = find_author(
         entry_author=article.author,
         page_author=page_author,
         cleaned=cleaned,
         url=article.url,
         feed_author=article.feed_author,
+        text_bylines=normalized.bylines,
+        maybe_bylines=normalized.maybe_bylines,
     )
     summary = summarize(doc, [i.id for i in issues], max_chars=settings.summary_chars)
     analysis = Analysis(
-        relevant=rel.score >= settings.threshold,
+        relevant=relevant,
         relevance=rel.score,
         key_issues=issues,
         author=author,
         summary=summary,
-        why=rel.why,
+        why=explain(doc, rel, issues, relevant, general),
         text=cleaned.text,
+        language=language,
     )
-    return Prepared(analysis, doc, cleaned)
+    return Prepared(analysis, doc, cleaned, normalized)
 
 
 class OfflineAnalyzer:
@@ -139,13 +155,15 @@ class OfflineAnalyzer:
         analysis = prepared.analysis
         if self._llm is None or not analysis.relevant or not analysis.text:
             return analysis
-        summary = await self._llm.summarize(
+        answer = await self._llm.summarize(
             title=prepared.doc.sentences[0].text,
             text=analysis.text,
             issues=[i.label for i in analysis.key_issues],
+            language=analysis.language,
         )
-        if summary is None:
+        if answer is None:
             return analysis
+        summary = answer.text(analysis.language)
         return Analysis(
             relevant=analysis.relevant,
             relevance=analysis.relevance,
@@ -154,4 +172,5 @@ class OfflineAnalyzer:
             summary=summary,
             why=analysis.why,
             text=analysis.text,
+            language=analysis.language,
         )

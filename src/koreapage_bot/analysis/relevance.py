@@ -1,40 +1,72 @@
-"""Is the post about the US-ROK alliance? A score in [0, 1] and the evidence for it.
+"""Is the post about the US-ROK alliance? A score in [0, 1] and the sentences that carry it.
 
 Evidence is counted sentence by sentence, and weighted (title 2.5x, lead 1.5x):
-- an alliance issue's strong term ("USFK", "THAAD", "Special Measures Agreement"): 2 points;
+- an alliance issue's strong term ("USFK", "THAAD", "Special Measures Agreement", "주한미군"):
+  2 points;
 - an alliance issue's plain term in a sentence that names the US or South Korea: 1 point
   when the other party is named in the sentence or its paragraph, 0.6 when it is not ("US
   tariffs on Chinese goods"), 0.4 when the sentence names neither but the post names both;
 - a plain term of an `evidence` context issue (the US-Japan-ROK trilateral) in a post naming
   both: as above where the sentence names the US, 0.3 where it does not;
-- the US and South Korea named together in a sentence ("Seoul and Washington"): 1 point;
-- "alliance"/"allies" where the US or South Korea is named: 1 point;
-- North Korea where the US and South Korea are named together (policy toward Pyongyang
-  with Seoul part of it): 1 point.
-Sentences in Pyongyang's voice ("U.S. imperialists and their puppets") name the two as its
-enemies, and a sports report's "South Korea beat the U.S." names them as rivals: such sentences
-earn no "together" points. "Analysts in Seoul" names a place, not an actor
-(lexicon.py).
-A post that never names the United States (or never names South Korea) keeps only a small
-part of its points: without both actors it is not about their alliance. Points are divided by
-the square root of the length in 500-word units, so a long article needs more than one passing
-mention; the score is 1 - exp(-points / SCALE).
+- the US and South Korea named together in a sentence: 1 point where the sentence shows an
+  alliance matter (an alliance issue's term, "alliance"/"allies", a phrase naming the two as
+  a pair: "Seoul and Washington", "US-ROK", "한미", or the two acting together: "agreed",
+  "pledged", "합의"), otherwise LOOSE_PAIR: a court report
+  naming "a South Korean court" and "an American", or a North Korea story quoting "South
+  Korean and U.S. officials", names both without being about their alliance;
+- "alliance"/"allies" where the US or South Korea is named in the sentence or its paragraph,
+  unless the sentence names another ally and not South Korea ("the alliance with Japan"):
+  1 point;
+- North Korea where the US and South Korea are named together on an alliance matter (policy
+  toward Pyongyang with Seoul part of it): 1 point.
+
+What does not count, or counts less:
+- another alliance ("the U.S.-Japan alliance", "U.S. Forces Japan") is blanked before matching
+  (taxonomy `elsewhere`); captions and credits are gone before (normalize.py);
+- sentences in Pyongyang's voice or reporting it ("U.S. imperialists and their puppets",
+  "North Korea condemned the drills") earn no "together" points and half the issue points:
+  the alliance matter is what the North reacts to;
+- a sports report's "South Korea beat the U.S." names rivals; a post with many sports or
+  entertainment words (a K-pop "US tour" after "Seoul shows") keeps OFFTOPIC_FACTOR of its
+  points unless a strong alliance term is in it;
+- trade told without any security matter (no other alliance issue, no "alliance") is a market
+  story: its points count TRADE_ALONE (the KORUS deal as part of the security relationship
+  counts in full);
+- evidence in a single sentence of a long post, with no strong term, is a passing mention:
+  points count SINGLE_SENTENCE;
+- a post that never names the United States (or never names South Korea) keeps only a small
+  part of its points; one named only once, deep in the post, is halfway to never named.
+
+Points are divided by the square root of the length in 500-word units, so a long article
+needs more than one passing mention; the score is 1 - exp(-points / SCALE). The decision
+(`decide`) also needs a key issue, or enough alliance language to call the post a general
+alliance story.
 """
 
 from __future__ import annotations
 
 import math
 from collections import defaultdict
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 
 from koreapage_bot.analysis.lexicon import Doc, Lexicon
+from koreapage_bot.domain import KeyIssue
 
 SCALE = 6.0
 NO_US_FACTOR = 0.15
 NO_ROK_FACTOR = 0.3
 NK_TOGETHER = 1.0  # North Korea where the US and South Korea are named together
+LOOSE_PAIR = 0.25  # both named, but on no alliance matter
 ONE_SIDED = 0.6  # a plain issue term beside one party, the other named nowhere near
 CONTEXT_NEAR = 0.3  # a trilateral term in a sentence without the US, in a post naming both
+HOSTILE_FACTOR = 0.5  # issue points in a sentence in (or reporting) Pyongyang's voice
+OFFTOPIC_WORDS = 4  # distinct sports/entertainment words that make a post off-topic
+OFFTOPIC_FACTOR = 0.5
+TRADE_ALONE = 0.5
+SINGLE_SENTENCE = 0.5
+SINGLE_SENTENCE_WORDS = 150  # shorter posts may make their point in one sentence
+GENERAL_ALLIANCE_SENTENCES = 2  # "alliance" sentences that make a general alliance story
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,6 +74,13 @@ class Relevance:
     score: float
     points: float
     why: tuple[str, ...]
+    # Sentence index → points it earned, and the alliance issues it earned them for.
+    evidence: dict[int, float] = field(default_factory=dict)
+    issue_evidence: dict[int, dict[str, float]] = field(default_factory=dict)
+    alliance_sentences: tuple[int, ...] = ()  # "alliance"/"allies" beside US/ROK actors
+    strong: bool = False  # a strong alliance term is in the post
+    # The two named together on an alliance matter ("Washington and Seoul agreed …").
+    pair_sentences: tuple[int, ...] = ()
 
 
 def _quote(terms: dict[str, int], n: int = 4) -> str:
@@ -72,7 +111,6 @@ def _named_in_passing(doc: Doc, rok: bool) -> bool:
 
 def score_relevance(doc: Doc, lexicon: Lexicon) -> Relevance:
     kinds = {m.id: m.kind for m in lexicon.issues}
-    labels = {m.id: m.label for m in lexicon.issues}
     anchors = {m.id for m in lexicon.issues if m.anchor}
     evidence = {m.id for m in lexicon.issues if m.evidence}
     has_us, has_rok = doc.has_us, doc.has_rok
@@ -80,13 +118,19 @@ def score_relevance(doc: Doc, lexicon: Lexicon) -> Relevance:
     hits_by_sentence: dict[int, list[tuple[str, str, str, bool]]] = defaultdict(list)
     for h in doc.hits:
         hits_by_sentence[h.sentence].append((h.issue, h.tier, h.term, h.attribution))
+    # Trade with no security matter anywhere in the post is a market story.
+    security = any(
+        kinds[h.issue] == "alliance" and h.issue != "trade" and h.tier != "weak" for h in doc.hits
+    ) or any(s.alliance_word for s in doc.sentences)
     points = 0.0
     title_points = 0.0
     strong_terms: dict[str, int] = defaultdict(int)
     issue_terms: dict[str, int] = defaultdict(int)
-    issue_ids: dict[str, float] = defaultdict(float)
     together = 0
-    alliance_words = 0
+    per_sentence: dict[int, float] = {}
+    per_issue: dict[int, dict[str, float]] = defaultdict(dict)
+    allied_sentences: list[int] = []
+    pair_sentences: list[int] = []
     for s in doc.sentences:
         p = 0.0
         actor = s.us or s.rok or s.bilateral
@@ -95,8 +139,13 @@ def score_relevance(doc: Doc, lexicon: Lexicon) -> Relevance:
         # A plain term beside one party only ("US tariffs on Chinese goods") is about the
         # alliance when the other party is named nearby.
         plain = 1.0 if pair or (para_us and para_rok) else ONE_SIDED
+        voice = HOSTILE_FACTOR if s.hostile else 1.0
+        alliance_gain = 0.0
         for issue, tier, term, attribution in hits_by_sentence.get(s.index, []):
-            factor = 0.3 if attribution else 1.0
+            factor = (0.3 if attribution else 1.0) * voice
+            if issue == "trade" and not security:
+                factor *= TRADE_ALONE
+            gain = 0.0
             if kinds[issue] == "alliance":
                 if tier == "strong" and issue not in anchors:
                     tier = "normal"  # names the issue, but the US role must be shown
@@ -108,22 +157,31 @@ def score_relevance(doc: Doc, lexicon: Lexicon) -> Relevance:
                     issue_terms[term] += 1
                 elif tier == "normal" and has_us and has_rok:
                     gain = 0.4
-                else:
-                    gain = 0.0
-                p += gain * factor
-                issue_ids[issue] += gain * factor
             elif issue in evidence and tier != "weak" and has_us and has_rok:
                 # The trilateral is an alliance matter where the US takes part in it.
-                p += (plain if s.us or s.bilateral else CONTEXT_NEAR) * factor
+                gain = plain if s.us or s.bilateral else CONTEXT_NEAR
                 issue_terms[term] += 1
-            elif issue == "north-korea" and pair and not s.hostile:
-                p += NK_TOGETHER / max(1, len(hits_by_sentence[s.index]))
+            if gain:
+                p += gain * factor
+                alliance_gain += gain * factor
+                bucket = per_issue[s.index]
+                bucket[issue] = bucket.get(issue, 0.0) + gain * factor
+        # "The alliance" beside another ally and not South Korea is that ally's.
+        theirs = s.other_ally and not (s.rok or s.bilateral)
+        allied = s.alliance_word and not theirs and (actor or (para_us and para_rok))
+        on_alliance = alliance_gain > 0 or allied or s.bilateral or s.joint
         if pair and not s.hostile:
-            p += 1.0
+            p += 1.0 if on_alliance else LOOSE_PAIR
             together += 1
-        if s.alliance_word and (actor or (has_us and has_rok)):
+            if on_alliance:
+                pair_sentences.append(s.index)
+            if on_alliance and any(h[0] == "north-korea" for h in hits_by_sentence[s.index]):
+                p += NK_TOGETHER / max(1, len(hits_by_sentence[s.index]))
+        if allied:
             p += 1.0
-            alliance_words += 1
+            allied_sentences.append(s.index)
+        if p:
+            per_sentence[s.index] = p * s.weight
         points += p * s.weight
         if s.is_title:
             title_points = p * s.weight
@@ -144,7 +202,16 @@ def score_relevance(doc: Doc, lexicon: Lexicon) -> Relevance:
         if named and not strong_terms and _named_in_passing(doc, who == "South Korea"):
             points *= (1.0 + factor) / 2
             why.append(f"{who} is named only in passing")
-    length = max(1.0, doc.words / 500.0)
+    if doc.offtopic >= OFFTOPIC_WORDS and not strong_terms:
+        points *= OFFTOPIC_FACTOR
+        why.append("a sports or entertainment story")
+    substantive = [i for i in per_sentence if per_issue.get(i) or i in allied_sentences]
+    if len(substantive) <= 1 and not strong_terms and doc.length > SINGLE_SENTENCE_WORDS:
+        points *= SINGLE_SENTENCE
+        why.append("the alliance comes up in one sentence only")
+    if not security and any("trade" in v for v in per_issue.values()):
+        why.append("trade told as a market story, with no security matter")
+    length = max(1.0, doc.length / 500.0)
     norm = points / math.sqrt(length)
     score = 1.0 - math.exp(-norm / SCALE)
     if title_points:
@@ -155,12 +222,106 @@ def score_relevance(doc: Doc, lexicon: Lexicon) -> Relevance:
         why.append(f"issue terms beside US/ROK actors: {_quote(issue_terms)}")
     if together:
         why.append(f"the US and South Korea named together in {together} sentence(s)")
-    if alliance_words:
-        why.append(f"'alliance'/'allies' in {alliance_words} sentence(s)")
-    top = sorted(issue_ids.items(), key=lambda kv: -kv[1])
-    if top and top[0][1] > 0:
-        why.append("mostly about: " + ", ".join(labels[i] for i, v in top[:2] if v > 0))
+    if allied_sentences:
+        why.append(f"'alliance'/'allies' in {len(allied_sentences)} sentence(s)")
     if not why or raw == 0:
         why.append("no alliance evidence: no US-ROK actors or alliance issue terms together")
     why.append(f"{raw:.1f} points over {doc.words} words → score {score:.2f}")
-    return Relevance(round(score, 4), norm, tuple(why))
+    return Relevance(
+        round(score, 4),
+        norm,
+        tuple(why),
+        per_sentence,
+        dict(per_issue),
+        tuple(allied_sentences),
+        bool(strong_terms),
+        tuple(pair_sentences),
+    )
+
+
+def general_alliance_story(doc: Doc, rel: Relevance) -> bool:
+    """Enough alliance language, with no alliance issue standing out, to call the post a
+    general alliance story: "alliance" beside US/ROK actors, or the two acting together
+    ("Washington and Seoul agreed …"), in the title or in several sentences."""
+    sentences = set(rel.alliance_sentences) | set(rel.pair_sentences)
+    return len(sentences) >= GENERAL_ALLIANCE_SENTENCES or any(
+        doc.sentences[i].is_title for i in sentences
+    )
+
+
+QUOTE_CHARS = 220
+MAX_QUOTES = 3
+
+
+def _quoted(text: str) -> str:
+    text = " ".join(text.split())
+    if len(text) > QUOTE_CHARS:
+        text = text[: QUOTE_CHARS - 1].rsplit(" ", 1)[0] + "…"
+    return f"“{text}”"
+
+
+def explain(
+    doc: Doc,
+    rel: Relevance,
+    issues: Sequence[KeyIssue],
+    relevant: bool,
+    general: bool,
+) -> tuple[str, ...]:
+    """`why`: the verdict, then the one to three sentences that carry it, quoted, each with
+    the key issue it supports. Built from `issues`, so it never names an issue the brief
+    does not list."""
+    score = f"score {rel.score:.2f}"
+    if relevant and not general:
+        head = f"relevant ({score}): about " + "; ".join(k.label for k in issues[:3])
+    elif relevant:
+        head = f"relevant ({score}): a general alliance story, no single alliance issue stands out"
+        if issues:
+            head += " (context: " + "; ".join(k.label for k in issues[:3]) + ")"
+    else:
+        reasons = [w for w in rel.why if not w.endswith(f"→ {score}") and "points" not in w]
+        blocking = [
+            w
+            for w in reasons
+            if "never named" in w
+            or "in passing" in w
+            or "sports" in w
+            or "market story" in w
+            or "one sentence" in w
+            or "no alliance evidence" in w
+        ]
+        why = blocking[0] if blocking else "too little alliance evidence for its length"
+        if rel.score >= 0.5 and not general:
+            why = "no alliance issue and too little alliance language for a general story"
+        head = f"not relevant ({score}): {why}"
+    quotes: list[str] = []
+    used: dict[int, list[str]] = {}
+    if relevant:
+        for k in issues[:MAX_QUOTES]:
+            best = _best_sentence(doc, rel, k.id)
+            if best is not None:
+                used.setdefault(best, []).append(k.label)
+        if general or not used:
+            ranked = sorted(rel.evidence.items(), key=lambda kv: -kv[1])
+            for idx, _ in ranked:
+                if idx in rel.alliance_sentences or idx in rel.pair_sentences:
+                    used.setdefault(idx, []).append("the alliance in general")
+                    break
+    for idx in sorted(used)[:MAX_QUOTES]:
+        place = " (title)" if doc.sentences[idx].is_title else ""
+        quotes.append(f"{_quoted(doc.sentences[idx].text)}{place} — {'; '.join(used[idx])}")
+    return (head, *quotes)
+
+
+def _best_sentence(doc: Doc, rel: Relevance, issue_id: str) -> int | None:
+    """The sentence that gave `issue_id` the most alliance evidence; for a context issue, the
+    most weighted sentence naming it, preferring one that is alliance evidence too."""
+    scored = [(v.get(issue_id, 0.0), i) for i, v in rel.issue_evidence.items() if issue_id in v]
+    if scored:
+        return max(scored)[1]
+    named = {h.sentence for h in doc.hits if h.issue == issue_id and h.tier != "weak"}
+    if not named:
+        return None
+    return max(
+        named,
+        key=lambda i: (rel.evidence.get(i, 0.0), doc.sentences[i].weight, -i),
+    )

@@ -38,6 +38,9 @@ class Actors:
     rok: tuple[str, ...]
     bilateral: tuple[str, ...]
     alliance: tuple[str, ...]
+    # Phrases about another alliance ("the U.S.-Japan alliance", "U.S. Forces Japan"), blanked
+    # before matching so they are never evidence of the US-ROK one.
+    elsewhere: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -183,4 +186,5 @@ def _parse_actors(raw: Any, where: str) -> Actors:
         rok=_terms(raw, "rok", where, required=True),
         bilateral=_terms(raw, "bilateral", where),
         alliance=_terms(raw, "alliance", where),
+        elsewhere=_terms(raw, "elsewhere", where),
     )

@@ -156,8 +156,23 @@ def split_sentences(text: str) -> list[str]:
     return out
 
 
-_WORD = re.compile(r"[A-Za-z][A-Za-z'’\-]*|\d[\d,.]*")
+_WORD = re.compile(r"[A-Za-z][A-Za-z'’\-]*|\d[\d,.]*|[가-힣]+")
 
 
 def word_count(text: str) -> int:
+    """Words, Korean eojeol (a word with its particles) counted as one."""
     return len(_WORD.findall(text))
+
+
+_HANGUL = re.compile(r"[가-힣]")
+_LATIN = re.compile(r"[A-Za-z]")
+KOREAN_SHARE = 0.3  # of letters: Korean press quotes English names and acronyms freely
+
+
+def detect_language(text: str) -> str:
+    """ "ko" when Hangul makes up a fair share of the letters, else "en" (the bot reads the
+    English and Korean press; other languages are read with the English rules)."""
+    sample = text[:20_000]
+    hangul = len(_HANGUL.findall(sample))
+    latin = len(_LATIN.findall(sample))
+    return "ko" if hangul and hangul >= KOREAN_SHARE * (hangul + latin) else "en"

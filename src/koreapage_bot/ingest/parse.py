@@ -11,15 +11,15 @@ from __future__ import annotations
 import asyncio
 import calendar
 import io
-import re
+import logging
 from collections.abc import Mapping
 from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
 from typing import Any
 from urllib.parse import urljoin
 
 import feedparser
 
+from koreapage_bot.dates import parse_date
 from koreapage_bot.domain import FeedEntry, ParsedFeed
 from koreapage_bot.ingest.discover import FeedLink, discover_feed_links
 from koreapage_bot.ingest.identity import (
@@ -31,19 +31,7 @@ from koreapage_bot.ingest.identity import (
 )
 from koreapage_bot.links import web_link
 
-_COLON_OFFSET = re.compile(r"([+-]\d{2}):(\d{2})$")
-_SLASH_DATE = re.compile(r"^(\d{4})/(\d{1,2})/(\d{1,2})(?:[ T](\d{1,2}):(\d{2})(?::(\d{2}))?)?$")
-# Zone names email.utils does not know but Asian feeds use (it knows the US ones).
-_ZONE_NAMES = {"KST": "+0900", "JST": "+0900", "HKT": "+0800", "SGT": "+0800", "IST": "+0530"}
-# Month abbreviations of Portuguese, Spanish, German and French feeds that write RFC 822
-# dates in their own language ("Seg, 24 Set 2018 ...").
-_MONTHS = {
-    "fev": "Feb", "abr": "Apr", "mai": "May", "ago": "Aug", "set": "Sep", "out": "Oct",
-    "dez": "Dec", "ene": "Jan", "dic": "Dec", "mär": "Mar", "mrz": "Mar", "okt": "Oct",
-    "janv": "Jan", "févr": "Feb", "mars": "Mar", "avr": "Apr", "juin": "Jun", "juil": "Jul",
-    "août": "Aug", "sept": "Sep", "déc": "Dec",
-}  # fmt: skip
-_LEADING_DAY = re.compile(r"^[^\W\d]+\.?,\s*")
+log = logging.getLogger(__name__)
 _HTML_TYPES = ("text/html", "application/xhtml+xml")
 _UNTITLED = "(untitled)"
 
@@ -220,65 +208,22 @@ def _content(raw: Mapping[str, Any]) -> str | None:
 
 
 def entry_date(raw: Mapping[str, Any]) -> datetime | None:
-    """Published (else updated/created) date as an aware UTC datetime."""
+    """Published (else updated/created) date as an aware UTC datetime; None (and a warning)
+    when the entry has a date no parser reads: the entry is kept without it."""
+    unread: list[str] = []
     for name in ("published", "updated", "created"):
         value = raw.get(name)
         if value:
             parsed = parse_date(str(value))
             if parsed is not None:
                 return parsed
+            unread.append(str(value)[:80])
         struct = raw.get(f"{name}_parsed")
         if struct:
             try:
                 return datetime.fromtimestamp(calendar.timegm(struct), UTC)
             except (OverflowError, ValueError, TypeError, OSError):
                 continue
+    if unread:
+        log.warning("entry %r: unreadable date %r; kept without a date", raw.get("link"), unread[0])
     return None
-
-
-def parse_date(text: str) -> datetime | None:
-    """Parse a feed date; None when unreadable. Naive times are taken as UTC."""
-    text = text.strip()
-    if not text:
-        return None
-    candidates = (_iso, _rfc822, _slashed)
-    for parse in candidates:
-        try:
-            value = parse(text)
-        except (ValueError, TypeError, IndexError, OverflowError):
-            continue
-        if value is not None:
-            if value.tzinfo is None:
-                value = value.replace(tzinfo=UTC)
-            return value.astimezone(UTC)
-    return None
-
-
-def _iso(text: str) -> datetime | None:
-    if len(text) < 10 or not text[:4].isdigit() or text[4] != "-":
-        return None
-    return datetime.fromisoformat(text.replace(" ", "T", 1) if "T" not in text else text)
-
-
-def _rfc822(text: str) -> datetime | None:
-    fixed = _COLON_OFFSET.sub(r"\1\2", text)  # "+09:00" (Korea Herald) -> "+0900"
-    zone = fixed.rsplit(" ", 1)[-1].upper()
-    if zone in _ZONE_NAMES:
-        fixed = fixed[: -len(zone)] + _ZONE_NAMES[zone]
-    try:
-        return parsedate_to_datetime(fixed)
-    except (ValueError, TypeError, IndexError):
-        pass
-    words = _LEADING_DAY.sub("", fixed).split(" ")
-    if len(words) > 1 and words[1].lower().rstrip(".") in _MONTHS:
-        words[1] = _MONTHS[words[1].lower().rstrip(".")]
-        return parsedate_to_datetime(" ".join(words))
-    return None
-
-
-def _slashed(text: str) -> datetime | None:
-    match = _SLASH_DATE.match(text)
-    if match is None:
-        return None
-    y, mo, d, h, mi, s = (int(g) if g else 0 for g in match.groups())
-    return datetime(y, mo, d, h, mi, s)

@@ -49,6 +49,7 @@ def analysis_to_json(analysis: Analysis) -> dict[str, Any]:
         "author": analysis.author,
         "summary": analysis.summary,
         "why": list(analysis.why),
+        "language": analysis.language,
     }
 
 
@@ -168,6 +169,7 @@ class BriefRepository:
                     relevance=analysis.relevance,
                     search_text=search_text,
                     created_at=now,
+                    language=analysis.language,
                 )
             )
             brief_id = _new_id(result)
@@ -194,6 +196,7 @@ class BriefRepository:
                 key_issues=tuple(tags),
                 relevance=analysis.relevance,
                 created_at=now,
+                language=analysis.language,
             )
             count = await write_deliveries(conn, brief, now) if deliver else 0
         return StoredPost(post_id, brief, count)

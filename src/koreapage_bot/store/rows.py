@@ -92,6 +92,7 @@ def brief_from_row(row: Mapping[Any, Any]) -> Brief:
         key_issues=tags_from_json(row["key_issues"]),
         relevance=float(row["relevance"]),
         created_at=row["created_at"],
+        language=row["language"] or "en",
     )
 
 

@@ -8,6 +8,7 @@ taxonomy issue whose terms appear anywhere: it cannot tell a subject from a pass
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 from koreapage_bot.analysis.taxonomy import Taxonomy, load_taxonomy
 from tests.integration.analysis.devset import Figures, gold_issues, load_items
@@ -31,12 +32,22 @@ def _issue_patterns(taxonomy: Taxonomy) -> dict[str, re.Pattern[str]]:
     return patterns
 
 
+@lru_cache(maxsize=1)
+def _default_patterns() -> dict[str, re.Pattern[str]]:
+    return _issue_patterns(load_taxonomy(None))
+
+
+def keyword_verdict(title: str, body: str) -> tuple[bool, set[str]]:
+    """(relevant, issue ids) as the keyword filter sees one post."""
+    text = f"{title}\n{body}"
+    relevant = bool(ALLIANCE.search(text) and US.search(text))
+    return relevant, {i for i, p in _default_patterns().items() if p.search(text)}
+
+
 def keyword_figures() -> Figures:
-    patterns = _issue_patterns(load_taxonomy(None))
     fig = Figures(0, 0, 0, 0, 0, 0, 0, 0, [], [], [], [])
     for item in load_items():
-        text = f"{item.get('title') or ''}\n{item['text']}"
-        relevant = bool(ALLIANCE.search(text) and US.search(text))
+        relevant, got = keyword_verdict(str(item.get("title") or ""), str(item["text"]))
         label = item["label_alliance"]
         if label is True and relevant:
             fig.relevance_tp += 1
@@ -47,7 +58,6 @@ def keyword_figures() -> Figures:
             fig.relevance_errors.append(str(item["id"]))
         if label is True:
             gold = gold_issues(list(item["key_issues"]))  # type: ignore[arg-type]
-            got = {i for i, p in patterns.items() if p.search(text)}
             fig.issue_tp += len(gold & got)
             fig.issue_fp += len(got - gold)
             fig.issue_fn += len(gold - got)

@@ -33,9 +33,15 @@ FIXTURE = FIXTURES / "blind.jsonl"
 
 # Reached: relevance F1 1.000, issue micro-F1 0.955 (tp/fp/fn 53/5/0), authors 50/50. Before the
 # rule changes this set prompted (labels fixed first): 0.982, 0.929 (52/7/1), 45/50.
+# Issue 9 then changed a convention these labels follow: an alliance issue is no longer held
+# to a share of the main issue's points (a long multi-issue text lost real issues to it), so
+# an issue named outright in one sentence where the allies act on it now counts ("the U.S.
+# Forces Korea has been bringing in supplies"), and a short excerpt's one clear mention of a
+# context issue counts as before. That adds three extra issues here (b-yh-thaad-seongju's
+# USFK, b-rand-opcon's USFK, b-kt-strategic-flex's THAAD): 0.982, 0.930 (53/8/0), 50/50.
 # One more relevance error, one more issue error or one author miss still pass; two fail.
 MIN_RELEVANCE_F1 = 0.98
-MIN_ISSUE_F1 = 0.94
+MIN_ISSUE_F1 = 0.92
 MIN_AUTHOR_ACCURACY = 0.98
 
 

@@ -101,10 +101,25 @@ async def test_title_only_alliance_item_is_relevant() -> None:
     assert a.key_issues and a.key_issues[0].id == "cost-sharing"
 
 
-async def test_hangul_text_is_not_relevant_on_its_own() -> None:
+async def test_hangul_alliance_text_is_read_in_korean() -> None:
+    # Korean posts are read since the Korean taxonomy terms (this test once asserted that
+    # Hangul text could never be relevant, when only English was read).
     async with OfflineAnalyzer() as analyzer:
         a = await analyzer.analyze(ArticleInput(id="ko", title="", text=_HANGUL * 20))
-    assert not a.relevant
+    assert a.relevant and a.language == "ko"
+    assert [k.id for k in a.key_issues][:2] == ["cost-sharing", "usfk"]
+    assert "방위비 분담금" in a.summary
+
+
+async def test_hangul_text_on_another_subject_is_not_relevant() -> None:
+    text = (
+        "케이팝 그룹이 미국 투어를 마치고 서울 공연을 앞두고 있다. "
+        "소속사는 새 앨범이 빌보드 차트에 올랐다고 밝혔다. "
+        "팬들은 콘서트 티켓을 구하려고 밤새 줄을 섰다."
+    )
+    async with OfflineAnalyzer() as analyzer:
+        a = await analyzer.analyze(ArticleInput(id="ko2", title="", text=text * 5))
+    assert not a.relevant and a.language == "ko"
 
 
 def test_scripts_and_styles_are_never_text() -> None:

@@ -38,6 +38,11 @@ async def test_example_post_without_its_author() -> None:
     s = result.summary
     assert len(s) <= 600 and 2 <= len(split_sentences(s)) <= 3
     assert "$5 billion" in s and "GSOMIA" in s
+    # Its argument (Washington should back off the $5 billion demand) and the GSOMIA outcome
+    # (Seoul reversed the termination), not only the facts of the dispute.
+    assert "must back off its demand of $5 billion" in s, s
+    assert "reverse the termination of GSOMIA" in s, s
+    assert s.startswith("Since October, the United States has pressured South Korea"), s
     for noise in ("Skip to content", "Photo courtesy", "Leave a Comment", "Master of", "@bzimmer"):
         assert noise not in s
     assert "Master of International Affairs" not in result.text  # the bio stays out

@@ -296,3 +296,20 @@ async def test_store_post_keeps_only_a_well_formed_link(store: Store) -> None:
         assert stored.brief is not None and stored.brief.url == kept
         again = await store.briefs.get(stored.brief.id)
         assert again is not None and again.url == kept
+
+
+async def test_a_brief_keeps_the_post_s_language(store: Store) -> None:
+    from dataclasses import replace
+
+    feed, _ = await store.feeds.add("https://a.example/ko", "Seoul Desk", now=NOW)
+    analysis = replace(analysis_for(COST_SHARING), language="ko")
+    stored = await store.briefs.store_post(
+        feed,
+        NewPost(entry_for(COST_SHARING), analysis, "hash-ko", True),
+        deliver=False,
+        now=NOW,
+    )
+    assert stored.brief is not None and stored.brief.language == "ko"
+    again = await store.briefs.get(stored.brief.id)
+    assert again is not None and again.language == "ko"
+    assert again.to_json()["language"] == "ko"

@@ -19,6 +19,7 @@ SUMMARY = "Seoul and Washington agreed on a new troop cost deal. Seoul will pay 
 class FakeChatServer:
     def __init__(self) -> None:
         self.mode = "ok"
+        self.answer = SUMMARY  # what "ok" answers
         self.requests: list[dict[str, Any]] = []
         self.headers: list[dict[str, str]] = []
         app = web.Application()
@@ -49,6 +50,6 @@ class FakeChatServer:
             {
                 "id": "chatcmpl-1",
                 "object": "chat.completion",
-                "choices": [{"index": 0, "message": {"role": "assistant", "content": SUMMARY}}],
+                "choices": [{"index": 0, "message": {"role": "assistant", "content": self.answer}}],
             }
         )

@@ -1,3 +1,5 @@
+import pytest
+
 from koreapage_bot.analysis.authors import (
     author_from_url,
     choose_author,
@@ -83,3 +85,52 @@ def test_team_byline_at_the_end_when_no_person_is_named() -> None:
     )
     assert cleaned.trailer_authors == ("Political News Team",)
     assert "Political News Team" not in cleaned.text
+
+
+# --- issue 9: the byline forms of the main sources, end to end (texts written for the project)
+
+_BODY = "South Korea and the United States opened talks on troop costs on Monday."
+
+
+@pytest.mark.parametrize(
+    ("text", "author"),
+    [
+        # Yonhap: the byline glued between headline and dateline
+        (f"Allies open talksBy Park Ji-won SEOUL, March 4 (Yonhap) -- {_BODY}", "Park Ji-won"),
+        # JoongAng: capitals and an e-mail at the end
+        (f"{_BODY}\nBY LEE HA-NA [lee.hana@example.com]", "Lee Ha-na"),
+        # Korea Herald: "By Name (email)", or the name and the e-mail alone
+        (f"By Jane Roe (jroe@example.com)\n{_BODY}", "Jane Roe"),
+        (f"{_BODY}\nMoon Ji-ho mjh@example.com", "Moon Ji-ho"),
+        # a name line above an e-mail address
+        (f"{_BODY}\nSanjay Rao\nsanjayrao@example.com", "Sanjay Rao"),
+        # Reuters: reporters and writers, not editors
+        (
+            f"{_BODY}\n(Reporting by Ann Lee and Tom Park; Writing by Sam Cho; Editing by Pat "
+            "Moore)",
+            "Ann Lee, Tom Park and Sam Cho",
+        ),
+        (f"{_BODY}\n(Editing by Pat Moore and Lou Diaz)", None),
+        # AP: "By NAME" above the dateline
+        (f"By JANE ROE\nSEOUL, South Korea (AP) — {_BODY}", "Jane Roe"),
+        # "Name, staff reporter"
+        (f"Jane Roe, staff reporter\n{_BODY}", "Jane Roe"),
+        # Korean bylines
+        (f"(서울=연합뉴스) 홍길동 기자 = 한미 양국이 협상을 시작했다.\n{_BODY}", "홍길동"),
+        (f"{_BODY}\n[한빛일보 김철수 기자]", "김철수"),
+        (f"(서울=연합뉴스) 홍길동 김철수 기자 = 한미 양국이 합의했다.\n{_BODY}", "홍길동, 김철수"),
+        (f"{_BODY}\n홍길동·김철수 기자", "홍길동, 김철수"),
+        # a name glued to a date, or to a label
+        (f"Jane Roe 16 August 2013\n{_BODY}", "Jane Roe"),
+        (f"Jane RoeAuthor\n{_BODY}", "Jane Roe"),
+        # an agency alone is not an author; nor is a desk's e-mail
+        (f"{_BODY}\n(Yonhap)", None),
+        (f"{_BODY}\nnewsdesk@example.com(END)", None),
+    ],
+)
+def test_byline_forms_end_to_end(text: str, author: str | None) -> None:
+    from koreapage_bot.analysis.pipeline import OfflineAnalyzer
+    from koreapage_bot.domain import ArticleInput
+
+    got = OfflineAnalyzer().analyze_now(ArticleInput(id="a", title="Allies open talks", text=text))
+    assert got.author == author, got.author

@@ -48,3 +48,32 @@ async def test_feed_fragment_html_is_turned_into_text() -> None:
     result = await OfflineAnalyzer().analyze(ArticleInput(id="f", title="Talks", html=fragment))
     assert result.relevant
     assert "<p>" not in result.summary
+
+
+def _page(head: str, body: str) -> str:
+    return f"<!DOCTYPE html><html><head><title>t</title>{head}</head><body>{body}</body></html>"
+
+
+def test_metadata_author_from_json_ld_and_meta_tags() -> None:
+    from koreapage_bot.analysis.extract import metadata_author
+
+    ld = (
+        '<script type="application/ld+json">{"@context": "https://schema.org", "@graph": '
+        '[{"@type": "WebPage"}, {"@type": "NewsArticle", "author": [{"@type": "Person", '
+        '"name": "Ana Reyes"}, {"@type": "Person", "name": "Kim Min-su"}]}]}</script>'
+    )
+    assert metadata_author(_page(ld, "<p>x</p>")) == "Ana Reyes, Kim Min-su"
+    meta = '<meta property="article:author" content="https://social.example/ana">'
+    meta += '<meta name="author" content="홍길동 기자">'
+    assert metadata_author(_page(meta, "<p>x</p>")) == "홍길동 기자"
+    assert metadata_author(_page('<script type="application/ld+json">{bad</script>', "")) is None
+
+
+async def test_a_fetched_page_s_metadata_names_the_author_when_its_text_does_not() -> None:
+    page = _page(
+        '<meta name="author" content="Ana Reyes">',
+        "<article><p>South Korea and the United States signed a new Special Measures "
+        "Agreement on Friday.</p></article>",
+    )
+    result = await OfflineAnalyzer().analyze(ArticleInput(id="m", title="SMA signed", html=page))
+    assert result.author == "Ana Reyes"

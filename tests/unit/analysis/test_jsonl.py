@@ -1,4 +1,7 @@
 import json
+import logging
+
+import pytest
 
 from koreapage_bot.analysis.jsonl import analyze_jsonl
 from koreapage_bot.analysis.pipeline import OfflineAnalyzer
@@ -25,7 +28,10 @@ async def _run(lines: list[str]) -> list[dict[str, object]]:
 
 async def test_output_contract() -> None:
     (out,) = await _run([GOOD])
-    assert set(out) == {"id", "relevant", "relevance", "key_issues", "author", "summary", "why"}
+    assert set(out) == {
+        "id", "relevant", "relevance", "key_issues", "author", "summary", "why", "language"
+    }  # fmt: skip
+    assert out["language"] == "en"
     assert out["id"] == "g1" and out["relevant"] is True and out["author"] == "Jane Roe"
     assert {"id": "cost-sharing", "label": "Defense cost sharing (SMA)"} in out["key_issues"]  # type: ignore[operator]
     assert isinstance(out["why"], list) and out["why"]
@@ -36,7 +42,7 @@ async def test_malformed_lines_yield_errors_and_processing_continues() -> None:
         "{not json",
         json.dumps({"title": "no id", "text": "x"}),
         json.dumps({"id": "x2", "title": "no body"}),
-        json.dumps({"id": "x3", "text": "x", "published": "yesterday"}),
+        json.dumps({"id": "x3", "text": "x", "author": 5}),
         "[1, 2]",
         "",
         GOOD,
@@ -48,6 +54,32 @@ async def test_malformed_lines_yield_errors_and_processing_continues() -> None:
     assert out[2]["id"] == "x2" and "text" in str(out[2]["error"])
     assert out[5]["id"] == "g1" and "error" not in out[5]
     assert out[6]["id"] == "7" and out[6]["relevant"] is False
+
+
+@pytest.mark.parametrize(
+    ("published", "warned"),
+    [
+        ("2019-09", False),
+        ("2019", False),
+        ("2019.09.17", False),
+        ("2019년 9월 17일", False),
+        ("Tue, 17 Sep 2019 08:00:00 GMT+9", False),
+        ("yesterday", True),
+        ("2019-13-45", True),
+        (20190917, True),
+    ],
+)
+async def test_a_date_never_costs_the_article(
+    published: object, warned: bool, caplog: pytest.LogCaptureFixture
+) -> None:
+    line = json.loads(GOOD)
+    line["published"] = published
+    with caplog.at_level(logging.WARNING):
+        (out,) = await _run([json.dumps(line)])
+    assert "error" not in out and out["relevant"] is True and out["summary"]
+    assert ("warnings" in out) is warned
+    if warned:
+        assert "published" in str(out["warnings"]) and "published" in caplog.text
 
 
 async def test_accepts_async_iterables() -> None:

@@ -85,3 +85,44 @@ def test_settings_from_env() -> None:
         True,
     )
     assert LlmSettings.from_env({}).enabled is False
+
+
+async def test_the_llm_adds_a_why_it_matters_line(chat: FakeChatServer) -> None:
+    chat.answer = (
+        SUMMARY + "\nWhy it matters: the deal ends a year of strain over the cost of U.S. troops."
+    )
+    async with OfflineAnalyzer(_settings(chat)) as analyzer:
+        result = await analyzer.analyze(ARTICLE)
+    assert result.summary == (
+        SUMMARY + "\nWhy it matters: the deal ends a year of strain over the cost of U.S. troops."
+    )
+    system = chat.requests[0]["messages"][0]["content"]
+    assert "Write in English" in system and "Why it matters" in system
+
+
+KOREAN = ArticleInput(
+    id="k1",
+    title="한미 방위비 분담금 협정 타결",
+    text=(
+        "한미 양국이 새 방위비 분담금 협정에 합의했다.\n"
+        "한국은 내년 주한미군 주둔 비용으로 8% 더 부담한다.\n"
+        "협정은 국회 비준을 거쳐 발효된다."
+    ),
+)
+
+
+async def test_a_korean_post_gets_a_korean_summary(chat: FakeChatServer) -> None:
+    answer = "한미가 새 방위비 분담금 협정에 합의했다.\n왜 중요한가: 1년간의 갈등이 끝난다."
+    chat.answer = answer
+    async with OfflineAnalyzer(_settings(chat)) as analyzer:
+        result = await analyzer.analyze(KOREAN)
+    assert result.summary == answer
+    assert "Write in Korean" in chat.requests[0]["messages"][0]["content"]
+
+
+async def test_an_answer_in_the_wrong_language_falls_back(chat: FakeChatServer) -> None:
+    chat.answer = SUMMARY  # English, for a Korean post
+    offline = OfflineAnalyzer().analyze_now(KOREAN).summary
+    async with OfflineAnalyzer(_settings(chat)) as analyzer:
+        result = await analyzer.analyze(KOREAN)
+    assert result.summary == offline and result.language == "ko"

@@ -55,3 +55,24 @@ def test_html_to_text_keeps_paragraphs_and_drops_scripts() -> None:
 def test_normalize_text_removes_leaked_markup() -> None:
     raw = "Talks in &to=http:// example.org/a.html ' target=_blank>Washington ended.\n\n![]() |\n"
     assert normalize_text(raw) == "Talks in Washington ended."
+
+
+def test_korean_sentences_split_at_their_endings_and_not_inside_quotes() -> None:
+    from koreapage_bot.analysis.normalize import normalize_page
+
+    glued = normalize_page("한미 양국이 협상을 시작했다.미국은 인상을 요구했다.").text
+    assert split_sentences(glued) == ["한미 양국이 협상을 시작했다.", "미국은 인상을 요구했다."]
+    quoted = "그는 “동맹은 굳건하다. 협상은 계속된다”고 말했다. 정부도 같은 입장이다."
+    assert split_sentences(quoted)[-1] == "정부도 같은 입장이다."
+    assert split_sentences("“협상은 계속된다.”고 말했다. 다음 회의는 5월이다.") == [
+        "“협상은 계속된다.”고 말했다.",
+        "다음 회의는 5월이다.",
+    ]
+
+
+def test_language_detection() -> None:
+    from koreapage_bot.analysis.text import detect_language
+
+    assert detect_language("한미 양국은 분담금 협상을 시작했다. USFK와 SMA가 쟁점.") == "ko"
+    assert detect_language("Seoul and Washington began talks. 한미 (Korea-US) talks.") == "en"
+    assert detect_language("") == "en"

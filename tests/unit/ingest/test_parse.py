@@ -183,3 +183,24 @@ async def test_script_in_feed_html_never_reaches_the_text() -> None:
         ArticleInput(id="g1", title=entry.title, html=entry.summary)
     )
     assert "steal" not in analysis.text and "steal" not in analysis.summary
+
+
+async def test_an_odd_or_unreadable_date_never_costs_the_entry(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    items = [
+        Item("Dotted date", link="https://a.example/1", pub_date="2019.09.17"),
+        Item("Korean date", link="https://a.example/2", pub_date="2019년 9월 17일"),
+        Item("Month only", link="https://a.example/3", pub_date="2019-09"),
+        Item("No date at all", link="https://a.example/4", pub_date="sometime last week"),
+    ]
+    with caplog.at_level("WARNING"):
+        parsed = await parse_feed(render_rss(items), BASE)
+    dates = {e.title: e.published for e in parsed.entries}
+    assert dates == {
+        "Dotted date": datetime(2019, 9, 17, tzinfo=UTC),
+        "Korean date": datetime(2019, 9, 16, 15, tzinfo=UTC),
+        "Month only": datetime(2019, 9, 1, tzinfo=UTC),
+        "No date at all": None,
+    }
+    assert "sometime last week" in caplog.text and "kept without a date" in caplog.text

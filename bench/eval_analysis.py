@@ -1,0 +1,90 @@
+"""Analysis quality on ../shared/eval-dev, through the product's own `analyze` JSONL path.
+
+    .venv/bin/python bench/eval_analysis.py [--errors] [--dev-only]
+
+Both files of the dev set are split once and for all: in each file the line with 0-based index
+i is held out when i % 5 == 4. Figures are printed for the development part and the held-out
+part separately, by language (en / ko) and kind (excerpt / full-length page), beside a
+hand-written keyword filter's. `--errors` lists the development items the analysis got wrong;
+per-item results of the held-out part are never printed. How each figure is counted (borderline
+items, author matching, summary checks) is in tests/integration/analysis/evaluation.py.
+Exits with a message when ../shared is absent; asserts nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # for tests.integration...
+
+from tests.integration.analysis.evaluation import Figures, load, merge, run, tally
+
+SHARED = (Path(__file__).resolve().parents[1] / ".." / "shared").resolve()
+FLAGS = ("over_600", "dateline", "dangling_first", "title_anchor")
+
+
+def _row(name: str, f: Figures) -> str:
+    rel = f"{f.relevance_f1:.3f} ({f.rel[0]}/{f.rel[1]}/{f.rel[2]})"
+    iss = f"{f.issue_f1:.3f} ({f.issue[0]}/{f.issue[1]}/{f.issue[2]})"
+    kw = f"{f.kw_rel and f'{_f1(f.kw_rel):.2f}'} / {_f1(f.kw_issue):.2f}"
+    auth = f"{f.authors_right}/{f.authors_total}"
+    flags = " ".join(str(f.summary_flags.get(k, 0)) for k in FLAGS)
+    return (
+        f"{name:<22}{f.n:>4}  {rel:<20}{iss:<21}{auth:>7}{f.invented:>5}{f.hidden_byline_given:>5}"
+        f"  {f.borderline_relevant}/{f.borderline:<3}{f.errors_out:>4}  {kw:<12}"
+        f"{f.summaries:>4}: {flags}"
+    )
+
+
+def _f1(c: list[int]) -> float:
+    tp, fp, fn = c
+    return 2 * tp / (2 * tp + fp + fn) if tp else (1.0 if not (fp or fn) else 0.0)
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--errors", action="store_true", help="list development-part errors")
+    ap.add_argument("--dev-only", action="store_true", help="do not run the held-out part")
+    args = ap.parse_args()
+    if not (SHARED / "eval-dev").exists():
+        print(f"no dev set under {SHARED} (../shared is absent); nothing to measure")
+        return 0
+    parts = ("dev",) if args.dev_only else ("dev", "held-out")
+    items = load(SHARED, parts)
+    outputs = asyncio.run(run(items))
+    errors: list[str] = []
+    groups = tally(items, outputs, errors if args.errors else None)
+    print(
+        "relevance F1 and key-issue micro-F1 with (tp/fp/fn); authors right/visible bylines; "
+        "inv = invented authors;\nhid = an author given where the byline is not in the text "
+        "and it differs; bl = borderline marked relevant/borderline;\nerr = error lines; "
+        "kw = keyword filter relevance / issue F1; summaries of relevant items: " + " ".join(FLAGS)
+    )
+    print(
+        f"{'group':<22}{'n':>4}  {'relevance F1':<20}{'key-issue F1':<21}{'authors':>7}"
+        f"{'inv':>5}{'hid':>5}  {'bl':<5}{'err':>3}  {'kw rel/iss':<12}summ"
+    )
+    for part in parts:
+        keys = sorted(k for k in groups if k[0] == part)
+        for key in keys:
+            print(_row(f"{part} {key[1]} {key[2]}", groups[key]))
+        for lang in ("en", "ko"):
+            sub = [groups[k] for k in keys if k[1] == lang]
+            if sub:
+                print(_row(f"{part} {lang} (all)", merge(sub)))
+        for kind in ("excerpt", "full"):
+            sub = [groups[k] for k in keys if k[2] == kind]
+            if sub:
+                print(_row(f"{part} {kind} (all)", merge(sub)))
+        print(_row(f"{part} ALL", merge(groups[k] for k in keys)))
+        print()
+    if args.errors:
+        print("\n".join(errors))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

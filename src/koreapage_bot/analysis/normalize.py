@@ -1,0 +1,595 @@
+"""Normalise real page text before anything reads it: one paragraph a line, page furniture out.
+
+Pages reach the analysis in many shapes: hard-wrapped statements and PDF text (a line break
+inside every sentence), wire copy whose slug, headline, editor's notes, byline and dateline
+are glued to the first sentence (`(LEAD) …(ATTN: …)By Kim Ji-won SEOUL, Jan. 2 (Yonhap) --`),
+photo captions glued to the body (`… on Monday. (Yonhap)The ministry said`), Korean press
+credits (`(서울=연합뉴스) 홍길동 기자 =`, `▲ 사진 설명`, `사진=뉴시스`), agency tags
+(`(MENAFN- …)`), bullets, and subscription, survey or translation boilerplate.
+
+`normalize_page` applies the rules of `RULES` (a table: each rule names the page form it
+handles, a pattern and what to do with a match) in order, after rejoining hard-wrapped lines.
+Bylines it finds are taken out of the text and returned for the author step. Every change is
+recorded, so a position in the normalised text maps back to the text as received
+(`Normalized.origin`): evidence quoted from the normalised text can be located in the source.
+"""
+
+from __future__ import annotations
+
+import re
+from bisect import bisect_right
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+# --- offsets --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class _Map:
+    """One pass's edits: new-text segment starts, and where each came from in the old text.
+    A copied segment maps position by position; a replaced one maps to its old span."""
+
+    new_starts: tuple[int, ...]
+    old_starts: tuple[int, ...]
+    old_ends: tuple[int, ...]
+    copied: tuple[bool, ...]
+
+    def back(self, pos: int, end: bool = False) -> int:
+        """The old position of new position `pos`; an `end` (exclusive) maps through the
+        character before it, so a span never grows over what was removed after it."""
+        if end:
+            if pos <= 0:
+                return 0
+            k = bisect_right(self.new_starts, pos - 1) - 1
+            if self.copied[k]:
+                return self.old_starts[k] + pos - self.new_starts[k]
+            return self.old_ends[k]
+        k = bisect_right(self.new_starts, pos) - 1
+        if k < 0:
+            return 0
+        if self.copied[k]:
+            return min(self.old_starts[k] + pos - self.new_starts[k], self.old_ends[k])
+        return self.old_starts[k]
+
+
+def _apply(text: str, edits: list[tuple[int, int, str]]) -> tuple[str, _Map]:
+    """Apply non-overlapping (start, end, replacement) edits; overlapping ones are skipped."""
+    edits.sort(key=lambda e: (e[0], e[1]))
+    out: list[str] = []
+    new_starts: list[int] = []
+    old_starts: list[int] = []
+    old_ends: list[int] = []
+    copied: list[bool] = []
+    pos = 0
+    size = 0
+
+    def seg(piece: str, a: int, b: int, is_copy: bool) -> None:
+        nonlocal size
+        new_starts.append(size)
+        old_starts.append(a)
+        old_ends.append(b)
+        copied.append(is_copy)
+        out.append(piece)
+        size += len(piece)
+
+    for start, end, repl in edits:
+        if start < pos:
+            continue  # overlaps an edit already applied
+        if start > pos:
+            seg(text[pos:start], pos, start, True)
+        seg(repl, start, end, False)
+        pos = end
+    if pos < len(text) or not new_starts:
+        seg(text[pos:], pos, len(text), True)
+    return "".join(out), _Map(tuple(new_starts), tuple(old_starts), tuple(old_ends), tuple(copied))
+
+
+# --- the rules ------------------------------------------------------------------------------
+
+_MONTH = r"(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec)[a-z]*\.?"
+_AGENCY = (
+    r"(?:Yonhap|Reuters|AP|AFP|UPI|EPA|KUNA|Xinhua|Kyodo|Bernama|ANI|IANS|PTI|Anadolu|"
+    r"NK News|Korea Herald|Korea Times|dpa|TASS|Sputnik|VOA|RFA|CNA|Bloomberg)"
+)
+# Cities that open wire stories ("SEOUL South Korea will…", Reuters' form without a dash).
+_DATELINE_CITIES = (
+    r"SEOUL|WASHINGTON|TOKYO|BEIJING|PYONGYANG|BUSAN|INCHEON|PAJU|PYEONGTAEK|OSAN|"
+    r"PANMUNJOM|SEJONG|JEJU|NEW YORK|UNITED NATIONS|LONDON|MOSCOW|PARIS|BERLIN|BRUSSELS|"
+    r"GENEVA|VIENNA|SINGAPORE|HONG KONG|TAIPEI|SHANGHAI|MANILA|HANOI|BANGKOK|JAKARTA|"
+    r"CANBERRA|SYDNEY|NEW DELHI|HONOLULU|GUAM|OKINAWA|DANDONG|VLADIVOSTOK|ULAANBAATAR|KYIV|"
+    r"CAMP HUMPHREYS|CAMP DAVID|HIROSHIMA|OSAKA|NINGBO|DUBAI|DOHA|RIYADH"
+)
+_CITY = r"(?:[A-Z][A-Z.'\-]+(?: [A-Z][A-Z.'\-]+){0,2})"
+_COUNTRY = r"(?:,\s*(?:South |North )?[A-Z][a-z]+(?: [A-Z][a-z]+)?)"
+_DASH = r"(?:--+|—-?|–|-)"
+_NAME = r"[A-Z][\w'’.\-]*(?:\s+[A-Z][\w'’.\-]*){1,3}"
+_EMAIL = r"[\w.+\-]+@[\w\-]+(?:\.[\w\-]+)+"
+_CREDIT_WORDS = (
+    r"(?:Yonhap|Reuters|AP|AFP|EPA|UPI|Newsis|News1|Xinhua|Kyodo|Getty Images|"
+    r"(?:AP|AFP|EPA|Yonhap|Reuters|Xinhua) Photo(?:/[^()\n]{1,40})?|Photo: [^()\n]{1,40}|"
+    r"Joint Press Corps|Korea Herald DB|KCNA|Pool|pool|Photo|photo|Courtesy of [^()]{2,40}|"
+    r"[^()\n]{1,40}/(?:The Korea Herald|Korea JoongAng Daily|Yonhap|Reuters|AP|AFP|EPA|"
+    r"Getty Images|Newsis|News1)|[A-Za-z]+/AGENCE FRANCE-PRESSE[^()]{0,40}|"
+    r"[^()\n]{0,30}(?:GETTY IMAGES|Getty Images)[^()\n]{0,20})"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    """One page form. `action`: "drop" the match, "space" (insert a space at the match),
+    "break" (a paragraph break at the match), "byline" (drop it and keep group 1 as a
+    byline; "maybe-byline" when the form alone does not prove it names a person),
+    "caption" (drop the match and the caption before it in its paragraph), "sentence" (drop
+    the match and the sentence it ends), "strip" (drop what precedes group 1). `check`, when
+    set, must accept the match for the rule to apply."""
+
+    form: str
+    pattern: re.Pattern[str]
+    action: str
+    check: Callable[[re.Match[str]], bool] | None = None
+    needle: str = ""  # a text without it cannot match: the rule is skipped (speed)
+
+
+def _rule(
+    form: str,
+    action: str,
+    pattern: str,
+    check: Callable[[re.Match[str]], bool] | None = None,
+    needle: str = "",
+) -> Rule:
+    return Rule(form, re.compile(pattern, re.MULTILINE), action, check, needle)
+
+
+def _email_of_name(m: re.Match[str]) -> bool:
+    """The address belongs to the name before it: its local part holds a part of the name
+    ("sanjaykumar@", "minsikyoon@") or its initials ("mjh@" for Moon Joon-hyun)."""
+    local = re.sub(r"[^a-z]", "", m.group(0).split("@")[0].lower().rsplit(None, 1)[-1])
+    parts = [w for w in re.split(r"[\s\-]+", m.group(1).lower()) if w]
+    if any(len(w) >= 3 and w in local for w in parts):
+        return True
+    return len(parts) >= 2 and "".join(w[0] for w in parts) == local
+
+
+def _glued_heading(m: re.Match[str]) -> bool:
+    """Only where a page glues its deck: the opening line, after several words and no
+    sentence end (so "his LinkedIn profile" in the body is left alone)."""
+    if "\n" in m.string[: m.start()]:
+        return False
+    head = m.string[: m.start()]
+    return len(head) <= 250 and len(head.split()) >= 4 and not re.search(r"[.!?]", head)
+
+
+def _not_a_korean_particle(m: re.Match[str]) -> bool:
+    return m.string[m.end() : m.end() + 1] not in set("가이은는을를의에와과도로")
+
+
+RULES: tuple[Rule, ...] = (
+    # Wire editors' notes and agency tags: never content.
+    _rule(
+        "editor's note",
+        "drop",
+        r"\((?:LEAD|\d+(?:st|nd|rd|th) LD|URGENT|News Focus|News Analysis|Yonhap Interview|"
+        r"Yonhap Feature|Yonhap Special|Photo|Graphic|Video|ATTN:[^)]{0,200}|"
+        r"EDITORIAL from [^)]{0,80}|END|MENAFN-[^)]{0,80}|\w+ ?- ?MENAFN[^)]{0,80})\)",
+    ),
+    # A sentence glued to the next one: "to South Korea.The captured soldiers".
+    _rule("glued sentences", "space", r"(?<=[a-z0-9%”’)])[.!?](?=[A-Z“‘][a-z])"),
+    _rule("glued after a quote", "space", r"(?<=[a-z0-9][.!?][”’\"])(?=[A-Z][a-z])"),
+    _rule("glued Korean sentences", "space", r"(?<=[가-힣])[.!?](?=[가-힣A-Z0-9\[(“‘])"),
+    # A heading glued to the first sentence: "… further refinement neededLast week, the …".
+    _rule(
+        "heading glued to the text",
+        "break",
+        r"(?<=[a-z]{3})(?=[A-Z][a-z]+,? [a-z])",
+        _glued_heading,
+    ),
+    # A heading glued to its byline: "… on cost of aggressionBy Lee Minji SEOUL, …".
+    _rule("glued byline", "break", r"(?<=[a-z'’)]{2})(?=(?:By|BY) [A-Z][\w'’\-]+ [A-Z])"),
+    # Bylines that move to the author step.
+    _rule(
+        "byline before a dateline",
+        "byline",
+        rf"(?:^|(?<=\s))(?:By|BY) ({_NAME})\s+(?={_CITY}{_COUNTRY}?,? (?:{_MONTH} \d|\())",
+    ),
+    _rule(
+        "byline with e-mail (anywhere)",
+        "byline",
+        rf"^\s*(?:By|BY) ({_NAME})\s*[\[(<]?\s*{_EMAIL}\s*[\])>]?\s*$",
+        None,
+        "@",
+    ),
+    _rule(
+        "name above or beside an e-mail",
+        "byline",
+        rf"^({_NAME})[ \t]*\n?[ \t]*[\[(<]?{_EMAIL}[\])>]?[ \t]*$",
+        _email_of_name,
+        "@",
+    ),
+    _rule(
+        "name, staff reporter",
+        "maybe-byline",
+        r"^(?:By )?([A-Z][\w'’.\-]+(?: [A-Z][\w'’.\-]+){1,3}),\s+"
+        r"(?:[Ss]taff |[Ss]enior |[Cc]hief |[Ss]pecial |[Cc]ontributing )?"
+        r"(?:[Rr]eporter|[Ww]riter|[Cc]orrespondent|[Cc]olumnist)\s*$",
+    ),
+    _rule(
+        "name glued to a label",
+        "maybe-byline",
+        r"^([A-Z][a-z'’\-]+(?: [A-Z][a-z'’\-]+){1,2})(?:Author|AUTHOR|Writer|Reporter|Contributor)"
+        r"\s*$",
+    ),
+    _rule(
+        "name glued to a date",
+        "maybe-byline",
+        rf"^([A-Z][a-z'’\-]+(?: [A-Z][a-z'’\-]+){{1,2}}) ?(?:\d{{1,2}} {_MONTH} \d{{4}}|"
+        rf"{_MONTH} \d{{1,2}},? \d{{4}})\s*$",
+    ),
+    # Korean bylines: "(서울=연합뉴스) 홍길동 기자 =", "[이데일리 홍길동 기자]",
+    # "홍길동 기자 a@b.kr",
+    # "세종=홍길동 기자", "[춘천 홍길동 기자]".
+    # After an agency's dateline every word before "기자 =" is a reporter's name.
+    _rule(
+        "Korean agency dateline and bylines",
+        "byline",
+        r"\((?:[가-힣]+\s*=\s*)[가-힣A-Za-z0-9]+\)\s*((?:[가-힣]{2,4}[ ·,]\s?){0,3}[가-힣]{2,4})\s?"
+        r"(?:기자|특파원)\s*=\s*",
+    ),
+    _rule("Korean agency dateline", "drop", r"\((?:[가-힣]+\s*=\s*)[가-힣A-Za-z0-9]+\)\s*"),
+    _rule(
+        "Korean byline after a place",
+        "byline",
+        r"(?:^|(?<=[\s\[(]))[가-힣]{1,8}\s*=\s*([가-힣]{2,4})\s?(?:기자|특파원|통신원)\b\s*",
+    ),
+    _rule(
+        "Korean byline",
+        "byline",
+        r"(?:^|(?<=[\s\[(]))(?:[가-힣A-Za-z()]{1,12}\s*=\s*)?((?:[가-힣]{2,4}[·,]\s?){0,3}"
+        r"[가-힣]{2,4})\s?(?:기자|특파원|선임기자|객원기자|통신원)\s*"
+        r"(?:=\s*|(?=\])|(?=\))|(?:\(?\s*" + _EMAIL + r"\s*\)?)|$)",
+    ),
+    _rule("Korean label in brackets", "drop", r"\[[^\]\n]{0,30}[가-힣][^\]\n]{0,30}\]\s*|\[\s*\]"),
+    # Reuters' closing credit: the writers are bylines, the editors are not.
+    _rule(
+        "agency reporting credit",
+        "byline",
+        r"^\s*\(((?:Additional )?(?:[Rr]eporting|[Ww]riting|[Cc]ompiled|[Ee]diting) by "
+        r"[^()]{3,400})\)\s*$",
+    ),
+    _rule(
+        "agency contribution credit",
+        "drop",
+        r"(?:^|(?<=[.!?] ))(?:The )?[A-Z][\w.&' ]{1,40} contributed to this (?:report|story)\.",
+    ),
+    # Photo captions: a credit in parentheses right before the body goes on, with the caption.
+    # A credit alone on its line is an agency tag: it goes, the paragraph above stays.
+    _rule("credit alone on a line", "drop", rf"^[ \t]*\(\s*{_CREDIT_WORDS}\s*\)[ \t]*$"),
+    _rule(
+        "photo caption with credit",
+        "caption",
+        rf"[ \t]*\(\s*{_CREDIT_WORDS}\s*\)[ \t]*(?=[A-Z“\"]|$)",
+    ),
+    # A credit alone on its line closes the caption line above it ("… on March 31.\nREUTERS").
+    _rule(
+        "photo caption above a credit line",
+        "drop",
+        r"^[^\n]{10,300}\n(?:REUTERS|Reuters|AP|AP Photo|AFP|AFP via Getty Images|Getty Images|"
+        r"EPA|EPA-EFE|Yonhap|YONHAP|NEWSIS|News1|Xinhua|Kyodo|KCNA via KNS|Pool|POOL)"
+        r"(?:/[^\n]{1,40})?[ \t]*$",
+    ),
+    _rule("Korean photo caption (▲)", "drop", r"^\s*▲[^\n]*$"),
+    _rule(
+        "photo credit closing a caption",
+        "caption",
+        r"[ \t]*\b(?:Photo|Image|File photo|Photograph) (?:by|courtesy of) [^\n.|]{2,60}$",
+    ),
+    _rule("slide counter", "drop", r"^\d{1,2} of \d{1,2}\s*\|\s*"),
+    _rule(
+        "photo credit opening a line",
+        "drop",
+        r"^(?:Photo|Image|Video) (?:by|courtesy of|:) [^|\n]{1,80}?(?:\d+ of \d+ )?\|\s*",
+    ),
+    _rule(
+        "Korean photo credit",
+        "drop",
+        r"[\[(]\s*(?:사진|그래픽|자료사진|자료|제공)\s*=\s*[^\])\n]{1,30}[\])]\s*|"
+        r"(?:사진|그래픽|자료사진)\s*=\s*[가-힣A-Za-z0-9·]+(?:\s*제공)?\s*",
+    ),
+    _rule(
+        "Korean caption credit glued to the body",
+        "caption",
+        r"(?<=[다.] )(?:(?:로이터|AP|AFP|EPA|UPI|신화|교도|타스)\s*)?(?:연합뉴스|뉴시스|뉴스1)"
+        r"(?=[가-힣“\"‘'])",
+        _not_a_korean_particle,
+    ),
+    # Datelines (the agency's location stamp, not content).
+    _rule(
+        "dateline with date and agency",
+        "drop",
+        rf"(?:^|(?<=\s))(?:{_CITY}(?:/{_CITY})?{_COUNTRY}?,?\s+)?{_MONTH}\s+\d{{1,2}}\s*"
+        rf"\(\s*(?:{_AGENCY}|[A-Za-z][\w .\-]{{1,25}})\s*\)\s*{_DASH}*\s*",
+    ),
+    _rule(
+        "dateline with a dash",
+        "drop",
+        rf"^{_CITY}(?:/{_CITY})?{_COUNTRY}?\s*(?:\({_AGENCY}\))?\s*{_DASH}\s*(?=[A-Z\"“])",
+    ),
+    _rule(
+        "wire city dateline",
+        "drop",
+        rf"^(?:(?:{_DATELINE_CITIES})(?:/(?:{_DATELINE_CITIES}))*{_COUNTRY}?|"
+        r"[A-Z]{3,}(?: [A-Z]{3,})?,\s*(?:South Korea|North Korea|Japan|China|Korea)) "
+        r"(?=[A-Z\"“(])",
+    ),
+    # Boilerplate.
+    _rule(
+        "translation note",
+        "drop",
+        r"This article was originally written in Korean[^.]*\.(?:\s*It was then edited[^.]*\.)?"
+        r"(?:\s*All AI-assisted translations[^.]*\.)?",
+    ),
+    _rule("copyright line", "drop", r"^[^\n]{0,40}(?:©|ⓒ|Copyright ©?\s*\d{4})[^\n]*$"),
+    _rule(
+        "Korean notice or copyright",
+        "drop",
+        r"(?:※[^\n]*$|^[^\n]{0,80}(?:무단\s*전재|재배포\s*금지|저작권자)[^\n]*$)",
+    ),
+    _rule(
+        "subscription, membership or survey prompt",
+        "drop",
+        r"^[^\n]{0,120}(?:[Bb]ecome an? (?:member|subscriber|patron|supporter)|"
+        r"[Ss]ubscribe (?:now|today|to (?:continue|read|unlock|get))|"
+        r"[Aa]lready a (?:member|subscriber)|[Tt]o continue reading|"
+        r"(?:article|content|story) is (?:only )?(?:for|available to) (?:subscribers|members)|"
+        r"reached your (?:free )?(?:article|story) limit|[Ss]upport (?:our|independent) journalism|"
+        r"[Tt]ake (?:our|this|a short|the) (?:reader )?survey|[Hh]elp us improve|"
+        r"[Ll]og in to (?:read|continue)|[Uu]nlock (?:this|full) (?:article|access)|"
+        r"[Dd]onate (?:now|today)|[Mm]ake a (?:donation|contribution))[^\n]{0,200}$",
+    ),
+    _rule("teaser cut off before a link", "sentence", r"(?:\.\.\.|…)\s*https?://\S+", None, "http"),
+    _rule("e-mail alone", "drop", rf"^\s*[\[(<]?{_EMAIL}[\])>]?\s*$", None, "@"),
+    _rule("trailing e-mail", "drop", rf"(?<=[.!?”\"다]) ?{_EMAIL}\s*$", None, "@"),
+    _rule("click prompt", "drop", r"^\s*[Cc]lick here\b[^\n]{0,120}$"),
+    # Bullets: the marker goes, the item stays (headings markers too).
+    _rule("inline section marker", "break", r"(?<=[.!?”\"다])\s*(?=[■◆●▶]\s?\S)"),
+    _rule(
+        "bullet marker",
+        "strip",
+        r"^[ \t]*(?:[•●○◦▪■□◆◇►▶➤✓✔*·]|[-–—](?=\s)|\d{1,2}[.)](?=\s+[A-Z가-힣]))[ \t]*(\S)",
+    ),
+)
+
+_WRAP_END = re.compile(r"[.!?:;\"”’)\]。]$|[다요]\.?$")
+_BULLET_START = re.compile(r"^\s*(?:[•●○◦▪■□◆◇►▶➤✓✔*·▲]|[-–—]\s|\d{1,2}[.)]\s)")
+
+
+@dataclass(frozen=True, slots=True)
+class Normalized:
+    text: str  # one paragraph a line
+    bylines: tuple[str, ...]  # bylines taken out of the text ("By …", "홍길동 기자")
+    # Taken out too, but the form alone does not prove a person ("Name, staff reporter").
+    maybe_bylines: tuple[str, ...]
+    removed: tuple[tuple[str, str], ...]  # (form, text) of what the rules took out
+    maps: tuple[_Map, ...] = field(default=(), repr=False)
+
+    def origin(self, start: int, end: int) -> tuple[int, int]:
+        """The span of the text as received that [start, end) of `text` came from."""
+        a, b = start, end
+        for m in reversed(self.maps):
+            a, b = m.back(a), m.back(b, end=True)
+        return a, b
+
+
+def _rejoin_wrapped(text: str) -> list[tuple[int, int, str]]:
+    """Edits that turn hard-wrapped lines into paragraphs.
+
+    A line break is a wrap when the next line starts in lower case (or with a digit) after a
+    line that does not end a sentence, when the line ends with a hyphenated word, or when the
+    block's lines are of a fixed width (PDF and statement text) and this line fills it.
+    """
+    edits: list[tuple[int, int, str]] = []
+    blocks = [(m.start(), m.group(0)) for m in re.finditer(r"(?:[^\n]|\n(?!\s*\n))+", text)]
+    for base, block in blocks:
+        lines = block.split("\n")
+        if len(lines) < 2:
+            continue
+        lengths = [len(ln.strip()) for ln in lines]
+        width = max(lengths)
+        full = [n for n in lengths[:-1] if n >= 0.75 * width]
+        fixed_width = len(lines) >= 3 and 40 <= width <= 130 and len(full) >= 0.6 * (len(lines) - 1)
+        pos = base
+        for i, line in enumerate(lines[:-1]):
+            end = pos + len(line)
+            nxt = lines[i + 1].lstrip()
+            cur = line.rstrip()
+            pos = end + 1
+            if not cur or not nxt or _BULLET_START.match(nxt):
+                continue
+            hyphen = cur.endswith("-") and nxt[:1].islower() and not cur.endswith(" -")
+            lower = (nxt[:1].islower() or nxt[:1].isdigit()) and not _WRAP_END.search(cur)
+            filled = fixed_width and len(cur) >= 0.75 * width and not _WRAP_END.search(cur)
+            if hyphen:
+                edits.append((end, end + 1, ""))  # "extended-" + "deterrence" stays hyphenated
+            elif lower or filled:
+                edits.append((end, end + 1, " "))
+    return edits
+
+
+_SPACES = re.compile(r"[ \t\f\v\u00a0\u2009\u202f\u3000]+")
+_ZERO_WIDTH = re.compile(r"[\u200b\u200c\u200d\u2060\ufeff]")
+_MD_IMAGE = re.compile(r"!\[[^\]]*\]\([^)]*\)\s*\|?")
+_BROKEN_LINK = re.compile(
+    r"(?:&\w+=)?https?://\s?\S+(?:\s*['\"]?\s*target=['\"]?_?\w+['\"]?\s*>)?", re.IGNORECASE
+)
+_STRAY_TAG = re.compile(r"</?[a-zA-Z][^<>]{0,200}>")
+
+
+def _skeleton(text: str) -> tuple[str, list[int]]:
+    """Lower-case letters and digits of `text`, with each one's position."""
+    chars: list[str] = []
+    where: list[int] = []
+    for i, c in enumerate(text):
+        if c.isalnum():
+            chars.append(c.lower())
+            where.append(i)
+    return "".join(chars), where
+
+
+def _title_prefix(text: str, title: str) -> tuple[int, int] | None:
+    """The span from the start of the text through the headline repeated there (wire copy
+    prints slug, headline and notes before the dateline), or None."""
+    tkey, _ = _skeleton(title)
+    if len(tkey) < 12:
+        return None
+    head = text[:700]
+    hkey, where = _skeleton(head)
+    k = hkey.find(tkey)
+    if k < 0 or where[k] > 160:
+        return None
+    end = where[k + len(tkey) - 1] + 1
+    while end < len(head) and head[end] in "'’\"”)]?!.":
+        end += 1
+    # The lead may open with the headline's words ("Allies agree on troop costs after …"):
+    # only a headline that stands apart from what follows is dropped.
+    after = text[end:].lstrip(" \t")
+    if not after.strip() or after[0].islower() or after[0] in ",;:":
+        return None
+    return 0, end
+
+
+class _Pass:
+    """Runs edit passes over a text and keeps their offset maps."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.maps: list[_Map] = []
+
+    def run(self, edits: list[tuple[int, int, str]]) -> None:
+        if edits:
+            self.text, m = _apply(self.text, edits)
+            self.maps.append(m)
+
+
+def _caption_start(text: str, at: int) -> int:
+    """Where the caption ending at `at` starts: its paragraph's start, or the end of the
+    sentence before it when that is nearer (a caption is one or two sentences)."""
+    para = text.rfind("\n", 0, at) + 1
+    window = text[para:at]
+    if len(window) <= 400:
+        return para
+    ends = [m.end() for m in re.finditer(r"[.!?][\"”’]?\s+(?=[A-Z“\"])", window)]
+    ends = [e for e in ends if e < len(window) - 20]
+    return para + ends[-1] if ends else at
+
+
+def _reuters_credit(credit: str) -> str | None:
+    """`Reporting by A and B; Writing by C; Editing by D` → "By A, B and C" (editors are not
+    authors; further reporters count only when no one else is named)."""
+    found: dict[str, list[str]] = {"reporting": [], "writing": [], "additional": []}
+    for part in re.split(r"\s*;\s*|\.\s+(?=[A-Z][a-z]+ by)", credit):
+        m = re.match(r"(Additional )?([Rr]eporting|[Ww]riting|[Cc]ompiled) by (.+)", part.strip())
+        if not m:
+            continue
+        names = re.split(r"\s*,\s*|\s+and\s+", m.group(3).strip(" ."))
+        names = [re.sub(r"\s+(?:in|at|from)\s+.*$", "", n).strip() for n in names]
+        if m.group(2).lower() == "writing":
+            kind = "writing"
+        elif m.group(1):
+            kind = "additional"
+        else:
+            kind = "reporting"  # "Reporting by", "Compiled by"
+        found[kind].extend(n for n in names if n)
+    # The reporters and the writer; further reporters only when no reporter is named.
+    names = found["reporting"] + found["writing"]
+    if not found["reporting"]:
+        names += found["additional"]
+    if not names:
+        return None
+    return "By " + (names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1])
+
+
+def normalize_page(raw: str, title: str = "") -> Normalized:
+    """Normalise `raw` (text as received); `title` lets a repeated headline be dropped."""
+    p = _Pass(raw.replace("\r\n", "\n").replace("\r", "\n"))
+    removed: list[tuple[str, str]] = []
+    bylines: list[str] = []
+    maybe: list[str] = []
+    # Characters and leaked markup first, so later patterns see plain text.
+    p.run(
+        [(m.start(), m.end(), "") for m in _ZERO_WIDTH.finditer(p.text)]
+        + [(m.start(), m.end(), " ") for m in _MD_IMAGE.finditer(p.text)]
+    )
+    p.run(
+        [(m.start(), m.end(), " ") for m in _STRAY_TAG.finditer(p.text)]
+        + [(m.start(), m.end(), " ") for m in _SPACES.finditer(p.text) if m.group(0) != " "]
+    )
+    p.run(_rejoin_wrapped(p.text))
+    # Blank lines have done their work (paragraph ends): one paragraph a line from here.
+    p.run([(m.start(), m.end(), "\n") for m in re.finditer(r"\n[ \t]*(?:\n[ \t]*)+", p.text)])
+    p.run([(m.start(), m.end(), "") for m in re.finditer(r"^[ \t]+", p.text, re.M)])
+    if title.strip():
+        # Wire copy prints slug, headline and notes before the dateline.
+        span = _title_prefix(p.text, _title_without_notes(title))
+        if span is not None:
+            removed.append(("headline repeated above the body", p.text[span[0] : span[1]]))
+            p.run([(span[0], span[1], "")])
+    for rule in RULES:
+        if rule.needle and rule.needle not in p.text:
+            continue
+        edits: list[tuple[int, int, str]] = []
+        for m in rule.pattern.finditer(p.text):
+            if rule.check is not None and not rule.check(m):
+                continue
+            a, b = m.span()
+            if rule.action == "space":
+                edits.append((b, b, " "))
+            elif rule.action == "break":
+                edits.append((a, b, "\n"))
+            elif rule.action == "strip":
+                edits.append((a, m.start(1), ""))
+            elif rule.action in ("byline", "maybe-byline"):
+                byline = _byline(m.group(1))
+                if byline:
+                    (bylines if rule.action == "byline" else maybe).append(byline)
+                removed.append((rule.form, m.group(0).strip()))
+                edits.append((a, b, "\n" if "\n" in m.group(0) else " "))
+            elif rule.action == "sentence":
+                line = p.text.rfind("\n", 0, a) + 1
+                ends = list(re.finditer(r"[.!?][\"”’]?\s", p.text[max(line, a - 300) : a]))
+                start = max(line, a - 300) + ends[-1].end() if ends else max(line, a - 300)
+                removed.append((rule.form, p.text[start:b].strip()))
+                edits.append((start, b, ""))
+            elif rule.action == "caption":
+                start = _caption_start(p.text, a)
+                removed.append((rule.form, p.text[start:b].strip()))
+                edits.append((start, b, "\n" if start > 0 and p.text[start - 1] != "\n" else ""))
+            else:
+                if m.group(0).strip():
+                    removed.append((rule.form, m.group(0).strip()))
+                edits.append((a, b, " " if a > 0 and b < len(p.text) else ""))
+        p.run(edits)
+    p.run([(m.start(), m.end(), " ") for m in _BROKEN_LINK.finditer(p.text)])
+    # Spaces around line ends and empty lines.
+    p.run([(m.start(), m.end(), " ") for m in re.finditer(r"[ \t]{2,}", p.text)])
+    p.run([(m.start(), m.end(), "") for m in re.finditer(r"^[ \t]+|[ \t]+$", p.text, re.M)])
+    p.run([(m.start(), m.end(), "\n") for m in re.finditer(r"\n{2,}", p.text)])
+    p.run([(m.start(), m.end(), "") for m in re.finditer(r"^\n+|\n+$", p.text)])
+    return Normalized(p.text, tuple(bylines), tuple(maybe), tuple(removed), tuple(p.maps))
+
+
+def _byline(raw: str) -> str | None:
+    raw = raw.strip()
+    if re.match(r"(?:Additional )?(?:[Rr]eporting|[Ww]riting|[Cc]ompiled|[Ee]diting) by ", raw):
+        return _reuters_credit(raw)
+    if re.search(r"[가-힣]", raw):
+        return "·".join(re.split(r"[\s·,]+", raw)) + " 기자"
+    return "By " + raw
+
+
+def _title_without_notes(title: str) -> str:
+    return RULES[0].pattern.sub(" ", title)
+
+
+def clean_title(title: str) -> str:
+    """The headline without wire notes ("(LEAD)", "(URGENT)") or a trailing site name."""
+    title = " ".join(_title_without_notes(title).split())
+    return re.sub(r"\s+[|\-–—]\s+[^|\-–—]{2,40}$", "", title) if len(title) > 40 else title

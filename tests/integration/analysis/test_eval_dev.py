@@ -1,0 +1,48 @@
+"""Regression guard on the development part of ../shared/eval-dev/articles-2.jsonl (skips when
+../shared is absent). It runs the same evaluation as bench/eval_analysis.py, through the
+`analyze` JSONL path, on the development items only: the held-out part (every fifth line) is
+never loaded here.
+
+Thresholds sit a little under the figures reached when this test was written (English:
+relevance F1 0.941, key-issue micro-F1 0.821, authors 21/21; Korean: 0.889, 0.780, 11/11; no
+invented author, no error line), so a rule change that costs one or two items fails.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.conftest import shared_path
+from tests.integration.analysis.evaluation import Figures, load, merge, run, tally
+
+pytestmark = pytest.mark.shared
+
+MIN = {
+    "en": {"relevance": 0.90, "issues": 0.78, "authors": 0.95},
+    "ko": {"relevance": 0.85, "issues": 0.74, "authors": 0.90},
+}
+
+
+def _report(fig: Figures, errors: list[str]) -> str:
+    return (
+        f"relevance F1 {fig.relevance_f1:.3f} {fig.rel}, issues F1 {fig.issue_f1:.3f} "
+        f"{fig.issue}, authors {fig.authors_right}/{fig.authors_total}, invented {fig.invented}\n"
+        + "\n".join(errors)
+    )
+
+
+@pytest.mark.timeout(300)
+async def test_articles_2_development_part() -> None:
+    shared = shared_path("eval-dev", "articles-2.jsonl").parents[1]
+    items = [it for it in load(shared, ("dev",)) if it.file == "articles-2.jsonl"]
+    assert items and all(it.part == "dev" for it in items)
+    errors: list[str] = []
+    groups = tally(items, await run(items), errors)
+    for lang, floors in MIN.items():
+        fig = merge(v for k, v in groups.items() if k[1] == lang)
+        report = _report(fig, errors)
+        assert fig.errors_out == 0, report
+        assert fig.relevance_f1 >= floors["relevance"], report
+        assert fig.issue_f1 >= floors["issues"], report
+        assert fig.author_accuracy >= floors["authors"], report
+        assert fig.invented == 0, report
