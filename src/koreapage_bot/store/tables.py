@@ -125,7 +125,7 @@ briefs = Table(
     Column("search_text", Text, nullable=False, default=""),
     Column("created_at", UtcDateTime, nullable=False),
     # The post's language (the summary is in it): "en", "ko".
-    Column("language", String(8), nullable=False, default="en", server_default="en"),
+    Column("language", String(8), nullable=False, server_default="en"),
     # What "latest" orders by: the published date, or when we stored an undated post. Computed
     # by the database (virtual on SQLite, stored on PostgreSQL) so it can never disagree with
     # the two columns, and indexed so no list sorts the archive.
