@@ -25,7 +25,7 @@ from koreapage_bot.domain import Analysis, Brief, DeliveryState, Feed, FeedEntry
 from koreapage_bot.links import web_link
 from koreapage_bot.store import tables as t
 from koreapage_bot.store.rows import brief_from_row, subscription_from_row, utcnow
-from koreapage_bot.store.search import fts5_query, parse_query, websearch_query
+from koreapage_bot.store.search import SearchTerms, fts5_query, parse_query, websearch_query
 
 
 @dataclass(frozen=True, slots=True)
@@ -241,20 +241,24 @@ class BriefRepository:
             desc(func.coalesce(t.briefs.c.published, t.briefs.c.created_at)), desc(t.briefs.c.id)
         )
 
+    def _with_issue(self, query: Select[Any], issue: str | None) -> Select[Any]:
+        if not issue:
+            return query
+        return query.where(
+            t.briefs.c.id.in_(
+                select(t.brief_issues.c.brief_id).where(t.brief_issues.c.issue_id == issue)
+            )
+        )
+
     async def latest(
         self,
         limit: int = 5,
         *,
         issue: str | None = None,
         feed_id: int | None = None,
+        offset: int = 0,
     ) -> list[Brief]:
-        query = self._newest().limit(limit)
-        if issue:
-            query = query.where(
-                t.briefs.c.id.in_(
-                    select(t.brief_issues.c.brief_id).where(t.brief_issues.c.issue_id == issue)
-                )
-            )
+        query = self._with_issue(self._newest().limit(limit).offset(offset), issue)
         if feed_id is not None:
             query = query.where(t.briefs.c.feed_id == feed_id)
         async with self._engine.connect() as conn:
@@ -276,40 +280,85 @@ class BriefRepository:
         matching = [b for b in await self.created_since(since, 1000) if subscription.matches(b)]
         return matching[-limit:]
 
-    async def search(self, query: str, limit: int = 10) -> list[Brief]:
-        """Full-text search, best match first: all words first, any word when that finds none."""
+    async def search(
+        self,
+        query: str,
+        limit: int = 10,
+        *,
+        offset: int = 0,
+        newest: bool = False,
+        issue: str | None = None,
+    ) -> list[Brief]:
+        """Full-text search, best match first (`newest`: newest first), optionally on one key
+        issue: all words first, any word when that finds none. `offset` pages through the same
+        results: a later page widens to any word only when all words match nothing at all,
+        so pages never mix the two."""
         terms = parse_query(query)
         if terms.empty:
             return []
         for any_term in (False, True):
-            if self._dialect == "sqlite":
-                found = await self._search_sqlite(fts5_query(terms, any_term), limit)
-            else:
-                found = await self._search_postgres(websearch_query(terms, any_term), limit)
+            found = await self._search(terms, any_term, limit, offset, newest, issue)
             if found or len(terms.phrases) < 2:
                 return found
+            if offset and await self._search(terms, any_term, 1, 0, newest, issue):
+                return []  # past the last page of the all-words results
         return []
 
-    async def _search_sqlite(self, match: str, limit: int) -> list[Brief]:
+    async def _search(
+        self,
+        terms: SearchTerms,
+        any_term: bool,
+        limit: int,
+        offset: int,
+        newest: bool,
+        issue: str | None,
+    ) -> list[Brief]:
+        if self._dialect == "sqlite":
+            match = fts5_query(terms, any_term)
+            if newest:
+                matching: Select[Any] = (
+                    select(literal_column("rowid"))
+                    .select_from(text("briefs_fts"))
+                    .where(text("briefs_fts MATCH :match"))
+                )
+                query = self._with_issue(self._newest().where(t.briefs.c.id.in_(matching)), issue)
+                async with self._engine.connect() as conn:
+                    result = await conn.execute(query.limit(limit).offset(offset), {"match": match})
+                    rows = result.mappings().all()
+                return [brief_from_row(r) for r in rows]
+            return await self._search_sqlite(match, limit, offset, issue)
+        return await self._search_postgres(
+            websearch_query(terms, any_term), limit, offset, newest, issue
+        )
+
+    async def _search_sqlite(
+        self, match: str, limit: int, offset: int, issue: str | None
+    ) -> list[Brief]:
+        params: dict[str, Any] = {"match": match, "limit": limit, "offset": offset}
+        on_issue = ""
+        if issue:
+            on_issue = " AND rowid IN (SELECT brief_id FROM brief_issues WHERE issue_id = :issue)"
+            params["issue"] = issue
         sql = text(
             "SELECT rowid AS id, bm25(briefs_fts, 10.0, 4.0, 1.0) AS rank FROM briefs_fts "
-            "WHERE briefs_fts MATCH :match ORDER BY rank LIMIT :limit"
+            f"WHERE briefs_fts MATCH :match{on_issue} "
+            "ORDER BY rank, rowid DESC LIMIT :limit OFFSET :offset"
         )
         async with self._engine.connect() as conn:
-            ids = [row.id for row in await conn.execute(sql, {"match": match, "limit": limit})]
-        return await self.get_many(ids)
+            found = [row.id for row in await conn.execute(sql, params)]
+        return await self.get_many(found)
 
-    async def _search_postgres(self, websearch: str, limit: int) -> list[Brief]:
+    async def _search_postgres(
+        self, websearch: str, limit: int, offset: int, newest: bool, issue: str | None
+    ) -> list[Brief]:
         tsquery = func.websearch_to_tsquery("english", websearch)
         vector: ColumnElement[Any] = literal_column("briefs.search_vector")
-        query = (
-            select(t.briefs)
-            .where(vector.op("@@")(tsquery))
-            .order_by(desc(func.ts_rank_cd(vector, tsquery)), desc(t.briefs.c.id))
-            .limit(limit)
-        )
+        query = self._newest() if newest else select(t.briefs)
+        query = self._with_issue(query.where(vector.op("@@")(tsquery)), issue)
+        if not newest:
+            query = query.order_by(desc(func.ts_rank_cd(vector, tsquery)), desc(t.briefs.c.id))
         async with self._engine.connect() as conn:
-            rows = (await conn.execute(query)).mappings().all()
+            rows = (await conn.execute(query.limit(limit).offset(offset))).mappings().all()
         return [brief_from_row(r) for r in rows]
 
     async def count(self) -> int:
