@@ -168,6 +168,10 @@ async def open_bot(
                 http, adapters = _chat_adapters(settings, commands, store.replays)
             except ValueError as exc:  # a malformed DISCORD_* / SLACK_* / KOREAPAGE_HTTP_*
                 raise ConfigError(f"environment: {exc}") from None
+            if http is not None and settings.web.enabled:
+                from koreapage_bot.web import mount_web
+
+                mount_web(http, store, taxonomy.issues, settings.web)
             for adapter in adapters:
                 publishers[adapter.platform] = adapter.publisher
             if "discord" in publishers:
@@ -204,7 +208,7 @@ def _chat_adapters(
         from koreapage_bot.adapters.discord.settings import DiscordSettings
 
         adapters.append(DiscordAdapter(DiscordSettings.from_env(env), commands))
-    needs_http = bool(env.get("KOREAPAGE_HTTP_PORT", "").strip())
+    needs_http = bool(env.get("KOREAPAGE_HTTP_PORT", "").strip()) or settings.web.enabled
     if env.get("SLACK_BOT_TOKEN", "").strip():
         from koreapage_bot.adapters.slack.settings import SlackMode, SlackSettings
 
@@ -257,6 +261,8 @@ async def run_bot(bot: Bot, stop: asyncio.Event) -> None:
         if bot.http is not None:
             await bot.http.start()
             log.info("HTTP server on port %s (/healthz)", bot.http.port)
+            if bot.settings.web.enabled:
+                log.info("web archive at %s/ (feeds under /feeds/)", bot.http.base_url)
         for adapter in bot.adapters:
             await adapter.start()
             started.append(adapter)

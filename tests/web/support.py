@@ -6,13 +6,19 @@ pages read what a running bot would have stored.
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
+from koreapage_bot.analysis.taxonomy import load_taxonomy
+from koreapage_bot.config import WebConfig
 from koreapage_bot.domain import Analysis, Brief, Feed, FeedEntry, KeyIssue
+from koreapage_bot.http import HttpServer, HttpSettings
 from koreapage_bot.store.briefs import NewPost
 from koreapage_bot.store.feeds import FeedPollUpdate
 from koreapage_bot.store.store import Store
+from koreapage_bot.web import WebArchive, mount_web
 
 START = datetime(2026, 5, 1, 9, 0, tzinfo=UTC)
 HOSTILE_TITLE = 'Allies meet <script>alert("title")</script><img src=x onerror="alert(1)"> on USFK'
@@ -115,3 +121,15 @@ async def seed(store: Store, specs: list[Spec]) -> Archive:
         created = START + timedelta(days=n, hours=1)
         archive.briefs.append(await write_brief(store, feed, spec, n, created))
     return archive
+
+
+@asynccontextmanager
+async def serve(store: Store, config: WebConfig | None = None) -> AsyncIterator[HttpServer]:
+    """The bot's HTTP server on 127.0.0.1, port 0, with the archive mounted."""
+    server = HttpServer(HttpSettings(host="127.0.0.1", port=0))
+    archive: WebArchive = mount_web(
+        server, store, load_taxonomy(None).issues, config or WebConfig(enabled=True, page_size=5)
+    )
+    assert archive is not None
+    async with server:
+        yield server
