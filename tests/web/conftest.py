@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 
 import pytest
+from _pytest.terminal import TerminalReporter
 
 from koreapage_bot.http import HttpServer
 from koreapage_bot.store.store import Store
@@ -18,6 +19,7 @@ from tests.web.support import (
     numbered,
     seed,
     serve,
+    written_artifacts,
 )
 
 
@@ -52,3 +54,11 @@ async def archive(sqlite_store: Store) -> Archive:
 async def server(archive: Archive) -> AsyncIterator[HttpServer]:
     async with serve(archive.store) as running:
         yield running
+
+
+def pytest_terminal_summary(terminalreporter: TerminalReporter) -> None:
+    """Where the screenshots went, so a person (or CI's log) can find and look at them."""
+    if written_artifacts:
+        terminalreporter.section("web archive artefacts")
+        for what, path in written_artifacts:
+            terminalreporter.write_line(f"{what}: {path}")

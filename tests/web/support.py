@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 from koreapage_bot.analysis.taxonomy import load_taxonomy
 from koreapage_bot.config import WebConfig
@@ -21,6 +22,9 @@ from koreapage_bot.store.store import Store
 from koreapage_bot.web import WebArchive, mount_web
 
 START = datetime(2026, 5, 1, 9, 0, tzinfo=UTC)
+# Files a person looks at after the run (screenshots); ignored by git, listed at the end.
+ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
+written_artifacts: list[tuple[str, Path]] = []
 HOSTILE_TITLE = 'Allies meet <script>alert("title")</script><img src=x onerror="alert(1)"> on USFK'
 HOSTILE_SUMMARY = "Talks went well </p><script>document.title='pwned'</script> said officials."
 KOREAN_TITLE = "한미 방위비 분담금 협상 타결"
@@ -133,3 +137,7 @@ async def serve(store: Store, config: WebConfig | None = None) -> AsyncIterator[
     assert archive is not None
     async with server:
         yield server
+
+
+def record_artifact(what: str, path: Path) -> None:
+    written_artifacts.append((what, path))

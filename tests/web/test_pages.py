@@ -273,6 +273,9 @@ async def test_conditional_get_on_pages_and_the_stylesheet(
     status, css_headers, text = await get(server, css["href"] or "")
     assert status == 200 and css_headers["Content-Type"] == "text/css; charset=utf-8"
     assert "immutable" in css_headers["Cache-Control"] and "prefers-color-scheme" in text
+    status, icon_headers, icon = await get(server, "/static/icon.svg")
+    assert status == 200 and icon_headers["Content-Type"] == "image/svg+xml"
+    assert icon.startswith("<svg") and "<script" not in icon
     # A new brief changes the front page, so its old validator no longer matches.
     newer = replace(numbered(1)[0], published=START + timedelta(days=60))
     await write_brief(archive.store, archive.feed, newer, 100, START + timedelta(days=60))

@@ -139,8 +139,10 @@ class Templates:
             trim_blocks=True,
             lstrip_blocks=True,
         )
-        self.css = resources.files("koreapage_bot.web").joinpath("static/style.css").read_bytes()
+        static = resources.files("koreapage_bot.web").joinpath("static")
+        self.css = static.joinpath("style.css").read_bytes()
         self.css_version = hashlib.sha256(self.css).hexdigest()[:12]
+        self.icon = static.joinpath("icon.svg").read_bytes()
 
     def render(self, name: str, **context: Any) -> str:
         return self._env.get_template(name).render(**context)

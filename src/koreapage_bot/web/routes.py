@@ -77,6 +77,7 @@ class WebArchive:
             "/feeds/briefs.atom": self._atom,
             "/feeds/briefs.json": self._json_feed,
             "/static/style.css": self._stylesheet,
+            "/static/icon.svg": self._icon,
         }
 
     async def __call__(self, request: web.Request) -> web.StreamResponse:
@@ -318,6 +319,11 @@ class WebArchive:
         cache = "public, max-age=31536000, immutable" if versioned else "public, max-age=3600"
         return self._conditional(
             request, self._templates.css, "text/css; charset=utf-8", cache=cache
+        )
+
+    async def _icon(self, request: web.Request) -> web.StreamResponse:
+        return self._conditional(
+            request, self._templates.icon, "image/svg+xml", cache="public, max-age=86400"
         )
 
     # -- request parameters --------------------------------------------------------------
