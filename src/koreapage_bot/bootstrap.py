@@ -259,7 +259,15 @@ async def run_bot(bot: Bot, stop: asyncio.Event) -> None:
     dispatcher_task: asyncio.Task[None] | None = None
     try:
         if bot.http is not None:
-            await bot.http.start()
+            try:
+                await bot.http.start()
+            except OSError as exc:  # the port is taken, or the address is not this host's
+                where = f"{bot.http.settings.host}:{bot.http.settings.port}"
+                hint = " or set [web] enabled = false" if bot.settings.web.enabled else ""
+                raise ConfigError(
+                    f"cannot serve HTTP on {where}: {exc.strerror or exc}. Set "
+                    f"KOREAPAGE_HTTP_PORT (and KOREAPAGE_HTTP_HOST) to a free address{hint}."
+                ) from None
             log.info("HTTP server on port %s (/healthz)", bot.http.port)
             if bot.settings.web.enabled:
                 log.info("web archive at %s/ (feeds under /feeds/)", bot.http.base_url)

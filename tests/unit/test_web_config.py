@@ -3,13 +3,15 @@ bootstrap does with it (the archive on the bot's own HTTP server, beside /health
 
 from __future__ import annotations
 
+import asyncio
+import socket
 import tomllib
 from pathlib import Path
 
 import aiohttp
 import pytest
 
-from koreapage_bot.bootstrap import open_bot
+from koreapage_bot.bootstrap import open_bot, run_bot
 from koreapage_bot.config import ConfigError, WebConfig, load_settings, parse_settings
 
 REPO = Path(__file__).resolve().parents[2]
@@ -81,3 +83,19 @@ async def test_the_archive_alone_starts_the_http_server(tmp_path: Path) -> None:
         assert bot.http is None
     async with open_bot(settings, chat=False) as bot:  # CLI commands serve nothing
         assert bot.http is None
+
+
+async def test_a_taken_port_stops_the_bot_with_a_message(tmp_path: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        env = {
+            "KOREAPAGE_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'b.db'}",
+            "KOREAPAGE_HTTP_PORT": str(port),
+        }
+        settings = parse_settings({"web": {"enabled": True}}, env, "<test>", None)
+        async with open_bot(settings) as bot:
+            with pytest.raises(ConfigError, match=f"cannot serve HTTP on 127.0.0.1:{port}") as e:
+                await run_bot(bot, asyncio.Event())
+    assert "KOREAPAGE_HTTP_PORT" in str(e.value) and "[web] enabled = false" in str(e.value)
