@@ -202,6 +202,10 @@ async def open_bot(
                 http, adapters = _chat_adapters(settings, commands, store.replays)
             except ValueError as exc:  # a malformed DISCORD_* / SLACK_* / KOREAPAGE_HTTP_*
                 raise ConfigError(f"environment: {exc}") from None
+            if http is not None and settings.web.enabled:
+                from koreapage_bot.web import mount_web
+
+                mount_web(http, store, taxonomy.issues, settings.web)
             for adapter in adapters:
                 publishers[adapter.platform] = adapter.publisher
             # One budget per platform, so one platform's pace never slows the other.
@@ -271,7 +275,7 @@ def _chat_adapters(
         from koreapage_bot.adapters.discord.settings import DiscordSettings
 
         adapters.append(DiscordAdapter(DiscordSettings.from_env(env), commands))
-    needs_http = bool(env.get("KOREAPAGE_HTTP_PORT", "").strip())
+    needs_http = bool(env.get("KOREAPAGE_HTTP_PORT", "").strip()) or settings.web.enabled
     if env.get("SLACK_BOT_TOKEN", "").strip():
         from koreapage_bot.adapters.slack.settings import SlackMode, SlackSettings
 
@@ -326,11 +330,15 @@ async def run_bot(bot: Bot, stop: asyncio.Event) -> None:
                 await bot.http.start()
             except (OSError, ValueError) as exc:  # a host this machine lacks, a port in use
                 where = f"{bot.http.settings.host}:{bot.http.settings.port}"
+                hint = " or set [web] enabled = false" if bot.settings.web.enabled else ""
                 raise ConfigError(
                     f"KOREAPAGE_HTTP_HOST / KOREAPAGE_HTTP_PORT: cannot serve HTTP on {where}: "
-                    f"{getattr(exc, 'strerror', None) or exc}"
+                    f"{getattr(exc, 'strerror', None) or exc}. Set KOREAPAGE_HTTP_PORT (and "
+                    f"KOREAPAGE_HTTP_HOST) to a free address{hint}."
                 ) from None
             log.info("HTTP server on port %s (/healthz)", bot.http.port)
+            if bot.settings.web.enabled:
+                log.info("web archive at %s/ (feeds under /feeds/)", bot.http.base_url)
         for adapter in bot.adapters:
             await adapter.start()
             started.append(adapter)

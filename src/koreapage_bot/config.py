@@ -105,6 +105,18 @@ class DeliveryConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class WebConfig:
+    """The read-only web archive and its feeds, served on the bot's HTTP port."""
+
+    enabled: bool = False
+    # The public address of the archive (behind a proxy); links in feeds are built on it.
+    # None: the address each request came to.
+    base_url: str | None = None
+    page_size: int = 20
+    title: str = "US–ROK alliance briefs"
+
+
+@dataclass(frozen=True, slots=True)
 class Settings:
     config_path: Path | None
     database_url: str
@@ -114,9 +126,11 @@ class Settings:
     analysis: AnalysisConfig
     delivery: DeliveryConfig
     env: Mapping[str, str] = field(default_factory=dict)
+    web: WebConfig = field(default_factory=WebConfig)
 
 
 _POLL, _HTTP, _ANALYSIS, _LLM = PollConfig(), HttpConfig(), AnalysisConfig(), LlmConfig()
+_WEB = WebConfig()
 
 
 class _Reader:
@@ -232,7 +246,7 @@ def parse_settings(
     data: Mapping[str, Any], env: Mapping[str, str], source: str, path: Path | None
 ) -> Settings:
     top = _Reader(data, "", source)
-    top.check_unknown(frozenset({"feeds", "poll", "http", "analysis", "delivery"}))
+    top.check_unknown(frozenset({"feeds", "poll", "http", "analysis", "delivery", "web"}))
 
     p = _Reader(_table(data, "poll", source), "poll.", source)
     poll = PollConfig(
@@ -325,6 +339,8 @@ def parse_settings(
     )
     d.check_unknown()
 
+    web = _web(_Reader(_table(data, "web", source), "web.", source))
+
     database_url = env.get("KOREAPAGE_DATABASE_URL") or DEFAULT_DATABASE_URL
     if not database_url.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
         raise ConfigError(
@@ -341,6 +357,7 @@ def parse_settings(
         analysis=analysis,
         delivery=delivery,
         env=dict(env),
+        web=web,
     )
 
 
@@ -352,6 +369,29 @@ def _check_database_port(url: str) -> None:
     _, colon, port = netloc.rpartition(":")
     if colon and port and not (port.isascii() and port.isdigit() and 0 < int(port) <= 65535):
         raise ConfigError(f"KOREAPAGE_DATABASE_URL has a bad port {port!r} (1-65535)")
+
+
+def _web(w: _Reader) -> WebConfig:
+    base_url = w.get("base_url", str, None) or None
+    if base_url is not None:
+        parts = urlsplit(base_url)
+        if parts.scheme not in ("http", "https") or not parts.netloc or parts.query:
+            raise w.fail("base_url", f"must be an http(s) URL without a query, got {base_url!r}")
+        base_url = base_url.rstrip("/")
+    page_size = w.positive("page_size", int, _WEB.page_size)
+    if page_size > 100:
+        raise w.fail("page_size", f"must be at most 100, got {page_size}")
+    title = w.get("title", str, _WEB.title).strip()
+    if not title:
+        raise w.fail("title", "must not be empty")
+    config = WebConfig(
+        enabled=w.get("enabled", bool, False),
+        base_url=base_url,
+        page_size=page_size,
+        title=title[:120],
+    )
+    w.check_unknown()
+    return config
 
 
 def _asdict(llm: LlmConfig) -> dict[str, Any]:

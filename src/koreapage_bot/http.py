@@ -49,6 +49,7 @@ class HttpServer:
     def __init__(self, settings: HttpSettings | None = None) -> None:
         self.settings = settings or HttpSettings()
         self._routes: dict[str, tuple[frozenset[str], Handler]] = {}
+        self._fallback: Handler | None = None
         self._health: dict[str, HealthCheck] = {}
         self._runner: web.AppRunner | None = None
         self._site: web.TCPSite | None = None
@@ -62,6 +63,11 @@ class HttpServer:
         if path == "/healthz" or path in self._routes:
             raise ValueError(f"route already mounted: {path}")
         self._routes[path] = (frozenset(m.upper() for m in methods), handler)
+
+    def mount_fallback(self, handler: Handler) -> None:
+        """A handler for every path that `/healthz` and the mounted routes do not claim (the
+        web archive, which routes its own paths and answers 404 and 405 itself)."""
+        self._fallback = handler
 
     def unmount(self, path: str) -> None:
         self._routes.pop(path, None)
@@ -131,6 +137,8 @@ class HttpServer:
             return await self._healthz()
         route = self._routes.get(request.path)
         if route is None:
+            if self._fallback is not None:
+                return await self._fallback(request)
             raise web.HTTPNotFound()
         methods, handler = route
         if request.method not in methods:

@@ -4,7 +4,7 @@ briefs (latest, by issue, full-text search)."""
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -20,7 +20,7 @@ from koreapage_bot.store.rows import (
     subscription_from_row,
     utcnow,
 )
-from koreapage_bot.store.search import parse_query, search_postgres, search_sqlite
+from koreapage_bot.store.search import SearchPage, parse_query, search_postgres, search_sqlite
 
 
 @dataclass(frozen=True, slots=True)
@@ -238,6 +238,7 @@ class BriefRepository:
         *,
         issue: str | None = None,
         feed_id: int | None = None,
+        offset: int = 0,
     ) -> list[Brief]:
         """Newest first: by published date, undated posts by when they were stored. Each form
         walks one index (ix_briefs_sort, ix_briefs_feed_sort, ix_brief_issues_sort) and stops
@@ -253,10 +254,11 @@ class BriefRepository:
             )
         else:
             query = select(*BRIEF_COLUMNS).order_by(desc(t.briefs.c.sort_at), desc(t.briefs.c.id))
+        query = query.limit(limit).offset(offset)
         if feed_id is not None:
             query = query.where(t.briefs.c.feed_id == feed_id)
         async with self._engine.connect() as conn:
-            rows = (await conn.execute(query.limit(limit))).mappings().all()
+            rows = (await conn.execute(query)).mappings().all()
         return [brief_from_row(r) for r in rows]
 
     async def for_subscription_since(
@@ -284,17 +286,32 @@ class BriefRepository:
             rows = (await conn.execute(query)).mappings().all()
         return [brief_from_row(r) for r in reversed(rows)]
 
-    async def search(self, query: str, limit: int = 10) -> list[Brief]:
-        """Full-text search, best match first: all words first, any word when that finds none.
-        Ranks the newest matches only (see store/search.py) and reads just the rows shown."""
+    async def search(
+        self,
+        query: str,
+        limit: int = 10,
+        *,
+        offset: int = 0,
+        newest: bool = False,
+        issue: str | None = None,
+    ) -> list[Brief]:
+        """Full-text search, best match first (`newest`: newest first), optionally on one key
+        issue: all words first, any word when that finds none. Ranks the newest matches only
+        (see store/search.py) and reads just the rows shown. `offset` pages through the same
+        results: a later page widens to any word only when all words match nothing at all,
+        so pages never mix the two."""
         terms = parse_query(query)
         if terms.empty:
             return []
         run = search_sqlite if self._dialect == "sqlite" else search_postgres
+        page = SearchPage(limit=limit, offset=offset, newest=newest, issue=issue)
         async with self._engine.connect() as conn:
-            rows = await run(conn, terms, limit, False)
-            if not rows and len(terms.phrases) > 1:
-                rows = await run(conn, terms, limit, True)
+            for any_term in (False, True):
+                rows = await run(conn, terms, page, any_term)
+                if rows or len(terms.phrases) < 2:
+                    break
+                if offset and await run(conn, terms, replace(page, limit=1, offset=0), any_term):
+                    break  # past the last page of the all-words results
         return [brief_from_row(r) for r in rows]
 
     async def count(self) -> int:

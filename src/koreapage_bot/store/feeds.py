@@ -269,6 +269,9 @@ class FeedRepository:
             async with self._engine.begin() as conn:
                 await conn.execute(update(t.feeds).where(t.feeds.c.id == feed_id).values(**values))
 
+    async def rename(self, feed_id: int, name: str) -> bool:
+        return await self._set(feed_id, name=name)
+
     async def set_next_poll(self, feed_id: int, at: datetime) -> bool:
         return await self._set(feed_id, next_poll_at=at)
 

@@ -51,10 +51,23 @@ class SearchTerms:
         return [SearchTerms((phrase,), self.excluded) for phrase in self.phrases]
 
 
-def window(groups: int) -> int:
+@dataclass(frozen=True, slots=True)
+class SearchPage:
+    """Which results to show: `limit` from `offset`, best first (or `newest` first), only
+    briefs on one key `issue` when given."""
+
+    limit: int = 10
+    offset: int = 0
+    newest: bool = False
+    issue: str | None = None
+
+
+def window(groups: int, page: SearchPage | None = None) -> int:
     """Newest matches ranked per group: WINDOW for one or two, then a shared budget of twice
-    WINDOW (a long query with no brief matching every word would otherwise rank thousands)."""
-    return WINDOW if groups <= 2 else max(2 * WINDOW // groups, WINDOW // 6, 1)
+    WINDOW (a long query with no brief matching every word would otherwise rank thousands);
+    a later page (the web archive) widens it to reach that page."""
+    base = WINDOW if groups <= 2 else max(2 * WINDOW // groups, WINDOW // 6, 1)
+    return base if page is None or not page.offset else max(base, page.offset + page.limit)
 
 
 def _words(text: str) -> list[str]:
@@ -129,7 +142,10 @@ def _column_list() -> str:
 # -- SQLite: FTS5 ----------------------------------------------------------------------------
 
 
-def _sqlite_statement(groups: int) -> str:
+_ON_ISSUE = "rowid IN (SELECT brief_id FROM brief_issues WHERE issue_id = :issue)"
+
+
+def _sqlite_statement(groups: int, page: SearchPage) -> str:
     # Per group: `hits` are the newest WINDOW matches, in FTS5's own rowid order (it stops
     # after WINDOW, scoring nothing). `scored` gives them their bm25 (the `rank` column, with
     # the weights the migration configured), reading only the rowid range the hits span; `+`
@@ -139,7 +155,8 @@ def _sqlite_statement(groups: int) -> str:
     for i in range(groups):
         ctes.append(
             f"hits{i}(id) AS (SELECT rowid FROM briefs_fts WHERE briefs_fts MATCH :match{i} "
-            "ORDER BY rowid DESC LIMIT :window)"
+            + (f"AND {_ON_ISSUE} " if page.issue else "")
+            + "ORDER BY rowid DESC LIMIT :window)"
         )
         ctes.append(
             f"scored{i}(id, score) AS (SELECT rowid, rank FROM briefs_fts "
@@ -153,39 +170,70 @@ def _sqlite_statement(groups: int) -> str:
     # OR query's bm25 would). Lower is better; among equals, the newer brief first.
     ctes.append(
         f"top(id, score) AS (SELECT id, sum(score) AS score FROM ({union}) "
-        "GROUP BY id ORDER BY score, id DESC LIMIT :limit)"
+        "GROUP BY id ORDER BY score, id DESC LIMIT :limit OFFSET :offset)"
     )
+    order = "top.score, briefs.id DESC"
     return (
         "WITH " + ", ".join(ctes) + f" SELECT {_column_list()} FROM top "
-        "JOIN briefs ON briefs.id = top.id ORDER BY top.score, briefs.id DESC"
+        f"JOIN briefs ON briefs.id = top.id ORDER BY {order}"
+    )
+
+
+def _sqlite_by_date(groups: int, page: SearchPage) -> str:
+    # Newest first by date is a list, not a ranking: walk ix_briefs_sort and keep the briefs
+    # that match (a common word stops after a page; a rare word's few matches are sorted).
+    matching = " UNION ".join(
+        f"SELECT rowid FROM briefs_fts WHERE briefs_fts MATCH :match{i}" for i in range(groups)
+    )
+    on_issue = f" AND briefs.{_ON_ISSUE.replace('rowid', 'id', 1)}" if page.issue else ""
+    return (
+        f"SELECT {_column_list()} FROM briefs WHERE briefs.id IN ({matching}){on_issue} "
+        "ORDER BY briefs.sort_at DESC, briefs.id DESC LIMIT :limit OFFSET :offset"
     )
 
 
 async def search_sqlite(
-    conn: AsyncConnection, terms: SearchTerms, limit: int, any_term: bool
+    conn: AsyncConnection, terms: SearchTerms, page: SearchPage, any_term: bool
 ) -> Sequence[RowMapping]:
     groups = terms.groups(any_term)
-    params: dict[str, Any] = {"window": window(len(groups)), "limit": limit}
+    params: dict[str, Any] = {
+        "window": window(len(groups), page),
+        "limit": page.limit,
+        "offset": page.offset,
+    }
+    if page.issue:
+        params["issue"] = page.issue
     for i, group in enumerate(groups):
         params[f"match{i}"] = fts5_query(group)
         params[f"words{i}"] = fts5_rank_query(group)
-    statement = text(_sqlite_statement(len(groups))).columns(*BRIEF_COLUMNS)
+    if page.newest:
+        statement = text(_sqlite_by_date(len(groups), page)).columns(*BRIEF_COLUMNS)
+    else:
+        statement = text(_sqlite_statement(len(groups), page)).columns(*BRIEF_COLUMNS)
     return (await conn.execute(statement, params)).mappings().all()
 
 
 # -- PostgreSQL: a generated tsvector with a GIN index ---------------------------------------
 
-_PG_NEWEST = text(
-    "SELECT id FROM briefs WHERE id > :lo "
-    "AND search_vector @@ websearch_to_tsquery('english', :query) ORDER BY id DESC LIMIT :n"
-)
-_PG_SLICE = text(
-    "SELECT id FROM briefs WHERE id > :lo AND id <= :hi "
-    "AND search_vector @@ websearch_to_tsquery('english', :query)"
-)
+_PG_MATCH = "search_vector @@ websearch_to_tsquery('english', :query)"
+_PG_ON_ISSUE = " AND id IN (SELECT brief_id FROM brief_issues WHERE issue_id = :issue)"
 
 
-async def _pg_newest(conn: AsyncConnection, query: str, top: int, wanted: int) -> list[int]:
+def _pg_newest_sql(issue: bool) -> str:
+    on_issue = _PG_ON_ISSUE if issue else ""
+    return (
+        f"SELECT id FROM briefs WHERE id > :lo AND {_PG_MATCH}{on_issue} ORDER BY id DESC LIMIT :n"
+    )
+
+
+def _pg_slice_sql(issue: bool) -> str:
+    on_issue = _PG_ON_ISSUE if issue else ""
+    return f"SELECT id FROM briefs WHERE id > :lo AND id <= :hi AND {_PG_MATCH}{on_issue}"
+
+
+async def _pg_newest(
+    conn: AsyncConnection, query: str, top: int, wanted: int, issue: str | None = None
+) -> list[int]:
     """The newest `wanted` briefs matching `query`, in slices of ids, newest slice first.
 
     One statement cannot do it at every frequency: walking the primary key backwards and
@@ -197,9 +245,11 @@ async def _pg_newest(conn: AsyncConnection, query: str, top: int, wanted: int) -
     the planner reaches for the GIN index (ANDed with the id range) rather than test rows one
     by one. A common word costs one small slice, a rare one a few scans of short GIN posting
     lists."""
+    extra = {"issue": issue} if issue else {}
     span = 4 * wanted
     lo = max(top - span, 0)
-    rows = await conn.execute(_PG_NEWEST, {"lo": lo, "query": query, "n": wanted})
+    newest_sql, slice_sql = text(_pg_newest_sql(bool(issue))), text(_pg_slice_sql(bool(issue)))
+    rows = await conn.execute(newest_sql, {"lo": lo, "query": query, "n": wanted, **extra})
     found = [row[0] for row in rows]
     while len(found) < wanted and lo > 0:
         seen = top - lo
@@ -210,19 +260,21 @@ async def _pg_newest(conn: AsyncConnection, query: str, top: int, wanted: int) -
         estimate = needed * seen * 3 // (2 * len(found)) if found else 0
         span = max(estimate, seen if len(found) >= 16 else span * 8)
         hi, lo = lo, max(lo - span, 0)
-        rows = await conn.execute(_PG_SLICE, {"lo": lo, "hi": hi, "query": query})
+        rows = await conn.execute(slice_sql, {"lo": lo, "hi": hi, "query": query, **extra})
         found.extend(sorted((row[0] for row in rows), reverse=True)[:needed])
     return found
 
 
 async def search_postgres(
-    conn: AsyncConnection, terms: SearchTerms, limit: int, any_term: bool
+    conn: AsyncConnection, terms: SearchTerms, page: SearchPage, any_term: bool
 ) -> Sequence[RowMapping]:
     # The slices' plans depend on how common the words are, which the planner reads from the
     # column statistics only when it plans with the actual query text; a cached generic plan
     # (asyncpg prepares statements) would use one plan for every word. set_config(..., true)
     # is SET LOCAL: for this transaction only. The same round trip reads the newest id and
     # which groups keep any word once PostgreSQL drops its stop words ("the", "of").
+    if page.newest:
+        return await _pg_by_date(conn, terms, page, any_term)
     queries = [websearch_query(group) for group in terms.groups(any_term)]
     lexemes = ", ".join(
         f"numnode(websearch_to_tsquery('english', :q{i}))" for i in range(len(queries))
@@ -242,7 +294,8 @@ async def search_postgres(
     ids: dict[int, None] = {}
     for query, n in zip(queries, nodes, strict=True):
         if n:
-            newest = await _pg_newest(conn, query, int(top), window(len(queries)))
+            wanted = window(len(queries), page)
+            newest = await _pg_newest(conn, query, int(top), wanted, page.issue)
             ids.update(dict.fromkeys(newest))
     if not ids:
         return []
@@ -250,7 +303,32 @@ async def search_postgres(
     statement = text(
         f"SELECT {_column_list()} FROM briefs WHERE briefs.id = ANY(:ids) ORDER BY "
         "ts_rank_cd(briefs.search_vector, websearch_to_tsquery('english', :query)) DESC, "
-        "briefs.id DESC LIMIT :limit"
+        "briefs.id DESC LIMIT :limit OFFSET :offset"
     ).columns(*BRIEF_COLUMNS)
-    params = {"ids": list(ids), "query": websearch_query(terms, any_term), "limit": limit}
+    params = {
+        "ids": list(ids),
+        "query": websearch_query(terms, any_term),
+        "limit": page.limit,
+        "offset": page.offset,
+    }
+    return (await conn.execute(statement, params)).mappings().all()
+
+
+async def _pg_by_date(
+    conn: AsyncConnection, terms: SearchTerms, page: SearchPage, any_term: bool
+) -> Sequence[RowMapping]:
+    # Newest first by date is a list, not a ranking: the planner walks ix_briefs_sort for a
+    # common word and the GIN index for a rare one.
+    on_issue = _PG_ON_ISSUE.replace(" id IN", " briefs.id IN", 1) if page.issue else ""
+    statement = text(
+        f"SELECT {_column_list()} FROM briefs WHERE {_PG_MATCH}{on_issue} "
+        "ORDER BY briefs.sort_at DESC, briefs.id DESC LIMIT :limit OFFSET :offset"
+    ).columns(*BRIEF_COLUMNS)
+    params: dict[str, Any] = {
+        "query": websearch_query(terms, any_term),
+        "limit": page.limit,
+        "offset": page.offset,
+    }
+    if page.issue:
+        params["issue"] = page.issue
     return (await conn.execute(statement, params)).mappings().all()

@@ -333,3 +333,36 @@ async def test_search_uses_the_full_text_index(store: Store) -> None:
     else:
         assert "ix_briefs_search_vector" in joined or "pk_briefs" in joined, joined
         assert "Seq Scan" not in joined, joined
+
+
+async def test_a_search_page_filters_by_issue_sorts_by_date_and_pages_past_the_window(
+    store: Store, small_window: int
+) -> None:
+    feed = await a_feed(store)
+    day = timedelta(days=1)
+    # Nine matches, older published dates stored later, every third one on GSOMIA.
+    made = [
+        await brief(
+            store,
+            feed,
+            f"Alliance talks {i}",
+            "The alliance met again.",
+            published=NOW - i * day,
+            issues=("gsomia",) if i % 3 == 0 else ("usfk",),
+        )
+        for i in range(9)
+    ]
+    by_date = ids(sorted(made, key=lambda b: b.published or NOW, reverse=True))
+
+    # Only GSOMIA briefs, even though the newest matches by id are mostly others.
+    on_issue = await store.briefs.search("alliance", 10, issue="gsomia")
+    assert set(ids(on_issue)) == {made[0].id, made[3].id, made[6].id}
+    # Newest first by published date, a page at a time, beyond the ranking window (4).
+    first = await store.briefs.search("alliance", 3, newest=True)
+    assert ids(first) == by_date[:3]
+    later = await store.briefs.search("alliance", 3, offset=6, newest=True)
+    assert ids(later) == by_date[6:9]
+    # Best-first pages never repeat a brief and together reach every match.
+    pages = [await store.briefs.search("alliance", 3, offset=n) for n in (0, 3, 6)]
+    seen = [b.id for page in pages for b in page]
+    assert sorted(seen) == sorted(ids(made))
