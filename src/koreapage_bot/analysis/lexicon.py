@@ -63,6 +63,19 @@ _NORTH_SPEAKS = re.compile(
     r"(?:비난|규탄|위협|경고|반발|비판|협박)"
 )
 
+# A headline about Pyongyang ("Kim's sister steps up messages to Washington"): in such a post
+# a sentence that reports condemnation ("… the drills and the alliance, criticism that made
+# up most of the messages") is the North's reaction even where it does not name the North.
+_NORTH_ACTOR = re.compile(
+    r"\b(?:North Korea|N\. ?Korea|Pyongyang|Kim Jong[ -]?[Uu]n|Kim Yo[ -]?[Jj]ong|KCNA)|"
+    r"북한|北|김정은|김여정|조선중앙통신|노동신문"
+)
+_CONDEMNATION = re.compile(
+    r"\b(?:condemn\w*|denounc\w*|slam(?:s|med)?|blast(?:s|ed)?|criticiz\w*|criticis\w*)\b|"
+    r"비난|규탄|비판",
+    re.IGNORECASE,
+)
+
 
 # Sports vocabulary: in a match report "South Korea beat the U.S." names rivals, not allies.
 # Only unambiguous words (not "goal", "match", "final", "friendly", which policy copy uses too).
@@ -398,6 +411,13 @@ def build_doc(
         sentences[where(m.start())].bilateral = True
     for m in lexicon.alliance.finditer(scan):
         sentences[where(m.start())].alliance_word = True
+    head = sentences[0]
+    if _NORTH_ACTOR.search(head.text) and not (
+        (head.us and head.rok) or head.bilateral or head.alliance_word
+    ):
+        for sent in sentences[1:]:
+            if _CONDEMNATION.search(sent.text):
+                sent.hostile = True
     hits: list[Hit] = []
     for issue in lexicon.issues:
         # Spans already claimed by this issue, disjoint and sorted: a bisect finds overlaps

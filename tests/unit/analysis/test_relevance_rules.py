@@ -99,6 +99,107 @@ def test_a_general_alliance_story_is_relevant_and_says_so() -> None:
     assert any("general alliance story" in w for w in a.why), a.why
 
 
+# --- a long post that mentions the alliance is not about it ----------------------------------
+
+SUMMIT_PARAGRAPHS = (
+    "President Lee and President Xi met in Beijing on Monday and agreed to restore exchanges "
+    "that had stalled for years, the presidential office said.",
+    "The two leaders signed a dozen memorandums on science, customs and the environment.",
+    "Xi said the neighbours should handle their differences through dialogue.",
+    "Seoul raised the steel structures China has built in the waters between the two "
+    "countries, and Beijing agreed to hold talks on the sea boundary this year.",
+    "The ban on Korean films and concerts in China, imposed after U.S. Forces Korea deployed "
+    "THAAD in 2017, will be eased step by step, officials said.",
+    "Business leaders travelling with Lee hope for easier visas and more flights.",
+    "Tourism between the two countries has recovered to about half of its earlier level.",
+)
+
+
+def test_a_summit_with_china_that_recalls_thaad_is_not_an_alliance_story() -> None:
+    # The alliance is in neither the headline nor the opening, and in one body sentence.
+    a = _analyze("Lee, Xi agree to restore exchanges", _long(*SUMMIT_PARAGRAPHS))
+    assert not a.relevant, a.why
+    assert any("neither the title nor the opening" in w for w in a.why), a.why
+
+
+def test_a_long_post_with_the_alliance_in_its_opening_stays_relevant() -> None:
+    paragraphs = (
+        "South Korea and the United States will deploy a second THAAD battery, the allies "
+        "said on Monday, after talks in Seoul.",
+        *SUMMIT_PARAGRAPHS[1:4],
+        "U.S. Forces Korea said the battery would be in place by the end of the year.",
+        *SUMMIT_PARAGRAPHS[5:],
+    )
+    a = _analyze("Allies to add a THAAD battery", _long(*paragraphs))
+    assert a.relevant and "missile-defense" in _issues(a), a.why
+
+
+def test_an_analysis_whose_body_is_the_alliance_stays_relevant_after_a_broad_opening() -> None:
+    # The opening is about Seoul's place in the world; a third of the body is the alliance.
+    text = _long(
+        "Seoul has spent three decades trying to act as a middle power with a global role.",
+        "Its leaders have courted partners in Europe, Southeast Asia and the Gulf.",
+        "Its aid budget has doubled since 2015, and its diplomats now chair several forums.",
+        "Yet the country's security still rests on its alliance with the United States. The "
+        "alliance shapes how far Seoul can go on its own.",
+        "U.S. Forces Korea keeps about 28,500 troops in the country. Most of them serve at "
+        "Camp Humphreys, which Seoul largely paid for.",
+        "The allies renewed their Special Measures Agreement last year. Under it Seoul pays "
+        "more each year toward the cost of stationing U.S. troops.",
+        "Washington and Seoul also agreed to speed up the transfer of wartime operational "
+        "control. The Combined Forces Command would then be led by a Korean general.",
+        "The Nuclear Consultative Group gives Seoul a say in U.S. extended deterrence. The "
+        "allies' planners now meet every quarter.",
+        "South Korea and the United States hold combined exercises twice a year. Seoul and "
+        "Washington added a trilateral drill with Japan in 2024.",
+        "Critics in Seoul say the alliance leaves little room for the country's wider "
+        "ambitions. Supporters reply that the alliance is what makes them possible.",
+        repeat=2,
+    )
+    a = _analyze("Seoul's middle-power moment", text)
+    assert a.relevant and "usfk" in _issues(a), a.why
+    assert not any("nor the opening" in w for w in a.why), a.why
+
+
+def test_a_quoted_alliance_remark_in_a_headline_does_not_make_a_general_story() -> None:
+    # A domestic probe: a lawmaker's remark about the alliance heads the story, the lead and
+    # the rest are about the inquiry.
+    text = _long(
+        "The ruling party on Wednesday submitted a request for a parliamentary inquiry into "
+        "an online retailer after a leak of customers' personal data.",
+        "Three lawmakers filed the request at the National Assembly's bill office.",
+        "The company's chairman, who lives abroad, twice refused to appear before committees.",
+        "One lawmaker said the chairman's conduct worried people because it could strain the "
+        'alliance between South Korea and the United States. "Only then can the company '
+        'contribute to the Korea-U.S. alliance," she said.',
+        "The inquiry would cover the leak, deaths at warehouses and the firm's tax affairs.",
+        "The main opposition party has not said whether it will join the inquiry.",
+        repeat=4,
+    )
+    a = _analyze("'A burden on the Korea-U.S. alliance': party seeks inquiry into retailer", text)
+    assert not a.relevant, a.why
+
+
+def test_a_post_on_pyongyang_s_messages_is_not_an_alliance_story() -> None:
+    # What the North condemns (the allies' drills) is reported, not what the allies do.
+    text = _long(
+        "North Korea sent far fewer messages to Washington this year than in 2017, a review "
+        "of its state media found, but more of them came from its leader and his sister.",
+        "Most of the statements condemned the South Korea-U.S. combined exercises, the "
+        "trilateral drills with Japan and the arrival of U.S. strategic assets.",
+        "The two leaders' messages mostly came right after the allies' joint drills and the "
+        "deployment of U.S. strategic assets to the Korean Peninsula.",
+        "The leader said in September that talks were possible if Washington accepted the "
+        "North as a nuclear state.",
+        "A professor in Seoul said the leader found it easier to speak when Washington "
+        "signalled interest in talks.",
+        "The review counted 58 messages between January and November.",
+        repeat=4,
+    )
+    a = _analyze("Kim Jong Un and his sister speak to Washington more often, review finds", text)
+    assert not a.relevant, a.why
+
+
 # --- Korean-language alliance stories --------------------------------------------------------
 
 
