@@ -329,6 +329,52 @@ def test_a_background_sentence_does_not_add_a_context_issue() -> None:
     assert a.relevant and "china" not in _issues(a), _issues(a)
 
 
+def test_a_context_issue_in_a_few_sentences_of_a_long_report_is_background() -> None:
+    # A long report on cost sharing names China in a handful of its many sentences, none up
+    # front: enough points for the length floor, too small a share of the text to be a thread.
+    alliance = [
+        "South Korea and the United States opened talks on a new Special Measures Agreement "
+        "on Tuesday, as Washington pressed Seoul to pay more for U.S. troops.",
+        "The cost-sharing negotiators will meet again in Honolulu next month.",
+        "Seoul's negotiator said the current deal already covers most labor costs.",
+        "Washington wants the new deal to cover the cost of rotating units as well.",
+        "Seoul pays about 1.5 trillion won a year toward the cost of stationing U.S. troops.",
+        "The allies have not said when they hope to finish the cost-sharing talks.",
+    ]
+    china = [
+        "China's foreign ministry said Beijing respected the choices of both countries.",
+        "Chinese state media called the talks a sign of strain between the allies.",
+        "Analysts in Beijing said China would watch how much Seoul agreed to pay.",
+        "A Chinese scholar said the talks showed how much Seoul depends on Washington.",
+        "China has not commented on the U.S. request for a larger payment.",
+        "Beijing's embassy in Seoul declined to comment further on the talks.",
+    ]
+    neutral = [
+        "Exports of chips and cars rose again in the third quarter.",
+        "The central bank left interest rates unchanged at its last meeting.",
+        "Parliament passed the budget bill on time for the first time in years.",
+    ] * 3
+    paragraphs = [
+        alliance[0],
+        *[p for pair in zip(alliance[1:], china, strict=False) for p in pair],
+    ]
+    a = _analyze("Allies open cost-sharing talks", _long(*paragraphs, *neutral, repeat=6))
+    assert a.relevant and "cost-sharing" in _issues(a), a.why
+    assert "china" not in _issues(a), _issues(a)
+
+
+@pytest.mark.parametrize(
+    ("sentence", "issue"),
+    [
+        ("The delay was seen as a gesture to mend inter-Korean ties.", "north-korea"),
+        ("일부 훈련 연기는 남북 관계 개선을 위한 조치로 풀이된다.", "north-korea"),
+    ],
+)
+def test_context_vocabulary(sentence: str, issue: str) -> None:
+    text = "South Korea and the United States postponed their combined exercises. " + sentence
+    assert issue in _issues(_analyze("Allies postpone combined exercises", text))
+
+
 @pytest.mark.parametrize(
     "text",
     [
