@@ -350,16 +350,18 @@ RULES: tuple[Rule, ...] = (
     _rule("trailing e-mail", "drop", rf"(?<=[.!?”\"다]) ?{_EMAIL}\s*$", None, "@"),
     _rule("click prompt", "drop", r"^\s*[Cc]lick here\b[^\n]{0,120}$"),
     # Bullets: the marker goes, the item stays (headings markers too).
-    _rule("inline section marker", "break", r"(?<=[.!?”\"다])\s*(?=[■◆●▶]\s?\S)"),
+    # Numbered items of a year-in-review list ("… 계획이다.❾ 기업경영 …") too.
+    _rule("inline section marker", "break", r"(?<=[.!?”\"다])\s*(?=[■◆●▶❶-❿①-⑳]\s?\S)"),
     _rule(
         "bullet marker",
         "strip",
-        r"^[ \t]*(?:[•●○◦▪■□◆◇►▶➤✓✔*·]|[-–—](?=\s)|\d{1,2}[.)](?=\s+[A-Z가-힣]))[ \t]*(\S)",
+        r"^[ \t]*(?:[•●○◦▪■□◆◇►▶➤✓✔*·❶-❿①-⑳]|[-–—](?=\s)|\d{1,2}[.)](?=\s+[A-Z가-힣]))[ \t]*"
+        r"(\S)",
     ),
 )
 
 _WRAP_END = re.compile(r"[.!?:;\"”’)\]。]$|[다요]\.?$")
-_BULLET_START = re.compile(r"^\s*(?:[•●○◦▪■□◆◇►▶➤✓✔*·▲]|[-–—]\s|\d{1,2}[.)]\s)")
+_BULLET_START = re.compile(r"^\s*(?:[•●○◦▪■□◆◇►▶➤✓✔*·▲❶-❿①-⑳]|[-–—]\s|\d{1,2}[.)]\s)")
 
 
 @dataclass(frozen=True, slots=True)

@@ -23,6 +23,9 @@ MIN = {
 }
 
 
+NEVER_IN_A_SUMMARY = ("dateline", "caption", "boilerplate", "fragment", "dangling", "over_600")
+
+
 def _report(fig: Figures, errors: list[str]) -> str:
     return (
         f"relevance F1 {fig.relevance_f1:.3f} {fig.rel}, issues F1 {fig.issue_f1:.3f} "
@@ -46,3 +49,7 @@ async def test_articles_2_development_part() -> None:
         assert fig.issue_f1 >= floors["issues"], report
         assert fig.author_accuracy >= floors["authors"], report
         assert fig.invented == 0, report
+        # No posted brief's summary has a dateline, caption, boilerplate, fragment or a
+        # dangling opener (evaluation.summary_checks).
+        faults = {k: fig.summary_flags.get(k, 0) for k in NEVER_IN_A_SUMMARY}
+        assert not any(faults.values()), f"{faults}\n{report}"

@@ -217,6 +217,19 @@ def test_bullet_markers_go_and_items_stay() -> None:
     ]
 
 
+def test_a_numbered_list_item_glued_to_the_sentence_before_starts_a_new_line() -> None:
+    # A year-in-review list numbers its items with circled digits, glued to the last item.
+    raw = (
+        "정부는 내년 초 후속 협상에 들어갈 계획이다.❾ 노동법 개정안 국회 통과\n"
+        "국회는 개정안을 처리했다."
+    )
+    assert _forms(raw)[0].split("\n") == [
+        "정부는 내년 초 후속 협상에 들어갈 계획이다.",
+        "노동법 개정안 국회 통과",
+        "국회는 개정안을 처리했다.",
+    ]
+
+
 def test_offsets_map_back_to_the_text_as_received() -> None:
     raw = "SEOUL, Jan. 2 (Yonhap) -- The allies met.\n\nThey agreed\non a new deal."
     n = normalize_page(raw)

@@ -89,6 +89,23 @@ def test_a_sentence_that_leans_on_the_one_before_is_not_picked_alone() -> None:
     assert "However" not in s and "graph below" not in s, s
 
 
+def test_it_standing_for_a_thing_named_earlier_leans_on_that_sentence() -> None:
+    # "It will be deployed …" means the system named two sentences up; "It is unclear
+    # whether …" stands for nothing and stands alone.
+    text = (
+        "North Korea's army said on Monday it would respond physically to the allies' plan to "
+        "deploy the THAAD missile-defense system in the South.\n"
+        "The statement called the battery a tool of U.S. domination and threatened its site.\n"
+        "It will be deployed to U.S. Forces Korea to protect allied troops, Seoul and "
+        "Washington said on Friday, and will be operational by the end of the year.\n"
+        "It is unclear whether the North has the means to strike the battery, analysts said "
+        "after the statement was released."
+    )
+    s = _summary("North Korea threatens response to THAAD deployment", text)
+    assert "It will be deployed" not in s, s
+    assert "It is unclear whether" in s, s
+
+
 def test_an_analysis_summary_carries_its_argument() -> None:
     text = (
         "Washington and Seoul have spent the year arguing over how much South Korea should pay "
