@@ -42,6 +42,7 @@ CONCLUSION_BONUS = 0.12  # analysis: the closing part argues the point
 THESIS_MIN = 2  # normative sentences (outside quotes) that make a post an analysis
 THESIS_LATE = 0.1  # the conclusion's recommendation is the thesis rather than the setup
 OUTCOME_BONUS = 0.06  # a decision taken: what happened, not what was asked
+LEAD_ANCHOR = 0.3  # news: the lead's claim to be the anchor
 
 _TOKEN = re.compile(r"[a-z][a-z'\-]+|\d[\d,.]*|[가-힣]+")
 _STOP = wordset(
@@ -313,7 +314,18 @@ def summarize(
     # 1. The anchor: the headline's central fact, early in the post.
     early = [c for c in pool[:ANCHOR_WINDOW] if not _dangling(c.sentence.text)] or pool[:1]
     if title_tokens:
-        anchor = max(early, key=lambda c: c.title_overlap + 0.5 * c.base - 0.02 * c.position)
+        # News puts the headline's fact in its lead: the first sentence wins unless another
+        # carries clearly more of the headline. Analysis may open with a scene instead.
+        lead = early[0] if kind == "news" else None
+        anchor = max(
+            early,
+            key=lambda c: (
+                c.title_overlap
+                + 0.5 * c.base
+                - 0.02 * c.position
+                + (LEAD_ANCHOR if c is lead else 0.0)
+            ),
+        )
     else:
         anchor = early[0]
     take(anchor)
