@@ -100,6 +100,10 @@ _DATELINE_CITIES = (
     r"CAMP HUMPHREYS|CAMP DAVID|HIROSHIMA|OSAKA|NINGBO|DUBAI|DOHA|RIYADH"
 )
 _CITY = r"(?:[A-Z][A-Z.'\-]+(?: [A-Z][A-Z.'\-]+){0,2})"
+# "on May 23 (local time)" is a date in a sentence, not a dateline's agency.
+_NOT_A_TIME = r"(?!(?:local|Korea|Seoul|Washington|Tokyo) time\b|(?:KST|EST|EDT|GMT|UTC|ET|PT)\b)"
+# "Seoul, May 23 (Yonhap) --": a city in title case, only before a date and an agency.
+_TITLE_CITY = r"(?:[A-Z][a-z]+(?: [A-Z][a-z]+)?)"
 _COUNTRY = r"(?:,\s*(?:South |North )?[A-Z][a-z]+(?: [A-Z][a-z]+)?)"
 _DASH = r"(?:--+|—-?|–|-)"
 _NAME = r"[A-Z][\w'’.\-]*(?:\s+[A-Z][\w'’.\-]*){1,3}"
@@ -231,10 +235,13 @@ RULES: tuple[Rule, ...] = (
     _rule(
         "Korean agency dateline and bylines",
         "byline",
-        r"\((?:[가-힣]+\s*=\s*)[가-힣A-Za-z0-9]+\)\s*((?:[가-힣]{2,4}[ ·,]\s?){0,3}[가-힣]{2,4})\s?"
-        r"(?:기자|특파원)\s*=\s*",
+        r"[(\[【](?:[가-힣]+\s*=\s*)[가-힣A-Za-z0-9]+[)\]】]\s*"
+        r"((?:[가-힣]{2,4}[ ·,]\s?){0,3}[가-힣]{2,4})\s?(?:기자|특파원)\s*=\s*",
     ),
-    _rule("Korean agency dateline", "drop", r"\((?:[가-힣]+\s*=\s*)[가-힣A-Za-z0-9]+\)\s*"),
+    # "(서울=연합뉴스)", "[워싱턴=뉴시스]", "【서울=뉴시스】".
+    _rule(
+        "Korean agency dateline", "drop", r"[(\[【](?:[가-힣]+\s*=\s*)[가-힣A-Za-z0-9]+[)\]】]\s*"
+    ),
     _rule(
         "Korean byline after a place",
         "byline",
@@ -305,8 +312,8 @@ RULES: tuple[Rule, ...] = (
     _rule(
         "dateline with date and agency",
         "drop",
-        rf"(?:^|(?<=\s))(?:{_CITY}(?:/{_CITY})?{_COUNTRY}?,?\s+)?{_MONTH}\s+\d{{1,2}}\s*"
-        rf"\(\s*(?:{_AGENCY}|[A-Za-z][\w .\-]{{1,25}})\s*\)\s*{_DASH}*\s*",
+        rf"(?:^|(?<=\s))(?:(?:{_CITY}|{_TITLE_CITY})(?:/{_CITY})?{_COUNTRY}?,?\s+)?{_MONTH}\s+"
+        rf"\d{{1,2}}\s*\(\s*(?:{_AGENCY}|{_NOT_A_TIME}[A-Za-z][\w .\-]{{1,25}})\s*\)\s*{_DASH}*\s*",
     ),
     _rule(
         "dateline with a dash",
@@ -316,7 +323,7 @@ RULES: tuple[Rule, ...] = (
     _rule(
         "wire city dateline",
         "drop",
-        rf"^(?:(?:{_DATELINE_CITIES})(?:/(?:{_DATELINE_CITIES}))*{_COUNTRY}?|"
+        rf"^(?:(?:{_DATELINE_CITIES})(?:/(?:{_DATELINE_CITIES}))*{_COUNTRY}?:?|"
         r"[A-Z]{3,}(?: [A-Z]{3,})?,\s*(?:South Korea|North Korea|Japan|China|Korea)) "
         r"(?=[A-Z\"“(])",
     ),

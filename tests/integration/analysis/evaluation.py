@@ -193,11 +193,12 @@ def author_visible(item: Item) -> bool:
 _AGENCIES = r"(?:Yonhap|Reuters|AP|AFP|KUNA|UPI|Xinhua|Kyodo|Bloomberg|dpa|ANI|IANS|EFE|MENAFN)"
 _DATELINE = re.compile(
     rf"\b[A-Z][A-Z .,'-]{{2,}}(?:,\s*[A-Z][a-z]{{2,4}}\.?\s*\d{{1,2}})?\s*\({_AGENCIES}\)\s*[-–—]|"
+    rf"\b[A-Z][a-z]+,\s*[A-Z][a-z]{{2,4}}\.?\s*\d{{1,2}}\s*\({_AGENCIES}\)|"
     r"\(MENAFN\b|"
     r"^(?:[A-Z]{3,}[ ,]*){1,3}(?:[-–—]{1,2}\s|,\s+[A-Z][a-z]{2,3}\.?\s+\d)|"
     r"^(?:SEOUL|WASHINGTON|TOKYO|BEIJING|PYONGYANG|UNITED NATIONS|NEW YORK|LONDON|MOSCOW|"
     r"SINGAPORE|HONOLULU|BUSAN|SEJONG|PANMUNJOM)\b|"
-    r"\[[^\]]{0,20}=[^\]]{0,20}\]|\([가-힣]+\s*=\s*[가-힣A-Za-z0-9]+\)|"
+    r"[\[【][^\]】]{0,20}=[^\]】]{0,20}[\]】]|\([가-힣]+\s*=\s*[가-힣A-Za-z0-9]+\)|"
     r"[가-힣]+=\s?[가-힣]{2,4}\s?(?:기자|특파원)"
 )
 # A photo caption or credit: "(Yonhap)" or "(AP Photo/…)" closing the sentence, "file photo",

@@ -38,6 +38,12 @@ def test_a_clean_summary_has_no_fault() -> None:
             "dateline",
         ),
         (
+            "Seoul, March 3 (Yonhap) -- South Korea and the United States agreed to extend "
+            "their troop cost deal.",
+            "dateline",
+        ),
+        ("【서울=한빛통신】 한미 양국이 방위비 분담 협정을 1년 연장하기로 합의했다.", "dateline"),
+        (
             "(세종=연합뉴스) 홍길동 기자 = 한미 양국이 방위비 분담 협정을 1년 연장하기로 합의했다.",
             "dateline",
         ),

@@ -76,10 +76,18 @@ def test_a_lead_that_opens_with_the_headline_words_is_kept() -> None:
         "TOKYO — Japan and the United States held talks.",
         "SEOUL/WASHINGTON Japan and the United States held talks.",
         "PAJU, South Korea Japan and the United States held talks.",
+        "Seoul, May 23 (Yonhap) -- Japan and the United States held talks.",
+        "Seoul, Jan 2 (IANS) Japan and the United States held talks.",
+        "SEOUL: Japan and the United States held talks.",
     ],
 )
 def test_datelines_and_agency_tags_go(raw: str) -> None:
     assert _forms(raw)[0] == "Japan and the United States held talks."
+
+
+def test_a_date_with_its_time_zone_in_a_sentence_is_not_a_dateline() -> None:
+    raw = "The talks resumed in Seoul on May 23 (local time) after a break of a week."
+    assert _forms(raw)[0] == raw
 
 
 def test_a_capitalized_acronym_opening_a_paragraph_is_not_a_dateline() -> None:
@@ -130,6 +138,8 @@ def test_korean_credits_captions_and_bylines() -> None:
         ("워싱턴=김철수 특파원 한미 정상이 만났다.", "김철수 기자"),
         ("한미 정상이 만났다. [부산 김철수 기자]", "김철수 기자"),
         ("한미 정상이 만났다.\n김철수 기자 kim@example.kr", "김철수 기자"),
+        ("[워싱턴=한빛통신]김철수 특파원 = 한미 정상이 만났다.", "김철수 기자"),
+        ("【서울=한빛통신】 김철수 기자 = 한미 정상이 만났다.", "김철수 기자"),
     ],
 )
 def test_korean_byline_forms(raw: str, byline: str) -> None:
