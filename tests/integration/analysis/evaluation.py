@@ -209,6 +209,8 @@ _CAPTION = re.compile(
     r"\b(?:file photo|photo (?:courtesy|provided|shows)|pictured|in this (?:photo|picture|image)|"
     r"this (?:photo|picture|image) (?:shows|taken)|photo by|courtesy of|Getty Images|AP Photo)\b|"
     r"\((?:L|R|C|left|right|center|second from (?:left|right)|from left)\)|"
+    r"(?<=\w), (?:left|right|center|second from (?:left|right)|from left),|"
+    r", (?:Jan|Feb|March|April|May|June|July|Aug|Sept?|Oct|Nov|Dec)[a-z]*\.? \d{1,2}, \d{4}\.$|"
     r"사진=|\(사진\)|\[사진\]|제공=|자료사진|사진 제공|\((?:왼쪽|오른쪽|가운데)\)|"
     r"/(?:뉴스1|연합뉴스|뉴시스)\b",
     re.IGNORECASE,

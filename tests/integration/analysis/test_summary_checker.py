@@ -49,6 +49,8 @@ def test_a_clean_summary_has_no_fault() -> None:
         ),
         (CLEAN + " Negotiators shake hands after the talks in Honolulu. (Yonhap)", "caption"),
         (CLEAN + " This file photo shows U.S. troops at a base in Pyeongtaek.", "caption"),
+        (CLEAN + " Gen. Ahn, left, and Gen. Cole shake hands in Seoul.", "caption"),
+        (CLEAN + " Negotiators meet in Honolulu, Hawaii, March 3, 2025.", "caption"),
         (
             "한미 양국이 방위비 협정 연장에 합의했다. "
             "사진=국방부 제공 협상 대표들이 악수하고 있다.",
