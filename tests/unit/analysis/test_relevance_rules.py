@@ -223,6 +223,42 @@ def test_korean_alliance_stories_are_recognised(sentence: str, issue: str) -> No
     assert issue in _issues(a)
 
 
+@pytest.mark.parametrize(
+    ("sentence", "issue"),
+    [
+        ("미국 국방부가 주한 미군의 역할 조정을 검토하고 있다고 밝혔다.", "usfk"),
+        ("한미 국방장관은 전시 작전 통제권 전환 일정을 협의했다.", "opcon"),
+        ("한미 양국은 확장 억제 강화 방안을 논의했다.", "extended-deterrence"),
+    ],
+)
+def test_korean_compounds_match_with_or_without_inner_spaces(sentence: str, issue: str) -> None:
+    # Papers space compounds differently: "미군기지" / "미군 기지", "작전통제권" / "작전 통제권".
+    text = "\n".join([sentence, "한미동맹은 한반도 안보의 핵심이라고 정부 관계자는 말했다."] * 2)
+    assert issue in _issues(_analyze("", text))
+
+
+def test_an_institution_named_as_a_forum_s_host_is_not_its_subject() -> None:
+    # The Combined Forces Command hosts the forum and its deputy speaks; nothing is said
+    # about the command itself.
+    text = _long(
+        "The commander of U.S. forces in Korea said on Monday that the alliance must modernise, "
+        "speaking at a policy forum hosted by the Combined Forces Command in Seoul.",
+        "He said South Korea and the United States should deepen their cooperation with "
+        "regional partners, and the deputy commander of the Combined Forces Command, a Korean "
+        "general, also spoke.",
+        "The allies' ties have never been stronger, he told the audience of officials.",
+    )
+    en = _analyze("Commander calls for modern alliance", text)
+    assert en.relevant and "opcon" not in _issues(en), _issues(en)
+    ko = _analyze(
+        "",
+        "주한미군사령관은 29일 한미연합군사령부 주최로 열린 포럼에서 동맹 현대화를 강조했다. "
+        "그는 한미동맹이 역내 협력을 넓혀야 한다고 말했다. 한미연합사 부사령관도 연설했다. "
+        "한미 양국은 동맹의 미래를 논의했다.",
+    )
+    assert "opcon" not in _issues(ko), _issues(ko)
+
+
 def test_a_korean_story_on_another_subject_is_not_relevant() -> None:
     text = (
         "정부는 내년 반도체 수출이 10% 늘어날 것으로 전망했다. "
