@@ -5,9 +5,12 @@
 Both files of the dev set are split once and for all: in each file the line with 0-based index
 i is held out when i % 5 == 4. Figures are printed for the development part and the held-out
 part separately, by language (en / ko) and kind (excerpt / full-length page), beside a
-hand-written keyword filter's. `--errors` lists the development items the analysis got wrong;
-per-item results of the held-out part are never printed. How each figure is counted (borderline
-items, author matching, summary checks) is in tests/integration/analysis/evaluation.py.
+hand-written keyword filter's; then the summary checker's counts (datelines, captions,
+boilerplate, fragments, dangling openers, summaries off the headline), for the posted briefs
+and for every item's summary. `--errors` lists the development items the analysis got wrong
+and their flagged summaries; per-item results of the held-out part are never printed, only
+its totals. How each figure is counted (borderline items, author matching, summary checks) is
+in tests/integration/analysis/evaluation.py.
 Exits with a message when ../shared is absent; asserts nothing.
 """
 
