@@ -5,9 +5,12 @@
 Both files of the dev set are split once and for all: in each file the line with 0-based index
 i is held out when i % 5 == 4. Figures are printed for the development part and the held-out
 part separately, by language (en / ko) and kind (excerpt / full-length page), beside a
-hand-written keyword filter's. `--errors` lists the development items the analysis got wrong;
-per-item results of the held-out part are never printed. How each figure is counted (borderline
-items, author matching, summary checks) is in tests/integration/analysis/evaluation.py.
+hand-written keyword filter's; then the summary checker's counts (datelines, captions,
+boilerplate, fragments, dangling openers, summaries off the headline), for the posted briefs
+and for every item's summary. `--errors` lists the development items the analysis got wrong
+and their flagged summaries; per-item results of the held-out part are never printed, only
+its totals. How each figure is counted (borderline items, author matching, summary checks) is
+in tests/integration/analysis/evaluation.py.
 Exits with a message when ../shared is absent; asserts nothing.
 """
 
@@ -20,10 +23,16 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # for tests.integration...
 
-from tests.integration.analysis.evaluation import Figures, load, merge, run, tally
+from tests.integration.analysis.evaluation import (
+    SUMMARY_FLAGS,
+    Figures,
+    load,
+    merge,
+    run,
+    tally,
+)
 
 SHARED = (Path(__file__).resolve().parents[1] / ".." / "shared").resolve()
-FLAGS = ("over_600", "dateline", "dangling_first", "title_anchor")
 
 
 def _row(name: str, f: Figures) -> str:
@@ -31,12 +40,32 @@ def _row(name: str, f: Figures) -> str:
     iss = f"{f.issue_f1:.3f} ({f.issue[0]}/{f.issue[1]}/{f.issue[2]})"
     kw = f"{f.kw_rel and f'{_f1(f.kw_rel):.2f}'} / {_f1(f.kw_issue):.2f}"
     auth = f"{f.authors_right}/{f.authors_total}"
-    flags = " ".join(str(f.summary_flags.get(k, 0)) for k in FLAGS)
     return (
         f"{name:<22}{f.n:>4}  {rel:<20}{iss:<21}{auth:>7}{f.invented:>5}{f.hidden_byline_given:>5}"
-        f"  {f.borderline_relevant}/{f.borderline:<3}{f.errors_out:>4}  {kw:<12}"
-        f"{f.summaries:>4}: {flags}"
+        f"  {f.borderline_relevant}/{f.borderline:<3}{f.errors_out:>4}  {kw}"
     )
+
+
+def _summary_row(name: str, f: Figures, every: bool = False) -> str:
+    n, got = (f.summaries_all, f.summary_flags_all) if every else (f.summaries, f.summary_flags)
+    flags = "".join(f"{got.get(k, 0):>12}" for k in SUMMARY_FLAGS)
+    return f"{name:<22}{n:>10}{flags}"
+
+
+def _rows(groups: dict[tuple[str, str, str], Figures], part: str) -> list[tuple[str, Figures]]:
+    """The part's groups, then its totals by language, by kind, and overall."""
+    keys = sorted(k for k in groups if k[0] == part)
+    rows = [(f"{part} {k[1]} {k[2]}", groups[k]) for k in keys]
+    for lang in ("en", "ko"):
+        sub = [groups[k] for k in keys if k[1] == lang]
+        if sub:
+            rows.append((f"{part} {lang} (all)", merge(sub)))
+    for kind in ("excerpt", "full"):
+        sub = [groups[k] for k in keys if k[2] == kind]
+        if sub:
+            rows.append((f"{part} {kind} (all)", merge(sub)))
+    rows.append((f"{part} ALL", merge(groups[k] for k in keys)))
+    return rows
 
 
 def _f1(c: list[int]) -> float:
@@ -61,26 +90,29 @@ def main() -> int:
         "relevance F1 and key-issue micro-F1 with (tp/fp/fn); authors right/visible bylines; "
         "inv = invented authors;\nhid = an author given where the byline is not in the text "
         "and it differs; bl = borderline marked relevant/borderline;\nerr = error lines; "
-        "kw = keyword filter relevance / issue F1; summaries of relevant items: " + " ".join(FLAGS)
+        "kw = keyword filter relevance / issue F1"
     )
     print(
         f"{'group':<22}{'n':>4}  {'relevance F1':<20}{'key-issue F1':<21}{'authors':>7}"
-        f"{'inv':>5}{'hid':>5}  {'bl':<5}{'err':>3}  {'kw rel/iss':<12}summ"
+        f"{'inv':>5}{'hid':>5}  {'bl':<5}{'err':>3}  kw rel/iss"
     )
     for part in parts:
-        keys = sorted(k for k in groups if k[0] == part)
-        for key in keys:
-            print(_row(f"{part} {key[1]} {key[2]}", groups[key]))
-        for lang in ("en", "ko"):
-            sub = [groups[k] for k in keys if k[1] == lang]
-            if sub:
-                print(_row(f"{part} {lang} (all)", merge(sub)))
-        for kind in ("excerpt", "full"):
-            sub = [groups[k] for k in keys if k[2] == kind]
-            if sub:
-                print(_row(f"{part} {kind} (all)", merge(sub)))
-        print(_row(f"{part} ALL", merge(groups[k] for k in keys)))
+        for name, fig in _rows(groups, part):
+            print(_row(name, fig))
         print()
+    print(
+        "summary checker (tests/integration/analysis/evaluation.py: summary_checks): summaries "
+        "with each fault;\nweak_anchor = the first sentence shares fewer than two content words "
+        "with the title. First the briefs\nthat are posted (items marked relevant), then every "
+        "item's summary."
+    )
+    header = f"{'group':<22}{'summaries':>10}" + "".join(f"{k:>12}" for k in SUMMARY_FLAGS)
+    for every in (False, True):
+        print(header)
+        for part in parts:
+            for name, fig in _rows(groups, part):
+                print(_summary_row(name, fig, every))
+            print()
     if args.errors:
         print("\n".join(errors))
     return 0

@@ -42,6 +42,12 @@ EXTREMES = [
     view(5, url="https://example.org/" + "p" * 2990),
     view(6, url="https://example.org/" + "p" * 3100),
     view(7, title="   \n\t  ", summary="   "),
+    view(
+        8,
+        title="주한미군 감축 논의",
+        summary="한미 양국이 주한미군 문제를 논의했다.",
+        language="ko",
+    ),
 ]
 
 

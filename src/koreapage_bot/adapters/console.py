@@ -12,7 +12,7 @@ from rich.table import Table
 from rich.text import Text
 
 from koreapage_bot.commands.replies import Reply, ReplyKind
-from koreapage_bot.delivery.view import format_date, issue_labels, truncate
+from koreapage_bot.delivery.view import format_date, issue_labels, language_label, truncate
 from koreapage_bot.links import web_link
 from koreapage_bot.ports import BriefView, DeliveryTarget, PublishOutcome, Sent
 
@@ -40,11 +40,15 @@ def brief_panel(view: BriefView) -> Panel:
     link = web_link(view.url)
     if link:
         body.append("\n" + link, style="cyan")
+    subtitle = f"brief {view.brief_id} · relevance {view.relevance:.2f}"
+    language = language_label(view.language)  # "Korean (한국어)"; nothing for English
+    if language:
+        subtitle += f" · {language}"
     # Text(...) never interprets markup, so feed text cannot restyle the terminal.
     return Panel(
         body,
         title=Text(truncate(view.title, 120), style="bold"),
-        subtitle=Text(f"brief {view.brief_id} · relevance {view.relevance:.2f}", style="dim"),
+        subtitle=Text(subtitle, style="dim"),
         title_align="left",
         subtitle_align="right",
     )

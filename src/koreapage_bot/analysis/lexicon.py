@@ -13,12 +13,16 @@ from koreapage_bot.analysis.text import word_count
 # A mention followed by one of these, or preceded by "according to", names a source of a quote
 # rather than the subject of the post ("U.S. Forces Korea said in a statement").
 # No "^": `match(text, pos)` anchors at pos, while "^" would only match at a line start.
+# An institution named as an event's host ("a forum hosted by the Combined Forces Command",
+# "한미연합사 주최로 열린 포럼") is the venue, not the subject, likewise.
 _ATTRIBUTION_AFTER = re.compile(
     r"[’']?s?\s*(?:\([A-Z]+\)\s*)?(?:spokes(?:man|woman|person)|said|says|announced|told|stated|"
-    r"statement|officials? said|press release)\b",
+    r"statement|officials? said|press release)\b|\)?\s?(?:주최|주관)",
     re.IGNORECASE,
 )
-_ATTRIBUTION_BEFORE = re.compile(r"according to (?:the )?$", re.IGNORECASE)
+_ATTRIBUTION_BEFORE = re.compile(
+    r"(?:according to|(?:hosted|organi[sz]ed|sponsored|convened) by) (?:the )?$", re.IGNORECASE
+)
 # A capital named as where commentators sit ("analysts in Seoul", "some in Washington") is a
 # place, not the government acting.
 _CAPITALS = frozenset({"seoul", "washington"})
@@ -63,6 +67,19 @@ _NORTH_SPEAKS = re.compile(
     r"(?:비난|규탄|위협|경고|반발|비판|협박)"
 )
 
+# A headline about Pyongyang ("Kim's sister steps up messages to Washington"): in such a post
+# a sentence that reports condemnation ("… the drills and the alliance, criticism that made
+# up most of the messages") is the North's reaction even where it does not name the North.
+_NORTH_ACTOR = re.compile(
+    r"\b(?:North Korea|N\. ?Korea|Pyongyang|Kim Jong[ -]?[Uu]n|Kim Yo[ -]?[Jj]ong|KCNA)|"
+    r"북한|北|김정은|김여정|조선중앙통신|노동신문"
+)
+_CONDEMNATION = re.compile(
+    r"\b(?:condemn\w*|denounc\w*|slam(?:s|med)?|blast(?:s|ed)?|criticiz\w*|criticis\w*)\b|"
+    r"비난|규탄|비판",
+    re.IGNORECASE,
+)
+
 
 # Sports vocabulary: in a match report "South Korea beat the U.S." names rivals, not allies.
 # Only unambiguous words (not "goal", "match", "final", "friendly", which policy copy uses too).
@@ -98,9 +115,17 @@ _HANGUL = re.compile(r"[가-힣]")
 
 def _hangul_pattern(term: str) -> str:
     """A Korean term matches inside a word (particles attach: "주한미군을", "한미연합훈련"),
-    with or without the spaces and middle dots Korean writers put between its parts."""
+    with or without the spaces and middle dots Korean writers put between its parts. Korean
+    spacing of compounds varies by paper ("미군기지" / "미군 기지", "작전통제권" / "작전
+    통제권"): a part of three syllables or more matches with a space between any two."""
     parts = [p for p in re.split(r"[\s\-·]+", term) if p]
-    return r"[\s\-·]*".join(re.escape(p) for p in parts)
+    return r"[\s\-·]*".join(_spaced(p) for p in parts)
+
+
+def _spaced(part: str) -> str:
+    if len(part) < 3 or not all("가" <= c <= "힣" for c in part):
+        return re.escape(part)
+    return " ?".join(part)
 
 
 def _term_pattern(term: str) -> tuple[str, bool, bool]:
@@ -398,6 +423,13 @@ def build_doc(
         sentences[where(m.start())].bilateral = True
     for m in lexicon.alliance.finditer(scan):
         sentences[where(m.start())].alliance_word = True
+    head = sentences[0]
+    if _NORTH_ACTOR.search(head.text) and not (
+        (head.us and head.rok) or head.bilateral or head.alliance_word
+    ):
+        for sent in sentences[1:]:
+            if _CONDEMNATION.search(sent.text):
+                sent.hostile = True
     hits: list[Hit] = []
     for issue in lexicon.issues:
         # Spans already claimed by this issue, disjoint and sorted: a bisect finds overlaps

@@ -22,7 +22,12 @@ _NAV_LINE = re.compile(
     r"tweet|print|e-?mail|comments?|\d+ comments?|post a comment|leave a (?:comment|reply)|"
     r"click to comment|add comment|show comments|newer post|older post|next post|previous post|"
     r"back to top|tags?:.*|filed under:.*|categories:.*|posted in .*|cast & crew|"
-    r"\[[a-z ]+\]|•\s*\w+(?: \w+)?|[|•·\-–—\s]+)$",
+    r"\[[a-z ]+\]|•\s*\w+(?: \w+)?|[|•·\-–—\s]+|"
+    # Korean portals' chrome: related and most-read lists, share and subscribe buttons,
+    # reaction counters ("좋아요 0 훈훈해요 0 …").
+    r"관련\s?기사|많이 본 (?:뉴스|기사)|인기\s?기사|주요\s?뉴스|이 기사를 추천합니다|기사\s?추천|"
+    r"(?:카카오톡|페이스북|트위터|네이버|밴드|링크)?\s?(?:공유|구독)하기|댓글(?:\s?\d+)?|"
+    r"(?:[가-힣]{2,5}요\s?\d+\s?){2,})$",
     re.IGNORECASE,
 )
 # After one of these the rest of the page is the comment section or the footer.
@@ -43,7 +48,10 @@ _NOISE_INSIDE = re.compile(
     r"sign up for (?:our|the)|subscribe to (?:our|the)?|\bnewsletter\b|follow us on|"
     r"share (?:this )?on (?:facebook|twitter|x)|for more articles like this|\[login to see\]|"
     r"^updated:? \d|^\d+ of \d+ \||^tag archive|^source / |\bclick here\b|\bjavascript\b|"
-    r"^(?:file )?photo:|^in this (?:file )?photo|^image:|^watch .{0,60} on (?:netflix|youtube)",
+    r"^(?:file )?photo:|^in this (?:file )?photo|^image:|^watch .{0,60} on (?:netflix|youtube)|"
+    r"^read more:|^have a (?:news )?tip\b|download (?:the|our) app|"
+    r"^the views expressed (?:here |in this (?:article|column) )?are|"
+    r"기사\s?제보|보도자료\s|무단\s?전재|재배포\s?금지|구독하세요|채널에서 구독",
     re.IGNORECASE,
 )
 _CREDIT_ONLY = re.compile(

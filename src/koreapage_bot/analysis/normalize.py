@@ -100,6 +100,10 @@ _DATELINE_CITIES = (
     r"CAMP HUMPHREYS|CAMP DAVID|HIROSHIMA|OSAKA|NINGBO|DUBAI|DOHA|RIYADH"
 )
 _CITY = r"(?:[A-Z][A-Z.'\-]+(?: [A-Z][A-Z.'\-]+){0,2})"
+# "on May 23 (local time)" is a date in a sentence, not a dateline's agency.
+_NOT_A_TIME = r"(?!(?:local|Korea|Seoul|Washington|Tokyo) time\b|(?:KST|EST|EDT|GMT|UTC|ET|PT)\b)"
+# "Seoul, May 23 (Yonhap) --": a city in title case, only before a date and an agency.
+_TITLE_CITY = r"(?:[A-Z][a-z]+(?: [A-Z][a-z]+)?)"
 _COUNTRY = r"(?:,\s*(?:South |North )?[A-Z][a-z]+(?: [A-Z][a-z]+)?)"
 _DASH = r"(?:--+|—-?|–|-)"
 _NAME = r"[A-Z][\w'’.\-]*(?:\s+[A-Z][\w'’.\-]*){1,3}"
@@ -120,7 +124,8 @@ class Rule:
     "break" (a paragraph break at the match), "byline" (drop it and keep group 1 as a
     byline; "maybe-byline" when the form alone does not prove it names a person),
     "caption" (drop the match and the caption before it in its paragraph), "sentence" (drop
-    the match and the sentence it ends), "strip" (drop what precedes group 1). `check`, when
+    the match and the sentence it ends), "whole-sentence" (drop the sentence the match is
+    in), "strip" (drop what precedes group 1). `check`, when
     set, must accept the match for the rule to apply."""
 
     form: str
@@ -231,10 +236,15 @@ RULES: tuple[Rule, ...] = (
     _rule(
         "Korean agency dateline and bylines",
         "byline",
-        r"\((?:[가-힣]+\s*=\s*)[가-힣A-Za-z0-9]+\)\s*((?:[가-힣]{2,4}[ ·,]\s?){0,3}[가-힣]{2,4})\s?"
-        r"(?:기자|특파원)\s*=\s*",
+        r"[(\[【](?!사진|자료사진|그래픽)(?:[가-힣]+\s*=\s*)[가-힣A-Za-z0-9]+[)\]】]\s*"
+        r"((?:[가-힣]{2,4}[ ·,]\s?){0,3}[가-힣]{2,4})\s?(?:기자|특파원)\s*=\s*",
     ),
-    _rule("Korean agency dateline", "drop", r"\((?:[가-힣]+\s*=\s*)[가-힣A-Za-z0-9]+\)\s*"),
+    # "(서울=연합뉴스)", "[워싱턴=뉴시스]", "【서울=뉴시스】".
+    _rule(
+        "Korean agency dateline",
+        "drop",
+        r"[(\[【](?!사진|자료사진|그래픽)(?:[가-힣]+\s*=\s*)[가-힣A-Za-z0-9]+[)\]】]\s*",
+    ),
     _rule(
         "Korean byline after a place",
         "byline",
@@ -246,6 +256,23 @@ RULES: tuple[Rule, ...] = (
         r"(?:^|(?<=[\s\[(]))(?:[가-힣A-Za-z()]{1,12}\s*=\s*)?((?:[가-힣]{2,4}[·,]\s?){0,3}"
         r"[가-힣]{2,4})\s?(?:기자|특파원|선임기자|객원기자|통신원)\s*"
         r"(?:=\s*|(?=\])|(?=\))|(?:\(?\s*" + _EMAIL + r"\s*\)?)|$)",
+    ),
+    # Korean captions are mostly in the present progressive ("…하고 있다.") and close with a
+    # credit: the credit and that sentence go, not the paragraph (an article's last line may
+    # end with the agency's name too).
+    _rule(
+        "Korean caption sentence with its credit",
+        "sentence",
+        r"(?<=있다\.)[ \t]*(?:(?:/[ \t]*)?(?:(?:로이터|AP|AFP|EPA|UPI|신화|교도|타스)\s*)?"
+        r"(?:연합뉴스|뉴시스|뉴스1)[ \t]*$|[\[(]\s*(?:사진|자료사진)\s*=\s*[^\])\n]{1,30}[\])]|"
+        r"\d{4}\.\d{1,2}\.\d{1,2}\.?[ \t]*(?:/[ \t]*[^\n]{1,60}|[\w.+\-]+@[\w\-]+(?:\.[\w\-]+)+"
+        r"[^\n]{0,40})?$|[\[(][^\])\n]{0,20}(?:제공|재판매 및 DB 금지)[^\])\n]{0,20}[\])])",
+    ),
+    _rule(
+        "Korean caption after its credit",
+        "drop",
+        r"^[ \t]*[\[(]\s*(?:사진|자료사진)\s*=\s*[^\])\n]{1,30}[\])][ \t]*[^\n]{5,200}?있다\."
+        r"(?=\s|$)",
     ),
     _rule("Korean label in brackets", "drop", r"\[[^\]\n]{0,30}[가-힣][^\]\n]{0,30}\]\s*|\[\s*\]"),
     # Reuters' closing credit: the writers are bylines, the editors are not.
@@ -280,7 +307,43 @@ RULES: tuple[Rule, ...] = (
     _rule(
         "photo credit closing a caption",
         "caption",
-        r"[ \t]*\b(?:Photo|Image|File photo|Photograph) (?:by|courtesy of) [^\n.|]{2,60}$",
+        r"[ \t]*\b(?:(?:Photo|Image|File photo|Photograph) (?:by|courtesy of)|(?:Photo|Image)"
+        r"\s?[:\-–—]|Courtesy of|Provided by) [^\n.|]{2,60}$",
+    ),
+    # "… in Pyeongtaek. [YONHAP]", "[JOINT PRESS CORPS]", "[Ministry of National Defense]".
+    _rule(
+        "bracketed credit closing a caption",
+        "caption",
+        rf"(?<=[.!?”\"])[ \t]*\[\s*(?:{_CREDIT_WORDS}|[A-Z][A-Z0-9 .,&'\-]{{2,40}}|"
+        r"Photo:? [^\]\n]{1,40}|[A-Z][\w.&'\-]*(?: (?:of|and|for|the|[A-Z][\w.&'\-]*)){1,6})"
+        r"\s*\][ \t]*$",
+    ),
+    # "… in Pyeongtaek. REUTERS/Kim Hong-Ji": an agency and its photographer.
+    _rule(
+        "agency photographer credit",
+        "caption",
+        r"(?<=[.!?”\"])[ \t]+(?:REUTERS|AFP|EPA(?:-EFE)?|AP|YONHAP|NEWSIS|XINHUA|KYODO)"
+        r"/[A-Z][^\n/]{1,40}$",
+    ),
+    # "This file photo shows …", "In this photo released by …": a caption by its opening.
+    _rule(
+        "caption sentence",
+        "drop",
+        r"(?:^|(?<=[.!?] ))(?:This|In this|In a) (?:undated )?(?:file |handout )?"
+        r"(?:photo|picture|image|photograph)\b[^\n]*?(?<![A-Z])\.(?=\s+[A-Z“\"]|[ \t]*$)",
+    ),
+    # People placed in the picture: "Biden, right, and Yoon shake hands …", "(L)".
+    _rule(
+        "caption with positions",
+        "whole-sentence",
+        r"(?<=\w), (?:left|right|center|centre|second from (?:left|right)|from left),|"
+        r"(?<=\w) \((?:left|right|center|centre|L|R|C)\)",
+    ),
+    # An agency caption's place and date: "… in Pyeongtaek, South Korea, March 3, 2024."
+    _rule(
+        "caption ending with a place and a date",
+        "whole-sentence",
+        rf"(?<=[a-z]), {_MONTH} \d{{1,2}}, \d{{4}}\.(?=\s|$)",
     ),
     _rule("slide counter", "drop", r"^\d{1,2} of \d{1,2}\s*\|\s*"),
     _rule(
@@ -305,8 +368,8 @@ RULES: tuple[Rule, ...] = (
     _rule(
         "dateline with date and agency",
         "drop",
-        rf"(?:^|(?<=\s))(?:{_CITY}(?:/{_CITY})?{_COUNTRY}?,?\s+)?{_MONTH}\s+\d{{1,2}}\s*"
-        rf"\(\s*(?:{_AGENCY}|[A-Za-z][\w .\-]{{1,25}})\s*\)\s*{_DASH}*\s*",
+        rf"(?:^|(?<=\s))(?:(?:{_CITY}|{_TITLE_CITY})(?:/{_CITY})?{_COUNTRY}?,?\s+)?{_MONTH}\s+"
+        rf"\d{{1,2}}\s*\(\s*(?:{_AGENCY}|{_NOT_A_TIME}[A-Za-z][\w .\-]{{1,25}})\s*\)\s*{_DASH}*\s*",
     ),
     _rule(
         "dateline with a dash",
@@ -316,7 +379,7 @@ RULES: tuple[Rule, ...] = (
     _rule(
         "wire city dateline",
         "drop",
-        rf"^(?:(?:{_DATELINE_CITIES})(?:/(?:{_DATELINE_CITIES}))*{_COUNTRY}?|"
+        rf"^(?:(?:{_DATELINE_CITIES})(?:/(?:{_DATELINE_CITIES}))*{_COUNTRY}?:?|"
         r"[A-Z]{3,}(?: [A-Z]{3,})?,\s*(?:South Korea|North Korea|Japan|China|Korea)) "
         r"(?=[A-Z\"“(])",
     ),
@@ -350,16 +413,18 @@ RULES: tuple[Rule, ...] = (
     _rule("trailing e-mail", "drop", rf"(?<=[.!?”\"다]) ?{_EMAIL}\s*$", None, "@"),
     _rule("click prompt", "drop", r"^\s*[Cc]lick here\b[^\n]{0,120}$"),
     # Bullets: the marker goes, the item stays (headings markers too).
-    _rule("inline section marker", "break", r"(?<=[.!?”\"다])\s*(?=[■◆●▶]\s?\S)"),
+    # Numbered items of a year-in-review list ("… 계획이다.❾ 기업경영 …") too.
+    _rule("inline section marker", "break", r"(?<=[.!?”\"다])\s*(?=[■◆●▶❶-❿①-⑳]\s?\S)"),
     _rule(
         "bullet marker",
         "strip",
-        r"^[ \t]*(?:[•●○◦▪■□◆◇►▶➤✓✔*·]|[-–—](?=\s)|\d{1,2}[.)](?=\s+[A-Z가-힣]))[ \t]*(\S)",
+        r"^[ \t]*(?:[•●○◦▪■□◆◇►▶➤✓✔*·❶-❿①-⑳]|[-–—](?=\s)|\d{1,2}[.)](?=\s+[A-Z가-힣]))[ \t]*"
+        r"(\S)",
     ),
 )
 
 _WRAP_END = re.compile(r"[.!?:;\"”’)\]。]$|[다요]\.?$")
-_BULLET_START = re.compile(r"^\s*(?:[•●○◦▪■□◆◇►▶➤✓✔*·▲]|[-–—]\s|\d{1,2}[.)]\s)")
+_BULLET_START = re.compile(r"^\s*(?:[•●○◦▪■□◆◇►▶➤✓✔*·▲❶-❿①-⑳]|[-–—]\s|\d{1,2}[.)]\s)")
 
 
 @dataclass(frozen=True, slots=True)
@@ -469,6 +534,32 @@ class _Pass:
             self.maps.append(m)
 
 
+# A sentence end, not an initial ("U.S.") or a title or month ("Col. Lee", "Aug. 21").
+_SENTENCE_END = re.compile(
+    r"(?<![A-Z])"
+    r"(?<!\bCol)(?<!\bGen)(?<!\bLt)(?<!\bMaj)(?<!\bSgt)(?<!\bMr)(?<!\bMrs)"
+    r"(?<!\bMs)(?<!\bDr)(?<!\bAdm)(?<!\bCapt)(?<!\bCmdr)(?<!\bGov)(?<!\bSen)"
+    r"(?<!\bRep)(?<!\bSt)(?<!\bNo)(?<!\bJan)(?<!\bFeb)(?<!\bMar)(?<!\bApr)"
+    r"(?<!\bAug)(?<!\bSep)(?<!\bSept)(?<!\bOct)(?<!\bNov)(?<!\bDec)"
+    r"(?<!\bPvt)(?<!\bCpl)(?<!\bJr)(?<!\bSr)(?<!\bvs)(?<!\bProf)(?<!\bAmb)"
+    r"[.!?][\"”’]?(?=\s+[A-Z“\"‘]|[ \t]*$)",
+    re.M,
+)
+
+
+def _sentence_around(text: str, a: int, b: int) -> tuple[int, int]:
+    """The sentence holding text[a:b]: from the end of the one before (or the line start) to
+    its own end (or the line end), looking at most 300 characters either way."""
+    line = text.rfind("\n", 0, a) + 1
+    lo = max(line, a - 300)
+    ends = [m.end() for m in _SENTENCE_END.finditer(text, lo, a)]
+    start = ends[-1] if ends else lo
+    line_end = text.find("\n", b)
+    hi = min(len(text) if line_end < 0 else line_end, b + 300)
+    m = _SENTENCE_END.search(text, b, hi)
+    return start, m.end() if m else hi
+
+
 def _caption_start(text: str, at: int) -> int:
     """Where the caption ending at `at` starts: its paragraph's start, or the end of the
     sentence before it when that is nearer (a caption is one or two sentences)."""
@@ -558,6 +649,10 @@ def normalize_page(raw: str, title: str = "") -> Normalized:
                 start = max(line, a - 300) + ends[-1].end() if ends else max(line, a - 300)
                 removed.append((rule.form, p.text[start:b].strip()))
                 edits.append((start, b, ""))
+            elif rule.action == "whole-sentence":
+                start, end = _sentence_around(p.text, a, b)
+                removed.append((rule.form, p.text[start:end].strip()))
+                edits.append((start, end, ""))
             elif rule.action == "caption":
                 start = _caption_start(p.text, a)
                 removed.append((rule.form, p.text[start:b].strip()))

@@ -24,8 +24,9 @@ What does not count, or counts less:
 - another alliance ("the U.S.-Japan alliance", "U.S. Forces Japan") is blanked before matching
   (taxonomy `elsewhere`); captions and credits are gone before (normalize.py);
 - sentences in Pyongyang's voice or reporting it ("U.S. imperialists and their puppets",
-  "North Korea condemned the drills") earn no "together" points and half the issue points:
-  the alliance matter is what the North reacts to;
+  "North Korea condemned the drills", or in a post headlined on Pyongyang, any sentence
+  reporting condemnation) earn no "together" points and half the issue points: the alliance
+  matter is what the North reacts to;
 - a sports report's "South Korea beat the U.S." names rivals; a post with many sports or
   entertainment words (a K-pop "US tour" after "Seoul shows") keeps OFFTOPIC_FACTOR of its
   points unless a strong alliance term is in it;
@@ -35,7 +36,13 @@ What does not count, or counts less:
 - evidence in a single sentence of a long post, with no strong term, is a passing mention:
   points count SINGLE_SENTENCE;
 - a post that never names the United States (or never names South Korea) keeps only a small
-  part of its points; one named only once, deep in the post, is halfway to never named.
+  part of its points; one named only once, deep in the post, is halfway to never named;
+- a full-length post whose title and opening say nothing of the alliance, and whose alliance
+  evidence fills only a small share of its body, mentions the alliance rather than being about
+  it (a summit with China recalling THAAD, a policy brief on ties with Britain that names the
+  US alliance among others): points count OFF_LEAD. News puts its subject in the headline and
+  the lead; analysis states it in the opening; a thread that is neither up front nor a fair
+  share of the text is a side remark.
 
 Points are divided by the square root of the length in 500-word units, so a long article
 needs more than one passing mention; the score is 1 - exp(-points / SCALE). The decision
@@ -50,7 +57,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from koreapage_bot.analysis.lexicon import Doc, Lexicon
+from koreapage_bot.analysis.lexicon import LEAD_SENTENCES, Doc, Lexicon
 from koreapage_bot.domain import KeyIssue
 
 SCALE = 6.0
@@ -67,6 +74,10 @@ TRADE_ALONE = 0.5
 SINGLE_SENTENCE = 0.5
 SINGLE_SENTENCE_WORDS = 150  # shorter posts may make their point in one sentence
 GENERAL_ALLIANCE_SENTENCES = 2  # "alliance" sentences that make a general alliance story
+LONG_POST = 400  # words: a full-length article rather than an excerpt
+OPENING_SHARE = 0.1  # the opening of a long post: its first tenth (at least the lead)
+OFF_LEAD = 0.5  # alliance evidence neither in the title nor the opening …
+OFF_LEAD_SHARE = 0.25  # … and in less than this share of the body's sentences
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,6 +92,9 @@ class Relevance:
     strong: bool = False  # a strong alliance term is in the post
     # The two named together on an alliance matter ("Washington and Seoul agreed …").
     pair_sentences: tuple[int, ...] = ()
+    # Sentences with alliance evidence (an issue's points, "alliance" beside the allies, the
+    # two together on an alliance matter), not a loose co-mention.
+    substantive: tuple[int, ...] = ()
 
 
 def _quote(terms: dict[str, int], n: int = 4) -> str:
@@ -107,6 +121,25 @@ def _named_in_passing(doc: Doc, rok: bool) -> bool:
     """The party appears in a single body sentence, outside the title and the lead."""
     where = [s for s in doc.sentences if (s.rok if rok else s.us) or s.bilateral]
     return len(where) == 1 and not where[0].is_title and not where[0].lead
+
+
+def opening(doc: Doc) -> set[int]:
+    """Indices of the title and the opening body sentences: the lead, or the first tenth of
+    a long text (an analysis states its subject over more sentences than a wire story)."""
+    body = [s.index for s in doc.sentences if not s.is_title and not s.is_heading]
+    n = max(LEAD_SENTENCES, math.ceil(OPENING_SHARE * len(body)))
+    return {0, *body[:n]}
+
+
+def off_lead(doc: Doc, substantive: Sequence[int]) -> bool:
+    """A long post whose title and opening carry no alliance evidence, with little of it in
+    the body: the alliance is a side remark, not the subject (see the module docstring)."""
+    if doc.length <= LONG_POST or not substantive:
+        return False
+    if set(substantive) & opening(doc):
+        return False
+    body = sum(1 for s in doc.sentences if not s.is_title and not s.is_heading)
+    return len(substantive) < OFF_LEAD_SHARE * max(1, body)
 
 
 def score_relevance(doc: Doc, lexicon: Lexicon) -> Relevance:
@@ -205,10 +238,14 @@ def score_relevance(doc: Doc, lexicon: Lexicon) -> Relevance:
     if doc.offtopic >= OFFTOPIC_WORDS and not strong_terms:
         points *= OFFTOPIC_FACTOR
         why.append("a sports or entertainment story")
-    substantive = [i for i in per_sentence if per_issue.get(i) or i in allied_sentences]
-    if len(substantive) <= 1 and not strong_terms and doc.length > SINGLE_SENTENCE_WORDS:
+    on_issue = [i for i in per_sentence if per_issue.get(i) or i in allied_sentences]
+    substantive = sorted({*on_issue, *pair_sentences})
+    if len(on_issue) <= 1 and not strong_terms and doc.length > SINGLE_SENTENCE_WORDS:
         points *= SINGLE_SENTENCE
         why.append("the alliance comes up in one sentence only")
+    elif off_lead(doc, substantive):
+        points *= OFF_LEAD
+        why.append("the alliance is in neither the title nor the opening: a side thread")
     if not security and any("trade" in v for v in per_issue.values()):
         why.append("trade told as a market story, with no security matter")
     length = max(1.0, doc.length / 500.0)
@@ -236,14 +273,20 @@ def score_relevance(doc: Doc, lexicon: Lexicon) -> Relevance:
         tuple(allied_sentences),
         bool(strong_terms),
         tuple(pair_sentences),
+        tuple(substantive),
     )
 
 
 def general_alliance_story(doc: Doc, rel: Relevance) -> bool:
     """Enough alliance language, with no alliance issue standing out, to call the post a
     general alliance story: "alliance" beside US/ROK actors, or the two acting together
-    ("Washington and Seoul agreed …"), in the title or in several sentences."""
+    ("Washington and Seoul agreed …"), in the title or in several sentences; in a long post,
+    in its opening too."""
     sentences = set(rel.alliance_sentences) | set(rel.pair_sentences)
+    if doc.length > LONG_POST and not sentences & (opening(doc) - {0}):
+        # A long post's lead restates what its headline is about; an alliance remark in the
+        # headline that the lead does not take up is a quote, not the story's subject.
+        return False
     return len(sentences) >= GENERAL_ALLIANCE_SENTENCES or any(
         doc.sentences[i].is_title for i in sentences
     )
@@ -287,6 +330,7 @@ def explain(
             or "sports" in w
             or "market story" in w
             or "one sentence" in w
+            or "nor the opening" in w
             or "no alliance evidence" in w
         ]
         why = blocking[0] if blocking else "too little alliance evidence for its length"

@@ -42,6 +42,7 @@ CONCLUSION_BONUS = 0.12  # analysis: the closing part argues the point
 THESIS_MIN = 2  # normative sentences (outside quotes) that make a post an analysis
 THESIS_LATE = 0.1  # the conclusion's recommendation is the thesis rather than the setup
 OUTCOME_BONUS = 0.06  # a decision taken: what happened, not what was asked
+LEAD_ANCHOR = 0.3  # news: the lead's claim to be the anchor
 
 _TOKEN = re.compile(r"[a-z][a-z'\-]+|\d[\d,.]*|[가-힣]+")
 _STOP = wordset(
@@ -84,7 +85,7 @@ _DANGLING = re.compile(
     r"agreement|measure|report|survey|study|graph|chart|table|figure|map|photo|image|video)"
     r"(?= (?:below|above|shown|was|is|also|has|had|came|comes|will|would)\b)|"
     r"The (?:graph|chart|table|figure|map|photo|image|video) (?:below|above)|"
-    r"It(?! (?:is|was|has been|will be|would be)\b))\b|"
+    r"It)\b|"
     r"^(?:그러나|하지만|그런데|또한|또|이에|이는|이와|이같은|이 같은|이를|이로|이로써|이러한|그는|"
     r"그녀는|그러면서|이어|반면|따라서|그래서|한편|게다가|다만|그럼에도|앞서|이후|이때|그 결과|"
     r"이 때문에|이번|해당|같은 날|이날)(?=\s|,)"
@@ -201,8 +202,16 @@ def _candidate(s: Sentence, korean: bool) -> bool:
     return _balanced(text)
 
 
+# "It" that stands for nothing ("It is unclear whether …", "It was the first time that …")
+# opens a sentence that stands alone; "It will be deployed …" leans on the one before.
+_EXPLETIVE_IT = re.compile(
+    r"^It(?:'s|’s| is| was| has been| had been| will be| would be| remains| seems| appears)"
+    r"(?: not)?(?: \w+){1,4}? (?:that|whether|if|how|why|when|what)\b"
+)
+
+
 def _dangling(text: str) -> bool:
-    return bool(_DANGLING.match(text))
+    return bool(_DANGLING.match(text)) and not _EXPLETIVE_IT.match(text)
 
 
 @dataclass(frozen=True, slots=True)
@@ -305,7 +314,18 @@ def summarize(
     # 1. The anchor: the headline's central fact, early in the post.
     early = [c for c in pool[:ANCHOR_WINDOW] if not _dangling(c.sentence.text)] or pool[:1]
     if title_tokens:
-        anchor = max(early, key=lambda c: c.title_overlap + 0.5 * c.base - 0.02 * c.position)
+        # News puts the headline's fact in its lead: the first sentence wins unless another
+        # carries clearly more of the headline. Analysis may open with a scene instead.
+        lead = early[0] if kind == "news" else None
+        anchor = max(
+            early,
+            key=lambda c: (
+                c.title_overlap
+                + 0.5 * c.base
+                - 0.02 * c.position
+                + (LEAD_ANCHOR if c is lead else 0.0)
+            ),
+        )
     else:
         anchor = early[0]
     take(anchor)

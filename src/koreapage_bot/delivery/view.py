@@ -124,3 +124,21 @@ def issue_labels(tags: Iterable[IssueTag | str] | None, sep: str = ", ") -> str:
             seen.add(label)
             labels.append(label)
     return sep.join(labels)
+
+
+# The languages the bot reads besides English, as a brief names them: in English for the
+# channel's readers, then in the language itself (no " · ": footers use it as a separator).
+LANGUAGE_NAMES = {"ko": "Korean (한국어)"}
+_LANGUAGE_CODE = re.compile(r"^[a-z]{2,3}(?:-[A-Za-z0-9]{1,8})?$")
+
+
+def language_label(code: str | None) -> str:
+    """How a brief says which language its post (and summary) is in: "" for English, the
+    default, which is never labelled; "Korean (한국어)" for Korean; another well-formed code
+    as it is ("ja"); anything else, "" (a stored value is not trusted to be one)."""
+    code = (code or "").strip()
+    if not code or code.split("-")[0].lower() == "en":
+        return ""
+    if code.lower() in LANGUAGE_NAMES:
+        return LANGUAGE_NAMES[code.lower()]
+    return code if _LANGUAGE_CODE.match(code) else ""

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import jsonschema
 import pytest
 
@@ -30,6 +32,13 @@ def _message(**extra: object) -> dict[str, object]:
 
 def test_a_rendered_brief_is_a_valid_message() -> None:
     validate_request("POST", MESSAGES, _message(nonce="d-1", enforce_nonce=True))
+
+
+def test_a_korean_brief_is_a_valid_message() -> None:
+    embed = brief_embed(
+        replace(make_view(1, summary="한미 양국이 주한미군 문제를 논의했다."), language="ko")
+    )
+    validate_request("POST", MESSAGES, _message(embeds=[embed]))
 
 
 def test_spec_limits_are_enforced() -> None:

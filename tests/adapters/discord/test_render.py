@@ -71,3 +71,10 @@ def test_invite_url_asks_for_exactly_what_is_used() -> None:
     assert int(plain["permissions"][0]) == sum(1 << b for b in (view, send, embed, history))
     with_hooks = parse_qs(urlparse(invite_url("1", threads=False, webhooks=True)).query)
     assert int(with_hooks["permissions"][0]) & (1 << hooks)
+
+
+def test_a_korean_brief_says_so_in_the_footer_and_an_english_one_does_not() -> None:
+    english = brief_embed(make_view(7))
+    korean = brief_embed(replace(make_view(7), language="ko"))
+    assert english["footer"]["text"] == "Brief 7"
+    assert korean["footer"]["text"] == "Brief 7 · Korean (한국어)"

@@ -109,3 +109,13 @@ def test_many_lines_are_packed_within_limits() -> None:
     message = render.reply_message(Reply(ReplyKind.USAGE, "Usage", details=lines))
     assert len(message["blocks"]) <= 50
     assert all(len(b["text"]["text"]) <= 3000 for b in message["blocks"] if "text" in b)
+
+
+def test_a_korean_brief_says_so_beside_its_id() -> None:
+    view = make_view(published=None, author=None, language="ko")
+    context = render.brief_blocks(view)[3]["elements"][0]["text"]
+    assert context == "brief #1 · Korean (한국어)"
+    item = render.digest_blocks([view], "Digest")
+    assert any("Korean (한국어)" in str(b) for b in item)
+    english = render.brief_blocks(make_view(published=None, author=None))
+    assert english[3]["elements"][0]["text"] == "brief #1"

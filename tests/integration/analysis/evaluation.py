@@ -20,8 +20,13 @@ What is counted, per part (dev / held-out), language (en / ko) and kind (excerpt
   share named right. Names compare without case, spacing, a dateline prefix ("세종=") or an
   outlet before the name ("CBS노컷뉴스 오수정" ~ "오수정"), and as sets of people ("A, B and C").
   Invented: any author given where the gold author is null.
-- summaries: simple checks that need no reader (length, sentence count, a dateline or agency
-  tag left in, a dangling opener, the first sentence sharing words with the title).
+- summaries of the items marked relevant: `summary_checks` flags, per summary, a sentence
+  that is a dateline or agency tag, a photo caption or credit, site boilerplate, a fragment
+  (no closing punctuation, under four words, a lower-case start), a dangling opener
+  ("However,", "He", "이는" first, or after a sentence that is not the one before it in the
+  text), a summary sharing no content word with the title (`off_title`), a first sentence
+  sharing fewer than two (`weak_anchor`: the headline's central fact is not up front), and
+  one over 600 characters.
 """
 
 from __future__ import annotations
@@ -37,7 +42,7 @@ from typing import Any, cast
 
 from koreapage_bot.analysis.jsonl import analyze_jsonl
 from koreapage_bot.analysis.pipeline import OfflineAnalyzer
-from koreapage_bot.analysis.text import wordset
+from koreapage_bot.analysis.text import split_sentences, wordset
 from tests.integration.analysis.devset import LABEL_TO_ISSUE
 from tests.integration.analysis.keyword_baseline import keyword_verdict
 
@@ -178,33 +183,138 @@ def author_visible(item: Item) -> bool:
 
 
 # --- summaries ------------------------------------------------------------------------------
+# A checker that needs no reader: each flag is a form a summary sentence must never take.
+# It reads the summary, the title and the input text; it does not reuse the product's own
+# noise rules (normalize.py, noise.py), so a form those rules miss is counted here.
 
-_DATELINE = re.compile(r"\b[A-Z]{3,}[A-Z ,.]*\b[^.]{0,30}\((?:Yonhap|Reuters|AP|AFP|KUNA|UPI)\)")
-_DANGLING = re.compile(
-    r"^(?:However|But|So|Also|Meanwhile|This|These|That|Those|It|They|He|She|The graph|"
-    r"As part of this|In addition|Moreover|Still|Instead|그러나|하지만|이에|이는|이와|또한|그는)\b"
+# A dateline or agency tag: "SEOUL, Jan. 2 (Yonhap) --", "(MENAFN- …) TOKYO, May 23 (KUNA) --",
+# "WASHINGTON --", a Reuters repost's bare "WASHINGTON U.S. President …", "[서울=뉴시스]",
+# "(세종=연합뉴스) 홍길동 기자 =".
+_AGENCIES = r"(?:Yonhap|Reuters|AP|AFP|KUNA|UPI|Xinhua|Kyodo|Bloomberg|dpa|ANI|IANS|EFE|MENAFN)"
+_DATELINE = re.compile(
+    rf"\b[A-Z][A-Z .,'-]{{2,}}(?:,\s*[A-Z][a-z]{{2,4}}\.?\s*\d{{1,2}})?\s*\({_AGENCIES}\)\s*[-–—]|"
+    rf"\b[A-Z][a-z]+,\s*[A-Z][a-z]{{2,4}}\.?\s*\d{{1,2}}\s*\({_AGENCIES}\)|"
+    r"\(MENAFN\b|"
+    r"^(?:[A-Z]{3,}[ ,]*){1,3}(?:[-–—]{1,2}\s|,\s+[A-Z][a-z]{2,3}\.?\s+\d)|"
+    r"^(?:SEOUL|WASHINGTON|TOKYO|BEIJING|PYONGYANG|UNITED NATIONS|NEW YORK|LONDON|MOSCOW|"
+    r"SINGAPORE|HONOLULU|BUSAN|SEJONG|PANMUNJOM)\b|"
+    r"[\[【][^\]】]{0,20}=[^\]】]{0,20}[\]】]|\([가-힣]+\s*=\s*[가-힣A-Za-z0-9]+\)|"
+    r"[가-힣]+=\s?[가-힣]{2,4}\s?(?:기자|특파원)"
 )
-_SENT_END = re.compile(r"(?<=[.!?。])\s+|(?<=다\.)")
+# A photo caption or credit: "(Yonhap)" or "(AP Photo/…)" closing the sentence, "file photo",
+# "pictured", "(left)", "사진=", "/연합뉴스".
+_CAPTION = re.compile(
+    rf"\({_AGENCIES}(?:\s?Photo)?(?:/[^)]*)?\)\s*$|"
+    r"\((?:EPA|Getty Images|Newsis|News1|KCNA)[^)]*\)\s*$|"
+    r"\b(?:file photo|photo (?:courtesy|provided|shows)|pictured|in this (?:photo|picture|image)|"
+    r"this (?:photo|picture|image) (?:shows|taken)|photo by|courtesy of|Getty Images|AP Photo)\b|"
+    r"\((?:L|R|C|left|right|center|second from (?:left|right)|from left)\)|"
+    r"(?<=\w), (?:left|right|center|second from (?:left|right)|from left),|"
+    r", (?:Jan|Feb|March|April|May|June|July|Aug|Sept?|Oct|Nov|Dec)[a-z]*\.? \d{1,2}, \d{4}\.$|"
+    r"사진=|\(사진\)|\[사진\]|제공=|자료사진|사진 제공|\((?:왼쪽|오른쪽|가운데)\)|"
+    r"/(?:뉴스1|연합뉴스|뉴시스)\b",
+    re.IGNORECASE,
+)
+# Site furniture: copyright lines, calls to subscribe or share, "Related articles".
+_BOILERPLATE = re.compile(
+    r"all rights reserved|©|\(c\) \d{4}|\bcopyright\b|may not be (?:published|reproduced|"
+    r"redistributed|rewritten)|\bsubscribe\b|\bsubscription\b|\bnewsletter\b|\bsign up\b|"
+    r"click here|read more|related articles?|become a member|support our journalism|"
+    r"\badvertisement\b|share this|follow us|무단\s?전재|재배포\s?금지|구독|기사\s?제보|저작권자",
+    re.IGNORECASE,
+)
+# An opener that needs the sentence before it: a connective or an anaphor.
+_DANGLING = re.compile(
+    r"^(?:However|But|So|Also|Meanwhile|Moreover|Furthermore|In addition|Still|Instead|Yet|"
+    r"Besides|Nevertheless|Therefore|Thus|Then|As part of this|As a result|"
+    r"(?:This|That|These|Those)(?! (?:year|week|month|time|morning|afternoon|evening)\b)|"
+    r"It|They|He|She|His|Her|Their|Its|Such|The graph|The chart|The move|The decision|"
+    r"The remarks|The comments)\b|"
+    r"^(?:그러나|하지만|이에|이는|이와|이를|또한|그는|그녀는|그러면서|이어|이같이|이처럼|반면|따라서)"
+)
+_EXPLETIVE_IT = re.compile(
+    r"^It(?:'s|’s| is| was| has been| will be| would be| remains| seems)(?: not)?(?: \w+){1,4}? "
+    r"(?:that|whether|if|how|why|when|what)\b"
+)
+_TERMINAL = re.compile(r"[.!?。]['\"”’)\]]*$|다$")
 _WORD = re.compile(r"[A-Za-z][A-Za-z\-]{2,}|[가-힣]{2,}|\d[\d,.]*")
 _TITLE_STOP = wordset(
     "the and for with from that this says said over after amid into about will its has have are "
     "was were not but more than"
 )
+SUMMARY_FLAGS = (
+    "over_600",
+    "dateline",
+    "caption",
+    "boilerplate",
+    "fragment",
+    "dangling",
+    "off_title",
+    "weak_anchor",
+)
 
 
-def summary_checks(title: str, summary: str) -> dict[str, bool]:
-    sentences = [s for s in _SENT_END.split(summary.strip()) if s.strip()]
-    title_words = {w.lower() for w in _WORD.findall(title)} - _TITLE_STOP
-    first = {w.lower() for w in _WORD.findall(sentences[0])} if sentences else set()
+def _content_words(text: str) -> set[str]:
     # Korean words carry particles ("주한미군을"): compare their first two syllables.
-    tw = {w[:2] if w[0] >= "가" else w for w in title_words}
-    fw = {w[:2] if w[0] >= "가" else w for w in first}
+    words = {w.lower() for w in _WORD.findall(text)} - _TITLE_STOP
+    return {w[:2] if w[0] >= "가" else w for w in words}
+
+
+def _squash(text: str) -> str:
+    return " ".join(text.split())
+
+
+# Two pieces glued into one: a list number inside the sentence ("… 계획이다.❾ 기업경영 …"),
+# a Korean sentence end run into the next word, a heading run into its text ("Talks stallThe").
+# A sentence end followed by a lower-case word is a fragment run into the sentence before.
+_GLUED = re.compile(
+    r"[❶-❿①-⑳■▲▶◆●※]|다\.(?=[^\s\"'”’)\]])|[a-z]{3}[A-Z][a-z]+ [a-z]|"
+    r"(?<=[a-z0-9]{2})(?<!Inc)(?<!Co)(?<!Corp)(?<!Ltd)(?<!etc)(?<!vs)(?<!approx)\. [a-z]"
+)
+
+
+def _fragment(sentence: str) -> bool:
+    s = sentence.strip()
+    first = s.lstrip("\"'“‘(")[:1]
+    return (
+        not _TERMINAL.search(s)
+        or bool(_GLUED.search(s))
+        or s.endswith(("…", "..."))
+        or len(s.split()) < 4
+        or (first.isalpha() and first.islower())
+    )
+
+
+def summary_checks(title: str, summary: str, source: str = "") -> dict[str, bool]:
+    """Flags (True = the fault is present) for one summary. `source` is the input text: a
+    sentence opening with a connective is dangling unless it follows, in the source, the
+    summary sentence before it."""
+    sentences = split_sentences(summary.strip())
+    src = _squash(source)
+    title_words = _content_words(title)
+    dangling = False
+    for i, sent in enumerate(sentences):
+        if not _DANGLING.match(sent) or _EXPLETIVE_IT.match(sent):
+            continue
+        if i == 0:
+            dangling = True
+            continue
+        prev, here = _squash(sentences[i - 1]), _squash(sent)
+        at = src.find(prev)
+        # Only what can be checked is flagged: both sentences found, not adjacent.
+        if at >= 0 and src.find(here) >= 0 and not src[at + len(prev) :].lstrip().startswith(here):
+            dangling = True
+    first = _content_words(sentences[0]) if sentences else set()
     return {
         "empty": not summary.strip(),
         "over_600": len(summary) > 620,
-        "dateline": bool(_DATELINE.search(summary)),
-        "dangling_first": bool(sentences and _DANGLING.match(sentences[0])),
-        "title_anchor": not tw or len(tw & fw) >= min(2, len(tw)),
+        "dateline": any(_DATELINE.search(s) for s in sentences),
+        "caption": any(_CAPTION.search(s) for s in sentences),
+        "boilerplate": any(_BOILERPLATE.search(s) for s in sentences),
+        "fragment": any(_fragment(s) for s in sentences),
+        "dangling": dangling,
+        "off_title": bool(title_words) and not (title_words & _content_words(summary)),
+        "weak_anchor": bool(title_words) and len(title_words & first) < min(2, len(title_words)),
     }
 
 
@@ -229,8 +339,11 @@ class Figures:
     borderline: int = 0
     borderline_relevant: int = 0
     errors_out: int = 0  # lines `analyze` answered with an error
-    summaries: int = 0
+    summaries: int = 0  # of items marked relevant (the briefs that are posted)
     summary_flags: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    # Every item's summary, relevant or not: more texts for the checker.
+    summaries_all: int = 0
+    summary_flags_all: dict[str, int] = field(default_factory=lambda: defaultdict(int))
 
     @property
     def relevance_f1(self) -> float:
@@ -307,15 +420,21 @@ def tally(
             fig.invented += 1
             if note is not None:
                 note.append(f"{it.id} invented author {got_author!r}")
-        if relevant and out.get("summary") is not None:
-            fig.summaries += 1
-            for flag, bad in summary_checks(str(it.raw.get("title") or ""), out["summary"]).items():
-                if flag == "title_anchor":
-                    bad = not bad
-                if bad:
+        if out.get("summary") is not None:
+            title = str(it.raw.get("title") or "")
+            checks = summary_checks(title, out["summary"], it.raw["text"])
+            fig.summaries_all += 1
+            if relevant:
+                fig.summaries += 1
+            for flag, bad in checks.items():
+                if not bad:
+                    continue
+                fig.summary_flags_all[flag] += 1
+                if relevant:
                     fig.summary_flags[flag] += 1
-                    if note is not None:
-                        note.append(f"{it.id} summary {flag}: {out['summary'][:160]!r}")
+                if note is not None:
+                    kept = "" if relevant else " (not relevant)"
+                    note.append(f"{it.id} summary {flag}{kept}: {out['summary'][:160]!r}")
     return groups
 
 
@@ -335,6 +454,9 @@ def merge(figs: Iterable[Figures]) -> Figures:
         total.borderline_relevant += f.borderline_relevant
         total.errors_out += f.errors_out
         total.summaries += f.summaries
+        total.summaries_all += f.summaries_all
         for k, v in f.summary_flags.items():
             total.summary_flags[k] += v
+        for k, v in f.summary_flags_all.items():
+            total.summary_flags_all[k] += v
     return total

@@ -3,9 +3,12 @@
 `analyze` JSONL path, on the development items only: the held-out part (every fifth line) is
 never loaded here.
 
-Thresholds sit a little under the figures reached when this test was written (English:
-relevance F1 0.941, key-issue micro-F1 0.821, authors 21/21; Korean: 0.889, 0.780, 11/11; no
-invented author, no error line), so a rule change that costs one or two items fails.
+Thresholds sit a little under the figures reached (issue 9, second round; English: relevance
+F1 1.000 (8/0/0), key-issue micro-F1 0.872 (17/1/4), authors 21/21; Korean: 1.000 (12/0/0),
+0.793 (23/7/5), 11/11; no invented author, no error line, no posted summary with a dateline,
+caption, boilerplate, fragment or dangling opener), so one more error passes and a rule
+change that costs two items fails. The first round's figures were 0.941 / 0.821 and 0.889 /
+0.780.
 """
 
 from __future__ import annotations
@@ -18,9 +21,12 @@ from tests.integration.analysis.evaluation import Figures, load, merge, run, tal
 pytestmark = pytest.mark.shared
 
 MIN = {
-    "en": {"relevance": 0.90, "issues": 0.78, "authors": 0.95},
-    "ko": {"relevance": 0.85, "issues": 0.74, "authors": 0.90},
+    "en": {"relevance": 0.94, "issues": 0.85, "authors": 0.95},
+    "ko": {"relevance": 0.95, "issues": 0.78, "authors": 0.90},
 }
+
+
+NEVER_IN_A_SUMMARY = ("dateline", "caption", "boilerplate", "fragment", "dangling", "over_600")
 
 
 def _report(fig: Figures, errors: list[str]) -> str:
@@ -46,3 +52,7 @@ async def test_articles_2_development_part() -> None:
         assert fig.issue_f1 >= floors["issues"], report
         assert fig.author_accuracy >= floors["authors"], report
         assert fig.invented == 0, report
+        # No posted brief's summary has a dateline, caption, boilerplate, fragment or a
+        # dangling opener (evaluation.summary_checks).
+        faults = {k: fig.summary_flags.get(k, 0) for k in NEVER_IN_A_SUMMARY}
+        assert not any(faults.values()), f"{faults}\n{report}"

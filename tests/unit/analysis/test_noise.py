@@ -82,3 +82,26 @@ def test_datelines() -> None:
     assert is_dateline("Monday, November 24, 2003")
     assert is_dateline("13/06/2018 14:13 SAST | Updated 13/06/2018 14:14 SAST")
     assert not is_dateline("Talks resume in November 2024 in Seoul.")
+
+
+def test_portal_chrome_and_disclaimers_go_english_and_korean() -> None:
+    page = "\n".join(
+        [
+            "한미 양국은 다음 달 방위비 분담 협상을 재개하기로 했다고 외교부가 밝혔다.",
+            "관련기사",
+            "많이 본 뉴스",
+            "카카오톡 공유하기",
+            "좋아요 0 훈훈해요 0 슬퍼요 0 화나요 0",
+            "이 기사를 추천합니다",
+            "기사제보 및 보도자료 tips@example.kr",
+            "협상 대표단은 서울에서 이틀간 회의를 열 예정이다.",
+            "Read more: Allies agree to expand drills",
+            "Have a tip? Write to the newsroom.",
+            "Download the app for breaking news alerts.",
+            "The views expressed are the author's own.",
+        ]
+    )
+    assert clean(page).body == [
+        "한미 양국은 다음 달 방위비 분담 협상을 재개하기로 했다고 외교부가 밝혔다.",
+        "협상 대표단은 서울에서 이틀간 회의를 열 예정이다.",
+    ]

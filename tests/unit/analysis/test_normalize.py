@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from koreapage_bot.analysis.normalize import clean_title, normalize_page
@@ -76,10 +78,18 @@ def test_a_lead_that_opens_with_the_headline_words_is_kept() -> None:
         "TOKYO — Japan and the United States held talks.",
         "SEOUL/WASHINGTON Japan and the United States held talks.",
         "PAJU, South Korea Japan and the United States held talks.",
+        "Seoul, May 23 (Yonhap) -- Japan and the United States held talks.",
+        "Seoul, Jan 2 (IANS) Japan and the United States held talks.",
+        "SEOUL: Japan and the United States held talks.",
     ],
 )
 def test_datelines_and_agency_tags_go(raw: str) -> None:
     assert _forms(raw)[0] == "Japan and the United States held talks."
+
+
+def test_a_date_with_its_time_zone_in_a_sentence_is_not_a_dateline() -> None:
+    raw = "The talks resumed in Seoul on May 23 (local time) after a break of a week."
+    assert _forms(raw)[0] == raw
 
 
 def test_a_capitalized_acronym_opening_a_paragraph_is_not_a_dateline() -> None:
@@ -95,6 +105,41 @@ def test_photo_caption_glued_to_the_body_goes_with_its_credit() -> None:
     text, forms = _forms(raw)
     assert text == "The defense ministry said the two sides would hold a review in March."
     assert "photo caption with credit" in forms
+
+
+CAPTIONED_BODY_EN = "The allies held the drill for a week, officials said on Monday after it ended."
+CAPTIONED_BODY_KO = "한미 양국은 일주일 동안 연합훈련을 실시했다고 군 당국이 밝혔다."
+
+
+@pytest.mark.parametrize(
+    "caption",
+    [
+        "Marines of both countries land on a beach in Pohang. Photo: Defense Ministry",
+        "Marines of both countries land on a beach in Pohang. [JOINT PRESS CORPS]",
+        "Marines of both countries land on a beach in Pohang. [Ministry of National Defense]",
+        "Marines of both countries land on a beach in Pohang. REUTERS/Park Ji-won",
+        "Marines of both countries land on a beach in Pohang. Courtesy of the Marine Corps",
+        "This file photo shows U.S. Marines landing on a beach in Pohang.",
+        "Gen. Ahn, left, and Gen. Cole review the troops at Camp Humphreys on Monday.",
+        "Col. Ahn (L) and Col. Cole (R) brief reporters in Seoul on Monday.",
+        "Marines land on a beach in Pohang, South Korea, March 3, 2025.",
+        "양국 해병대원들이 포항 해안에 상륙하고 있다. /연합뉴스",
+        "양국 해병대원들이 포항 해안에 상륙하고 있다. (사진=국방부 제공)",
+        "양국 해병대원들이 포항 해안에 상륙하고 있다. [사진=해병대 제공]",
+        "양국 해병대원들이 포항 해안에 상륙하고 있다. 2025.3.3 kim@example.kr",
+        "양국 해병대원들이 포항 해안에 상륙하고 있다. [해병대 제공. 재판매 및 DB 금지]",
+        "[사진=해병대 제공] 양국 해병대원들이 포항 해안에 상륙하고 있다.",
+    ],
+)
+def test_photo_caption_forms_go_and_the_body_stays(caption: str) -> None:
+    body = CAPTIONED_BODY_KO if re.search("[가-힣]", caption) else CAPTIONED_BODY_EN
+    assert _forms(f"{caption}\n{body}")[0] == body
+
+
+def test_an_article_s_last_line_with_the_agency_name_is_not_a_caption() -> None:
+    # Only a present-progressive caption sentence goes with a closing credit.
+    raw = "한미 양국은 협상을 이어가기로 했다고 외교부가 밝혔다. 연합뉴스"
+    assert _forms(raw)[0].startswith("한미 양국은 협상을 이어가기로 했다고")
 
 
 def test_a_caption_inside_a_long_paragraph_takes_only_its_own_sentence() -> None:
@@ -130,6 +175,8 @@ def test_korean_credits_captions_and_bylines() -> None:
         ("워싱턴=김철수 특파원 한미 정상이 만났다.", "김철수 기자"),
         ("한미 정상이 만났다. [부산 김철수 기자]", "김철수 기자"),
         ("한미 정상이 만났다.\n김철수 기자 kim@example.kr", "김철수 기자"),
+        ("[워싱턴=한빛통신]김철수 특파원 = 한미 정상이 만났다.", "김철수 기자"),
+        ("【서울=한빛통신】 김철수 기자 = 한미 정상이 만났다.", "김철수 기자"),
     ],
 )
 def test_korean_byline_forms(raw: str, byline: str) -> None:
@@ -214,6 +261,19 @@ def test_bullet_markers_go_and_items_stay() -> None:
         "a new review of the posture",
         "more drills in the spring",
         "Talks on costs",
+    ]
+
+
+def test_a_numbered_list_item_glued_to_the_sentence_before_starts_a_new_line() -> None:
+    # A year-in-review list numbers its items with circled digits, glued to the last item.
+    raw = (
+        "정부는 내년 초 후속 협상에 들어갈 계획이다.❾ 노동법 개정안 국회 통과\n"
+        "국회는 개정안을 처리했다."
+    )
+    assert _forms(raw)[0].split("\n") == [
+        "정부는 내년 초 후속 협상에 들어갈 계획이다.",
+        "노동법 개정안 국회 통과",
+        "국회는 개정안을 처리했다.",
     ]
 
 

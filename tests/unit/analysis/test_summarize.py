@@ -75,6 +75,22 @@ def test_the_headline_s_central_fact_comes_first() -> None:
     assert s.startswith("Sixty-two percent"), s
 
 
+def test_a_news_lead_that_words_the_headline_differently_is_still_the_anchor() -> None:
+    # The lead states the fact in its own words; a later background sentence repeats more of
+    # the headline's words but is not the news.
+    text = (
+        "South Korea and the United States have postponed their summer combined drills "
+        "by a month to ease the strain of a heat wave on troops, the Joint Chiefs of Staff "
+        "said on Monday.\n"
+        "Summer drills of the allies were also postponed in 2018 and in 2019, during "
+        "diplomacy with the North.\n"
+        "The field training will now run through late September, a JCS officer said.\n"
+        "Computer-simulated command post exercises go ahead as planned next week."
+    )
+    s = _summary("Allies postpone summer drills", text)
+    assert s.startswith("South Korea and the United States have postponed"), s
+
+
 def test_a_sentence_that_leans_on_the_one_before_is_not_picked_alone() -> None:
     text = (
         "The United States and South Korea opened a new round of talks on the cost of "
@@ -87,6 +103,23 @@ def test_a_sentence_that_leans_on_the_one_before_is_not_picked_alone() -> None:
     )
     s = _summary("Allies open new round of troop-cost talks", text)
     assert "However" not in s and "graph below" not in s, s
+
+
+def test_it_standing_for_a_thing_named_earlier_leans_on_that_sentence() -> None:
+    # "It will be deployed …" means the system named two sentences up; "It is unclear
+    # whether …" stands for nothing and stands alone.
+    text = (
+        "North Korea's army said on Monday it would respond physically to the allies' plan to "
+        "deploy the THAAD missile-defense system in the South.\n"
+        "The statement called the battery a tool of U.S. domination and threatened its site.\n"
+        "It will be deployed to U.S. Forces Korea to protect allied troops, Seoul and "
+        "Washington said on Friday, and will be operational by the end of the year.\n"
+        "It is unclear whether the North has the means to strike the battery, analysts said "
+        "after the statement was released."
+    )
+    s = _summary("North Korea threatens response to THAAD deployment", text)
+    assert "It will be deployed" not in s, s
+    assert "It is unclear whether" in s, s
 
 
 def test_an_analysis_summary_carries_its_argument() -> None:

@@ -179,3 +179,13 @@ def test_issue_labels() -> None:
     )
     assert issue_labels([]) == ""
     assert issue_labels(None) == ""
+
+
+def test_language_label_names_a_non_english_post_and_nothing_else() -> None:
+    from koreapage_bot.delivery.view import language_label
+
+    assert language_label("ko") == "Korean (한국어)"
+    assert language_label("KO") == "Korean (한국어)"
+    assert language_label("en") == language_label("en-GB") == language_label(None) == ""
+    assert language_label("ja") == "ja"  # a code the bot has no name for, shown as it is
+    assert language_label("<@everyone>") == ""  # a stored value is not trusted

@@ -21,6 +21,7 @@ from koreapage_bot.adapters.discord.markdown import (
     link_target,
 )
 from koreapage_bot.commands.replies import Reply, ReplyKind
+from koreapage_bot.delivery.view import language_label
 from koreapage_bot.delivery.view import truncate as _truncate
 from koreapage_bot.links import web_link
 from koreapage_bot.ports import BriefView
@@ -83,12 +84,16 @@ def _timestamp(when: datetime | None) -> str | None:
 
 def brief_embed(view: BriefView, *, compact: bool = False) -> Embed:
     """One brief as one embed: linked title, author, summary, issues and source, time, id."""
+    footer = f"Brief {view.brief_id}"
+    language = language_label(view.language)  # "Korean (한국어)"; nothing for English
+    if language:
+        footer += f" · {language}"
     embed: Embed = {
         "type": "rich",
         "title": _safe(view.title or f"Brief {view.brief_id}", TITLE_MAX),
         "description": _safe(view.summary, 350 if compact else DESCRIPTION_MAX),
         "color": colour_for(view.key_issues[0].id if view.key_issues else None),
-        "footer": {"text": truncate(f"Brief {view.brief_id}", FOOTER_MAX)},
+        "footer": {"text": truncate(footer, FOOTER_MAX)},
         "fields": [],
     }
     url = _http_url(view.url)

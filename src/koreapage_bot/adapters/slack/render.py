@@ -12,7 +12,12 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from koreapage_bot.commands.replies import FeedLine, Reply, ReplyKind, SubscriptionLine
-from koreapage_bot.delivery.view import escape_slack_mrkdwn, format_date, truncate
+from koreapage_bot.delivery.view import (
+    escape_slack_mrkdwn,
+    format_date,
+    language_label,
+    truncate,
+)
 from koreapage_bot.links import web_link
 from koreapage_bot.ports import BriefView
 
@@ -128,6 +133,9 @@ def brief_blocks(view: BriefView) -> list[Block]:
     if date:
         byline.append(date)
     byline.append(f"brief #{view.brief_id}")
+    language = language_label(view.language)  # "Korean (한국어)"; nothing for English
+    if language:
+        byline.append(escape_mrkdwn(language))
     blocks.append(_context(" · ".join(byline)))
     url = safe_url(view.url)
     if url:
@@ -157,6 +165,8 @@ def _brief_item(view: BriefView, summary_max: int) -> list[Block]:
     summary = fit_mrkdwn(view.summary, summary_max) if view.summary.strip() else ""
     text = f"{title}\n{summary}" if summary else title
     meta = _byline(view) + f" · #{view.brief_id}"
+    if language_label(view.language):
+        meta += " · " + escape_mrkdwn(language_label(view.language))
     if view.key_issues:
         meta += " · " + fit_mrkdwn(", ".join(t.label for t in view.key_issues), 300)
     return [_section(text), _context(meta)]
