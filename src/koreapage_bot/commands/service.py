@@ -111,7 +111,6 @@ class CommandService:
         admin_allowlist: Sequence[str] = (),
         on_subscriptions_changed: Callable[[], None] | None = None,
         on_feed_added: Callable[[], None] | None = None,
-        default_digest_tz: str = "UTC",
         max_chat_feeds: int = 25,
     ) -> None:
         self._store = store
@@ -121,7 +120,6 @@ class CommandService:
         self._allowlist = frozenset(admin_allowlist)
         self._changed = on_subscriptions_changed
         self._feed_added = on_feed_added
-        self._default_tz = default_digest_tz
         self._max_chat_feeds = max_chat_feeds
 
     # -- helpers -------------------------------------------------------------------------
@@ -293,7 +291,7 @@ class CommandService:
                 created_by=caller.user_id,
                 per_brief=per_brief,
                 digest_time=digest_time,
-                digest_tz=digest_tz or self._default_tz,
+                digest_tz=digest_tz or "UTC",
                 options=existing.options if existing else None,
             )
         )

@@ -34,7 +34,7 @@ import asyncio
 import logging
 import math
 import random
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
@@ -60,8 +60,6 @@ from koreapage_bot.store.store import Store
 
 log = logging.getLogger(__name__)
 
-# Called with (subscription id, reason) when a channel stops taking posts.
-PausedHook = Callable[[int, str], Awaitable[None]]
 # Whether a holder (a dispatcher process) may still be sending: (holder id, heartbeats, now).
 Liveness = Callable[[str, Mapping[str, datetime], datetime], bool]
 
@@ -142,7 +140,6 @@ class Dispatcher:
         budgets: Mapping[str, RateBudget] | None = None,
         *,
         concurrency: int = 32,
-        on_paused: PausedHook | None = None,
         clock: Callable[[], datetime] = utcnow,
         holder: str | None = None,
         liveness: Liveness = is_alive,
@@ -156,7 +153,6 @@ class Dispatcher:
         self._slots = {p: asyncio.Semaphore(concurrency) for p in self._publishers}
         # Rows waiting in lanes per platform; refilled when it falls to half.
         self._cap = max(config.batch_size, 2 * concurrency)
-        self._on_paused = on_paused
         self._clock = clock
         self._holder = holder or Holder.current().id
         self._liveness = liveness
@@ -654,8 +650,6 @@ class Dispatcher:
                     outcome.reason,
                 )
                 self._stats.paused += 1
-                if self._on_paused is not None:
-                    await self._on_paused(claimed.subscription.id, outcome.reason)
                 return False
             await outbox.mark_dead(d.id, outcome.reason, now)
             self._stats.dead += 1
