@@ -341,11 +341,6 @@ class _Hops:
         )
 
 
-def validate_feed_url(url: str) -> str:
-    """Shape check for a URL a user typed (no network): returns it normalised or raises."""
-    return str(parse_url(url))
-
-
 __all__ = [
     "DEFAULT_USER_AGENT",
     "FEED_ACCEPT",
@@ -356,5 +351,4 @@ __all__ = [
     "UnsafeUrl",
     "parse_max_age",
     "parse_retry_after",
-    "validate_feed_url",
 ]

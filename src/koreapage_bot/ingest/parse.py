@@ -143,15 +143,11 @@ def _build(result: Any, raw_entries: list[Any], base_url: str | None) -> ParsedF
                 aliases=alias_keys(fact, key),
             )
         )
-    warning = None
-    if result.get("bozo"):
-        warning = f"recovered from: {result.get('bozo_exception')}"[:300]
     return ParsedFeed(
         title=_text_field(feed_info, "title") or None,
         link=_absolute(feed_info.get("link"), base_url),
         author=_author(feed_info),
         entries=tuple(entries),
-        warning=warning,
     )
 
 

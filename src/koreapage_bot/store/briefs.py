@@ -18,6 +18,7 @@ from koreapage_bot.store.rows import (
     BRIEF_COLUMNS,
     brief_from_row,
     subscription_from_row,
+    tags_to_json,
     utcnow,
 )
 from koreapage_bot.store.search import SearchPage, parse_query, search_postgres, search_sqlite
@@ -165,7 +166,7 @@ class BriefRepository:
                     source=feed.name,
                     published=entry.published,
                     summary=analysis.summary,
-                    key_issues=[{"id": k.id, "label": k.label} for k in tags],
+                    key_issues=tags_to_json(tags),
                     relevance=analysis.relevance,
                     search_text=search_text,
                     created_at=now,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -74,7 +74,7 @@ def tags_from_json(value: Any) -> tuple[IssueTag, ...]:
     return tuple(IssueTag(str(item["id"]), str(item["label"])) for item in value)
 
 
-def tags_to_json(tags: tuple[IssueTag, ...]) -> list[dict[str, str]]:
+def tags_to_json(tags: Sequence[IssueTag]) -> list[dict[str, str]]:
     return [{"id": t.id, "label": t.label} for t in tags]
 
 

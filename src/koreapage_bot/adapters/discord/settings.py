@@ -58,10 +58,6 @@ class DiscordSettings:
     # well inside that. Beyond it the channel's messages are read before sending again.
     nonce_window: float = 120.0
 
-    @property
-    def enabled(self) -> bool:
-        return bool(self.token)
-
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> DiscordSettings:
         return cls(

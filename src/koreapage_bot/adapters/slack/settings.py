@@ -43,11 +43,6 @@ class SlackSettings:
             return SlackMode.HTTP
         return SlackMode.POST_ONLY
 
-    @staticmethod
-    def enabled(env: Mapping[str, str]) -> bool:
-        """Bootstrap starts the Slack adapter only when a bot token is configured."""
-        return bool(env.get("SLACK_BOT_TOKEN", "").strip())
-
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> SlackSettings:
         def get(name: str) -> str | None:
