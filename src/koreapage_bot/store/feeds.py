@@ -165,10 +165,6 @@ class FeedRepository:
             result = await conn.execute(delete(t.feeds).where(t.feeds.c.id == feed_id))
         return bool(result.rowcount)
 
-    async def claim_due(self, now: datetime, limit: int, lease: timedelta) -> list[Feed]:
-        """Feeds due for a poll, leased so that an overlapping tick cannot take them too."""
-        return await self.claim(await self.due(now, limit), now, lease)
-
     async def due(self, due_by: datetime, limit: int) -> list[Feed]:
         """Up to `limit` feeds due by `due_by`, longest overdue first (read only)."""
         async with self._engine.connect() as conn:

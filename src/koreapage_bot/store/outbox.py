@@ -186,27 +186,6 @@ class OutboxRepository:
             row = result.mappings().first()
         return delivery_from_row(row) if row else None
 
-    async def claim_due(
-        self, now: datetime, limit: int, platforms: Collection[str], holder: str | None = None
-    ) -> list[ClaimedDelivery]:
-        """Take up to `limit` due rows at once: each is marked `sending` and its attempt
-        counted before this returns (tools and tests; the dispatcher claims row by row)."""
-        if not platforms:
-            return []
-        async with self._engine.begin() as conn:
-            rows = (await conn.execute(self._due_query(now, limit, platforms))).scalars().all()
-            if not rows:
-                return []
-            # One statement for the batch; the state check (re-evaluated under the row lock on
-            # PostgreSQL) means a row another claimer took first is not returned here.
-            result = await conn.execute(
-                _claim(now, holder)
-                .where(t.deliveries.c.id.in_(list(rows)))
-                .returning(t.deliveries.c.id)
-            )
-            claimed = list(result.scalars())
-        return await self.load(claimed)
-
     async def in_doubt(self, platforms: Collection[str]) -> list[ClaimedDelivery]:
         """Rows in `sending`: in flight, or left so by a process that stopped mid-send. Each
         says who claimed it and when; the dispatcher decides which are in doubt."""

@@ -34,6 +34,7 @@ from tests.integration.delivery.support import (
     a_brief,
     a_feed,
     channel_gone,
+    claim_heads,
     permanent,
     rate_limited,
     server_error,
@@ -297,7 +298,7 @@ async def test_crash_between_claim_and_send(
     store, clock = sqlite_store, Clock()
     await subscribe(store, "ch-1")
     await a_brief(store, await a_feed(store), "Alliance summit")
-    claimed = await store.outbox.claim_due(clock.now, 10, ["fake"])  # then the process dies
+    claimed = await claim_heads(store, clock.now, ["fake"])  # then the process dies
     assert [c.delivery.state for c in claimed] == [DeliveryState.SENDING]
 
     platform = (FakePlatformWithLookup if lookup else FakePlatform)()
@@ -384,7 +385,7 @@ async def test_a_row_held_by_another_host_is_settled_once_its_heartbeat_stops(
     await a_brief(store, await a_feed(store), "Alliance summit")
     other = Holder("another-host", "4026531836", 7, "99").id
     await store.outbox.heartbeat(other, clock.now)
-    await store.outbox.claim_due(clock.now, 10, ["fake"], other)
+    await claim_heads(store, clock.now, ["fake"], other)
     platform = FakePlatformWithLookup()
     d = dispatcher(store, platform, clock)
 
@@ -405,7 +406,7 @@ async def test_a_lookup_that_cannot_answer_now_is_asked_again_and_never_resent_b
     store, clock = sqlite_store, Clock()
     await subscribe(store, "ch-1")
     await a_brief(store, await a_feed(store), "Alliance summit")
-    await store.outbox.claim_due(clock.now, 10, ["fake"])  # then the process dies
+    await claim_heads(store, clock.now, ["fake"])  # then the process dies
 
     class Unreachable(FakePlatformWithLookup):
         down = True
@@ -442,7 +443,7 @@ async def test_a_lookup_that_can_never_answer_follows_the_in_doubt_policy(
     store, clock = sqlite_store, Clock()
     await subscribe(store, "ch-1")
     await a_brief(store, await a_feed(store), "Alliance summit")
-    await store.outbox.claim_due(clock.now, 10, ["fake"])
+    await claim_heads(store, clock.now, ["fake"])
 
     class NoPermission(FakePlatformWithLookup):
         async def find_sent(self, targets: Sequence[DeliveryTarget]) -> LookupOutcome:

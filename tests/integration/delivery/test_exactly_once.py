@@ -24,7 +24,14 @@ from tests.integration.delivery.platforms import (
     discord_adapter,
     slack_publisher,
 )
-from tests.integration.delivery.support import Clock, a_brief, a_feed, subscribe
+from tests.integration.delivery.support import (
+    Clock,
+    a_brief,
+    a_feed,
+    claim_heads,
+    mark_sending,
+    subscribe,
+)
 
 CONFIG = DeliveryConfig(publish_timeout_seconds=10.0)
 LEASE = 60.0  # past the publish timeout plus the dispatcher's margin
@@ -126,7 +133,8 @@ async def test_one_history_call_settles_every_row_in_doubt_in_a_channel(
     for title in ("First", "Second", "Third"):
         await a_brief(store, feed, title)
     publisher = slack_publisher(slack)
-    in_flight = await store.outbox.claim_due(clock.now, 10, ["slack"])
+    rows = await store.outbox.all()
+    in_flight = await mark_sending(store, sorted(r.id for r in rows), clock.now)
     for claimed in in_flight[:2]:  # the dead process had posted these two
         await post_as(publisher, claimed)
     assert len(slack.posts()) == 2
@@ -216,7 +224,7 @@ async def test_rows_of_a_killed_process_are_settled_at_once_and_not_posted_twice
         try:
             holder = Holder.of_pid(process.pid)
             assert holder is not None
-            (claimed,) = await store.outbox.claim_due(clock.now, 10, ["discord"], holder.id)
+            (claimed,) = await claim_heads(store, clock.now, ["discord"], holder.id)
             await post_as(adapter.publisher, claimed)
             assert discord_posts(fake, cid) == {"kp-1": 1}
 
@@ -256,7 +264,7 @@ async def test_after_a_long_outage_a_killed_process_rows_are_looked_up(
         process = await _a_process()
         holder = Holder.of_pid(process.pid)
         assert holder is not None
-        claims = await store.outbox.claim_due(clock.now, 10, ["discord", "slack"], holder.id)
+        claims = await claim_heads(store, clock.now, ["discord", "slack"], holder.id)
         for claimed in claims:
             await post_as(publishers[claimed.subscription.platform], claimed)
         process.kill()

@@ -72,13 +72,24 @@ async def test_feeds_add_is_idempotent_and_found_by_id_url_or_name(store: Store)
     assert await store.feeds.find("nope") is None
 
 
-async def test_claim_due_leases_feeds_so_a_second_tick_cannot_take_them(store: Store) -> None:
+async def test_a_claim_leases_feeds_so_a_second_process_cannot_take_them(store: Store) -> None:
     due, _ = await store.feeds.add("https://a.example/1", "one", now=NOW)
     later, _ = await store.feeds.add("https://a.example/2", "two", now=NOW + timedelta(hours=1))
-    claimed = await store.feeds.claim_due(NOW, 10, timedelta(minutes=10))
+    seen = await store.feeds.due(NOW, 10)
+    assert [f.id for f in seen] == [due.id]
+    claimed = await store.feeds.claim(seen, NOW, timedelta(minutes=10))
     assert [f.id for f in claimed] == [due.id]
-    assert await store.feeds.claim_due(NOW, 10, timedelta(minutes=10)) == []
-    assert later.id not in [f.id for f in await store.feeds.claim_due(NOW, 10, timedelta(0))]
+    assert await store.feeds.due(NOW, 10) == []
+    # A second process that read the feed before the claim loses the race.
+    assert await store.feeds.claim(seen, NOW, timedelta(minutes=10)) == []
+    # Its lease over (10 minutes), it is due again, ahead of the feed due in an hour.
+    ids = [f.id for f in await store.feeds.due(NOW + timedelta(hours=1), 10)]
+    assert ids == [due.id, later.id]
+    # The lease is moved only by whoever holds it.
+    held = NOW + timedelta(minutes=10)
+    assert not await store.feeds.move_claim(due.id, NOW, NOW + timedelta(hours=2))
+    assert await store.feeds.move_claim(due.id, held, NOW)
+    assert [f.id for f in await store.feeds.due(NOW, 10)] == [due.id]
 
 
 async def test_poll_update_stores_validators_verbatim_and_follows_a_permanent_redirect(
@@ -128,7 +139,8 @@ async def test_redirect_onto_a_url_we_already_follow_keeps_the_old_row(store: St
 async def test_disabled_feed_is_not_claimed_and_re_adding_revives_it(store: Store) -> None:
     feed, _ = await store.feeds.add("https://a.example/feed", "a", now=NOW)
     await store.feeds.disable(feed.id, "gone")
-    assert await store.feeds.claim_due(NOW + timedelta(days=1), 10, timedelta(0)) == []
+    assert await store.feeds.due(NOW + timedelta(days=1), 10) == []
+    assert await store.feeds.claim([feed], NOW, timedelta(0)) == []
     revived, created = await store.feeds.add("https://a.example/feed", "a", now=NOW)
     assert created and revived.state is FeedState.ACTIVE and revived.last_error is None
 
@@ -265,7 +277,7 @@ async def test_a_paused_channel_keeps_its_queue_and_skips_a_stale_backlog_on_res
     await store.subscriptions.pause(sub.id, "403 Missing Permissions")
     old = await put(store, feed.id, GSOMIA)  # queued at NOW, while paused
     assert old.deliveries == 1
-    assert await store.outbox.claim_due(NOW + timedelta(days=5), 10, ["discord"]) == []
+    assert await store.outbox.due_ids(NOW + timedelta(days=5), 10, ["discord"]) == []
     later = NOW + timedelta(days=3)
     recent = await store.briefs.store_post(
         (await store.feeds.get(feed.id)),  # type: ignore[arg-type]
@@ -277,7 +289,9 @@ async def test_a_paused_channel_keeps_its_queue_and_skips_a_stale_backlog_on_res
     states = {d.brief_id: d.state for d in await store.outbox.all()}
     assert states[old.brief.id] is DeliveryState.SKIPPED  # type: ignore[union-attr]
     assert states[recent.brief.id] is DeliveryState.PENDING  # type: ignore[union-attr]
-    due = await store.outbox.claim_due(later + timedelta(hours=1), 10, ["discord"])
+    due = await store.outbox.load(
+        await store.outbox.due_ids(later + timedelta(hours=1), 10, ["discord"])
+    )
     assert [c.delivery.brief_id for c in due] == [recent.brief.id]  # type: ignore[union-attr]
 
 
