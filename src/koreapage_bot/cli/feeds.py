@@ -22,7 +22,6 @@ from koreapage_bot.cli.common import (
     show_reply,
 )
 from koreapage_bot.commands.replies import Reply
-from koreapage_bot.commands.service import find_feed
 from koreapage_bot.domain import Feed
 
 # -- feeds -----------------------------------------------------------------------------------
@@ -87,7 +86,7 @@ def feeds_backfill(
 
     async def main() -> int:
         async with bot_for_cli() as bot:
-            found = await find_feed(bot.store, feed)
+            found = await bot.store.feeds.find(feed)
             if found is None:
                 raise fail(f"no feed {feed!r}; `koreapage-bot feeds list` shows them")
             briefs = await bot.store.briefs.latest(latest, feed_id=found.id)

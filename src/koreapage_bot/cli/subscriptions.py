@@ -21,7 +21,6 @@ from koreapage_bot.cli.common import (
     run_async,
     subs_app,
 )
-from koreapage_bot.commands.service import find_feed
 from koreapage_bot.config import ConfigError, validate_timezone
 from koreapage_bot.domain import DeliveryState
 from koreapage_bot.store.subscriptions import SubscriptionSpec
@@ -83,7 +82,7 @@ def subscriptions_add(
                 raise fail(f"unknown issue ids {unknown}; valid: {', '.join(sorted(valid))}")
             feed_ids: list[int] = []
             for ref in _split(feeds):
-                found = await find_feed(bot.store, ref)
+                found = await bot.store.feeds.find(ref)
                 if found is None:
                     raise fail(f"no feed {ref!r}")
                 feed_ids.append(found.id)

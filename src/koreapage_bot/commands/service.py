@@ -32,16 +32,6 @@ DIGEST_LIMIT = 10
 row_id = parse_row_id  # `ref` as a row id in range, else None (never int() of a huge number)
 
 
-async def find_feed(store: Store, ref: str) -> Feed | None:
-    """A feed by id, URL or name, as users type it (`3`, `#3`, a URL, a name). A number that
-    cannot be an id finds nothing rather than reaching the database."""
-    ref = ref.strip().lstrip("#")
-    if ref.isascii() and ref.isdigit():
-        number = row_id(ref)
-        return await store.feeds.get(number) if number is not None else None
-    return await store.feeds.find(ref)
-
-
 @dataclass(frozen=True, slots=True)
 class FeedProbe:
     """What fetching a candidate feed once found."""
@@ -376,7 +366,7 @@ class CommandService:
                 "Remove which feed?",
                 details=(grammar.usage_line("feeds", "remove"),),
             )
-        found = await find_feed(self._store, feed)
+        found = await self._store.feeds.find(feed)
         if found is None or found.state is FeedState.DISABLED:
             return Reply(
                 ReplyKind.ERROR, f"No feed `{grammar.clip(feed)}`. `feeds list` shows the ids."

@@ -27,7 +27,7 @@ from koreapage_bot.ingest.identity import (
     alias_keys,
     collapse,
     entry_keys,
-    html_to_text,
+    inline_text,
 )
 from koreapage_bot.links import web_link
 
@@ -176,12 +176,12 @@ def _text_field(data: Mapping[str, Any], name: str) -> str:
         return ""
     detail = data.get(f"{name}_detail") or {}
     if str(detail.get("type", "")).lower() in _HTML_TYPES or "<" in str(value):
-        return html_to_text(str(value))
+        return inline_text(str(value))
     return collapse(str(value))
 
 
 def _title_from(text: str) -> str:
-    words = html_to_text(text)
+    words = inline_text(text)
     return words if len(words) <= 90 else words[:89].rsplit(" ", 1)[0] + "…"
 
 
@@ -190,7 +190,7 @@ def _author(data: Mapping[str, Any]) -> str | None:
     name = detail.get("name") or data.get("author")
     if not name:
         return None
-    text = html_to_text(str(name))
+    text = inline_text(str(name))
     return text or None
 
 

@@ -129,12 +129,12 @@ def _success(
         # A 304 may omit validators; keep the ones we sent.
         etag = result.etag or feed.etag
         last_modified = result.last_modified or feed.last_modified
-        outcome, digest = Outcome.NOT_MODIFIED, feed.content_hash
+        outcome, body_sha = Outcome.NOT_MODIFIED, feed.content_hash
     else:
         assert result.body is not None
         etag, last_modified = result.etag, result.last_modified
-        digest = body_hash(result.body)
-        outcome = Outcome.UNCHANGED if digest == feed.content_hash else Outcome.CHANGED
+        body_sha = body_hash(result.body)
+        outcome = Outcome.UNCHANGED if body_sha == feed.content_hash else Outcome.CHANGED
     return FeedUpdate(
         outcome=outcome,
         parse=outcome is Outcome.CHANGED,
@@ -146,7 +146,7 @@ def _success(
         new_url=result.permanent_redirect_url,
         etag=etag,
         last_modified=last_modified,
-        content_hash=digest,
+        content_hash=body_sha,
     )
 
 

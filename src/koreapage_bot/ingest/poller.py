@@ -22,7 +22,7 @@ from sqlalchemy.exc import IntegrityError
 from koreapage_bot.domain import ArticleInput, Brief, Feed, FeedEntry, FeedState, ParsedFeed
 from koreapage_bot.ingest import policy
 from koreapage_bot.ingest.fetch import FeedFetcher, FetchResult
-from koreapage_bot.ingest.identity import content_hash, html_to_text
+from koreapage_bot.ingest.identity import content_hash, inline_text
 from koreapage_bot.ingest.parse import NotAFeed, parse_feed
 from koreapage_bot.ingest.policy import FeedUpdate, Outcome, PollSettings
 from koreapage_bot.ports import Analyzer
@@ -182,10 +182,12 @@ class Poller:
             if seen is None:
                 fresh.append(entry)
                 continue
-            digest = _entry_hash(entry)
-            if digest != seen[1]:
+            entry_hash = _entry_hash(entry)
+            if entry_hash != seen[1]:
                 # Edited or re-published: keep the record current, never post it again.
-                await self._store.briefs.touch_post(seen[0], title=entry.title, content_hash=digest)
+                await self._store.briefs.touch_post(
+                    seen[0], title=entry.title, content_hash=entry_hash
+                )
                 report.updated_entries += 1
         # Oldest first, so channels get new posts in the order they were published.
         fresh.sort(key=lambda e: (e.published is None, e.published or self._clock()))
@@ -239,7 +241,7 @@ class Poller:
             feed_title=parsed.title or feed.name,
             feed_author=parsed.author,
         )
-        text = html_to_text(body)
+        text = inline_text(body)
         # Only new posts get their page fetched: a first fetch of a large archive must not
         # turn into hundreds of page requests to one host.
         if not (fetch_page and self._full_text.enabled and entry.url):

@@ -39,7 +39,8 @@ class StoredPost:
     deliveries: int
 
 
-def analysis_to_json(analysis: Analysis) -> dict[str, Any]:
+def analysis_record(analysis: Analysis) -> dict[str, Any]:
+    """The analysis as the posts.analysis JSON column keeps it (scores and evidence too)."""
     return {
         "relevant": analysis.relevant,
         "relevance": analysis.relevance,
@@ -141,7 +142,7 @@ class BriefRepository:
                     content_hash=post.content_hash,
                     relevant=post.relevant,
                     relevance=analysis.relevance,
-                    analysis=analysis_to_json(analysis),
+                    analysis=analysis_record(analysis),
                     created_at=now,
                     updated_at=now,
                 )

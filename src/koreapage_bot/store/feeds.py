@@ -111,8 +111,9 @@ class FeedRepository:
         return feed_from_row(row) if row else None
 
     async def find(self, ref: str) -> Feed | None:
-        """A feed by id, URL or (case-insensitive) name: what users type in commands."""
-        ref = ref.strip()
+        """A feed by id, URL or (case-insensitive) name, as users type it (`3`, `#3`, a URL, a
+        name). A number that cannot be an id finds nothing rather than reaching the database."""
+        ref = ref.strip().lstrip("#")
         if ref.isascii() and ref.isdigit():
             number = parse_row_id(ref)
             return await self.get(number) if number is not None else None

@@ -167,7 +167,7 @@ async def test_script_in_feed_html_never_reaches_the_text() -> None:
     # still drop scripts and styles.
     from koreapage_bot.analysis.pipeline import OfflineAnalyzer
     from koreapage_bot.domain import ArticleInput
-    from koreapage_bot.ingest.identity import html_to_text
+    from koreapage_bot.ingest.identity import inline_text
 
     body = (
         b'<?xml version="1.0"?><rss version="2.0"><channel><title>t</title><item>'
@@ -178,7 +178,7 @@ async def test_script_in_feed_html_never_reaches_the_text() -> None:
     )
     feed = await parse_feed(body, "https://example.org/feed")
     (entry,) = feed.entries
-    assert "steal" not in html_to_text(entry.summary)
+    assert "steal" not in inline_text(entry.summary)
     analysis = await OfflineAnalyzer().analyze(
         ArticleInput(id="g1", title=entry.title, html=entry.summary)
     )
