@@ -32,7 +32,7 @@ from tests.fakes.feed_server import FeedRoute, FeedServer, Item
 from koreapage_bot.domain import Feed, FeedState
 from koreapage_bot.ingest.fetch import FeedFetcher, HttpSettings
 from koreapage_bot.ingest.parse import NotAFeed, parse_feed
-from koreapage_bot.ingest.policy import FeedUpdate, PollSettings, decide, parse_failed
+from koreapage_bot.ingest.policy import PollDecision, PollSettings, decide, parse_failed
 
 T0 = datetime(2024, 7, 1, tzinfo=UTC)
 
@@ -47,34 +47,34 @@ class Polled:
 PollFn = Callable[[Feed, datetime], Awaitable[Polled]]
 
 
-def apply(feed: Feed, update: FeedUpdate) -> Feed:
+def apply(feed: Feed, decision: PollDecision, now: datetime) -> Feed:
     """What a store would write back (the lead's repository does this for real)."""
     return replace(
         feed,
-        url=update.new_url or feed.url,
-        state=update.state,
-        etag=update.etag,
-        last_modified=update.last_modified,
-        content_hash=update.content_hash,
-        next_poll_at=update.next_poll_at,
-        last_polled_at=update.last_polled_at,
-        consecutive_failures=update.consecutive_failures,
-        last_error=update.last_error,
+        url=decision.update.new_url or feed.url,
+        state=decision.update.state,
+        etag=decision.update.etag,
+        last_modified=decision.update.last_modified,
+        content_hash=decision.update.content_hash,
+        next_poll_at=decision.update.next_poll_at,
+        last_polled_at=now,
+        consecutive_failures=decision.update.consecutive_failures,
+        last_error=decision.update.last_error,
     )
 
 
 def make_poll_one(fetcher: FeedFetcher, settings: PollSettings) -> PollFn:
     async def poll_one(feed: Feed, now: datetime) -> Polled:
         result = await fetcher.fetch(feed.url, feed.etag, feed.last_modified)
-        update = decide(feed, result, now, settings)
+        decision = decide(feed, result, now, settings)
         entries = 0
-        if update.parse and result.body is not None:
+        if decision.parse and result.body is not None:
             try:
                 parsed = await parse_feed(result.body, result.final_url, result.content_type)
                 entries = len(parsed.entries)
             except NotAFeed as exc:
-                update = parse_failed(feed, update, exc.reason, now, settings)
-        return Polled(apply(feed, update), update.outcome.value, entries)
+                decision = parse_failed(feed, decision, exc.reason, now, settings)
+        return Polled(apply(feed, decision, now), decision.outcome.value, entries)
 
     return poll_one
 

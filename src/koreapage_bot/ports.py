@@ -10,7 +10,26 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol, runtime_checkable
 
-from koreapage_bot.domain import Analysis, ArticleInput, Brief, IssueTag
+from koreapage_bot.domain import Analysis, ArticleInput, Brief, FeedState, IssueTag
+
+
+@dataclass(frozen=True, slots=True)
+class FeedPollUpdate:
+    """Everything one poll changes on a feed row, written at once (the poll policy decides
+    the schedule and validators; the poller adds what the parsed feed said about itself)."""
+
+    next_poll_at: datetime
+    state: FeedState
+    consecutive_failures: int
+    last_error: str | None
+    etag: str | None
+    last_modified: str | None
+    content_hash: str | None  # of the whole body, to skip parsing an unchanged one
+    new_url: str | None = None  # a permanent redirect's target: the feed's URL from now on
+    title: str | None = None
+    site_url: str | None = None
+    baselined: bool | None = None
+    name: str | None = None  # a better display name (the feed's own title)
 
 
 class Analyzer(Protocol):

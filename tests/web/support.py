@@ -16,8 +16,8 @@ from koreapage_bot.analysis.taxonomy import load_taxonomy
 from koreapage_bot.config import WebConfig
 from koreapage_bot.domain import Analysis, Brief, Feed, FeedEntry, KeyIssue
 from koreapage_bot.http import HttpServer, HttpSettings
+from koreapage_bot.ports import FeedPollUpdate
 from koreapage_bot.store.briefs import NewPost
-from koreapage_bot.store.feeds import FeedPollUpdate
 from koreapage_bot.store.store import Store
 from koreapage_bot.web import WebArchive, mount_web
 

@@ -23,6 +23,7 @@ from enum import StrEnum
 from koreapage_bot.domain import Feed, FeedState
 from koreapage_bot.error_text import bounded_error
 from koreapage_bot.ingest.fetch import FetchResult
+from koreapage_bot.ports import FeedPollUpdate
 
 _RETRY_AFTER_STATUSES = frozenset({429, 503})
 
@@ -56,20 +57,16 @@ class Outcome(StrEnum):
 
 
 @dataclass(frozen=True, slots=True)
-class FeedUpdate:
-    """What to write back to the feed row after one poll."""
+class PollDecision:
+    """What one fetch means for a feed: its outcome, and the update to write to its row."""
 
     outcome: Outcome
-    parse: bool
-    state: FeedState
-    next_poll_at: datetime | None  # None when disabled
-    last_polled_at: datetime
-    consecutive_failures: int
-    last_error: str | None
-    new_url: str | None  # permanent redirect: store this URL
-    etag: str | None
-    last_modified: str | None
-    content_hash: str | None  # body hash to store
+    update: FeedPollUpdate
+
+    @property
+    def parse(self) -> bool:
+        """A new body arrived: parse it (a 304 or an unchanged body needs no parsing)."""
+        return self.outcome is Outcome.CHANGED
 
 
 def body_hash(body: bytes) -> str:
@@ -91,22 +88,21 @@ def decide(
     now: datetime,
     settings: PollSettings,
     rng: random.Random | None = None,
-) -> FeedUpdate:
+) -> PollDecision:
     """The feed's next state after `result`. `feed.content_hash` is the stored body hash."""
     status = result.status
     if status == 410:
-        return FeedUpdate(
-            outcome=Outcome.GONE,
-            parse=False,
-            state=FeedState.DISABLED,
-            next_poll_at=None,
-            last_polled_at=now,
-            consecutive_failures=feed.consecutive_failures + 1,
-            last_error=bounded_error(result.error) or "HTTP 410 Gone",
-            new_url=None,
-            etag=feed.etag,
-            last_modified=feed.last_modified,
-            content_hash=feed.content_hash,
+        return PollDecision(
+            Outcome.GONE,
+            FeedPollUpdate(
+                next_poll_at=now,  # never polled again: the feed is disabled
+                state=FeedState.DISABLED,
+                consecutive_failures=feed.consecutive_failures + 1,
+                last_error=bounded_error(result.error) or "HTTP 410 Gone",
+                etag=feed.etag,
+                last_modified=feed.last_modified,
+                content_hash=feed.content_hash,
+            ),
         )
     if result.not_modified or (result.ok and result.body is not None):
         return _success(feed, result, now, settings, rng)
@@ -121,7 +117,7 @@ def _success(
     now: datetime,
     settings: PollSettings,
     rng: random.Random | None,
-) -> FeedUpdate:
+) -> PollDecision:
     interval = float(feed_interval(feed, settings))
     if result.max_age is not None:
         interval = max(interval, float(min(result.max_age, settings.max_delay_seconds)))
@@ -135,18 +131,18 @@ def _success(
         etag, last_modified = result.etag, result.last_modified
         body_sha = body_hash(result.body)
         outcome = Outcome.UNCHANGED if body_sha == feed.content_hash else Outcome.CHANGED
-    return FeedUpdate(
-        outcome=outcome,
-        parse=outcome is Outcome.CHANGED,
-        state=FeedState.ACTIVE,
-        next_poll_at=now + _jittered(interval, settings, rng),
-        last_polled_at=now,
-        consecutive_failures=0,
-        last_error=None,
-        new_url=result.permanent_redirect_url,
-        etag=etag,
-        last_modified=last_modified,
-        content_hash=body_sha,
+    return PollDecision(
+        outcome,
+        FeedPollUpdate(
+            next_poll_at=now + _jittered(interval, settings, rng),
+            state=FeedState.ACTIVE,
+            consecutive_failures=0,
+            last_error=None,
+            etag=etag,
+            last_modified=last_modified,
+            content_hash=body_sha,
+            new_url=result.permanent_redirect_url,
+        ),
     )
 
 
@@ -158,7 +154,7 @@ def failure(
     rng: random.Random | None = None,
     *,
     retry_after: float | None = None,
-) -> FeedUpdate:
+) -> PollDecision:
     """A failed poll: back off exponentially, honour Retry-After, mark broken when due."""
     failures = feed.consecutive_failures + 1
     base = feed_interval(feed, settings)
@@ -169,39 +165,39 @@ def failure(
     state = FeedState.BROKEN if failures >= settings.broken_after else FeedState.ACTIVE
     if feed.state == FeedState.DISABLED:
         state = FeedState.DISABLED
-    return FeedUpdate(
-        outcome=Outcome.FAILED,
-        parse=False,
-        state=state,
-        next_poll_at=now + _jittered(delay, settings, rng),
-        last_polled_at=now,
-        consecutive_failures=failures,
-        # Errors quote servers and documents: bounded here, so reports and logs are too.
-        last_error=bounded_error(error),
-        new_url=None,
-        etag=feed.etag,
-        last_modified=feed.last_modified,
-        content_hash=feed.content_hash,
+    return PollDecision(
+        Outcome.FAILED,
+        FeedPollUpdate(
+            next_poll_at=now + _jittered(delay, settings, rng),
+            state=state,
+            consecutive_failures=failures,
+            # Errors quote servers and documents: bounded here, so reports and logs are too.
+            last_error=bounded_error(error),
+            etag=feed.etag,
+            last_modified=feed.last_modified,
+            content_hash=feed.content_hash,
+        ),
     )
 
 
 def parse_failed(
     feed: Feed,
-    update: FeedUpdate,
+    decision: PollDecision,
     error: str,
     now: datetime,
     settings: PollSettings,
     rng: random.Random | None = None,
-) -> FeedUpdate:
+) -> PollDecision:
     """The body `decide` asked to parse turned out unusable (e.g. NotAFeed).
 
     Counts as a failure, and forgets validators and body hash so the next poll fetches and
     parses the body again instead of trusting a 304 or an unchanged hash of a bad body."""
     failed = failure(feed, error, now, settings, rng)
-    return replace(
-        failed,
+    forget = replace(
+        failed.update,
         etag=None,
         last_modified=None,
         content_hash=None,
-        new_url=update.new_url,
+        new_url=decision.update.new_url,
     )
+    return replace(failed, update=forget)

@@ -24,10 +24,9 @@ from koreapage_bot.ingest import policy
 from koreapage_bot.ingest.fetch import FeedFetcher, FetchResult
 from koreapage_bot.ingest.identity import content_hash, inline_text
 from koreapage_bot.ingest.parse import NotAFeed, parse_feed
-from koreapage_bot.ingest.policy import FeedUpdate, Outcome, PollSettings
-from koreapage_bot.ports import Analyzer
+from koreapage_bot.ingest.policy import Outcome, PollDecision, PollSettings
+from koreapage_bot.ports import Analyzer, FeedPollUpdate
 from koreapage_bot.store.briefs import NewPost
-from koreapage_bot.store.feeds import FeedPollUpdate
 from koreapage_bot.store.rows import utcnow
 from koreapage_bot.store.store import Store
 
@@ -103,8 +102,8 @@ class Poller:
         except Exception as exc:  # a bug or a database error for one feed: log, back off
             log.exception("feed %d (%s): poll failed", feed.id, feed.url)
             now = self._clock()
-            update = policy.failure(feed, f"internal error: {exc}", now, self._settings)
-            await self._store.feeds.apply_poll(feed.id, _to_store(update, now), now)
+            failed = policy.failure(feed, f"internal error: {exc}", now, self._settings)
+            await self._store.feeds.apply_poll(feed.id, failed.update, now)
             return PollReport(feed.id, "error", error=str(exc))
 
     async def _poll(
@@ -116,15 +115,15 @@ class Poller:
         else:
             result = await fetcher.fetch(feed.url, feed.etag, feed.last_modified)
         now = self._clock()
-        update = policy.decide(feed, result, now, self._settings)
-        report = PollReport(feed.id, update.outcome.value)
+        decision = policy.decide(feed, result, now, self._settings)
+        report = PollReport(feed.id, decision.outcome.value)
         parsed: ParsedFeed | None = None
-        if update.parse and result.body is not None:
+        if decision.parse and result.body is not None:
             try:
                 parsed = await parse_feed(result.body, result.final_url, result.content_type)
             except NotAFeed as exc:
-                update = policy.parse_failed(
-                    feed, update, f"not a feed: {exc}", now, self._settings
+                decision = policy.parse_failed(
+                    feed, decision, f"not a feed: {exc}", now, self._settings
                 )
                 report.outcome = Outcome.FAILED.value
         if parsed is not None:
@@ -134,21 +133,22 @@ class Poller:
                 # say "Peninsula Alliance Monitor", not "alliance.xml".
                 feed = replace(feed, name=parsed.title.strip()[:200])
             await self._ingest(feed, parsed, report, progress, on_brief)
-        self._log(feed, update)
-        report.error = update.last_error
-        change = _to_store(update, now)
+        self._log(feed, decision)
+        change = decision.update
+        report.error = change.last_error
         if parsed is not None:
             change = _with_feed_facts(change, parsed, feed)
-        if update.new_url and update.new_url != feed.url:
-            await self._store.set_meta(redirect_key(feed.url), update.new_url)
+        if change.new_url and change.new_url != feed.url:
+            await self._store.set_meta(redirect_key(feed.url), change.new_url)
         await self._store.feeds.apply_poll(feed.id, change, now)
         if report.deliveries and self._on_deliveries is not None:
             self._on_deliveries()
         return report
 
-    def _log(self, feed: Feed, update: FeedUpdate) -> None:
-        if update.outcome is Outcome.FAILED:
-            when = update.next_poll_at.strftime("%H:%M UTC") if update.next_poll_at else "never"
+    def _log(self, feed: Feed, decision: PollDecision) -> None:
+        update = decision.update
+        if decision.outcome is Outcome.FAILED:
+            when = update.next_poll_at.strftime("%H:%M UTC")
             log.warning(
                 "feed %d %s: %s (failure %d%s; next try %s)",
                 feed.id,
@@ -158,10 +158,10 @@ class Poller:
                 ", marked broken" if update.state is FeedState.BROKEN else "",
                 when,
             )
-        elif update.outcome is Outcome.GONE:
+        elif decision.outcome is Outcome.GONE:
             log.warning("feed %d %s: 410 Gone, disabled", feed.id, feed.url)
         else:
-            log.info("feed %d %s: %s", feed.id, feed.url, update.outcome.value)
+            log.info("feed %d %s: %s", feed.id, feed.url, decision.outcome.value)
         if update.new_url:
             log.info("feed %d moved permanently to %s", feed.id, update.new_url)
 
@@ -276,19 +276,6 @@ def _charset(content_type: str | None) -> str:
         except LookupError:
             pass
     return "utf-8"
-
-
-def _to_store(update: FeedUpdate, now: datetime) -> FeedPollUpdate:
-    return FeedPollUpdate(
-        next_poll_at=update.next_poll_at or now,
-        state=update.state,
-        consecutive_failures=update.consecutive_failures,
-        last_error=update.last_error,
-        etag=update.etag,
-        last_modified=update.last_modified,
-        content_hash=update.content_hash,
-        url=update.new_url,
-    )
 
 
 def _entry_hash(entry: FeedEntry) -> str:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import delete, func, or_, select, update
@@ -12,27 +11,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from koreapage_bot.domain import Feed, FeedState
 from koreapage_bot.error_text import bounded_error
+from koreapage_bot.ports import FeedPollUpdate
 from koreapage_bot.store import tables as t
 from koreapage_bot.store.briefs import _new_id
 from koreapage_bot.store.rows import feed_from_row, parse_row_id, utcnow
-
-
-@dataclass(frozen=True, slots=True)
-class FeedPollUpdate:
-    """Everything a poll changes on a feed row, written at once."""
-
-    next_poll_at: datetime
-    state: FeedState
-    consecutive_failures: int
-    last_error: str | None
-    etag: str | None
-    last_modified: str | None
-    content_hash: str | None
-    url: str | None = None  # a permanent redirect's new URL
-    title: str | None = None
-    site_url: str | None = None
-    baselined: bool | None = None
-    name: str | None = None  # a better display name (the feed's own title)
 
 
 class FeedRepository:
@@ -244,8 +226,8 @@ class FeedRepository:
             "content_hash": change.content_hash,
             "last_polled_at": now,
         }
-        if change.url:
-            values["url"] = change.url
+        if change.new_url:
+            values["url"] = change.new_url
         if change.title:
             values["title"] = change.title
         if change.name:
@@ -261,7 +243,7 @@ class FeedRepository:
             # The redirect target is already a feed of ours: keep the old URL, note why.
             values.pop("url", None)
             values["last_error"] = bounded_error(
-                f"permanent redirect to {change.url}, already followed"
+                f"permanent redirect to {change.new_url}, already followed"
             )
             async with self._engine.begin() as conn:
                 await conn.execute(update(t.feeds).where(t.feeds.c.id == feed_id).values(**values))

@@ -61,20 +61,20 @@ async def test_poll_cycle_through_policy(feed_server: FeedServer, fetcher: FeedF
     async def poll(now: datetime) -> Outcome:
         nonlocal state
         result = await fetcher.fetch(state.url, state.etag, state.last_modified)
-        update = decide(state, result, now, settings)
+        decision = decide(state, result, now, settings)
         state = Feed(
             id=1,
-            url=update.new_url or state.url,
+            url=decision.update.new_url or state.url,
             name="AW",
-            state=update.state,
-            etag=update.etag,
-            last_modified=update.last_modified,
-            content_hash=update.content_hash,
-            consecutive_failures=update.consecutive_failures,
-            last_error=update.last_error,
-            next_poll_at=update.next_poll_at,
+            state=decision.update.state,
+            etag=decision.update.etag,
+            last_modified=decision.update.last_modified,
+            content_hash=decision.update.content_hash,
+            consecutive_failures=decision.update.consecutive_failures,
+            last_error=decision.update.last_error,
+            next_poll_at=decision.update.next_poll_at,
         )
-        return update.outcome
+        return decision.outcome
 
     assert await poll(T0) is Outcome.CHANGED
     assert await poll(T0 + timedelta(minutes=15)) is Outcome.NOT_MODIFIED
@@ -93,7 +93,8 @@ async def test_same_body_without_validators_is_unchanged(
     state = Feed(id=1, url=feed_server.url("/plain.xml"), name="P", state=FeedState.ACTIVE)
     first = decide(state, await fetcher.fetch(state.url), T0, PollSettings())
     assert first.parse
-    state = Feed(id=1, url=state.url, name="P", state=first.state, content_hash=first.content_hash)
+    row = first.update
+    state = Feed(id=1, url=state.url, name="P", state=row.state, content_hash=row.content_hash)
     second = decide(state, await fetcher.fetch(state.url), T0, PollSettings())
     assert second.outcome is Outcome.UNCHANGED and not second.parse
 

@@ -15,8 +15,8 @@ from koreapage_bot.domain import (
     KeyIssue,
     SubscriptionState,
 )
+from koreapage_bot.ports import FeedPollUpdate
 from koreapage_bot.store.briefs import NewPost
-from koreapage_bot.store.feeds import FeedPollUpdate
 from koreapage_bot.store.store import Store
 from koreapage_bot.store.subscriptions import SubscriptionSpec
 from tests.fixtures.stories import COST_SHARING, EXERCISES, GSOMIA, KPOP, Story
@@ -104,7 +104,7 @@ async def test_poll_update_stores_validators_verbatim_and_follows_a_permanent_re
         etag='W/"abc-123"',
         last_modified="Mon, 02 Mar 2026 07:00:00 GMT",
         content_hash="f" * 64,
-        url="https://new.example/feed",
+        new_url="https://new.example/feed",
         title="Moved feed",
         baselined=True,
     )
@@ -128,7 +128,7 @@ async def test_redirect_onto_a_url_we_already_follow_keeps_the_old_row(store: St
         etag=None,
         last_modified=None,
         content_hash=None,
-        url="https://b.example/feed",
+        new_url="https://b.example/feed",
     )
     await store.feeds.apply_poll(a.id, change, NOW)
     got = await store.feeds.get(a.id)
