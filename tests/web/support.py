@@ -13,9 +13,9 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from koreapage_bot.analysis.taxonomy import load_taxonomy
-from koreapage_bot.config import WebConfig
+from koreapage_bot.config import ServerConfig, WebConfig
 from koreapage_bot.domain import Analysis, Brief, Feed, FeedEntry, KeyIssue
-from koreapage_bot.http import HttpServer, HttpSettings
+from koreapage_bot.http import HttpServer
 from koreapage_bot.ports import FeedPollUpdate
 from koreapage_bot.store.briefs import NewPost
 from koreapage_bot.store.store import Store
@@ -130,7 +130,7 @@ async def seed(store: Store, specs: list[Spec]) -> Archive:
 @asynccontextmanager
 async def serve(store: Store, config: WebConfig | None = None) -> AsyncIterator[HttpServer]:
     """The bot's HTTP server on 127.0.0.1, port 0, with the archive mounted."""
-    server = HttpServer(HttpSettings(host="127.0.0.1", port=0))
+    server = HttpServer(ServerConfig(host="127.0.0.1", port=0))
     archive: WebArchive = mount_web(
         server, store, load_taxonomy(None).issues, config or WebConfig(enabled=True, page_size=5)
     )

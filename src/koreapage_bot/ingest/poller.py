@@ -19,12 +19,13 @@ from urllib.request import url2pathname
 
 from sqlalchemy.exc import IntegrityError
 
+from koreapage_bot.config import AnalysisConfig, PollConfig
 from koreapage_bot.domain import ArticleInput, Brief, Feed, FeedEntry, FeedState, ParsedFeed
 from koreapage_bot.ingest import policy
 from koreapage_bot.ingest.fetch import FeedFetcher, FetchResult
 from koreapage_bot.ingest.identity import content_hash, inline_text
 from koreapage_bot.ingest.parse import NotAFeed, parse_feed
-from koreapage_bot.ingest.policy import Outcome, PollDecision, PollSettings
+from koreapage_bot.ingest.policy import Outcome, PollDecision
 from koreapage_bot.ports import Analyzer, FeedPollUpdate
 from koreapage_bot.store.briefs import NewPost
 from koreapage_bot.store.rows import utcnow
@@ -51,12 +52,6 @@ class PollReport:
     baseline: bool = False
 
 
-@dataclass(frozen=True, slots=True)
-class FullTextPolicy:
-    enabled: bool = True
-    min_excerpt_chars: int = 600
-
-
 def redirect_key(url: str) -> str:
     return f"redirect:{url}"
 
@@ -66,18 +61,18 @@ class Poller:
         self,
         store: Store,
         analyzer: Analyzer,
-        settings: PollSettings,
+        config: PollConfig,
         *,
         trusted: FeedFetcher,
         untrusted: FeedFetcher | None = None,
         pages: FeedFetcher | None = None,
-        full_text: FullTextPolicy | None = None,
+        analysis: AnalysisConfig | None = None,
         on_deliveries: Callable[[], None] | None = None,
         clock: Callable[[], datetime] = utcnow,
     ) -> None:
         self._store = store
         self._analyzer = analyzer
-        self._settings = settings
+        self._config = config
         # Feeds from the config or the CLI are the operator's; feeds added from chat are
         # untrusted and fetched with the SSRF guard on every poll (DNS can change later).
         self._trusted = trusted
@@ -85,7 +80,8 @@ class Poller:
         # Article pages are fetched from entry links, which whoever writes the feed chose:
         # never with the operator's trust (private addresses), whatever the feed's trust.
         self._pages = pages or self._untrusted
-        self._full_text = full_text or FullTextPolicy()
+        # Whether (and below what length) an excerpt-only entry gets its page fetched.
+        self._full_text = analysis or AnalysisConfig()
         self._on_deliveries = on_deliveries
         self._clock = clock
 
@@ -102,7 +98,7 @@ class Poller:
         except Exception as exc:  # a bug or a database error for one feed: log, back off
             log.exception("feed %d (%s): poll failed", feed.id, feed.url)
             now = self._clock()
-            failed = policy.failure(feed, f"internal error: {exc}", now, self._settings)
+            failed = policy.failure(feed, f"internal error: {exc}", now, self._config)
             await self._store.feeds.apply_poll(feed.id, failed.update, now)
             return PollReport(feed.id, "error", error=str(exc))
 
@@ -115,7 +111,7 @@ class Poller:
         else:
             result = await fetcher.fetch(feed.url, feed.etag, feed.last_modified)
         now = self._clock()
-        decision = policy.decide(feed, result, now, self._settings)
+        decision = policy.decide(feed, result, now, self._config)
         report = PollReport(feed.id, decision.outcome.value)
         parsed: ParsedFeed | None = None
         if decision.parse and result.body is not None:
@@ -123,7 +119,7 @@ class Poller:
                 parsed = await parse_feed(result.body, result.final_url, result.content_type)
             except NotAFeed as exc:
                 decision = policy.parse_failed(
-                    feed, decision, f"not a feed: {exc}", now, self._settings
+                    feed, decision, f"not a feed: {exc}", now, self._config
                 )
                 report.outcome = Outcome.FAILED.value
         if parsed is not None:
@@ -244,7 +240,7 @@ class Poller:
         text = inline_text(body)
         # Only new posts get their page fetched: a first fetch of a large archive must not
         # turn into hundreds of page requests to one host.
-        if not (fetch_page and self._full_text.enabled and entry.url):
+        if not (fetch_page and self._full_text.fetch_full_text and entry.url):
             return base
         if len(text) >= self._full_text.min_excerpt_chars:
             return base

@@ -13,8 +13,8 @@ from datetime import UTC, datetime
 import pytest
 
 from koreapage_bot.adapters.discord.client import DiscordAdapter
-from koreapage_bot.adapters.discord.settings import DiscordSettings
 from koreapage_bot.commands.replies import Caller, Reply, ReplyKind, SubscriptionLine
+from koreapage_bot.config import DiscordConfig, discord_config
 from koreapage_bot.domain import IssueTag
 from koreapage_bot.ports import BriefView
 from tests.fakes.discord_server import FakeDiscord
@@ -145,7 +145,7 @@ def api() -> InTestApi:
     return InTestApi([make_view(n) for n in range(1, 8)])
 
 
-def settings_for(fake: FakeDiscord, **overrides: object) -> DiscordSettings:
+def settings_for(fake: FakeDiscord, **overrides: object) -> DiscordConfig:
     env = {
         "DISCORD_TOKEN": "fake-token",
         "DISCORD_API_BASE": fake.api_base,
@@ -154,7 +154,7 @@ def settings_for(fake: FakeDiscord, **overrides: object) -> DiscordSettings:
         "DISCORD_START_TIMEOUT": "20",
         "DISCORD_GUILD_READY_TIMEOUT": "0.05",
     }
-    settings = DiscordSettings.from_env(env)
+    settings = discord_config(env)
     if overrides:
         from dataclasses import replace
 

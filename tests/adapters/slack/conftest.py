@@ -15,11 +15,11 @@ import aiohttp
 import pytest
 
 from koreapage_bot.adapters.slack.app import SlackAdapter
-from koreapage_bot.adapters.slack.settings import SlackSettings
 from koreapage_bot.commands import grammar
 from koreapage_bot.commands.replies import Caller, Reply, ReplyKind
+from koreapage_bot.config import ServerConfig, slack_config
 from koreapage_bot.domain import IssueTag
-from koreapage_bot.http import HttpServer, HttpSettings
+from koreapage_bot.http import HttpServer
 from koreapage_bot.ports import BriefView
 from tests.fakes.slack_server import FakeSlack, signed_slash_command
 
@@ -153,7 +153,7 @@ def command_api() -> LocalCommandApi:
 
 @pytest.fixture
 async def http_server() -> AsyncIterator[HttpServer]:
-    async with HttpServer(HttpSettings(host="127.0.0.1", port=0)) as server:
+    async with HttpServer(ServerConfig(host="127.0.0.1", port=0)) as server:
         yield server
 
 
@@ -161,7 +161,7 @@ async def http_server() -> AsyncIterator[HttpServer]:
 async def http_adapter(
     fake_slack: FakeSlack, command_api: LocalCommandApi, http_server: HttpServer
 ) -> AsyncIterator[SlackAdapter]:
-    settings = SlackSettings.from_env(
+    settings = slack_config(
         {
             "SLACK_BOT_TOKEN": fake_slack.bot_token,
             "SLACK_SIGNING_SECRET": SIGNING_SECRET,

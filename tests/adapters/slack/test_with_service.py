@@ -9,8 +9,8 @@ from datetime import UTC, datetime
 import pytest
 
 from koreapage_bot.adapters.slack.app import SlackAdapter
-from koreapage_bot.adapters.slack.settings import SlackSettings
 from koreapage_bot.commands.service import CommandService
+from koreapage_bot.config import SlackConfig
 from koreapage_bot.domain import Analysis, FeedEntry, KeyIssue
 from koreapage_bot.http import HttpServer
 from koreapage_bot.store.briefs import NewPost
@@ -60,7 +60,7 @@ async def service_client(
 ) -> AsyncIterator[SlashClient]:
     await seed(sqlite_store)
     service = CommandService(sqlite_store, [GSOMIA, USFK])
-    settings = SlackSettings(
+    settings = SlackConfig(
         bot_token=fake_slack.bot_token,
         signing_secret=SIGNING_SECRET,
         api_url=fake_slack.api_url,

@@ -6,11 +6,12 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from koreapage_bot.config import PollConfig
 from koreapage_bot.domain import Feed, FeedState
 from koreapage_bot.ingest.discover import FeedNotFound, find_feed
 from koreapage_bot.ingest.fetch import FeedFetcher
 from koreapage_bot.ingest.parse import NotAFeed, parse_feed
-from koreapage_bot.ingest.policy import Outcome, PollSettings, decide
+from koreapage_bot.ingest.policy import Outcome, decide
 from tests.fakes.feed_server import FeedServer, HtmlRoute, Item, StatusRoute
 
 T0 = datetime(2024, 7, 1, tzinfo=UTC)
@@ -55,7 +56,7 @@ async def test_drop_and_readd_keeps_keys(
 async def test_poll_cycle_through_policy(feed_server: FeedServer, fetcher: FeedFetcher) -> None:
     """fetch -> decide -> (parse) -> store the update, three times: 200, 304, changed."""
     route = feed_server.feed("/feed.xml", items(True)[:3])
-    settings = PollSettings()
+    settings = PollConfig()
     state = Feed(id=1, url=feed_server.url("/feed.xml"), name="AW", state=FeedState.ACTIVE)
 
     async def poll(now: datetime) -> Outcome:
@@ -91,11 +92,11 @@ async def test_same_body_without_validators_is_unchanged(
 ) -> None:
     feed_server.feed("/plain.xml", items(True), etag_enabled=False, last_modified_enabled=False)
     state = Feed(id=1, url=feed_server.url("/plain.xml"), name="P", state=FeedState.ACTIVE)
-    first = decide(state, await fetcher.fetch(state.url), T0, PollSettings())
+    first = decide(state, await fetcher.fetch(state.url), T0, PollConfig())
     assert first.parse
     row = first.update
     state = Feed(id=1, url=state.url, name="P", state=row.state, content_hash=row.content_hash)
-    second = decide(state, await fetcher.fetch(state.url), T0, PollSettings())
+    second = decide(state, await fetcher.fetch(state.url), T0, PollConfig())
     assert second.outcome is Outcome.UNCHANGED and not second.parse
 
 

@@ -11,10 +11,10 @@ from pathlib import Path
 
 from rich.console import Console
 
-from koreapage_bot.bootstrap import Bot, open_bot, poll_settings, prepare
+from koreapage_bot.bootstrap import Bot, open_bot, prepare
 from koreapage_bot.config import load_settings
 from koreapage_bot.domain import Analysis, ArticleInput, DeliveryState, FeedEntry, FeedState
-from koreapage_bot.ingest.fetch import FeedFetcher, HttpSettings
+from koreapage_bot.ingest.fetch import FeedFetcher
 from koreapage_bot.ingest.poller import Poller, sync_config_feeds
 from koreapage_bot.store.briefs import NewPost
 from tests.fakes.feed_server import (
@@ -347,10 +347,8 @@ async def test_an_entry_stored_meanwhile_by_another_poller_is_not_a_failure(
                     )
                     return result
 
-            async with FeedFetcher(HttpSettings(allow_private=True)) as fetcher:
-                poller = Poller(
-                    store, RacingAnalyzer(), poll_settings(bot.settings), trusted=fetcher
-                )
+            async with FeedFetcher(allow_private=True) as fetcher:
+                poller = Poller(store, RacingAnalyzer(), bot.settings.poll, trusted=fetcher)
                 report = await poller.poll(feed)
             assert report.outcome == "changed" and report.error is None
             assert report.new_entries == 0
