@@ -40,9 +40,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from koreapage_bot.ingest.identity import inline_text
 from koreapage_bot.ingest.parse import NotAFeed, parse_feed_sync
+from koreapage_bot.ports import SubscriptionSpec
 from koreapage_bot.store import tables as t
 from koreapage_bot.store.store import Store
-from koreapage_bot.store.subscriptions import SubscriptionSpec
 
 REPO = Path(__file__).resolve().parents[1]
 FEEDS = (REPO / ".." / "shared" / "feeds").resolve()

@@ -28,10 +28,9 @@ from koreapage_bot.domain import IssueTag
 from koreapage_bot.ingest.fetch import FeedFetcher
 from koreapage_bot.ingest.pipeline import PollPipeline, poll_lease
 from koreapage_bot.ingest.poller import Poller, sync_config_feeds
-from koreapage_bot.ports import Publisher, ReplayGuard
+from koreapage_bot.ports import Publisher, ReplayGuard, SubscriptionSpec
 from koreapage_bot.scheduler import BotScheduler
 from koreapage_bot.store.store import Store
-from koreapage_bot.store.subscriptions import SubscriptionSpec
 
 log = logging.getLogger(__name__)
 

@@ -16,8 +16,7 @@ from koreapage_bot.analysis.taxonomy import load_taxonomy
 from koreapage_bot.config import ServerConfig, WebConfig
 from koreapage_bot.domain import Analysis, Brief, Feed, FeedEntry, KeyIssue
 from koreapage_bot.http import HttpServer
-from koreapage_bot.ports import FeedPollUpdate
-from koreapage_bot.store.briefs import NewPost
+from koreapage_bot.ports import FeedPollUpdate, NewPost
 from koreapage_bot.store.store import Store
 from koreapage_bot.web import WebArchive, mount_web
 
@@ -94,7 +93,7 @@ async def write_brief(store: Store, feed: Feed, spec: Spec, n: int, created: dat
         text=f"{spec.title}. {spec.summary}",
     )
     stored = await store.briefs.store_post(
-        feed, NewPost(entry, analysis, f"hash-{n}", True), deliver=False, now=created
+        feed, NewPost(entry, analysis, f"hash-{n}", True), now=created
     )
     assert stored.brief is not None
     return stored.brief

@@ -22,6 +22,7 @@ from koreapage_bot.cli.common import (
     show_reply,
 )
 from koreapage_bot.commands.replies import Reply
+from koreapage_bot.delivery.fanout import recipients
 from koreapage_bot.domain import Feed
 
 # -- feeds -----------------------------------------------------------------------------------
@@ -90,7 +91,7 @@ def feeds_backfill(
             if found is None:
                 raise fail(f"no feed {feed!r}; `koreapage-bot feeds list` shows them")
             briefs = await bot.store.briefs.latest(latest, feed_id=found.id)
-            return await bot.store.outbox.backfill(list(reversed(briefs)))
+            return await bot.store.outbox.enqueue(list(reversed(briefs)), recipients)
 
     queued = run_async(main())
     out.print(f"Queued {queued} deliveries; a running bot sends them (or `run --once`).")

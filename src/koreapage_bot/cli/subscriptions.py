@@ -25,7 +25,7 @@ from koreapage_bot.cli.common import (
 )
 from koreapage_bot.commands.service import Refused
 from koreapage_bot.domain import DeliveryState
-from koreapage_bot.store.subscriptions import SubscriptionSpec
+from koreapage_bot.ports import SubscriptionSpec
 
 # -- subscriptions ---------------------------------------------------------------------------
 

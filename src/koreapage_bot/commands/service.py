@@ -20,11 +20,7 @@ from koreapage_bot.commands.replies import (
 )
 from koreapage_bot.config import ConfigError, validate_timezone
 from koreapage_bot.domain import Brief, Feed, FeedState, IssueTag, Subscription
-from koreapage_bot.ports import BriefView
-from koreapage_bot.store.rows import MAX_ROW_ID as MAX_ROW_ID
-from koreapage_bot.store.rows import parse_row_id
-from koreapage_bot.store.store import Store
-from koreapage_bot.store.subscriptions import SubscriptionSpec
+from koreapage_bot.ports import MAX_ROW_ID, BriefView, Storage, SubscriptionSpec, parse_row_id
 
 log = logging.getLogger(__name__)
 
@@ -106,7 +102,7 @@ class CommandService:
 
     def __init__(
         self,
-        store: Store,
+        store: Storage,
         issues: Sequence[IssueTag],
         *,
         prober: FeedProber | None = None,

@@ -9,9 +9,9 @@ from collections.abc import Callable
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.cron import CronTrigger
 
+from koreapage_bot.dates import utcnow
 from koreapage_bot.domain import Subscription
-from koreapage_bot.store.rows import utcnow
-from koreapage_bot.store.store import Store
+from koreapage_bot.ports import Storage
 
 log = logging.getLogger(__name__)
 
@@ -28,7 +28,7 @@ def digest_trigger(sub: Subscription) -> CronTrigger:
 class Digests:
     def __init__(
         self,
-        store: Store,
+        store: Storage,
         scheduler: AsyncIOScheduler,
         on_deliveries: Callable[[], None] | None = None,
     ) -> None:

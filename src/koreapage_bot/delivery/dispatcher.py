@@ -39,11 +39,13 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 from koreapage_bot.config import DeliveryConfig
+from koreapage_bot.dates import utcnow
 from koreapage_bot.delivery.holder import HEARTBEAT_EVERY, Holder, is_alive
 from koreapage_bot.delivery.ratelimit import RateBudget, TokenBucket, loop_clock
 from koreapage_bot.domain import Delivery, DeliveryState
 from koreapage_bot.ports import (
     BriefView,
+    ClaimedDelivery,
     DeliveryTarget,
     Failed,
     Found,
@@ -53,10 +55,8 @@ from koreapage_bot.ports import (
     RetryAfter,
     Sent,
     SentLookup,
+    Storage,
 )
-from koreapage_bot.store.outbox import ClaimedDelivery
-from koreapage_bot.store.rows import utcnow
-from koreapage_bot.store.store import Store
 
 log = logging.getLogger(__name__)
 
@@ -134,7 +134,7 @@ class _Lane:
 class Dispatcher:
     def __init__(
         self,
-        store: Store,
+        store: Storage,
         publishers: Mapping[str, Publisher],
         config: DeliveryConfig,
         budgets: Mapping[str, RateBudget] | None = None,

@@ -25,10 +25,10 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
+from koreapage_bot.dates import utcnow
 from koreapage_bot.domain import Brief, Feed
 from koreapage_bot.ingest.poller import Poller, PollReport
-from koreapage_bot.store.feeds import FeedRepository
-from koreapage_bot.store.rows import utcnow
+from koreapage_bot.ports import FeedStore
 
 log = logging.getLogger(__name__)
 
@@ -75,7 +75,7 @@ class PollPipeline:
     def __init__(
         self,
         poller: Poller,
-        feeds: FeedRepository,
+        feeds: FeedStore,
         *,
         concurrency: int,
         per_host_limit: int,
@@ -335,7 +335,7 @@ class _Lease:
 
     def __init__(
         self,
-        feeds: FeedRepository,
+        feeds: FeedStore,
         feed: Feed,
         held: datetime,
         length: timedelta,

@@ -17,19 +17,16 @@ from pathlib import Path
 from urllib.parse import urlsplit
 from urllib.request import url2pathname
 
-from sqlalchemy.exc import IntegrityError
-
 from koreapage_bot.config import AnalysisConfig, PollConfig
+from koreapage_bot.dates import utcnow
+from koreapage_bot.delivery.fanout import recipients
 from koreapage_bot.domain import ArticleInput, Brief, Feed, FeedEntry, FeedState, ParsedFeed
 from koreapage_bot.ingest import policy
 from koreapage_bot.ingest.fetch import FeedFetcher, FetchResult
 from koreapage_bot.ingest.identity import content_hash, inline_text
 from koreapage_bot.ingest.parse import NotAFeed, parse_feed
 from koreapage_bot.ingest.policy import Outcome, PollDecision
-from koreapage_bot.ports import Analyzer, FeedPollUpdate
-from koreapage_bot.store.briefs import NewPost
-from koreapage_bot.store.rows import utcnow
-from koreapage_bot.store.store import Store
+from koreapage_bot.ports import Analyzer, EntryAlreadyStored, FeedPollUpdate, NewPost, Storage
 
 log = logging.getLogger(__name__)
 
@@ -59,7 +56,7 @@ def redirect_key(url: str) -> str:
 class Poller:
     def __init__(
         self,
-        store: Store,
+        store: Storage,
         analyzer: Analyzer,
         config: PollConfig,
         *,
@@ -200,9 +197,9 @@ class Poller:
                         content_hash=_entry_hash(entry),
                         relevant=analysis.relevant,
                     ),
-                    deliver=deliver,
+                    fan_out=recipients if deliver else None,
                 )
-            except IntegrityError:
+            except EntryAlreadyStored:
                 # Another process (`poll` beside the running bot) stored this entry while we
                 # analysed it: it is known now, which is all that matters.
                 log.info("feed %d: entry %s was stored by another poller", feed.id, entry.key)
@@ -314,7 +311,7 @@ def _with_feed_facts(change: FeedPollUpdate, parsed: ParsedFeed, feed: Feed) -> 
     return replace(change, title=parsed.title, site_url=parsed.link, baselined=True, name=feed.name)
 
 
-async def sync_config_feeds(store: Store, feeds: Sequence[tuple[str, str, int | None]]) -> int:
+async def sync_config_feeds(store: Storage, feeds: Sequence[tuple[str, str, int | None]]) -> int:
     """Add the config's feeds that the store does not have yet. A feed that moved (permanent
     redirect) or was disabled (410, removed by an admin) is left as it is."""
     added = 0

@@ -9,12 +9,13 @@ from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from koreapage_bot.dates import utcnow
 from koreapage_bot.domain import Feed, FeedState
 from koreapage_bot.error_text import bounded_error
-from koreapage_bot.ports import FeedPollUpdate
+from koreapage_bot.ports import FeedPollUpdate, parse_row_id
 from koreapage_bot.store import tables as t
 from koreapage_bot.store.briefs import _new_id
-from koreapage_bot.store.rows import feed_from_row, parse_row_id, utcnow
+from koreapage_bot.store.rows import feed_from_row
 
 
 class FeedRepository:

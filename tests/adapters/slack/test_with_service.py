@@ -13,7 +13,7 @@ from koreapage_bot.commands.service import CommandService
 from koreapage_bot.config import SlackConfig
 from koreapage_bot.domain import Analysis, FeedEntry, KeyIssue
 from koreapage_bot.http import HttpServer
-from koreapage_bot.store.briefs import NewPost
+from koreapage_bot.ports import NewPost
 from koreapage_bot.store.store import Store
 from tests.adapters.slack.conftest import (
     ADMIN,
@@ -49,9 +49,7 @@ async def seed(store: Store) -> None:
         why=("mentions GSOMIA",),
         text="Seoul confirmed the GSOMIA intelligence pact stays in force with renewal talks.",
     )
-    await store.briefs.store_post(
-        feed, NewPost(entry, analysis, "hash-1", relevant=True), deliver=False
-    )
+    await store.briefs.store_post(feed, NewPost(entry, analysis, "hash-1", relevant=True))
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ from koreapage_bot.commands.replies import Caller, ReplyKind
 from koreapage_bot.commands.service import CommandService
 from koreapage_bot.delivery.digests import Digests
 from koreapage_bot.domain import FeedState, SubscriptionState
-from koreapage_bot.store.subscriptions import SubscriptionSpec
+from koreapage_bot.ports import SubscriptionSpec
 from tests.fakes.feed_server import FeedServer, HtmlRoute, StatusRoute
 from tests.integration.commands.conftest import (
     ALLIANCE,

@@ -9,23 +9,24 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 
+from koreapage_bot.dates import utcnow
+from koreapage_bot.delivery.fanout import recipients
 from koreapage_bot.domain import Analysis, Brief, Feed, FeedEntry, KeyIssue, Subscription
 from koreapage_bot.ports import (
     BriefView,
+    ClaimedDelivery,
     DeliveryTarget,
     Failed,
     Found,
     LookupOutcome,
+    NewPost,
     PublishOutcome,
     RetryAfter,
     Sent,
+    SubscriptionSpec,
 )
 from koreapage_bot.store import tables as t
-from koreapage_bot.store.briefs import NewPost
-from koreapage_bot.store.outbox import ClaimedDelivery
-from koreapage_bot.store.rows import utcnow
 from koreapage_bot.store.store import Store
-from koreapage_bot.store.subscriptions import SubscriptionSpec
 
 T0 = datetime(2026, 5, 1, 9, 0, tzinfo=UTC)  # publication dates of fixture posts
 
@@ -90,7 +91,10 @@ async def a_brief(
         text=f"{title}. Body text about the alliance.",
     )
     stored = await store.briefs.store_post(
-        feed, NewPost(entry, analysis, f"hash-{n}", relevant=True), deliver=deliver, now=now
+        feed,
+        NewPost(entry, analysis, f"hash-{n}", relevant=True),
+        fan_out=recipients if deliver else None,
+        now=now,
     )
     assert stored.brief is not None
     return stored.brief, stored.deliveries

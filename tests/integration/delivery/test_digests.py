@@ -10,10 +10,10 @@ from rich.console import Console
 
 from koreapage_bot.adapters.console import ConsolePublisher
 from koreapage_bot.config import DeliveryConfig
+from koreapage_bot.dates import utcnow
 from koreapage_bot.delivery.digests import Digests
 from koreapage_bot.delivery.dispatcher import Dispatcher
 from koreapage_bot.domain import DeliveryState
-from koreapage_bot.store.rows import utcnow
 from koreapage_bot.store.store import Store
 from tests.integration.delivery.support import Clock, FakePlatform, a_brief, a_feed, subscribe
 

@@ -14,8 +14,7 @@ from koreapage_bot.config import DeliveryConfig
 from koreapage_bot.delivery.dispatcher import Dispatcher, target_for
 from koreapage_bot.delivery.ratelimit import discord_budget, slack_budget
 from koreapage_bot.domain import DeliveryState
-from koreapage_bot.ports import BriefView, Publisher, Sent
-from koreapage_bot.store.outbox import ClaimedDelivery
+from koreapage_bot.ports import BriefView, ClaimedDelivery, Publisher, Sent
 from koreapage_bot.store.store import Store
 from tests.fakes.discord_server import FakeDiscord
 from tests.fakes.slack_server import FakeSlack

@@ -16,7 +16,7 @@ from koreapage_bot.config import load_settings
 from koreapage_bot.domain import Analysis, ArticleInput, DeliveryState, FeedEntry, FeedState
 from koreapage_bot.ingest.fetch import FeedFetcher
 from koreapage_bot.ingest.poller import Poller, sync_config_feeds
-from koreapage_bot.store.briefs import NewPost
+from koreapage_bot.ports import NewPost
 from tests.fakes.feed_server import (
     FeedServer,
     HtmlRoute,
@@ -343,7 +343,7 @@ async def test_an_entry_stored_meanwhile_by_another_poller_is_not_a_failure(
                     result = await bot.analyzer.analyze(article)
                     entry = FeedEntry(article.id, article.url, article.title, None, None, "", None)
                     await store.briefs.store_post(
-                        feed, NewPost(entry, result, "h", result.relevant), deliver=False
+                        feed, NewPost(entry, result, "h", result.relevant)
                     )
                     return result
 

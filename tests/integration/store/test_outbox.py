@@ -8,9 +8,10 @@ from datetime import timedelta
 import pytest
 from sqlalchemy.exc import IntegrityError
 
+from koreapage_bot.dates import utcnow
+from koreapage_bot.delivery.fanout import recipients
 from koreapage_bot.domain import Delivery, DeliveryState
 from koreapage_bot.store import tables as t
-from koreapage_bot.store.rows import utcnow
 from koreapage_bot.store.store import Store
 from tests.integration.delivery.support import a_brief, a_feed, claim_heads, subscribe
 
@@ -204,7 +205,7 @@ async def test_one_delivery_per_subscription_and_brief(store: Store) -> None:
     feed = await a_feed(store)
     brief, queued = await a_brief(store, feed, "Alliance summit")
     assert queued == 2
-    assert await store.outbox.backfill([brief]) == 0  # already queued
+    assert await store.outbox.enqueue([brief], recipients) == 0  # already queued
     [first, _] = await store.outbox.all()
     with pytest.raises(IntegrityError):
         async with store.engine.begin() as conn:
@@ -233,8 +234,8 @@ async def test_store_post_without_deliver_writes_no_deliveries_until_backfill(
     brief, queued = await a_brief(store, feed, "Baseline post", deliver=False)
     assert queued == 0
     assert await store.outbox.all() == []
-    assert await store.outbox.backfill([brief]) == 1
-    assert await store.outbox.backfill([brief]) == 0
+    assert await store.outbox.enqueue([brief], recipients) == 1
+    assert await store.outbox.enqueue([brief], recipients) == 0
     [d] = await store.outbox.all()
     assert d.brief_id == brief.id
 

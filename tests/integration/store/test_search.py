@@ -15,10 +15,9 @@ import pytest
 from sqlalchemy import event, text
 
 from koreapage_bot.domain import Analysis, Brief, Feed, FeedEntry, KeyIssue
+from koreapage_bot.ports import NewPost, SubscriptionSpec
 from koreapage_bot.store import search as search_module
-from koreapage_bot.store.briefs import NewPost
 from koreapage_bot.store.store import Store
-from koreapage_bot.store.subscriptions import SubscriptionSpec
 
 NOW = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
 FILLER = (
@@ -55,7 +54,7 @@ async def brief(
     )
     entry = FeedEntry(f"id:{n}", f"https://desk.example/{n}", title, None, published, "", None)
     stored_post = await store.briefs.store_post(
-        feed, NewPost(entry, analysis, f"hash-{n}", True), deliver=False, now=stored
+        feed, NewPost(entry, analysis, f"hash-{n}", True), now=stored
     )
     assert stored_post.brief is not None
     return stored_post.brief

@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from koreapage_bot.delivery.fanout import recipients
 from koreapage_bot.domain import (
     Analysis,
     DeliveryState,
@@ -15,10 +16,8 @@ from koreapage_bot.domain import (
     KeyIssue,
     SubscriptionState,
 )
-from koreapage_bot.ports import FeedPollUpdate
-from koreapage_bot.store.briefs import NewPost
+from koreapage_bot.ports import EntryAlreadyStored, FeedPollUpdate, NewPost, SubscriptionSpec
 from koreapage_bot.store.store import Store
-from koreapage_bot.store.subscriptions import SubscriptionSpec
 from tests.fixtures.stories import COST_SHARING, EXERCISES, GSOMIA, KPOP, Story
 
 NOW = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
@@ -57,7 +56,7 @@ async def put(store: Store, feed_id: int, story: Story, *, deliver: bool = True,
     return await store.briefs.store_post(
         feed,
         NewPost(entry_for(story, **kw), analysis_for(story), f"hash-{story.slug}", story.alliance),  # type: ignore[arg-type]
-        deliver=deliver,
+        fan_out=recipients if deliver else None,
         now=NOW,
     )
 
@@ -191,7 +190,7 @@ async def test_baseline_posts_are_archived_without_deliveries(store: Store) -> N
 async def test_same_entry_key_cannot_be_stored_twice(store: Store) -> None:
     feed, _ = await store.feeds.add("https://a.example/feed", "a", now=NOW)
     await put(store, feed.id, COST_SHARING)
-    with pytest.raises(Exception, match=r"(?i)unique|duplicate"):
+    with pytest.raises(EntryAlreadyStored):
         await put(store, feed.id, COST_SHARING)
     assert await store.briefs.count() == 1  # the failed transaction left nothing behind
 
@@ -282,7 +281,7 @@ async def test_a_paused_channel_keeps_its_queue_and_skips_a_stale_backlog_on_res
     recent = await store.briefs.store_post(
         (await store.feeds.get(feed.id)),  # type: ignore[arg-type]
         NewPost(entry_for(COST_SHARING), analysis_for(COST_SHARING), "h2", True),
-        deliver=True,
+        fan_out=recipients,
         now=later,
     )
     assert await store.subscriptions.resume(sub.id, now=later + timedelta(hours=1))
@@ -305,7 +304,7 @@ async def test_store_post_keeps_only_a_well_formed_link(store: Store) -> None:
     ):
         entry = replace(entry_for(COST_SHARING), key=f"id:link-{n}", url=raw)
         stored = await store.briefs.store_post(
-            feed, NewPost(entry, analysis_for(COST_SHARING), f"h{n}", True), deliver=False, now=NOW
+            feed, NewPost(entry, analysis_for(COST_SHARING), f"h{n}", True), now=NOW
         )
         assert stored.brief is not None and stored.brief.url == kept
         again = await store.briefs.get(stored.brief.id)
@@ -320,7 +319,6 @@ async def test_a_brief_keeps_the_post_s_language(store: Store) -> None:
     stored = await store.briefs.store_post(
         feed,
         NewPost(entry_for(COST_SHARING), analysis, "hash-ko", True),
-        deliver=False,
         now=NOW,
     )
     assert stored.brief is not None and stored.brief.language == "ko"
