@@ -26,8 +26,9 @@ from koreapage_bot.delivery.dispatcher import Dispatcher
 from koreapage_bot.delivery.ratelimit import RateBudget, discord_budget, slack_budget
 from koreapage_bot.domain import IssueTag
 from koreapage_bot.ingest.fetch import FeedFetcher
+from koreapage_bot.ingest.moves import sync_config_feeds
 from koreapage_bot.ingest.pipeline import PollPipeline, poll_lease
-from koreapage_bot.ingest.poller import Poller, sync_config_feeds
+from koreapage_bot.ingest.poller import Poller
 from koreapage_bot.ports import Publisher, ReplayGuard, SubscriptionSpec
 from koreapage_bot.scheduler import BotScheduler
 from koreapage_bot.store.store import Store

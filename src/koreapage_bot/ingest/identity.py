@@ -25,6 +25,8 @@ from datetime import UTC, datetime
 from html.parser import HTMLParser
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
+from koreapage_bot.domain import FeedEntry
+
 _WS = re.compile(r"\s+")
 _TRACKING_PREFIXES = ("utm_",)
 _DEFAULT_PORTS = {"http": 80, "https": 443}
@@ -198,6 +200,11 @@ def _clean(value: str | None) -> str | None:
         return None
     value = value.strip()
     return value or None
+
+
+def entry_hash(entry: FeedEntry) -> str:
+    """The content hash of a feed entry as stored with its post (an edit changes it)."""
+    return content_hash(entry.title, entry.content or entry.summary)
 
 
 def content_hash(title: str, text: str) -> str:

@@ -1,9 +1,10 @@
 """The poller: one feed from fetch to stored briefs and outbox rows.
 
 fetch (conditional GET) → policy (next poll, backoff, state) → parse (in a thread) →
-identify (stable keys; known keys are never briefed again) → analyze → store (post, brief and
-deliveries in one transaction). The first successful fetch of a feed archives its entries
-without delivering them ("baseline"); later polls deliver only what is new.
+identify (stable keys; known keys are never briefed again) → for each new entry, the new-post
+step (analyse → store → fan out: ingest.newpost) → the poll's result on the feed row. The
+first successful fetch of a feed archives its entries without delivering them ("baseline");
+later polls deliver only what is new.
 """
 
 from __future__ import annotations
@@ -19,14 +20,15 @@ from urllib.request import url2pathname
 
 from koreapage_bot.config import AnalysisConfig, PollConfig
 from koreapage_bot.dates import utcnow
-from koreapage_bot.delivery.fanout import recipients
-from koreapage_bot.domain import ArticleInput, Brief, Feed, FeedEntry, FeedState, ParsedFeed
+from koreapage_bot.domain import Brief, Feed, FeedEntry, FeedState, ParsedFeed
 from koreapage_bot.ingest import policy
 from koreapage_bot.ingest.fetch import FeedFetcher, FetchResult
-from koreapage_bot.ingest.identity import content_hash, inline_text
+from koreapage_bot.ingest.identity import entry_hash
+from koreapage_bot.ingest.moves import record_move
+from koreapage_bot.ingest.newpost import NewPostStep
 from koreapage_bot.ingest.parse import NotAFeed, parse_feed
 from koreapage_bot.ingest.policy import Outcome, PollDecision
-from koreapage_bot.ports import Analyzer, EntryAlreadyStored, FeedPollUpdate, NewPost, Storage
+from koreapage_bot.ports import Analyzer, FeedPollUpdate, Storage
 
 log = logging.getLogger(__name__)
 
@@ -49,10 +51,6 @@ class PollReport:
     baseline: bool = False
 
 
-def redirect_key(url: str) -> str:
-    return f"redirect:{url}"
-
-
 class Poller:
     def __init__(
         self,
@@ -68,7 +66,6 @@ class Poller:
         clock: Callable[[], datetime] = utcnow,
     ) -> None:
         self._store = store
-        self._analyzer = analyzer
         self._config = config
         # Feeds from the config or the CLI are the operator's; feeds added from chat are
         # untrusted and fetched with the SSRF guard on every poll (DNS can change later).
@@ -76,9 +73,9 @@ class Poller:
         self._untrusted = untrusted or trusted
         # Article pages are fetched from entry links, which whoever writes the feed chose:
         # never with the operator's trust (private addresses), whatever the feed's trust.
-        self._pages = pages or self._untrusted
-        # Whether (and below what length) an excerpt-only entry gets its page fetched.
-        self._full_text = analysis or AnalysisConfig()
+        self.new_posts = NewPostStep(
+            store, analyzer, pages=pages or self._untrusted, analysis=analysis
+        )
         self._on_deliveries = on_deliveries
         self._clock = clock
 
@@ -132,7 +129,7 @@ class Poller:
         if parsed is not None:
             change = _with_feed_facts(change, parsed, feed)
         if change.new_url and change.new_url != feed.url:
-            await self._store.set_meta(redirect_key(feed.url), change.new_url)
+            await record_move(self._store, feed.url, change.new_url)
         await self._store.feeds.apply_poll(feed.id, change, now)
         if report.deliveries and self._on_deliveries is not None:
             self._on_deliveries()
@@ -175,34 +172,17 @@ class Poller:
             if seen is None:
                 fresh.append(entry)
                 continue
-            entry_hash = _entry_hash(entry)
-            if entry_hash != seen[1]:
+            edited = entry_hash(entry)
+            if edited != seen[1]:
                 # Edited or re-published: keep the record current, never post it again.
-                await self._store.briefs.touch_post(
-                    seen[0], title=entry.title, content_hash=entry_hash
-                )
+                await self._store.briefs.touch_post(seen[0], title=entry.title, content_hash=edited)
                 report.updated_entries += 1
         # Oldest first, so channels get new posts in the order they were published.
         fresh.sort(key=lambda e: (e.published is None, e.published or self._clock()))
         deliver = feed.baselined
         for done, entry in enumerate(fresh, 1):
-            article = await self._article(feed, parsed, entry, fetch_page=deliver)
-            analysis = await self._analyzer.analyze(article)
-            try:
-                stored = await self._store.briefs.store_post(
-                    feed,
-                    NewPost(
-                        entry=entry,
-                        analysis=analysis,
-                        content_hash=_entry_hash(entry),
-                        relevant=analysis.relevant,
-                    ),
-                    fan_out=recipients if deliver else None,
-                )
-            except EntryAlreadyStored:
-                # Another process (`poll` beside the running bot) stored this entry while we
-                # analysed it: it is known now, which is all that matters.
-                log.info("feed %d: entry %s was stored by another poller", feed.id, entry.key)
+            stored = await self.new_posts.take(feed, parsed, entry, deliver=deliver)
+            if stored is None:
                 continue
             report.new_entries += 1
             report.deliveries += stored.deliveries
@@ -215,40 +195,6 @@ class Poller:
             if progress is not None:
                 progress(feed, done, len(fresh))
 
-    async def _article(
-        self,
-        feed: Feed,
-        parsed: ParsedFeed,
-        entry: FeedEntry,
-        *,
-        fetch_page: bool,
-    ) -> ArticleInput:
-        body = entry.content or entry.summary or ""
-        base = ArticleInput(
-            id=entry.key,
-            title=entry.title,
-            html=body,
-            author=entry.author,
-            url=entry.url,
-            published=entry.published,
-            feed_title=parsed.title or feed.name,
-            feed_author=parsed.author,
-        )
-        text = inline_text(body)
-        # Only new posts get their page fetched: a first fetch of a large archive must not
-        # turn into hundreds of page requests to one host.
-        if not (fetch_page and self._full_text.fetch_full_text and entry.url):
-            return base
-        if len(text) >= self._full_text.min_excerpt_chars:
-            return base
-        page = await self._pages.fetch_page(entry.url)
-        if page.body is None or not page.ok:
-            log.info("article page %s: %s; using the feed text", entry.url, page.error)
-            return base
-        html = page.body.decode(_charset(page.content_type), errors="replace")
-        # The page for extraction, the feed's own text to fall back on.
-        return replace(base, text=text, html=html)
-
 
 async def read_file_feed(url: str) -> FetchResult:
     """A local feed file (`koreapage-bot poll PATH`), read like a fetch that answered 200."""
@@ -258,21 +204,6 @@ async def read_file_feed(url: str) -> FetchResult:
     except OSError as exc:
         return FetchResult(url=url, final_url=url, error=f"cannot read {path}: {exc.strerror}")
     return FetchResult(url=url, final_url=url, status=200, body=body)
-
-
-def _charset(content_type: str | None) -> str:
-    if content_type and "charset=" in content_type:
-        charset = content_type.split("charset=", 1)[1].split(";")[0].strip().strip('"')
-        try:
-            "".encode(charset)
-            return charset
-        except LookupError:
-            pass
-    return "utf-8"
-
-
-def _entry_hash(entry: FeedEntry) -> str:
-    return content_hash(entry.title, entry.content or entry.summary)
 
 
 def _match_known(
@@ -293,7 +224,7 @@ def _match_known(
                 hit = known.get(alias)
                 if hit is None or hit[0] in taken:
                     continue
-                if same_content_only and hit[1] != _entry_hash(entry):
+                if same_content_only and hit[1] != entry_hash(entry):
                     continue
                 matched[entry.key] = hit
                 taken.add(hit[0])
@@ -309,16 +240,3 @@ def auto_named(feed: Feed) -> bool:
 
 def _with_feed_facts(change: FeedPollUpdate, parsed: ParsedFeed, feed: Feed) -> FeedPollUpdate:
     return replace(change, title=parsed.title, site_url=parsed.link, baselined=True, name=feed.name)
-
-
-async def sync_config_feeds(store: Storage, feeds: Sequence[tuple[str, str, int | None]]) -> int:
-    """Add the config's feeds that the store does not have yet. A feed that moved (permanent
-    redirect) or was disabled (410, removed by an admin) is left as it is."""
-    added = 0
-    for url, name, interval in feeds:
-        if await store.get_meta(redirect_key(url)):
-            continue
-        if await store.feeds.by_url(url) is None:
-            await store.feeds.add(url, name, interval_seconds=interval)
-            added += 1
-    return added

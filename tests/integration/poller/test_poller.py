@@ -15,7 +15,8 @@ from koreapage_bot.bootstrap import Bot, open_bot, prepare
 from koreapage_bot.config import load_settings
 from koreapage_bot.domain import Analysis, ArticleInput, DeliveryState, FeedEntry, FeedState
 from koreapage_bot.ingest.fetch import FeedFetcher
-from koreapage_bot.ingest.poller import Poller, sync_config_feeds
+from koreapage_bot.ingest.moves import sync_config_feeds
+from koreapage_bot.ingest.poller import Poller
 from koreapage_bot.ports import NewPost
 from tests.fakes.feed_server import (
     FeedServer,
