@@ -151,7 +151,7 @@ async def open_bot(
             idle_seconds=settings.poll.tick_seconds,
         )
         scheduler = BotScheduler(pipeline)
-        digests = Digests(store, scheduler.scheduler, on_deliveries)
+        digests = Digests(store, scheduler, on_deliveries)
         scheduler.attach_digests(digests)
         commands = CommandService(
             store,

@@ -3,8 +3,6 @@ poller and analyser from tests/fixtures/feeds, and feeds added from a local feed
 
 from __future__ import annotations
 
-from apscheduler.schedulers.asyncio import AsyncIOScheduler
-
 from koreapage_bot.bootstrap import issue_tags
 from koreapage_bot.commands import grammar
 from koreapage_bot.commands.feedprobe import make_prober
@@ -288,7 +286,7 @@ async def test_digest_is_since_the_last_digest_for_this_channel(harness: Harness
     # Once the scheduled digest has gone out for this channel, the command says nothing new.
     sub = await harness.store.subscriptions.for_channel("slack", "C-ALLIANCE")
     assert sub is not None
-    digests = Digests(harness.store, AsyncIOScheduler())
+    digests = Digests(harness.store)
     assert await digests.queue(sub.id) is not None
     assert (await service.digest(member())).kind is ReplyKind.EMPTY
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import timedelta
 from io import StringIO
 
-from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from rich.console import Console
 
 from koreapage_bot.adapters.console import ConsolePublisher
@@ -33,7 +32,7 @@ async def test_queue_collects_matching_briefs_since_the_mark_once(sqlite_store: 
         store, feed, "USFK and cost sharing", issues=["cost-sharing", "usfk"], now=at[2]
     )
     pings: list[None] = []
-    digests = Digests(store, AsyncIOScheduler(), on_deliveries=lambda: pings.append(None))
+    digests = Digests(store, on_deliveries=lambda: pings.append(None))
 
     delivery_id = await digests.queue(sub.id)
 
@@ -68,7 +67,7 @@ async def test_dispatcher_sends_a_digest_with_publish_digest(sqlite_store: Store
     titles = ["Alliance summit", "Tariff talks", "Joint drills"]
     for i, title in enumerate(titles):
         await a_brief(store, feed, title, now=start + timedelta(minutes=i + 1))
-    delivery_id = await Digests(store, AsyncIOScheduler()).queue(sub.id)
+    delivery_id = await Digests(store).queue(sub.id)
     assert delivery_id is not None
     platform = FakePlatform()
 
@@ -93,7 +92,7 @@ async def test_console_prints_a_digest(sqlite_store: Store) -> None:
     feed = await a_feed(store)
     for i, title in enumerate(["Alliance summit", "Tariff talks"]):
         await a_brief(store, feed, title, now=start + timedelta(minutes=i + 1))
-    await Digests(store, AsyncIOScheduler()).queue(sub.id)
+    await Digests(store).queue(sub.id)
     out = StringIO()
     publisher = ConsolePublisher(Console(file=out, width=100))
 
@@ -117,10 +116,10 @@ async def test_a_digest_with_more_briefs_than_fit_says_how_many_were_left_out(
     total = DIGEST_MAX_BRIEFS + 5
     for i in range(total):
         await a_brief(store, feed, f"Alliance note {i}", now=start + timedelta(minutes=i + 1))
-    delivery_id = await Digests(store, AsyncIOScheduler()).queue(sub.id)
+    delivery_id = await Digests(store).queue(sub.id)
     assert delivery_id is not None
     [claimed] = await store.outbox.load([delivery_id])
     assert len(claimed.briefs) == DIGEST_MAX_BRIEFS
     assert claimed.briefs[-1].title == f"Alliance note {total - 1}"  # the newest are kept
     assert f"of {total} new briefs" in claimed.payload["title"]
-    assert await Digests(store, AsyncIOScheduler()).queue(sub.id) is None  # the mark moved
+    assert await Digests(store).queue(sub.id) is None  # the mark moved
