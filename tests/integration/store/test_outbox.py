@@ -199,7 +199,8 @@ async def test_release_never_takes_attempts_below_zero(store: Store) -> None:
     assert (await row(store, d.id)).attempts == 0
 
 
-async def test_one_delivery_per_subscription_and_brief(store: Store) -> None:
+async def test_one_delivery_per_subscription_and_brief(sql_store: Store) -> None:
+    store = sql_store  # the unique constraint itself
     await subscribe(store, "ch-1")
     await subscribe(store, "ch-2")
     feed = await a_feed(store)

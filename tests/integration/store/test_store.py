@@ -253,7 +253,8 @@ async def test_meta_upserts(store: Store) -> None:
     assert await store.get_meta("commands-hash") == "b"
 
 
-async def test_removing_a_feed_row_cascades_to_its_posts_and_briefs(store: Store) -> None:
+async def test_removing_a_feed_row_cascades_to_its_posts_and_briefs(sql_store: Store) -> None:
+    store = sql_store  # the schema's cascades
     feed, _ = await store.feeds.add("https://a.example/feed", "a", now=NOW)
     await put(store, feed.id, COST_SHARING)
     assert await store.feeds.delete(feed.id)
