@@ -67,7 +67,7 @@ async def test_member_subscribe_is_refused(
     assert status == 200
     answer = await answer_for(fake_slack, url)
     assert answer["response_type"] == "ephemeral"
-    assert "admins" in str(answer["text"])
+    assert "Only an admin" in str(answer["text"])  # the command service's refusal
     assert command_api.subscribed == []
     assert command_api.executed[0][0].is_admin is False
 
