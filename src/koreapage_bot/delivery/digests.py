@@ -85,7 +85,12 @@ class Digests:
         delivery_id = await self._store.outbox.add_digest(
             sub.id, [b.id for b in briefs], up_to, now, title=title
         )
-        log.info("queued a digest of %d briefs for subscription %d", len(briefs), sub.id)
+        log.info(
+            "queued a digest of %d briefs for subscription %d",
+            len(briefs),
+            sub.id,
+            extra={"event": "digest_queued", "subscription_id": sub.id, "delivery_id": delivery_id},
+        )
         if self._on_deliveries is not None:
             self._on_deliveries()
         return delivery_id

@@ -95,6 +95,12 @@ class DispatchStats:
         return replace(self)
 
 
+def _fields(event: str, delivery_id: int, platform: str) -> dict[str, object]:
+    """The structured fields of a delivery's log record (tests and log shippers read these,
+    not the message)."""
+    return {"event": event, "delivery_id": delivery_id, "platform": platform}
+
+
 def delivery_key(delivery_id: int) -> str:
     """A delivery's idempotency key: stable across its retries, and short enough for
     Discord's 25-character nonce."""
@@ -349,7 +355,11 @@ class Dispatcher:
                 except Exception:
                     # A database hiccup: the row stays as it is (a claimed one is settled by
                     # recover()); the channel resumes at the next feed.
-                    log.exception("delivery %d: dispatcher error", item.delivery.id)
+                    log.exception(
+                        "delivery %d: dispatcher error",
+                        item.delivery.id,
+                        extra=_fields("dispatcher_error", item.delivery.id, lane.platform),
+                    )
                     go_on = False
                 except asyncio.CancelledError:
                     raise
@@ -526,7 +536,12 @@ class Dispatcher:
             )
             self._stats.dead += 1
             return True
-        log.warning("delivery %d: cannot check (%s); sending again", d.id, outcome.reason)
+        log.warning(
+            "delivery %d: cannot check (%s); sending again",
+            d.id,
+            outcome.reason,
+            extra=_fields("lookup_impossible", d.id, item.subscription.platform),
+        )
         return None
 
     async def _find(
@@ -539,7 +554,11 @@ class Dispatcher:
         except TimeoutError:
             return RetryAfter(0, "the look-up did not answer in time")
         except Exception as exc:  # a publisher bug must not resend blind
-            log.exception("look-up for delivery %d raised", targets[0].delivery_id)
+            log.exception(
+                "look-up for delivery %d raised",
+                targets[0].delivery_id,
+                extra=_fields("lookup_error", targets[0].delivery_id, targets[0].platform),
+            )
             return RetryAfter(0, f"look-up error: {type(exc).__name__}: {exc}")
 
     async def _settle_others(
@@ -585,7 +604,10 @@ class Dispatcher:
             return RetryAfter(0, reason, maybe_sent=True)
         except Exception as exc:  # a publisher bug must not lose the delivery
             log.exception(
-                "publisher %s raised for delivery %d", target.platform, target.delivery_id
+                "publisher %s raised for delivery %d",
+                target.platform,
+                target.delivery_id,
+                extra=_fields("publisher_error", target.delivery_id, target.platform),
             )
             reason = f"publisher error: {type(exc).__name__}: {exc}"
             return RetryAfter(0, reason, maybe_sent=True)
@@ -627,7 +649,12 @@ class Dispatcher:
                 await outbox.mark_dead(
                     d.id, f"gave up after {failures} attempts: {outcome.reason}", now
                 )
-                log.warning("delivery %d is dead: %s", d.id, outcome.reason)
+                log.warning(
+                    "delivery %d is dead: %s",
+                    d.id,
+                    outcome.reason,
+                    extra=_fields("delivery_dead", d.id, target.platform),
+                )
                 self._stats.dead += 1
                 return True
             wait = max(outcome.seconds, self.backoff(failures))
@@ -648,6 +675,10 @@ class Dispatcher:
                     target.platform,
                     target.channel,
                     outcome.reason,
+                    extra={
+                        **_fields("subscription_paused", d.id, target.platform),
+                        "subscription_id": claimed.subscription.id,
+                    },
                 )
                 self._stats.paused += 1
                 return False
@@ -672,7 +703,12 @@ class Dispatcher:
             gone = [c for c in rows if self._is_orphan(c, heartbeats, now)]
             if gone:
                 log.warning(
-                    "%d deliveries were in flight in a stopped process; settling them", len(gone)
+                    "%d deliveries were in flight in a stopped process; settling them",
+                    len(gone),
+                    extra={
+                        "event": "in_doubt_settled",
+                        "deliveries": [c.delivery.id for c in gone],
+                    },
                 )
             for claimed in gone:
                 publisher = self._publishers[claimed.subscription.platform]

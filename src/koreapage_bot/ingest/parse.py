@@ -221,5 +221,10 @@ def entry_date(raw: Mapping[str, Any]) -> datetime | None:
             except (OverflowError, ValueError, TypeError, OSError):
                 continue
     if unread:
-        log.warning("entry %r: unreadable date %r; kept without a date", raw.get("link"), unread[0])
+        log.warning(
+            "entry %r: unreadable date %r; kept without a date",
+            raw.get("link"),
+            unread[0],
+            extra={"event": "undated_entry", "date": unread[0]},
+        )
     return None

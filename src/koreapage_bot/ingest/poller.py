@@ -90,7 +90,12 @@ class Poller:
         try:
             return await self._poll(feed, progress, on_brief)
         except Exception as exc:  # a bug or a database error for one feed: log, back off
-            log.exception("feed %d (%s): poll failed", feed.id, feed.url)
+            log.exception(
+                "feed %d (%s): poll failed",
+                feed.id,
+                feed.url,
+                extra={"event": "poll_error", "feed_id": feed.id},
+            )
             now = self._clock()
             failed = policy.failure(feed, f"internal error: {exc}", now, self._config)
             await self._store.feeds.apply_poll(feed.id, failed.update, now)
@@ -147,13 +152,30 @@ class Poller:
                 update.consecutive_failures,
                 ", marked broken" if update.state is FeedState.BROKEN else "",
                 when,
+                extra={"event": "poll_failed", "feed_id": feed.id},
             )
         elif decision.outcome is Outcome.GONE:
-            log.warning("feed %d %s: 410 Gone, disabled", feed.id, feed.url)
+            log.warning(
+                "feed %d %s: 410 Gone, disabled",
+                feed.id,
+                feed.url,
+                extra={"event": "feed_gone", "feed_id": feed.id},
+            )
         else:
-            log.info("feed %d %s: %s", feed.id, feed.url, decision.outcome.value)
+            log.info(
+                "feed %d %s: %s",
+                feed.id,
+                feed.url,
+                decision.outcome.value,
+                extra={"event": "polled", "feed_id": feed.id},
+            )
         if update.new_url:
-            log.info("feed %d moved permanently to %s", feed.id, update.new_url)
+            log.info(
+                "feed %d moved permanently to %s",
+                feed.id,
+                update.new_url,
+                extra={"event": "feed_moved", "feed_id": feed.id},
+            )
 
     async def _ingest(
         self,

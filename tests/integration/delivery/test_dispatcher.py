@@ -152,7 +152,7 @@ async def test_rate_limits_never_spend_attempts_nor_kill_a_delivery(sqlite_store
 
 
 async def test_server_errors_and_timeouts_back_off_then_go_dead_and_retry_by_hand(
-    sqlite_store: Store,
+    sqlite_store: Store, caplog: pytest.LogCaptureFixture
 ) -> None:
     store, clock = sqlite_store, Clock()
     sub = await subscribe(store, "ch-1")
@@ -178,6 +178,8 @@ async def test_server_errors_and_timeouts_back_off_then_go_dead_and_retry_by_han
     assert dead[0].last_error is not None
     assert "gave up after 3 attempts" in dead[0].last_error
     assert "did not answer within" in dead[0].last_error
+    events = [(r.event, r.delivery_id, r.platform) for r in caplog.records if hasattr(r, "event")]
+    assert ("delivery_dead", row.id, "fake") in events
     clock.advance(10 * 3600)
     assert (await d.drain()).sent == 0  # dead stays dead
     assert len(platform.calls) == 3
@@ -245,7 +247,7 @@ async def test_permanent_failure_is_dead_at_once_and_the_channel_stays_active(
 
 
 async def test_unusable_channel_pauses_its_subscription_and_holds_its_rows(
-    sqlite_store: Store,
+    sqlite_store: Store, caplog: pytest.LogCaptureFixture
 ) -> None:
     store, clock = sqlite_store, Clock()
     gone = await subscribe(store, "ch-gone")
@@ -258,6 +260,8 @@ async def test_unusable_channel_pauses_its_subscription_and_holds_its_rows(
     stats = await d.drain()
 
     assert (stats.sent, stats.paused) == (2, 1)
+    paused = [r for r in caplog.records if getattr(r, "event", None) == "subscription_paused"]
+    assert [(r.subscription_id, r.platform) for r in paused] == [(gone.id, "fake")]
     state = await store.subscriptions.get(gone.id)
     assert state is not None
     assert (state.state, state.paused_reason) == (SubscriptionState.PAUSED, "403 Missing Access")
