@@ -24,6 +24,7 @@ from koreapage_bot.domain import (
     IssueTag,
     Subscription,
 )
+from koreapage_bot.links import web_link
 
 
 class Analyzer(Protocol):
@@ -227,6 +228,31 @@ class NewPost:
     analysis: Analysis
     content_hash: str
     relevant: bool  # the analysis decision under the configured threshold
+
+    def brief(self, feed: Feed, *, brief_id: int, post_id: int, now: datetime) -> Brief:
+        """The brief this post makes once stored (a link only when it is a usable one)."""
+        entry, analysis = self.entry, self.analysis
+        return Brief(
+            id=brief_id,
+            post_id=post_id,
+            feed_id=feed.id,
+            title=entry.title,
+            url=web_link(entry.url),
+            author=analysis.author,
+            source=feed.name,
+            published=entry.published,
+            summary=analysis.summary,
+            key_issues=tuple(k.tag for k in analysis.key_issues),
+            relevance=analysis.relevance,
+            created_at=now,
+            language=analysis.language,
+        )
+
+    def search_text(self, feed: Feed) -> str:
+        """What search reads besides title and summary: author, source, key issues, text."""
+        labels = " ".join(k.label for k in self.analysis.key_issues)
+        parts = [self.analysis.author, feed.name, labels, self.analysis.text]
+        return " ".join(filter(None, parts))
 
 
 @dataclass(frozen=True, slots=True)

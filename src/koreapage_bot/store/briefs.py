@@ -139,7 +139,7 @@ class BriefRepository:
             post_id = _new_id(result)
             if not post.relevant:
                 return StoredPost(post_id, None, 0)
-            brief = await self._insert_brief(conn, feed, post_id, post, url, now)
+            brief = await self._insert_brief(conn, feed, post_id, post, now)
             count = await write_deliveries(conn, [brief], fan_out, now) if fan_out else 0
         return StoredPost(post_id, brief, count)
 
@@ -166,65 +166,38 @@ class BriefRepository:
         )
 
     async def _insert_brief(
-        self,
-        conn: AsyncConnection,
-        feed: Feed,
-        post_id: int,
-        post: NewPost,
-        url: str | None,
-        now: datetime,
+        self, conn: AsyncConnection, feed: Feed, post_id: int, post: NewPost, now: datetime
     ) -> Brief:
-        entry, analysis = post.entry, post.analysis
-        tags = [k.tag for k in analysis.key_issues]
-        search_text = " ".join(
-            filter(
-                None,
-                [analysis.author, feed.name, " ".join(k.label for k in tags), analysis.text],
-            )
-        )
+        made = post.brief(feed, brief_id=0, post_id=post_id, now=now)
         result = await conn.execute(
             t.briefs.insert().values(
-                post_id=post_id,
-                feed_id=feed.id,
-                title=entry.title,
-                url=url,
-                author=analysis.author,
-                source=feed.name,
-                published=entry.published,
-                summary=analysis.summary,
-                key_issues=tags_to_json(tags),
-                relevance=analysis.relevance,
-                search_text=search_text,
-                created_at=now,
-                language=analysis.language,
+                post_id=made.post_id,
+                feed_id=made.feed_id,
+                title=made.title,
+                url=made.url,
+                author=made.author,
+                source=made.source,
+                published=made.published,
+                summary=made.summary,
+                key_issues=tags_to_json(made.key_issues),
+                relevance=made.relevance,
+                search_text=post.search_text(feed),
+                created_at=made.created_at,
+                language=made.language,
             )
         )
-        brief_id = _new_id(result)
-        if tags:
+        brief = replace(made, id=_new_id(result))
+        if brief.key_issues:
             # briefs.sort_at, as the database computes it: coalesce(published, created_at)
-            sort_at = entry.published or now
+            sort_at = brief.published or now
             await conn.execute(
                 t.brief_issues.insert(),
                 [
-                    {"brief_id": brief_id, "issue_id": k.id, "rank": i, "sort_at": sort_at}
-                    for i, k in enumerate(tags)
+                    {"brief_id": brief.id, "issue_id": k.id, "rank": i, "sort_at": sort_at}
+                    for i, k in enumerate(brief.key_issues)
                 ],
             )
-        return Brief(
-            id=brief_id,
-            post_id=post_id,
-            feed_id=feed.id,
-            title=entry.title,
-            url=url,
-            author=analysis.author,
-            source=feed.name,
-            published=entry.published,
-            summary=analysis.summary,
-            key_issues=tuple(tags),
-            relevance=analysis.relevance,
-            created_at=now,
-            language=analysis.language,
-        )
+        return brief
 
     async def touch_post(
         self, post_id: int, *, title: str, content_hash: str, now: datetime | None = None

@@ -38,7 +38,6 @@ from koreapage_bot.domain import (
     SubscriptionState,
 )
 from koreapage_bot.error_text import bounded_error
-from koreapage_bot.links import web_link
 from koreapage_bot.ports import (
     ClaimedDelivery,
     EntryAlreadyStored,
@@ -264,7 +263,7 @@ class MemoryBriefs:
         now: datetime | None = None,
     ) -> StoredPost:
         now = now or utcnow()
-        entry, analysis = post.entry, post.analysis
+        entry = post.entry
         if any(p.feed_id == feed.id and p.entry_key == entry.key for p in self._posts.values()):
             raise EntryAlreadyStored(entry.key)
         stored = _Post(
@@ -273,31 +272,11 @@ class MemoryBriefs:
         self._posts[stored.id] = stored
         if not post.relevant:
             return StoredPost(stored.id, None, 0)
-        tags = tuple(k.tag for k in analysis.key_issues)
-        brief = Brief(
-            id=next(self._brief_ids),
-            post_id=stored.id,
-            feed_id=feed.id,
-            title=entry.title,
-            url=web_link(entry.url),
-            author=analysis.author,
-            source=feed.name,
-            published=entry.published,
-            summary=analysis.summary,
-            key_issues=tags,
-            relevance=analysis.relevance,
-            created_at=now,
-            language=analysis.language,
-        )
-        rest = " ".join(
-            filter(
-                None, [analysis.author, feed.name, " ".join(t.label for t in tags), analysis.text]
-            )
-        )
+        brief = post.brief(feed, brief_id=next(self._brief_ids), post_id=stored.id, now=now)
         self._briefs[brief.id] = _Indexed(
             brief,
             entry.published or now,
-            tuple(_words(text) for text in (brief.title, brief.summary, rest)),
+            tuple(_words(text) for text in (brief.title, brief.summary, post.search_text(feed))),
         )
         count = self._db.outbox.write(brief, fan_out, now) if fan_out is not None else 0
         return StoredPost(stored.id, brief, count)
