@@ -49,8 +49,8 @@ from tests.fakes.discord_server import FakeDiscord
 from tests.fakes.slack_server import FakeSlack
 from tests.integration.delivery.support import a_brief, a_feed, max_in_window
 
+from koreapage_bot.dates import utcnow
 from koreapage_bot.store import tables as t
-from koreapage_bot.store.rows import utcnow
 from koreapage_bot.store.store import Store
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -31,7 +31,7 @@ from tests.fakes.feed_server import FeedServer, Item
 from koreapage_bot.bootstrap import open_bot
 from koreapage_bot.config import load_settings
 from koreapage_bot.domain import Feed
-from koreapage_bot.store.feeds import FeedRepository
+from koreapage_bot.ports import FeedStore
 
 T0 = datetime(2026, 7, 1, tzinfo=UTC)
 TOPICS = (
@@ -56,7 +56,7 @@ def items_for(n: int, version: int, count: int = 10) -> list[Item]:
     ]
 
 
-async def make_all_due(repo: FeedRepository, feeds: list[Feed]) -> None:
+async def make_all_due(repo: FeedStore, feeds: list[Feed]) -> None:
     past = datetime.now(UTC) - timedelta(seconds=1)
     for feed in feeds:
         await repo.set_next_poll(feed.id, past)

@@ -29,10 +29,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # for tests.fakes
 
 from tests.fakes.feed_server import FeedRoute, FeedServer, Item
 
+from koreapage_bot.config import PollConfig
 from koreapage_bot.domain import Feed, FeedState
-from koreapage_bot.ingest.fetch import FeedFetcher, HttpSettings
+from koreapage_bot.ingest.fetch import FeedFetcher
 from koreapage_bot.ingest.parse import NotAFeed, parse_feed
-from koreapage_bot.ingest.policy import FeedUpdate, PollSettings, decide, parse_failed
+from koreapage_bot.ingest.policy import PollDecision, decide, parse_failed
 
 T0 = datetime(2024, 7, 1, tzinfo=UTC)
 
@@ -47,34 +48,34 @@ class Polled:
 PollFn = Callable[[Feed, datetime], Awaitable[Polled]]
 
 
-def apply(feed: Feed, update: FeedUpdate) -> Feed:
+def apply(feed: Feed, decision: PollDecision, now: datetime) -> Feed:
     """What a store would write back (the lead's repository does this for real)."""
     return replace(
         feed,
-        url=update.new_url or feed.url,
-        state=update.state,
-        etag=update.etag,
-        last_modified=update.last_modified,
-        content_hash=update.content_hash,
-        next_poll_at=update.next_poll_at,
-        last_polled_at=update.last_polled_at,
-        consecutive_failures=update.consecutive_failures,
-        last_error=update.last_error,
+        url=decision.update.new_url or feed.url,
+        state=decision.update.state,
+        etag=decision.update.etag,
+        last_modified=decision.update.last_modified,
+        content_hash=decision.update.content_hash,
+        next_poll_at=decision.update.next_poll_at,
+        last_polled_at=now,
+        consecutive_failures=decision.update.consecutive_failures,
+        last_error=decision.update.last_error,
     )
 
 
-def make_poll_one(fetcher: FeedFetcher, settings: PollSettings) -> PollFn:
+def make_poll_one(fetcher: FeedFetcher, settings: PollConfig) -> PollFn:
     async def poll_one(feed: Feed, now: datetime) -> Polled:
         result = await fetcher.fetch(feed.url, feed.etag, feed.last_modified)
-        update = decide(feed, result, now, settings)
+        decision = decide(feed, result, now, settings)
         entries = 0
-        if update.parse and result.body is not None:
+        if decision.parse and result.body is not None:
             try:
                 parsed = await parse_feed(result.body, result.final_url, result.content_type)
                 entries = len(parsed.entries)
             except NotAFeed as exc:
-                update = parse_failed(feed, update, exc.reason, now, settings)
-        return Polled(apply(feed, update), update.outcome.value, entries)
+                decision = parse_failed(feed, decision, exc.reason, now, settings)
+        return Polled(apply(feed, decision, now), decision.outcome.value, entries)
 
     return poll_one
 
@@ -105,8 +106,7 @@ def items_for(n: int, version: int, count: int = 20) -> list[Item]:
 
 async def bench(args: argparse.Namespace, per_host: int) -> list[float]:
     rng = random.Random(42)
-    http = HttpSettings(concurrency=args.concurrency, per_host_limit=per_host, allow_private=True)
-    poll_settings = PollSettings()
+    poll_settings = PollConfig(interval_seconds=900)  # a poll every 15 minutes
     async with FeedServer() as server:
         routes: list[FeedRoute] = []
         feeds: list[Feed] = []
@@ -120,7 +120,9 @@ async def bench(args: argparse.Namespace, per_host: int) -> list[float]:
                     state=FeedState.ACTIVE,
                 )
             )
-        async with FeedFetcher(http) as fetcher:
+        async with FeedFetcher(
+            concurrency=args.concurrency, per_host_limit=per_host, allow_private=True
+        ) as fetcher:
             poll = make_poll_one(fetcher, poll_settings)
             now = T0
             feeds, elapsed, outcomes, entries = await run_round(feeds, poll, now)
@@ -146,7 +148,7 @@ async def main() -> int:
     ap.add_argument("--feeds", type=int, default=1000)
     ap.add_argument("--changed", type=float, default=0.05)
     ap.add_argument("--rounds", type=int, default=3)
-    ap.add_argument("--concurrency", type=int, default=HttpSettings().concurrency)
+    ap.add_argument("--concurrency", type=int, default=16)
     ap.add_argument(
         "--per-host",
         type=int,
@@ -154,9 +156,7 @@ async def main() -> int:
         help="per-host limit (default: the concurrency, as if feeds were on many hosts)",
     )
     args = ap.parse_args()
-    configs = (
-        [args.per_host] if args.per_host else [args.concurrency, HttpSettings().per_host_limit]
-    )
+    configs = [args.per_host] if args.per_host else [args.concurrency, 2]
     for per_host in configs:
         label = "many hosts" if per_host == args.concurrency else "one host"
         print(

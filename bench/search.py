@@ -38,11 +38,11 @@ from pathlib import Path
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
-from koreapage_bot.ingest.identity import html_to_text
+from koreapage_bot.ingest.identity import inline_text
 from koreapage_bot.ingest.parse import NotAFeed, parse_feed_sync
+from koreapage_bot.ports import SubscriptionSpec
 from koreapage_bot.store import tables as t
 from koreapage_bot.store.store import Store
-from koreapage_bot.store.subscriptions import SubscriptionSpec
 
 REPO = Path(__file__).resolve().parents[1]
 FEEDS = (REPO / ".." / "shared" / "feeds").resolve()
@@ -168,7 +168,7 @@ def load_sources() -> list[Source]:
             continue
         name = (parsed.title or path.stem)[:60]
         for entry in parsed.entries:
-            body = html_to_text(entry.content or entry.summary)
+            body = inline_text(entry.content or entry.summary)
             chunks = tuple(_chunks(body))
             if chunks:
                 sources.append(Source(name, entry.title[:200], chunks))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 from collections.abc import AsyncIterator, Iterator
@@ -83,10 +84,15 @@ async def _reset_pg(url: str) -> None:
         await engine.dispose()
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Store]:
-    """A migrated, empty store on each backend."""
-    if request.param == "sqlite":
+SQL_BACKENDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+
+
+@contextlib.asynccontextmanager
+async def sql_store_on(
+    backend: str, request: pytest.FixtureRequest, tmp_path: Path
+) -> AsyncIterator[Store]:
+    """A migrated, empty SQL store on `backend` ("sqlite" or "postgres")."""
+    if backend == "sqlite":
         url = f"sqlite+aiosqlite:///{tmp_path / 'test.db'}"
     else:
         url = request.getfixturevalue("pg_database")
@@ -96,6 +102,13 @@ async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator
         yield opened
     finally:
         await opened.close()
+
+
+@pytest.fixture(params=SQL_BACKENDS)
+async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Store]:
+    """A migrated, empty store on each backend."""
+    async with sql_store_on(request.param, request, tmp_path) as opened:
+        yield opened
 
 
 @pytest.fixture

@@ -16,24 +16,22 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
 from koreapage_bot.adapters.console import CONSOLE_PLATFORM, ConsolePublisher
-from koreapage_bot.analysis.llm import LlmSettings
-from koreapage_bot.analysis.pipeline import AnalysisSettings, OfflineAnalyzer
+from koreapage_bot.analysis.pipeline import OfflineAnalyzer
 from koreapage_bot.analysis.taxonomy import Taxonomy, TaxonomyError, load_taxonomy
 from koreapage_bot.commands.feedprobe import make_prober
 from koreapage_bot.commands.service import CommandService
-from koreapage_bot.config import ConfigError, Settings
+from koreapage_bot.config import ConfigError, Settings, SlackMode
 from koreapage_bot.delivery.digests import Digests
 from koreapage_bot.delivery.dispatcher import Dispatcher
 from koreapage_bot.delivery.ratelimit import RateBudget, discord_budget, slack_budget
 from koreapage_bot.domain import IssueTag
-from koreapage_bot.ingest.fetch import FeedFetcher, HttpSettings
+from koreapage_bot.ingest.fetch import FeedFetcher
+from koreapage_bot.ingest.moves import sync_config_feeds
 from koreapage_bot.ingest.pipeline import PollPipeline, poll_lease
-from koreapage_bot.ingest.policy import PollSettings
-from koreapage_bot.ingest.poller import FullTextPolicy, Poller, sync_config_feeds
-from koreapage_bot.ports import Publisher, ReplayGuard
+from koreapage_bot.ingest.poller import Poller
+from koreapage_bot.ports import Publisher, ReplayGuard, SubscriptionSpec
 from koreapage_bot.scheduler import BotScheduler
 from koreapage_bot.store.store import Store
-from koreapage_bot.store.subscriptions import SubscriptionSpec
 
 log = logging.getLogger(__name__)
 
@@ -64,51 +62,26 @@ class Bot:
     http: Any = None  # koreapage_bot.http.HttpServer when serving
 
 
-def http_settings(
-    settings: Settings, *, allow_private: bool, private_hosts: tuple[str, ...] = ()
-) -> HttpSettings:
-    h = settings.http
-    return HttpSettings(
-        connect_timeout=h.connect_timeout,
-        read_timeout=h.read_timeout,
-        total_timeout=h.total_timeout,
-        max_body_bytes=h.max_body_bytes,
-        user_agent=h.user_agent,
+def fetcher(
+    settings: Settings,
+    *,
+    allow_private: bool,
+    private_hosts: tuple[str, ...] = (),
+    host_slots: dict[str, asyncio.Semaphore] | None = None,
+) -> FeedFetcher:
+    """A fetcher with the configured timeouts and limits, at one trust level."""
+    return FeedFetcher(
+        settings.http,
         per_host_limit=settings.poll.per_host_limit,
         concurrency=max(settings.poll.concurrency * 2, 4),
         allow_private=allow_private,
-        private_hosts=frozenset(private_hosts),
-    )
-
-
-def poll_settings(settings: Settings) -> PollSettings:
-    p = settings.poll
-    return PollSettings(
-        interval_seconds=p.interval_seconds,
-        min_interval_seconds=p.min_interval_seconds,
-        jitter_fraction=p.jitter,
-        max_backoff_seconds=max(p.max_backoff_seconds, p.interval_seconds),
-        broken_after=p.broken_after,
+        private_hosts=private_hosts,
+        host_slots=host_slots,
     )
 
 
 def build_analyzer(settings: Settings, taxonomy: Taxonomy) -> OfflineAnalyzer:
-    llm = settings.analysis.llm
-    return OfflineAnalyzer(
-        AnalysisSettings(
-            threshold=settings.analysis.threshold,
-            taxonomy=taxonomy,
-            llm=LlmSettings(
-                base_url=llm.base_url,
-                model=llm.model,
-                api_key=llm.api_key,
-                timeout=llm.timeout_seconds,
-                enabled=llm.enabled,
-            )
-            if llm.enabled
-            else None,
-        )
-    )
+    return OfflineAnalyzer(settings.analysis, taxonomy)
 
 
 def issue_tags(taxonomy: Taxonomy) -> list[IssueTag]:
@@ -134,23 +107,22 @@ async def open_bot(
         # host, whichever trust level or purpose they serve.
         host_slots: dict[str, asyncio.Semaphore] = {}
         trusted = await stack.enter_async_context(
-            FeedFetcher(http_settings(settings, allow_private=True), host_slots=host_slots)
+            fetcher(settings, allow_private=True, host_slots=host_slots)
         )
         untrusted = await stack.enter_async_context(
-            FeedFetcher(
-                http_settings(settings, allow_private=settings.delivery.allow_private_feeds),
+            fetcher(
+                settings,
+                allow_private=settings.delivery.allow_private_feeds,
                 host_slots=host_slots,
             )
         )
         # Article pages (entry links) are never fetched with a feed's trust: only public
         # addresses, plus the intranet hosts the operator named.
         pages = await stack.enter_async_context(
-            FeedFetcher(
-                http_settings(
-                    settings,
-                    allow_private=False,
-                    private_hosts=settings.analysis.article_private_hosts,
-                ),
+            fetcher(
+                settings,
+                allow_private=False,
+                private_hosts=settings.analysis.article_private_hosts,
                 host_slots=host_slots,
             )
         )
@@ -163,13 +135,11 @@ async def open_bot(
         poller = Poller(
             store,
             analyzer,
-            poll_settings(settings),
+            settings.poll,
             trusted=trusted,
             untrusted=untrusted,
             pages=pages,
-            full_text=FullTextPolicy(
-                settings.analysis.fetch_full_text, settings.analysis.min_excerpt_chars
-            ),
+            analysis=settings.analysis,
             on_deliveries=on_deliveries,
         )
         pipeline = PollPipeline(
@@ -181,7 +151,7 @@ async def open_bot(
             idle_seconds=settings.poll.tick_seconds,
         )
         scheduler = BotScheduler(pipeline)
-        digests = Digests(store, scheduler.scheduler, on_deliveries)
+        digests = Digests(store, scheduler, on_deliveries)
         scheduler.attach_digests(digests)
         commands = CommandService(
             store,
@@ -198,10 +168,7 @@ async def open_bot(
         adapters: list[ChatAdapter] = []
         http = None
         if chat:
-            try:
-                http, adapters = _chat_adapters(settings, commands, store.replays)
-            except ValueError as exc:  # a malformed DISCORD_* / SLACK_* / KOREAPAGE_HTTP_*
-                raise ConfigError(f"environment: {exc}") from None
+            http, adapters = _chat_adapters(settings, commands, store.replays)
             if http is not None and settings.web.enabled:
                 from koreapage_bot.web import mount_web
 
@@ -267,26 +234,19 @@ def _chat_adapters(
     settings: Settings, commands: CommandService, replays: ReplayGuard
 ) -> tuple[Any, list[ChatAdapter]]:
     """The adapters whose tokens are set. Imported lazily: the SDKs load only when used."""
-    env = settings.env
     adapters: list[ChatAdapter] = []
     http = None
-    if env.get("DISCORD_TOKEN", "").strip():
+    if settings.discord is not None:
         from koreapage_bot.adapters.discord.client import DiscordAdapter
-        from koreapage_bot.adapters.discord.settings import DiscordSettings
 
-        adapters.append(DiscordAdapter(DiscordSettings.from_env(env), commands))
-    needs_http = bool(env.get("KOREAPAGE_HTTP_PORT", "").strip()) or settings.web.enabled
-    if env.get("SLACK_BOT_TOKEN", "").strip():
-        from koreapage_bot.adapters.slack.settings import SlackMode, SlackSettings
-
-        slack = SlackSettings.from_env(env)
-        needs_http = needs_http or slack.mode is SlackMode.HTTP
-    if needs_http:
+        adapters.append(DiscordAdapter(settings.discord, commands))
+    slack = settings.slack
+    needs_http = settings.server.requested or settings.web.enabled
+    if needs_http or (slack is not None and slack.mode is SlackMode.HTTP):
         from koreapage_bot.http import HttpServer
-        from koreapage_bot.http import HttpSettings as ServerSettings
 
-        http = HttpServer(ServerSettings.from_env(env))
-    if env.get("SLACK_BOT_TOKEN", "").strip():
+        http = HttpServer(settings.server)
+    if slack is not None:
         from koreapage_bot.adapters.slack.app import SlackAdapter
 
         adapters.append(SlackAdapter(slack, commands, http, replays=replays))

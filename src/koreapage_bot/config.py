@@ -1,7 +1,15 @@
 """Configuration: one TOML file plus the environment, validated once at start.
 
 Secrets come only from the environment. A bad value raises `ConfigError` naming the key and
-the file, and the CLI stops with that message.
+the file (or the variable), and the CLI stops with that message (exit code 2). Every component
+takes these validated objects; nothing else reads the environment.
+
+The environment (README.md, "Configuration", lists each variable):
+- KOREAPAGE_CONFIG, KOREAPAGE_DATABASE_URL, KOREAPAGE_ADMIN_IDS, KOREAPAGE_LLM_API_KEY,
+  KOREAPAGE_LLM_BASE_URL (here), KOREAPAGE_LOG_LEVEL (cli.common);
+- KOREAPAGE_HTTP_HOST, KOREAPAGE_HTTP_PORT: the bot's web server (`ServerConfig`);
+- DISCORD_*: the Discord adapter (`DiscordConfig`), started when DISCORD_TOKEN is set;
+- SLACK_*: the Slack adapter (`SlackConfig`), started when SLACK_BOT_TOKEN is set.
 """
 
 from __future__ import annotations
@@ -9,9 +17,11 @@ from __future__ import annotations
 import ipaddress
 import math
 import os
+import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from enum import StrEnum
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -117,6 +127,88 @@ class WebConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class ServerConfig:
+    """The bot's own HTTP server (/healthz, /slack/events, the web archive)."""
+
+    host: str = "127.0.0.1"  # KOREAPAGE_HTTP_HOST
+    port: int = 8080  # KOREAPAGE_HTTP_PORT; 0 picks a free port (tests)
+    # KOREAPAGE_HTTP_PORT was set: serve /healthz even when nothing else needs the server.
+    requested: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class DiscordConfig:
+    token: str = ""  # DISCORD_TOKEN
+    # REST base (a proxy in front of large bots, or the fake in tests). None = discord.com.
+    api_base: str | None = None  # DISCORD_API_BASE
+    # Gateway websocket override. None = what Discord announces / discord.py's default.
+    gateway_url: str | None = None  # DISCORD_GATEWAY_URL
+    # Sync commands to this guild only (instant); otherwise global sync when changed.
+    guild_id: int | None = None  # DISCORD_GUILD_ID
+    sharded: bool = False  # DISCORD_SHARDED: AutoShardedClient
+    # discord.py waits out 429s shorter than this itself; longer ones surface as RetryAfter.
+    # discord.py's floor is 30 s.
+    max_ratelimit_timeout: float = 30.0  # DISCORD_MAX_RATELIMIT_TIMEOUT
+    # Answer an interaction directly if the service replies within this; otherwise defer.
+    defer_after: float = 2.0  # DISCORD_DEFER_AFTER
+    # Optional delivery modes a subscription may ask for (they change the invite permissions).
+    allow_threads: bool = True  # DISCORD_THREADS
+    allow_webhooks: bool = False  # DISCORD_WEBHOOKS
+    start_timeout: float = 60.0  # DISCORD_START_TIMEOUT: how long start() waits for READY
+    # How long discord.py waits for further GUILD_CREATEs before READY (its default is 2 s).
+    guild_ready_timeout: float = 2.0  # DISCORD_GUILD_READY_TIMEOUT
+    # Seconds after a delivery's first attempt during which a retry is resent with the same
+    # nonce without looking first. Discord drops a repeated nonce "for a few minutes"; stay
+    # well inside that. Beyond it the channel's messages are read before sending again.
+    nonce_window: float = 120.0  # DISCORD_NONCE_WINDOW, at most 120
+
+    def __repr__(self) -> str:  # never print the token
+        return (
+            f"DiscordConfig(token={'***' if self.token else ''!r}, api_base={self.api_base!r}, "
+            f"gateway_url={self.gateway_url!r}, guild_id={self.guild_id!r}, "
+            f"sharded={self.sharded!r})"
+        )
+
+
+class SlackMode(StrEnum):
+    HTTP = "http"  # requests arrive at /slack/events, verified with the signing secret
+    SOCKET = "socket"  # outbound websocket with the app-level token; no public URL needed
+    POST_ONLY = "post_only"  # neither secret nor app token: publish briefs, no slash commands
+
+
+SLACK_API_URL = "https://slack.com/api/"
+
+
+@dataclass(frozen=True, slots=True)
+class SlackConfig:
+    bot_token: str  # SLACK_BOT_TOKEN
+    signing_secret: str | None = None  # SLACK_SIGNING_SECRET: HTTP mode
+    app_token: str | None = None  # SLACK_APP_TOKEN: Socket Mode
+    api_url: str = SLACK_API_URL  # SLACK_API_URL: Enterprise hosts, proxies, tests
+    admin_users: frozenset[str] = field(default_factory=frozenset)  # SLACK_ADMIN_USERS
+    # SLACK_ADMIN_CACHE_SECONDS: how long a users.info answer (is this user an admin) is trusted
+    admin_cache_seconds: float = 300.0
+    events_path: str = "/slack/events"
+
+    def __post_init__(self) -> None:
+        if not self.api_url.endswith("/"):
+            object.__setattr__(self, "api_url", self.api_url + "/")
+
+    @property
+    def mode(self) -> SlackMode:
+        # Socket Mode wins when both are set: it needs no public URL, so it is what a user who
+        # went to the trouble of making an app-level token means.
+        if self.app_token:
+            return SlackMode.SOCKET
+        if self.signing_secret:
+            return SlackMode.HTTP
+        return SlackMode.POST_ONLY
+
+    def __repr__(self) -> str:  # never print a secret
+        return f"SlackConfig(mode={self.mode.value!r}, api_url={self.api_url!r})"
+
+
+@dataclass(frozen=True, slots=True)
 class Settings:
     config_path: Path | None
     database_url: str
@@ -125,12 +217,14 @@ class Settings:
     http: HttpConfig
     analysis: AnalysisConfig
     delivery: DeliveryConfig
-    env: Mapping[str, str] = field(default_factory=dict)
     web: WebConfig = field(default_factory=WebConfig)
+    server: ServerConfig = field(default_factory=ServerConfig)
+    discord: DiscordConfig | None = None  # None: DISCORD_TOKEN is not set
+    slack: SlackConfig | None = None  # None: SLACK_BOT_TOKEN is not set
 
 
 _POLL, _HTTP, _ANALYSIS, _LLM = PollConfig(), HttpConfig(), AnalysisConfig(), LlmConfig()
-_WEB = WebConfig()
+_WEB, _SERVER = WebConfig(), ServerConfig()
 
 
 class _Reader:
@@ -356,8 +450,10 @@ def parse_settings(
         http=http,
         analysis=analysis,
         delivery=delivery,
-        env=dict(env),
         web=web,
+        server=server_config(env),
+        discord=discord_config(env) if _env(env, "DISCORD_TOKEN") else None,
+        slack=slack_config(env) if _env(env, "SLACK_BOT_TOKEN") else None,
     )
 
 
@@ -392,6 +488,92 @@ def _web(w: _Reader) -> WebConfig:
     )
     w.check_unknown()
     return config
+
+
+# -- the environment: the HTTP server and the chat adapters -----------------------------------
+
+_TRUE = {"1", "true", "yes", "on"}
+
+
+def _env(env: Mapping[str, str], key: str) -> str:
+    return env.get(key, "").strip()
+
+
+def _env_flag(env: Mapping[str, str], key: str, default: bool) -> bool:
+    raw = _env(env, key).lower()
+    return default if not raw else raw in _TRUE
+
+
+def _env_seconds(env: Mapping[str, str], key: str, default: float) -> float:
+    raw = _env(env, key)
+    try:
+        value = float(raw) if raw else default
+    except ValueError:
+        raise ConfigError(f"{key} must be a number of seconds, got {raw!r}") from None
+    if not math.isfinite(value) or not 0 <= value <= MAX_TIMEOUT:
+        raise ConfigError(f"{key} must be a number of seconds from 0 to {MAX_TIMEOUT}, got {raw!r}")
+    return value
+
+
+def server_config(env: Mapping[str, str]) -> ServerConfig:
+    host = _env(env, "KOREAPAGE_HTTP_HOST") or _SERVER.host
+    raw_port = _env(env, "KOREAPAGE_HTTP_PORT")
+    if raw_port and not (raw_port.isascii() and raw_port.isdigit() and len(raw_port) <= 5):
+        raise ConfigError(f"KOREAPAGE_HTTP_PORT must be a number, got {raw_port!r}")
+    port = int(raw_port) if raw_port else _SERVER.port
+    if not 0 <= port <= 65535:
+        raise ConfigError(f"KOREAPAGE_HTTP_PORT out of range (0-65535): {port}")
+    return ServerConfig(host=host, port=port, requested=bool(raw_port))
+
+
+def discord_config(env: Mapping[str, str]) -> DiscordConfig:
+    """The DISCORD_* variables (the token may be empty: `discord invite-url` needs none)."""
+    raw_guild = _env(env, "DISCORD_GUILD_ID")
+    if raw_guild and not (raw_guild.isascii() and raw_guild.isdigit() and len(raw_guild) <= 20):
+        raise ConfigError(f"DISCORD_GUILD_ID must be a Discord id (digits), got {raw_guild!r}")
+    return DiscordConfig(
+        token=_env(env, "DISCORD_TOKEN"),
+        api_base=_env(env, "DISCORD_API_BASE").rstrip("/") or None,
+        gateway_url=_env(env, "DISCORD_GATEWAY_URL") or None,
+        guild_id=int(raw_guild) if raw_guild else None,
+        sharded=_env_flag(env, "DISCORD_SHARDED", False),
+        max_ratelimit_timeout=max(30.0, _env_seconds(env, "DISCORD_MAX_RATELIMIT_TIMEOUT", 30.0)),
+        defer_after=_env_seconds(env, "DISCORD_DEFER_AFTER", 2.0),
+        allow_threads=_env_flag(env, "DISCORD_THREADS", True),
+        allow_webhooks=_env_flag(env, "DISCORD_WEBHOOKS", False),
+        start_timeout=_env_seconds(env, "DISCORD_START_TIMEOUT", 60.0),
+        guild_ready_timeout=_env_seconds(env, "DISCORD_GUILD_READY_TIMEOUT", 2.0),
+        nonce_window=min(_env_seconds(env, "DISCORD_NONCE_WINDOW", 120.0), 120.0),
+    )
+
+
+def slack_config(env: Mapping[str, str]) -> SlackConfig:
+    """The SLACK_* variables; SLACK_BOT_TOKEN is required."""
+    token = _env(env, "SLACK_BOT_TOKEN")
+    if not token:
+        raise ConfigError("SLACK_BOT_TOKEN is required for the Slack adapter")
+    if _env(env, "SLACK_CLIENT_ID") and _env(env, "SLACK_CLIENT_SECRET"):
+        # slack-bolt reads these from os.environ by itself and then switches to multi-
+        # workspace OAuth, silently ignoring the bot token. Refuse rather than misbehave.
+        raise ConfigError(
+            "unset SLACK_CLIENT_ID / SLACK_CLIENT_SECRET: koreapage-bot runs as a "
+            "single-workspace app with SLACK_BOT_TOKEN"
+        )
+    api_url = _env(env, "SLACK_API_URL") or SLACK_API_URL
+    _check_http_url(api_url, "SLACK_API_URL", "environment")
+    return SlackConfig(
+        bot_token=token,
+        signing_secret=_env(env, "SLACK_SIGNING_SECRET") or None,
+        app_token=_env(env, "SLACK_APP_TOKEN") or None,
+        api_url=api_url,
+        admin_users=parse_user_list(env.get("SLACK_ADMIN_USERS", "")),
+        admin_cache_seconds=_env_seconds(env, "SLACK_ADMIN_CACHE_SECONDS", 300.0),
+    )
+
+
+def parse_user_list(raw: str) -> frozenset[str]:
+    """'U123, U456 W789' -> {'U123', 'U456', 'W789'}."""
+    return frozenset(part for part in re.split(r"[\s,;]+", raw.strip()) if part)
 
 
 def _asdict(llm: LlmConfig) -> dict[str, Any]:

@@ -82,6 +82,11 @@ _MONTH_FIRST = re.compile(
 _DAY_FIRST = re.compile(r"^(\d{1,2})\s+([A-Za-z]{3,9})\.?,?\s+(\d{4})\b")
 
 
+def utcnow() -> datetime:
+    """Now, as an aware UTC datetime: the clock every component defaults to."""
+    return datetime.now(UTC)
+
+
 def parse_date(text: str) -> datetime | None:
     """An aware UTC datetime, or None when the text is not a date this module can read."""
     text = _LABEL.sub("", " ".join(text.split()))

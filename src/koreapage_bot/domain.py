@@ -68,7 +68,6 @@ class ParsedFeed:
     link: str | None
     author: str | None
     entries: tuple[FeedEntry, ...]
-    warning: str | None = None  # feedparser's bozo message when it recovered
 
 
 @dataclass(frozen=True, slots=True)

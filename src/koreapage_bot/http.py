@@ -8,12 +8,13 @@ consulted per request, so an adapter may mount its route before or after the ser
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable, Iterable, Mapping
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Iterable
 from types import TracebackType
 from typing import Self
 
 from aiohttp import web
+
+from koreapage_bot.config import ServerConfig
 
 log = logging.getLogger(__name__)
 
@@ -21,33 +22,12 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 # A health check answers (ok, detail); any exception counts as not ok.
 HealthCheck = Callable[[], Awaitable[tuple[bool, str]]]
 
-DEFAULT_HOST = "127.0.0.1"
-DEFAULT_PORT = 8080
-
-
-@dataclass(frozen=True, slots=True)
-class HttpSettings:
-    host: str = DEFAULT_HOST
-    port: int = DEFAULT_PORT  # 0 picks a free port (tests)
-
-    @classmethod
-    def from_env(cls, env: Mapping[str, str]) -> HttpSettings:
-        host = env.get("KOREAPAGE_HTTP_HOST", "").strip() or DEFAULT_HOST
-        raw_port = env.get("KOREAPAGE_HTTP_PORT", "").strip()
-        try:
-            port = int(raw_port) if raw_port else DEFAULT_PORT
-        except ValueError as exc:
-            raise ValueError(f"KOREAPAGE_HTTP_PORT must be a number, got {raw_port!r}") from exc
-        if not 0 <= port <= 65535:
-            raise ValueError(f"KOREAPAGE_HTTP_PORT out of range: {port}")
-        return cls(host=host, port=port)
-
 
 class HttpServer:
     """aiohttp server with a mount table. Use `async with` or `start()` / `close()`."""
 
-    def __init__(self, settings: HttpSettings | None = None) -> None:
-        self.settings = settings or HttpSettings()
+    def __init__(self, settings: ServerConfig | None = None) -> None:
+        self.settings = settings or ServerConfig()
         self._routes: dict[str, tuple[frozenset[str], Handler]] = {}
         self._fallback: Handler | None = None
         self._health: dict[str, HealthCheck] = {}

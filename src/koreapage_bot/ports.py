@@ -1,16 +1,30 @@
-"""The seams between the core and what plugs into it (analysers, publishers, adapters).
+"""The seams between the core and what plugs into it (the store, analysers, publishers).
 
-Adapters implement these protocols; the core only ever sees these types.
+The core (ingest, delivery, commands, web) depends on these protocols and values only: the SQL
+store (store/) and the in-memory one (store/memory.py) implement the store's, adapters the
+publishers'. Nothing here does I/O.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
-from typing import Protocol, runtime_checkable
+from datetime import datetime, timedelta
+from typing import Any, Protocol, runtime_checkable
 
-from koreapage_bot.domain import Analysis, ArticleInput, Brief, IssueTag
+from koreapage_bot.domain import (
+    Analysis,
+    ArticleInput,
+    Brief,
+    Delivery,
+    DeliveryState,
+    Feed,
+    FeedEntry,
+    FeedState,
+    IssueTag,
+    Subscription,
+)
+from koreapage_bot.links import web_link
 
 
 class Analyzer(Protocol):
@@ -163,3 +177,390 @@ class ReplayGuard(Protocol):
     async def forget(self, key: str) -> None:
         """Drop `key` (its request failed on our side: a retry of it may run)."""
         ...
+
+
+# -- the store --------------------------------------------------------------------------------
+
+# Row ids are 32-bit INTEGER columns; a larger number can name no row (and PostgreSQL and
+# SQLite refuse it as a query argument rather than finding nothing).
+MAX_ROW_ID = 2**31 - 1
+_MAX_ID_DIGITS = len(str(MAX_ROW_ID))
+
+
+def parse_row_id(text: str) -> int | None:
+    """`text` as a row id when it is plain ASCII digits in range, else None. The length is
+    checked before `int()` reads it: Python refuses to convert more than 4300 digits (and a
+    user can type 5000). `str.isdigit` is also true for "²", which `int` cannot read."""
+    ref = text.strip()
+    if not (ref.isascii() and ref.isdigit()):
+        return None
+    digits = ref.lstrip("0")
+    if not digits or len(digits) > _MAX_ID_DIGITS:
+        return None
+    value = int(digits)
+    return value if value <= MAX_ROW_ID else None
+
+
+@dataclass(frozen=True, slots=True)
+class FeedPollUpdate:
+    """Everything one poll changes on a feed row, written at once (the poll policy decides
+    the schedule and validators; the poller adds what the parsed feed said about itself)."""
+
+    next_poll_at: datetime
+    state: FeedState
+    consecutive_failures: int
+    last_error: str | None
+    etag: str | None
+    last_modified: str | None
+    content_hash: str | None  # of the whole body, to skip parsing an unchanged one
+    new_url: str | None = None  # a permanent redirect's target: the feed's URL from now on
+    title: str | None = None
+    site_url: str | None = None
+    baselined: bool | None = None
+    name: str | None = None  # a better display name (the feed's own title)
+
+
+@dataclass(frozen=True, slots=True)
+class NewPost:
+    """An analysed entry, ready to store."""
+
+    entry: FeedEntry
+    analysis: Analysis
+    content_hash: str
+    relevant: bool  # the analysis decision under the configured threshold
+
+    def brief(self, feed: Feed, *, brief_id: int, post_id: int, now: datetime) -> Brief:
+        """The brief this post makes once stored (a link only when it is a usable one)."""
+        entry, analysis = self.entry, self.analysis
+        return Brief(
+            id=brief_id,
+            post_id=post_id,
+            feed_id=feed.id,
+            title=entry.title,
+            url=web_link(entry.url),
+            author=analysis.author,
+            source=feed.name,
+            published=entry.published,
+            summary=analysis.summary,
+            key_issues=tuple(k.tag for k in analysis.key_issues),
+            relevance=analysis.relevance,
+            created_at=now,
+            language=analysis.language,
+        )
+
+    def search_text(self, feed: Feed) -> str:
+        """What search reads besides title and summary: author, source, key issues, text."""
+        labels = " ".join(k.label for k in self.analysis.key_issues)
+        parts = [self.analysis.author, feed.name, labels, self.analysis.text]
+        return " ".join(filter(None, parts))
+
+
+@dataclass(frozen=True, slots=True)
+class StoredPost:
+    post_id: int
+    brief: Brief | None  # None when the post is not relevant (archived only)
+    deliveries: int  # outbox rows written with it
+
+
+class EntryAlreadyStored(Exception):
+    """Another poller stored this feed entry first (`poll` beside the running bot)."""
+
+
+# Fan-out: which of these subscriptions get this brief (delivery.fanout.recipients). The store
+# calls it inside the transaction that writes the brief, with every subscription as that
+# transaction sees it, and writes one outbox row for each subscription it answers.
+FanOut = Callable[[Brief, Sequence[Subscription]], Sequence[Subscription]]
+
+
+@dataclass(frozen=True, slots=True)
+class SubscriptionSpec:
+    """What a subscribe command asks for; the store fills in identity and timestamps."""
+
+    platform: str
+    channel: str
+    workspace: str | None = None
+    issues: tuple[str, ...] = ()
+    feeds: tuple[int, ...] = ()
+    min_relevance: float = 0.0
+    created_by: str | None = None
+    per_brief: bool = True
+    digest_time: str | None = None
+    digest_tz: str = "UTC"
+    options: dict[str, object] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimedDelivery:
+    """An outbox row with what sending it needs."""
+
+    delivery: Delivery
+    subscription: Subscription
+    briefs: tuple[Brief, ...]  # one for a brief delivery, several for a digest
+    payload: dict[str, Any]
+
+
+class FeedStore(Protocol):
+    """The feeds followed and each feed's poll state. A feed's `next_poll_at` doubles as its
+    poll lease: `claim` moves it to the lease's end only while it still holds the value read."""
+
+    async def add(
+        self,
+        url: str,
+        name: str,
+        *,
+        interval_seconds: int | None = None,
+        added_by: str | None = None,
+        now: datetime | None = None,
+    ) -> tuple[Feed, bool]:
+        """Add a feed, or return the one with that URL (re-enabled, with a fresh baseline,
+        when it was disabled). True when it was added or re-enabled."""
+        ...
+
+    async def get(self, feed_id: int) -> Feed | None: ...
+    async def by_url(self, url: str) -> Feed | None: ...
+
+    async def find(self, ref: str) -> Feed | None:
+        """A feed by id (`3`, `#3`), URL or case-insensitive name (the lowest id wins)."""
+        ...
+
+    async def all(self, include_disabled: bool = True) -> list[Feed]: ...
+
+    async def count_added_by(self, prefix: str) -> int:
+        """Feeds not disabled whose `added_by` starts with `prefix`."""
+        ...
+
+    async def disable(self, feed_id: int, reason: str | None = None) -> bool: ...
+    async def rename(self, feed_id: int, name: str) -> bool: ...
+
+    async def due(self, due_by: datetime, limit: int) -> list[Feed]:
+        """Up to `limit` feeds not disabled with `next_poll_at <= due_by`, longest overdue
+        first (read only)."""
+        ...
+
+    async def claim(self, feeds: Sequence[Feed], now: datetime, lease: timedelta) -> list[Feed]:
+        """Lease `feeds` (as `due` read them) until `now + lease`; a feed whose row changed
+        since (another process claimed or polled it) is not claimed."""
+        ...
+
+    async def move_claim(self, feed_id: int, held: datetime, to: datetime) -> bool:
+        """Move a lease we hold (`next_poll_at == held`) to `to`; False when it is not ours."""
+        ...
+
+    async def next_due_at(self) -> datetime | None: ...
+
+    async def apply_poll(self, feed_id: int, change: FeedPollUpdate, now: datetime) -> None:
+        """Write one poll's result (`last_polled_at = now`). A redirect onto a URL already
+        followed keeps the old URL and says so in `last_error`."""
+        ...
+
+
+class BriefStore(Protocol):
+    """Posts (every entry seen) and briefs (the relevant ones)."""
+
+    async def known_entries(self, feed_id: int, keys: Iterable[str]) -> dict[str, tuple[int, str]]:
+        """Entry key -> (post id, content hash) for the keys this feed has stored."""
+        ...
+
+    async def store_post(
+        self,
+        feed: Feed,
+        post: NewPost,
+        *,
+        fan_out: FanOut | None = None,
+        now: datetime | None = None,
+    ) -> StoredPost:
+        """The post, its brief when relevant and (with `fan_out`) an outbox row for every
+        subscription `fan_out` picks, all in one transaction: all of them or none. Raises
+        EntryAlreadyStored when the feed already has this entry."""
+        ...
+
+    async def touch_post(
+        self, post_id: int, *, title: str, content_hash: str, now: datetime | None = None
+    ) -> None: ...
+
+    async def get(self, brief_id: int) -> Brief | None: ...
+    async def get_many(self, brief_ids: Sequence[int]) -> list[Brief]: ...
+
+    async def latest(
+        self,
+        limit: int = 5,
+        *,
+        issue: str | None = None,
+        feed_id: int | None = None,
+        offset: int = 0,
+    ) -> list[Brief]:
+        """Newest first: by published date, undated briefs by when they were stored."""
+        ...
+
+    async def for_subscription_since(
+        self, subscription: Subscription, since: datetime | None, limit: int = 25
+    ) -> list[Brief]:
+        """The newest `limit` briefs stored after `since` that the subscription's filters let
+        through (Subscription.matches), oldest first."""
+        ...
+
+    async def search(
+        self,
+        query: str,
+        limit: int = 10,
+        *,
+        offset: int = 0,
+        newest: bool = False,
+        issue: str | None = None,
+    ) -> list[Brief]:
+        """Briefs with every word of `query` (any word when none has them all), best match
+        first (`newest`: newest first)."""
+        ...
+
+    async def count(self) -> int: ...
+
+
+class SubscriptionStore(Protocol):
+    """One subscription per platform and channel."""
+
+    async def upsert(
+        self, spec: SubscriptionSpec, now: datetime | None = None
+    ) -> tuple[Subscription, bool]:
+        """Create it, or update its filters and resume it (a stale backlog is skipped)."""
+        ...
+
+    async def get(self, subscription_id: int) -> Subscription | None: ...
+    async def for_channel(self, platform: str, channel: str) -> Subscription | None: ...
+
+    async def all(
+        self,
+        platform: str | None = None,
+        workspace: str | None = None,
+        channels: Sequence[str] | None = None,
+    ) -> list[Subscription]: ...
+
+    async def with_digest(self) -> list[Subscription]:
+        """Active subscriptions with a daily digest."""
+        ...
+
+    async def remove(self, subscription_id: int) -> bool:
+        """Delete it and its outbox rows."""
+        ...
+
+    async def pause(self, subscription_id: int, reason: str) -> bool: ...
+
+    async def resume(self, subscription_id: int, now: datetime | None = None) -> bool:
+        """Active again; held rows queued more than RESUME_BACKLOG ago are skipped."""
+        ...
+
+
+class OutboxStore(Protocol):
+    """Delivery rows: pending -> sending (claimed, the platform call may be in flight) -> sent,
+    dead or back to pending. Per channel, rows go in queue (id) order."""
+
+    async def due_ids(
+        self,
+        now: datetime,
+        limit: int,
+        platforms: Collection[str],
+        *,
+        per_subscription: int | None = None,
+    ) -> list[int]:
+        """Pending rows due by `now` of active subscriptions on `platforms`, in queue order,
+        that no earlier row of their channel waits ahead of (a retry not yet due, or a row in
+        flight); with `per_subscription`, at most that many of each channel."""
+        ...
+
+    async def load(self, ids: Sequence[int]) -> list[ClaimedDelivery]:
+        """These rows (any state) with their subscription and briefs, in id order."""
+        ...
+
+    async def claim_one(
+        self, delivery_id: int, now: datetime, holder: str | None = None
+    ) -> Delivery | None:
+        """pending -> sending, the attempt counted and `holder` named; None when the row is not
+        pending and due, or an earlier row of its channel is not settled yet."""
+        ...
+
+    async def in_doubt(self, platforms: Collection[str]) -> list[ClaimedDelivery]:
+        """Rows in `sending` on these platforms."""
+        ...
+
+    async def mark_sent(self, delivery_id: int, message_id: str | None, now: datetime) -> None: ...
+
+    async def settle_pending(self, found: dict[int, str], not_there: Sequence[int]) -> int:
+        """After a look-up: pending rows the platform has are sent, those it has not no longer
+        need a look-up; rows no longer pending are left alone. Returns how many were sent."""
+        ...
+
+    async def reschedule(
+        self,
+        delivery_id: int,
+        at: datetime,
+        error: str,
+        *,
+        rate_limited: bool,
+        maybe_sent: bool | None = None,
+    ) -> None:
+        """Back to pending, due at `at`; a rate limit is counted apart from failures."""
+        ...
+
+    async def release(
+        self, delivery_id: int, at: datetime, note: str, *, maybe_sent: bool | None = None
+    ) -> None:
+        """Back to pending without spending the attempt."""
+        ...
+
+    async def mark_dead(self, delivery_id: int, error: str, now: datetime) -> None: ...
+
+    async def retry(self, delivery_id: int, now: datetime | None = None) -> bool:
+        """A dead row pending again with a fresh set of attempts."""
+        ...
+
+    async def all(self, state: DeliveryState | None = None, limit: int = 100) -> list[Delivery]:
+        """Newest first."""
+        ...
+
+    async def get(self, delivery_id: int) -> Delivery | None: ...
+    async def counts(self) -> dict[str, int]: ...
+
+    async def add_digest(
+        self,
+        subscription_id: int,
+        brief_ids: Sequence[int],
+        up_to: datetime,
+        now: datetime,
+        *,
+        title: str | None = None,
+    ) -> int | None:
+        """Queue one digest and move the subscription's digest mark to `up_to`, atomically.
+        No briefs: only the mark moves (None)."""
+        ...
+
+    async def enqueue(
+        self, briefs: Sequence[Brief], fan_out: FanOut, now: datetime | None = None
+    ) -> int:
+        """Rows for stored briefs (a backfill), one per subscription `fan_out` picks, except
+        where that subscription already has the brief. Returns how many were written."""
+        ...
+
+    async def heartbeat(self, holder: str, now: datetime) -> None: ...
+    async def holders(self) -> dict[str, datetime]: ...
+    async def remove_holder(self, holder: str) -> None: ...
+
+    async def forget_holders(self, seen_before: datetime) -> int:
+        """Drop holders silent since `seen_before`."""
+        ...
+
+
+class Storage(Protocol):
+    """Everything the core keeps: what the SQL store and the in-memory store both are."""
+
+    @property
+    def feeds(self) -> FeedStore: ...
+    @property
+    def briefs(self) -> BriefStore: ...
+    @property
+    def subscriptions(self) -> SubscriptionStore: ...
+    @property
+    def outbox(self) -> OutboxStore: ...
+    @property
+    def replays(self) -> ReplayGuard: ...
+
+    async def get_meta(self, key: str) -> str | None: ...
+    async def set_meta(self, key: str, value: str) -> None: ...

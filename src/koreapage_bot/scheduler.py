@@ -15,6 +15,7 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from koreapage_bot.delivery.digests import Digests
@@ -39,6 +40,26 @@ class BotScheduler:
 
     def attach_digests(self, digests: Digests) -> None:
         self.digests = digests
+
+    # -- delivery.digests.DailyJobs ------------------------------------------------------------
+
+    def set_daily(
+        self, job_id: str, at: str, tz: str, job: Callable[[int], Awaitable[object]], arg: int
+    ) -> None:
+        hour, minute = (int(x) for x in at.split(":"))
+        self.scheduler.add_job(
+            job,
+            CronTrigger(hour=hour, minute=minute, timezone=tz),
+            args=[arg],
+            id=job_id,
+            replace_existing=True,
+            coalesce=True,
+            max_instances=1,
+            misfire_grace_time=3600,
+        )
+
+    def cancel(self, job_id: str) -> None:
+        self.scheduler.remove_job(job_id)
 
     def _tracked(self, job: Callable[[], Awaitable[object]]) -> Callable[[], Awaitable[None]]:
         """Run a job as a task we can wait for at shutdown (APScheduler does not)."""

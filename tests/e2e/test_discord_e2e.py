@@ -17,7 +17,7 @@ from rich.console import Console
 from koreapage_bot.adapters.discord.client import DiscordAdapter
 from koreapage_bot.bootstrap import open_bot, run_once
 from koreapage_bot.config import Settings, load_settings
-from koreapage_bot.store.subscriptions import SubscriptionSpec
+from koreapage_bot.ports import SubscriptionSpec
 from tests.contract.discord_spec import validate_all
 from tests.e2e.support import OLD, new_alliance_item, write_config
 from tests.fakes.discord_server import FakeDiscord

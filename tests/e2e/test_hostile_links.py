@@ -18,8 +18,8 @@ from sqlalchemy import update
 from koreapage_bot.adapters.discord.client import DiscordAdapter
 from koreapage_bot.bootstrap import open_bot, run_once
 from koreapage_bot.domain import DeliveryState
+from koreapage_bot.ports import SubscriptionSpec
 from koreapage_bot.store import tables as t
-from koreapage_bot.store.subscriptions import SubscriptionSpec
 from tests.contract.discord_spec import validate_all
 from tests.e2e.hostile import ask, deliver_all, settings_for
 from tests.e2e.support import OLD, new_alliance_item

@@ -25,7 +25,7 @@ from koreapage_bot.bootstrap import open_bot, run_once
 from koreapage_bot.commands.replies import Caller
 from koreapage_bot.config import load_settings
 from koreapage_bot.links import web_link
-from koreapage_bot.store.subscriptions import SubscriptionSpec
+from koreapage_bot.ports import SubscriptionSpec
 from tests.contract.discord_markdown import hazards, live, reveal
 from tests.contract.discord_spec import validate_all
 from tests.contract.slack_spec import assert_valid_post_message

@@ -14,7 +14,7 @@ from rich.console import Console
 
 from koreapage_bot.bootstrap import open_bot, run_once
 from koreapage_bot.config import load_settings
-from koreapage_bot.store.subscriptions import SubscriptionSpec
+from koreapage_bot.ports import SubscriptionSpec
 from tests.contract.slack_spec import assert_valid_post_message
 from tests.e2e.support import OLD, new_alliance_item, write_config
 from tests.fakes.feed_server import FeedServer

@@ -6,7 +6,6 @@ from pathlib import Path
 
 import pytest
 
-from koreapage_bot.bootstrap import open_bot
 from koreapage_bot.config import ConfigError, parse_settings
 
 
@@ -19,11 +18,9 @@ from koreapage_bot.config import ConfigError, parse_settings
         ({"SLACK_BOT_TOKEN": "x", "KOREAPAGE_HTTP_PORT": "eighty"}, "KOREAPAGE_HTTP_PORT"),
     ],
 )
-async def test_bad_adapter_variables_are_configuration_errors(
+def test_bad_adapter_variables_are_configuration_errors(
     tmp_path: Path, env: dict[str, str], named: str
 ) -> None:
     env = {**env, "KOREAPAGE_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'b.db'}"}
-    settings = parse_settings({}, env, "<test>", None)
     with pytest.raises(ConfigError, match=named):
-        async with open_bot(settings):
-            pass
+        parse_settings({}, env, "<test>", None)

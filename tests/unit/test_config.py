@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -10,6 +11,7 @@ from koreapage_bot.config import (
     DEFAULT_DATABASE_URL,
     USER_AGENT,
     ConfigError,
+    SlackMode,
     load_settings,
     parse_settings,
 )
@@ -230,3 +232,43 @@ def test_article_private_hosts_are_bare_host_names(tmp_path: Path) -> None:
     text = "[analysis]\narticle_private_hosts = ['Wiki.Corp.Example.', '10.0.0.5', '[::1]']\n"
     settings = load_settings(write(tmp_path, text), env={})
     assert settings.analysis.article_private_hosts == ("wiki.corp.example", "10.0.0.5", "::1")
+
+
+def test_every_variable_the_bot_reads_is_in_the_readme_table() -> None:
+    # Every environment variable named in the source (config.py parses them; the CLI reads
+    # KOREAPAGE_LOG_LEVEL and DISCORD_APPLICATION_ID) has a row in README's table.
+    src = REPO / "src" / "koreapage_bot"
+    code = "\n".join(p.read_text(encoding="utf-8") for p in src.rglob("*.py"))
+    named = set(re.findall(r'"((?:KOREAPAGE|DISCORD|SLACK)_[A-Z_]+)"', code))
+    table = [
+        line
+        for line in (REPO / "README.md").read_text(encoding="utf-8").splitlines()
+        if line.startswith("| `")
+    ]
+    documented = {name for line in table for name in re.findall(r"`([A-Z_]+)`", line)}
+    assert {"DISCORD_NONCE_WINDOW", "SLACK_ADMIN_USERS", "KOREAPAGE_HTTP_PORT"} <= named
+    assert named - documented == set()
+
+
+def test_adapter_variables_are_parsed_with_the_config() -> None:
+    env = {
+        "DISCORD_TOKEN": "t",
+        "DISCORD_GUILD_ID": "42",
+        "DISCORD_NONCE_WINDOW": "600",
+        "SLACK_BOT_TOKEN": "xoxb-1",
+        "SLACK_SIGNING_SECRET": "sig-secret-9",
+        "SLACK_ADMIN_USERS": "U1, U2",
+        "KOREAPAGE_HTTP_PORT": "0",
+    }
+    settings = parse_settings({}, env, "<test>", None)
+    assert settings.discord is not None and settings.discord.guild_id == 42
+    assert settings.discord.nonce_window == 120.0  # at most Discord's own window
+    assert settings.slack is not None and settings.slack.admin_users == {"U1", "U2"}
+    assert settings.slack.mode is SlackMode.HTTP and "sig-secret" not in repr(settings.slack)
+    assert (settings.server.port, settings.server.requested) == (0, True)
+    bare = parse_settings({}, {}, "<test>", None)
+    assert (bare.discord, bare.slack, bare.server.requested) == (None, None, False)
+    with pytest.raises(ConfigError, match="SLACK_CLIENT_ID"):
+        parse_settings({}, {**env, "SLACK_CLIENT_ID": "a", "SLACK_CLIENT_SECRET": "b"}, "t", None)
+    with pytest.raises(ConfigError, match="DISCORD_START_TIMEOUT"):
+        parse_settings({}, {**env, "DISCORD_START_TIMEOUT": "inf"}, "<test>", None)

@@ -6,24 +6,25 @@ import aiohttp
 import pytest
 from aiohttp import web
 
-from koreapage_bot.http import HttpServer, HttpSettings
+from koreapage_bot.config import ConfigError, ServerConfig, server_config
+from koreapage_bot.http import HttpServer
 
 
 def test_settings_from_env() -> None:
-    assert HttpSettings.from_env({}) == HttpSettings("127.0.0.1", 8080)
+    assert server_config({}) == ServerConfig("127.0.0.1", 8080, requested=False)
     env = {"KOREAPAGE_HTTP_HOST": "0.0.0.0", "KOREAPAGE_HTTP_PORT": "3000"}
-    assert HttpSettings.from_env(env) == HttpSettings("0.0.0.0", 3000)
-    with pytest.raises(ValueError, match="KOREAPAGE_HTTP_PORT"):
-        HttpSettings.from_env({"KOREAPAGE_HTTP_PORT": "eighty"})
-    with pytest.raises(ValueError, match="range"):
-        HttpSettings.from_env({"KOREAPAGE_HTTP_PORT": "70000"})
+    assert server_config(env) == ServerConfig("0.0.0.0", 3000, requested=True)
+    with pytest.raises(ConfigError, match="KOREAPAGE_HTTP_PORT"):
+        server_config({"KOREAPAGE_HTTP_PORT": "eighty"})
+    with pytest.raises(ConfigError, match="range"):
+        server_config({"KOREAPAGE_HTTP_PORT": "70000"})
 
 
 async def test_healthz_and_mounted_routes() -> None:
     async def echo(request: web.Request) -> web.Response:
         return web.Response(text="got " + await request.text())
 
-    server = HttpServer(HttpSettings(port=0))
+    server = HttpServer(ServerConfig(port=0))
     server.mount("/early", echo)  # before start
     async with server, aiohttp.ClientSession() as session:
         assert server.port > 0
@@ -50,7 +51,7 @@ async def test_failing_health_check_is_503() -> None:
     async def broken() -> tuple[bool, str]:
         raise RuntimeError("db gone")
 
-    async with HttpServer(HttpSettings(port=0)) as server, aiohttp.ClientSession() as session:
+    async with HttpServer(ServerConfig(port=0)) as server, aiohttp.ClientSession() as session:
         server.add_health_check("db", fine)
         async with session.get(f"{server.base_url}/healthz") as resp:
             assert resp.status == 200
@@ -79,7 +80,7 @@ def test_mount_rejects_duplicates_and_healthz() -> None:
 
 
 async def test_close_stops_listening() -> None:
-    server = HttpServer(HttpSettings(port=0))
+    server = HttpServer(ServerConfig(port=0))
     await server.start()
     url = f"{server.base_url}/healthz"
     await server.close()

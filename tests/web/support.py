@@ -13,11 +13,10 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from koreapage_bot.analysis.taxonomy import load_taxonomy
-from koreapage_bot.config import WebConfig
+from koreapage_bot.config import ServerConfig, WebConfig
 from koreapage_bot.domain import Analysis, Brief, Feed, FeedEntry, KeyIssue
-from koreapage_bot.http import HttpServer, HttpSettings
-from koreapage_bot.store.briefs import NewPost
-from koreapage_bot.store.feeds import FeedPollUpdate
+from koreapage_bot.http import HttpServer
+from koreapage_bot.ports import FeedPollUpdate, NewPost
 from koreapage_bot.store.store import Store
 from koreapage_bot.web import WebArchive, mount_web
 
@@ -94,7 +93,7 @@ async def write_brief(store: Store, feed: Feed, spec: Spec, n: int, created: dat
         text=f"{spec.title}. {spec.summary}",
     )
     stored = await store.briefs.store_post(
-        feed, NewPost(entry, analysis, f"hash-{n}", True), deliver=False, now=created
+        feed, NewPost(entry, analysis, f"hash-{n}", True), now=created
     )
     assert stored.brief is not None
     return stored.brief
@@ -130,7 +129,7 @@ async def seed(store: Store, specs: list[Spec]) -> Archive:
 @asynccontextmanager
 async def serve(store: Store, config: WebConfig | None = None) -> AsyncIterator[HttpServer]:
     """The bot's HTTP server on 127.0.0.1, port 0, with the archive mounted."""
-    server = HttpServer(HttpSettings(host="127.0.0.1", port=0))
+    server = HttpServer(ServerConfig(host="127.0.0.1", port=0))
     archive: WebArchive = mount_web(
         server, store, load_taxonomy(None).issues, config or WebConfig(enabled=True, page_size=5)
     )

@@ -23,7 +23,6 @@ class Extracted:
     text: str  # paragraphs one a line
     title: str | None
     author: str | None
-    date: str | None  # ISO date as trafilatura found it
 
 
 def looks_like_page(markup: str) -> bool:
@@ -64,7 +63,7 @@ def extract_article(html: str, url: str | None = None) -> Extracted | None:
     if author:
         # trafilatura joins several authors with "; "
         author = re.sub(r"\s*;\s*", ", ", author)
-    return Extracted(text=text.strip(), title=opt("title"), author=author, date=opt("date"))
+    return Extracted(text=text.strip(), title=opt("title"), author=author)
 
 
 _META = re.compile(r"<meta\b[^>]*>", re.IGNORECASE)

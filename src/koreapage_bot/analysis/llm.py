@@ -8,15 +8,15 @@ use and closed by `aclose()`; nothing is opened at import time.
 from __future__ import annotations
 
 import logging
-import os
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import aiohttp
 
 from koreapage_bot.analysis.text import detect_language
+from koreapage_bot.config import LlmConfig
 
 log = logging.getLogger(__name__)
 
@@ -33,37 +33,9 @@ LANGUAGES = {"en": "English", "ko": "Korean"}
 WHY_LABELS = {"en": "Why it matters", "ko": "왜 중요한가"}
 WHY_MAX_CHARS = 240
 MAX_INPUT_CHARS = 8000
-
-
-@dataclass(frozen=True, slots=True)
-class LlmSettings:
-    base_url: str = "http://127.0.0.1:11434/v1"
-    model: str = "llama3.1"
-    api_key: str | None = None
-    timeout: float = 20.0
-    enabled: bool = False
-    max_chars: int = 600
-    max_tokens: int = 300
-    temperature: float = 0.2
-
-    @classmethod
-    def from_env(
-        cls, env: Mapping[str, str] | None = None, base: LlmSettings | None = None
-    ) -> LlmSettings:
-        """Override config values with KOREAPAGE_LLM_{BASE_URL,MODEL,API_KEY,TIMEOUT,ENABLED}."""
-        env = os.environ if env is None else env
-        b = base or cls()
-        enabled = env.get("KOREAPAGE_LLM_ENABLED")
-        return cls(
-            base_url=env.get("KOREAPAGE_LLM_BASE_URL", b.base_url),
-            model=env.get("KOREAPAGE_LLM_MODEL", b.model),
-            api_key=env.get("KOREAPAGE_LLM_API_KEY", b.api_key or "") or None,
-            timeout=float(env.get("KOREAPAGE_LLM_TIMEOUT", b.timeout)),
-            enabled=b.enabled if enabled is None else enabled.lower() in {"1", "true", "yes", "on"},
-            max_chars=b.max_chars,
-            max_tokens=b.max_tokens,
-            temperature=b.temperature,
-        )
+MAX_CHARS = 600  # the summary's length, as the extractive one
+MAX_TOKENS = 300
+TEMPERATURE = 0.2
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,7 +75,7 @@ def _clip(text: str, max_chars: int) -> str:
 
 
 class LlmSummarizer:
-    def __init__(self, settings: LlmSettings, session: aiohttp.ClientSession | None = None) -> None:
+    def __init__(self, settings: LlmConfig, session: aiohttp.ClientSession | None = None) -> None:
         self.settings = settings
         self._session = session
         self._owns_session = session is None
@@ -131,7 +103,7 @@ class LlmSummarizer:
             user += "Key issues: " + ", ".join(issues) + "\n"
         user += "\n" + text[:MAX_INPUT_CHARS]
         system = SYSTEM_PROMPT.format(
-            chars=s.max_chars,
+            chars=MAX_CHARS,
             language=LANGUAGES.get(language, "English"),
             why_label=WHY_LABELS.get(language, WHY_LABELS["en"]),
         )
@@ -141,8 +113,8 @@ class LlmSummarizer:
                 {"role": "system", "content": system},
                 {"role": "user", "content": user},
             ],
-            "temperature": s.temperature,
-            "max_tokens": s.max_tokens,
+            "temperature": TEMPERATURE,
+            "max_tokens": MAX_TOKENS,
             "stream": False,
         }
         headers = {"Content-Type": "application/json"}
@@ -150,7 +122,10 @@ class LlmSummarizer:
             headers["Authorization"] = f"Bearer {s.api_key}"
         try:
             async with self._get_session().post(
-                url, json=body, headers=headers, timeout=aiohttp.ClientTimeout(total=s.timeout)
+                url,
+                json=body,
+                headers=headers,
+                timeout=aiohttp.ClientTimeout(total=s.timeout_seconds),
             ) as resp:
                 if resp.status != 200:
                     log.warning("LLM summary: HTTP %s from %s; using extractive", resp.status, url)
@@ -158,7 +133,9 @@ class LlmSummarizer:
                 data = await resp.json(content_type=None)
             content = data["choices"][0]["message"]["content"]
         except TimeoutError as exc:
-            log.warning("LLM summary timed out after %ss; using extractive (%s)", s.timeout, exc)
+            log.warning(
+                "LLM summary timed out after %ss; using extractive (%s)", s.timeout_seconds, exc
+            )
             return None
         except (aiohttp.ClientError, ValueError, KeyError, IndexError, TypeError) as exc:
             log.warning("LLM summary failed; using extractive: %r", exc)
@@ -170,7 +147,7 @@ class LlmSummarizer:
         answer = _split(content, language)
         if answer is None:
             return None
-        summary = _clip(answer.summary, s.max_chars)
+        summary = _clip(answer.summary, MAX_CHARS)
         if not summary or detect_language(summary) != language:
             log.warning("LLM summary empty or not in the post's language; using extractive")
             return None

@@ -16,25 +16,20 @@ from koreapage_bot.analysis.authors import find_author
 from koreapage_bot.analysis.extract import extract_article, looks_like_page, metadata_author
 from koreapage_bot.analysis.issues import key_issues
 from koreapage_bot.analysis.lexicon import Doc, Lexicon, build_doc, compile_lexicon
-from koreapage_bot.analysis.llm import LlmSettings, LlmSummarizer
+from koreapage_bot.analysis.llm import LlmSummarizer
 from koreapage_bot.analysis.noise import Cleaned, clean
 from koreapage_bot.analysis.normalize import Normalized, clean_title, normalize_page
 from koreapage_bot.analysis.relevance import explain, general_alliance_story, score_relevance
 from koreapage_bot.analysis.summarize import summarize
 from koreapage_bot.analysis.taxonomy import Taxonomy, load_taxonomy
 from koreapage_bot.analysis.text import detect_language, html_to_text, split_sentences
+from koreapage_bot.config import AnalysisConfig
 from koreapage_bot.domain import Analysis, ArticleInput
 
 log = logging.getLogger(__name__)
 
 
-@dataclass(frozen=True, slots=True)
-class AnalysisSettings:
-    threshold: float = 0.5
-    taxonomy: Taxonomy | None = None  # None: the packaged default
-    llm: LlmSettings | None = None  # None or disabled: extractive summaries only
-    extract_pages: bool = True  # run trafilatura on `html` that is a whole page
-    summary_chars: int = 600
+SUMMARY_CHARS = 600
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,8 +75,8 @@ def build_blocks(cleaned: Cleaned, skip_first: bool = False) -> list[tuple[str, 
     return blocks
 
 
-def analyze_sync(article: ArticleInput, settings: AnalysisSettings, lexicon: Lexicon) -> Prepared:
-    raw, page_author, title = _body_and_meta(article, settings.extract_pages)
+def analyze_sync(article: ArticleInput, config: AnalysisConfig, lexicon: Lexicon) -> Prepared:
+    raw, page_author, title = _body_and_meta(article, extract_pages=True)
     normalized = normalize_page(raw, title)
     title = clean_title(title)
     language = detect_language(f"{title}\n{normalized.text}")
@@ -97,7 +92,7 @@ def analyze_sync(article: ArticleInput, settings: AnalysisSettings, lexicon: Lex
     named_issue = any(k.id in subject for k in issues)
     general = not named_issue and general_alliance_story(doc, rel)
     # A brief names the alliance issue it is about, or says it is a general alliance story.
-    relevant = rel.score >= settings.threshold and (named_issue or general)
+    relevant = rel.score >= config.threshold and (named_issue or general)
     author = find_author(
         entry_author=article.author,
         page_author=page_author,
@@ -107,7 +102,7 @@ def analyze_sync(article: ArticleInput, settings: AnalysisSettings, lexicon: Lex
         text_bylines=normalized.bylines,
         maybe_bylines=normalized.maybe_bylines,
     )
-    summary = summarize(doc, [i.id for i in issues], max_chars=settings.summary_chars)
+    summary = summarize(doc, [i.id for i in issues], max_chars=SUMMARY_CHARS)
     analysis = Analysis(
         relevant=relevant,
         relevance=rel.score,
@@ -124,12 +119,16 @@ def analyze_sync(article: ArticleInput, settings: AnalysisSettings, lexicon: Lex
 class OfflineAnalyzer:
     """`Analyzer` that needs no network; an LLM summary is used only when configured."""
 
-    def __init__(self, settings: AnalysisSettings | None = None) -> None:
-        self.settings = settings or AnalysisSettings()
-        self.taxonomy = self.settings.taxonomy or load_taxonomy(None)
+    def __init__(
+        self, config: AnalysisConfig | None = None, taxonomy: Taxonomy | None = None
+    ) -> None:
+        """`taxonomy`: the key issues, already loaded (else `config.issues_file`, else the
+        packaged default)."""
+        self.config = config or AnalysisConfig()
+        self.taxonomy = taxonomy or load_taxonomy(self.config.issues_file)
         self._lexicon = compile_lexicon(self.taxonomy)
-        llm = self.settings.llm
-        self._llm = LlmSummarizer(llm) if llm is not None and llm.enabled else None
+        llm = self.config.llm
+        self._llm = LlmSummarizer(llm) if llm.enabled else None
 
     async def __aenter__(self) -> OfflineAnalyzer:
         return self
@@ -148,10 +147,10 @@ class OfflineAnalyzer:
 
     def analyze_now(self, article: ArticleInput) -> Analysis:
         """Synchronous analysis without the LLM step (benchmarks, scripts)."""
-        return analyze_sync(article, self.settings, self._lexicon).analysis
+        return analyze_sync(article, self.config, self._lexicon).analysis
 
     async def analyze(self, article: ArticleInput) -> Analysis:
-        prepared = await asyncio.to_thread(analyze_sync, article, self.settings, self._lexicon)
+        prepared = await asyncio.to_thread(analyze_sync, article, self.config, self._lexicon)
         analysis = prepared.analysis
         if self._llm is None or not analysis.relevant or not analysis.text:
             return analysis

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Annotated
 
 import typer
@@ -17,44 +18,49 @@ from koreapage_bot.cli.common import (
     out,
     print_briefs,
     run_async,
+    show_reply,
 )
+from koreapage_bot.commands.grammar import BRIEFS_MAX, LATEST_DEFAULT, LATEST_MIN
+from koreapage_bot.commands.service import CommandService, Refused
 from koreapage_bot.domain import Brief
 from koreapage_bot.ports import BriefView
 
 # -- briefs ----------------------------------------------------------------------------------
 
 
+# The same limits as in chat: the command service checks them (and the issue).
+Limit = Annotated[int, typer.Option("--limit", "-n", min=LATEST_MIN, max=BRIEFS_MAX)]
+
+
+async def _briefs(query: Callable[[CommandService], Awaitable[list[Brief]]]) -> list[Brief]:
+    async with bot_for_cli() as bot:
+        try:
+            return await query(bot.commands)
+        except Refused as refused:
+            show_reply(refused.reply)
+            raise
+
+
 @briefs_app.command("latest")
 def briefs_latest(
-    limit: Annotated[int, typer.Option("--limit", "-n", min=1, max=100)] = 5,
+    limit: Limit = LATEST_DEFAULT,
     issue: Annotated[str | None, typer.Option("--issue", help="A key-issue id.")] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """The latest briefs, optionally on one key issue."""
-
-    async def main() -> list[Brief]:
-        async with bot_for_cli() as bot:
-            if issue and issue not in {i.id for i in bot.taxonomy.issues}:
-                valid = ", ".join(i.id for i in bot.taxonomy.issues)
-                raise fail(f"unknown issue {issue!r}; valid ids: {valid}")
-            return await bot.store.briefs.latest(limit, issue=issue)
-
-    print_briefs(run_async(main()), as_json, "No briefs yet.")
+    found = run_async(_briefs(lambda commands: commands.latest_briefs(limit, issue)))
+    print_briefs(found, as_json, "No briefs yet.")
 
 
 @briefs_app.command("search")
 def briefs_search(
     query: str,
-    limit: Annotated[int, typer.Option("--limit", "-n", min=1, max=100)] = 10,
+    limit: Limit = BRIEFS_MAX,
     as_json: JsonOpt = False,
 ) -> None:
     """Full-text search over briefs, best match first."""
-
-    async def main() -> list[Brief]:
-        async with bot_for_cli() as bot:
-            return await bot.store.briefs.search(query, limit)
-
-    print_briefs(run_async(main()), as_json, f"No briefs match {query!r}.")
+    found = run_async(_briefs(lambda commands: commands.matching_briefs(query, limit)))
+    print_briefs(found, as_json, f"No briefs match {query!r}.")
 
 
 @briefs_app.command("show")

@@ -20,10 +20,9 @@ from rich.text import Text
 from koreapage_bot.adapters.console import CONSOLE_PLATFORM, brief_panel, render_reply
 from koreapage_bot.bootstrap import Bot, open_bot
 from koreapage_bot.commands.replies import Caller, Reply
-from koreapage_bot.commands.service import MAX_ROW_ID
 from koreapage_bot.config import ConfigError, Settings, load_settings
 from koreapage_bot.domain import Brief, Feed, FeedState
-from koreapage_bot.ports import BriefView
+from koreapage_bot.ports import MAX_ROW_ID, BriefView
 
 T = TypeVar("T")
 

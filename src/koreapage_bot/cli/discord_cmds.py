@@ -14,6 +14,7 @@ from koreapage_bot.cli.common import (
     fail,
     out,
 )
+from koreapage_bot.config import ConfigError, discord_config
 
 # -- discord ---------------------------------------------------------------------------------
 
@@ -36,9 +37,11 @@ def discord_invite_url(
 ) -> None:
     """Print the OAuth2 URL that adds the bot to a server with exactly the permissions it uses."""
     from koreapage_bot.adapters.discord.invite import invite_url
-    from koreapage_bot.adapters.discord.settings import DiscordSettings
 
-    discord_settings = DiscordSettings.from_env(os.environ)
+    try:
+        discord_settings = discord_config(os.environ)
+    except ConfigError as exc:
+        raise fail(f"configuration error: {exc}", 2) from None
     app_id = application_id or application_id_from_token(discord_settings.token)
     if not app_id:
         raise fail("set DISCORD_APPLICATION_ID (or DISCORD_TOKEN) or pass --application-id")

@@ -22,7 +22,7 @@ from koreapage_bot.cli.common import (
     show_reply,
 )
 from koreapage_bot.commands.replies import Reply
-from koreapage_bot.commands.service import find_feed
+from koreapage_bot.delivery.fanout import recipients
 from koreapage_bot.domain import Feed
 
 # -- feeds -----------------------------------------------------------------------------------
@@ -87,11 +87,11 @@ def feeds_backfill(
 
     async def main() -> int:
         async with bot_for_cli() as bot:
-            found = await find_feed(bot.store, feed)
+            found = await bot.store.feeds.find(feed)
             if found is None:
                 raise fail(f"no feed {feed!r}; `koreapage-bot feeds list` shows them")
             briefs = await bot.store.briefs.latest(latest, feed_id=found.id)
-            return await bot.store.outbox.backfill(list(reversed(briefs)))
+            return await bot.store.outbox.enqueue(list(reversed(briefs)), recipients)
 
     queued = run_async(main())
     out.print(f"Queued {queued} deliveries; a running bot sends them (or `run --once`).")

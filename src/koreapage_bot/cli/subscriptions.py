@@ -10,6 +10,7 @@ from rich.table import Table
 from rich.text import Text
 
 from koreapage_bot.cli.common import (
+    OPERATOR,
     JsonOpt,
     RowId,
     bot_for_cli,
@@ -19,12 +20,12 @@ from koreapage_bot.cli.common import (
     fail,
     out,
     run_async,
+    show_reply,
     subs_app,
 )
-from koreapage_bot.commands.service import find_feed
-from koreapage_bot.config import ConfigError, validate_timezone
+from koreapage_bot.commands.service import Refused
 from koreapage_bot.domain import DeliveryState
-from koreapage_bot.store.subscriptions import SubscriptionSpec
+from koreapage_bot.ports import SubscriptionSpec
 
 # -- subscriptions ---------------------------------------------------------------------------
 
@@ -53,8 +54,6 @@ def subscriptions_add(
     as_json: JsonOpt = False,
 ) -> None:
     """Make a channel follow briefs (subscribing again updates its filters and resumes it)."""
-    from koreapage_bot.commands.grammar import GrammarError, parse
-
     platform, _, channel = target.partition(":")
     if platform not in ("discord", "slack", "console") or not channel:
         raise fail("expected PLATFORM:CHANNEL with platform discord, slack or console")
@@ -63,46 +62,32 @@ def subscriptions_add(
         raise fail("a Discord channel is its id (digits): Developer Mode → Copy Channel ID")
     if platform == "slack" and not re.fullmatch(r"[CGD][A-Z0-9]{6,}", channel):
         raise fail("a Slack channel is its id (C…/G…), shown under the channel's name → About")
-    if digest:
-        try:
-            parse("briefs", f"subscribe --digest {digest} {tz}")
-        except GrammarError as exc:
-            raise fail(f"--digest/--tz: {exc.message}") from None
-    try:
-        # An unknown zone would only fail later, in the digest job (for every subscription).
-        validate_timezone(tz)
-    except ConfigError as exc:
-        raise fail(f"--tz: {exc}") from None
 
     async def main() -> Any:
+        # The command service decides what is valid (issues, feeds, digest time and zone).
         async with bot_for_cli() as bot:
-            valid = {i.id for i in bot.taxonomy.issues}
-            wanted = _split(issues)
-            unknown = [i for i in wanted if i not in valid]
-            if unknown:
-                raise fail(f"unknown issue ids {unknown}; valid: {', '.join(sorted(valid))}")
-            feed_ids: list[int] = []
-            for ref in _split(feeds):
-                found = await find_feed(bot.store, ref)
-                if found is None:
-                    raise fail(f"no feed {ref!r}")
-                feed_ids.append(found.id)
-            sub, created = await bot.store.subscriptions.upsert(
-                SubscriptionSpec(
-                    platform=platform,
-                    channel=channel,
-                    workspace=workspace,
-                    issues=wanted,
-                    feeds=tuple(feed_ids),
-                    min_relevance=min_relevance,
-                    created_by="cli",
-                    per_brief=not no_posts,
-                    digest_time=digest,
-                    digest_tz=tz,
-                    options={k: True for k, on in (("thread", thread), ("webhook", webhook)) if on},
+            try:
+                return await bot.commands.set_subscription(
+                    OPERATOR,
+                    SubscriptionSpec(
+                        platform=platform,
+                        channel=channel,
+                        workspace=workspace,
+                        issues=_split(issues),
+                        feeds=await bot.commands.feed_ids(_split(feeds)),
+                        min_relevance=min_relevance,
+                        created_by="cli",
+                        per_brief=not no_posts,
+                        digest_time=digest,
+                        digest_tz=tz,
+                        options={
+                            k: True for k, on in (("thread", thread), ("webhook", webhook)) if on
+                        },
+                    ),
                 )
-            )
-            return sub, created
+            except Refused as refused:
+                show_reply(refused.reply)
+                raise
 
     sub, created = run_async(main())
     if as_json:

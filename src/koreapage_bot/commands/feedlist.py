@@ -16,7 +16,7 @@ from koreapage_bot.commands.replies import Caller
 from koreapage_bot.commands.service import CommandService
 from koreapage_bot.domain import FeedState
 from koreapage_bot.opml import OpmlFeed
-from koreapage_bot.store.store import Store
+from koreapage_bot.ports import Storage
 
 IMPORT_CONCURRENCY = 4
 
@@ -57,7 +57,7 @@ class ImportReport:
 
 async def import_feeds(
     commands: CommandService,
-    store: Store,
+    store: Storage,
     feeds: Sequence[OpmlFeed],
     caller: Caller,
     *,

@@ -16,7 +16,10 @@ from functools import lru_cache
 from typing import ClassVar
 
 GROUPS = ("briefs", "feeds")
-LATEST_MIN, LATEST_MAX, LATEST_DEFAULT = 1, 20, 5
+# The most briefs one answer lists (latest, search, digest), on every platform and the CLI:
+# a Discord message holds at most 10 embeds.
+BRIEFS_MAX = 10
+LATEST_MIN, LATEST_MAX, LATEST_DEFAULT = 1, BRIEFS_MAX, 5
 # A count has at most this many digits (leading zeros aside); a longer number is out of range
 # without being converted (Python refuses int() of more than 4300 digits).
 _COUNT_DIGITS = 6
@@ -141,7 +144,10 @@ _Parser = Callable[[str, str, str], Command]
 
 _USAGE: dict[str, dict[str, tuple[str, str]]] = {
     "briefs": {
-        "latest": ("latest [n] [issue]", "the latest briefs (n 1–20, default 5)"),
+        "latest": (
+            "latest [n] [issue]",
+            f"the latest briefs (n {LATEST_MIN}–{LATEST_MAX}, default {LATEST_DEFAULT})",
+        ),
         "search": ('search <words or "a phrase">', "full-text search, best match first"),
         "issue": ("issue <issue id>", "recent briefs on one key issue"),
         "show": ("show <brief id>", "one brief in full"),
@@ -201,6 +207,13 @@ def usage(group: str, prefix: str = "/") -> str:
     """Every sub-command of `group`, one short line each."""
     g = _check_group(group)
     return "\n".join(f"{prefix}{g} {form} — {what}" for form, what in _USAGE[g].values())
+
+
+def topic_usage(group: str, topic: str, prefix: str = "/") -> str:
+    """One sub-command's form and what it does (`help search`)."""
+    g = _check_group(group)
+    form, what = _USAGE[g][topic]
+    return f"{prefix}{g} {form} — {what}"
 
 
 def commands(group: str) -> tuple[str, ...]:
@@ -387,6 +400,14 @@ def _issue_id(word: str) -> str:
 
 
 _TIME = re.compile(r"([01]?\d|2[0-3]):([0-5]\d)")
+
+
+def time_of_day(text: str) -> str | None:
+    """`text` as "HH:MM" (24 h, "8:00" -> "08:00"), or None when it is not a time of day."""
+    m = _TIME.fullmatch(text.strip())
+    return f"{int(m.group(1)):02d}:{m.group(2)}" if m else None
+
+
 _DIGEST_FLAGS = ("--digest", "digest")
 _NO_POSTS = ("--no-posts", "--noposts", "no-posts")
 
@@ -411,10 +432,9 @@ def _subscribe(group: str, sub: str, rest: str) -> Subscribe:
             else:
                 i += 1
                 value = words[i] if i < len(words) else None
-            m = _TIME.fullmatch(value or "")
-            if m is None:
+            digest_time = time_of_day(value or "")
+            if digest_time is None:
                 raise _fail(group, sub, "A digest needs a time of day as HH:MM (24 h).")
-            digest_time = f"{int(m.group(1)):02d}:{m.group(2)}"
             if i + 1 < len(words) and (zone := _time_zone(words[i + 1])) is not None:
                 digest_tz = zone
                 i += 1

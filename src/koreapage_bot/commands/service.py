@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from koreapage_bot.commands import grammar
 from koreapage_bot.commands.replies import (
@@ -18,28 +18,13 @@ from koreapage_bot.commands.replies import (
     ReplyKind,
     SubscriptionLine,
 )
+from koreapage_bot.config import ConfigError, validate_timezone
 from koreapage_bot.domain import Brief, Feed, FeedState, IssueTag, Subscription
-from koreapage_bot.ports import BriefView
-from koreapage_bot.store.rows import MAX_ROW_ID as MAX_ROW_ID
-from koreapage_bot.store.rows import parse_row_id
-from koreapage_bot.store.store import Store
-from koreapage_bot.store.subscriptions import SubscriptionSpec
+from koreapage_bot.ports import MAX_ROW_ID, BriefView, Storage, SubscriptionSpec, parse_row_id
 
 log = logging.getLogger(__name__)
 
-MAX_COUNT = 20
-DIGEST_LIMIT = 10
 row_id = parse_row_id  # `ref` as a row id in range, else None (never int() of a huge number)
-
-
-async def find_feed(store: Store, ref: str) -> Feed | None:
-    """A feed by id, URL or name, as users type it (`3`, `#3`, a URL, a name). A number that
-    cannot be an id finds nothing rather than reaching the database."""
-    ref = ref.strip().lstrip("#")
-    if ref.isascii() and ref.isdigit():
-        number = row_id(ref)
-        return await store.feeds.get(number) if number is not None else None
-    return await store.feeds.find(ref)
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,6 +38,15 @@ class FeedProbe:
 
 class FeedRefused(Exception):
     """The feed cannot be added; the message is shown to the user as is."""
+
+
+class Refused(Exception):
+    """The service turns a request down; `reply` (usage or error) says why. The query methods
+    that answer plain values (for the CLI) raise it; the chat methods answer the reply."""
+
+    def __init__(self, reply: Reply) -> None:
+        super().__init__(reply.text)
+        self.reply = reply
 
 
 # Fetches a URL once (with the SSRF guard) and says what feed it found, or raises FeedRefused.
@@ -94,6 +88,11 @@ def added_by(caller: Caller) -> str:
     return workspace_prefix(caller) + caller.user_id
 
 
+def _issue_id(issue: str | None) -> str | None:
+    """An issue as typed, normalised; an empty option means "any issue"."""
+    return (issue or "").strip().lower() or None
+
+
 def _views(briefs: Sequence[Brief]) -> tuple[BriefView, ...]:
     return tuple(BriefView.of(b) for b in briefs)
 
@@ -103,7 +102,7 @@ class CommandService:
 
     def __init__(
         self,
-        store: Store,
+        store: Storage,
         issues: Sequence[IssueTag],
         *,
         prober: FeedProber | None = None,
@@ -111,7 +110,6 @@ class CommandService:
         admin_allowlist: Sequence[str] = (),
         on_subscriptions_changed: Callable[[], None] | None = None,
         on_feed_added: Callable[[], None] | None = None,
-        default_digest_tz: str = "UTC",
         max_chat_feeds: int = 25,
     ) -> None:
         self._store = store
@@ -121,7 +119,6 @@ class CommandService:
         self._allowlist = frozenset(admin_allowlist)
         self._changed = on_subscriptions_changed
         self._feed_added = on_feed_added
-        self._default_tz = default_digest_tz
         self._max_chat_feeds = max_chat_feeds
 
     # -- helpers -------------------------------------------------------------------------
@@ -158,22 +155,52 @@ class CommandService:
         contains = [t for t in tags if t not in starts and (p in t.id or p in t.label.lower())]
         return starts + contains
 
-    def usage(self, group: str) -> Reply:
+    def usage(self, group: str, topic: str | None = None) -> Reply:
+        """The group's commands, or one command's usage (`help search`)."""
+        if topic is not None and topic in grammar.commands(group):
+            return Reply(ReplyKind.USAGE, grammar.topic_usage(group, topic))
         return Reply(ReplyKind.USAGE, grammar.usage(group))
 
     # -- queries -------------------------------------------------------------------------
 
-    async def latest(self, caller: Caller, count: int = 5, issue: str | None = None) -> Reply:
-        if not 1 <= count <= MAX_COUNT:
-            return Reply(
-                ReplyKind.USAGE,
-                f"Count must be between 1 and {MAX_COUNT}.",
-                details=(grammar.usage_line("briefs", "latest"),),
+    async def latest_briefs(self, count: int, issue: str | None = None) -> list[Brief]:
+        """The newest `count` briefs, optionally on one issue; Refused for a count out of range
+        or an unknown issue."""
+        if not grammar.LATEST_MIN <= count <= grammar.LATEST_MAX:
+            raise Refused(
+                Reply(
+                    ReplyKind.USAGE,
+                    f"Count must be between {grammar.LATEST_MIN} and {grammar.LATEST_MAX}.",
+                    details=(grammar.usage_line("briefs", "latest"),),
+                )
             )
-        issue = (issue or "").strip().lower() or None  # an empty option means "any issue"
+        issue = _issue_id(issue)
         if issue is not None and issue not in self._issues:
-            return self._unknown_issue(issue)
-        briefs = await self._store.briefs.latest(count, issue=issue)
+            raise Refused(self._unknown_issue(issue))
+        return await self._store.briefs.latest(count, issue=issue)
+
+    async def matching_briefs(self, query: str, limit: int = grammar.BRIEFS_MAX) -> list[Brief]:
+        """Full-text search, best first; Refused for an empty query or a limit out of range."""
+        if not query.strip():
+            raise Refused(
+                Reply(
+                    ReplyKind.USAGE,
+                    "Search for what?",
+                    details=(grammar.usage_line("briefs", "search"),),
+                )
+            )
+        if not 1 <= limit <= grammar.BRIEFS_MAX:
+            raise Refused(
+                Reply(ReplyKind.USAGE, f"Show between 1 and {grammar.BRIEFS_MAX} briefs.")
+            )
+        return await self._store.briefs.search(query.strip(), limit=limit)
+
+    async def latest(self, caller: Caller, count: int = 5, issue: str | None = None) -> Reply:
+        try:
+            briefs = await self.latest_briefs(count, issue)
+        except Refused as refused:
+            return refused.reply
+        issue = _issue_id(issue)
         scope = f" on {self._label(issue)}" if issue else ""
         if not briefs:
             return Reply(ReplyKind.EMPTY, f"No briefs{scope} yet.")
@@ -182,13 +209,10 @@ class CommandService:
 
     async def search(self, caller: Caller, query: str) -> Reply:
         query = query.strip()
-        if not query:
-            return Reply(
-                ReplyKind.USAGE,
-                "Search for what?",
-                details=(grammar.usage_line("briefs", "search"),),
-            )
-        briefs = await self._store.briefs.search(query, limit=10)
+        try:
+            briefs = await self.matching_briefs(query)
+        except Refused as refused:
+            return refused.reply
         if not briefs:
             return Reply(ReplyKind.EMPTY, f"No briefs match “{query}”.")
         return Reply(
@@ -243,7 +267,7 @@ class CommandService:
                 "This channel has no subscription, so it has no digest. Try `latest` instead.",
             )
         briefs = await self._store.briefs.for_subscription_since(
-            sub, sub.last_digest_at, limit=DIGEST_LIMIT
+            sub, sub.last_digest_at, limit=grammar.BRIEFS_MAX
         )
         if not briefs:
             return Reply(ReplyKind.EMPTY, "Nothing new since the last digest.")
@@ -255,6 +279,70 @@ class CommandService:
 
     # -- changes -------------------------------------------------------------------------
 
+    async def feed_ids(self, refs: Sequence[str]) -> tuple[int, ...]:
+        """The feeds these ids, URLs or names name; Refused for one that names none."""
+        ids: list[int] = []
+        for ref in refs:
+            found = await self._store.feeds.find(ref)
+            if found is None:
+                raise Refused(
+                    Reply(
+                        ReplyKind.ERROR,
+                        f"No feed `{grammar.clip(ref)}`. `feeds list` shows the ids.",
+                    )
+                )
+            ids.append(found.id)
+        return tuple(ids)
+
+    async def set_subscription(
+        self, caller: Caller, spec: SubscriptionSpec
+    ) -> tuple[Subscription, bool]:
+        """Subscribe a channel, or update (and resume) its subscription. Returns it and whether
+        it is new. Refused for a caller who may not change it, an unknown issue, a digest time
+        that is not HH:MM, an unknown time zone, or no posts and no digest."""
+        if not self._may_change(caller):
+            raise Refused(self._refuse("change this channel's subscription"))
+        issues = tuple(dict.fromkeys(i for i in map(_issue_id, spec.issues) if i))
+        for issue_id in issues:
+            if issue_id not in self._issues:
+                raise Refused(self._unknown_issue(issue_id))
+        if not spec.per_brief and spec.digest_time is None:
+            raise Refused(
+                Reply(
+                    ReplyKind.USAGE,
+                    "`--no-posts` needs `--digest HH:MM`, or the channel would get nothing.",
+                    details=(grammar.usage_line("briefs", "subscribe"),),
+                )
+            )
+        digest_time = spec.digest_time
+        if digest_time is not None:
+            digest_time = grammar.time_of_day(digest_time)
+            if digest_time is None:
+                raise Refused(
+                    Reply(
+                        ReplyKind.USAGE,
+                        "A digest needs a time of day as HH:MM (24 h).",
+                        details=(grammar.usage_line("briefs", "subscribe"),),
+                    )
+                )
+        try:
+            # An unknown zone would only fail later, in the digest job.
+            validate_timezone(spec.digest_tz)
+        except ConfigError:
+            raise Refused(
+                Reply(
+                    ReplyKind.USAGE,
+                    f"Cannot schedule a digest: unknown time zone {grammar.clip(spec.digest_tz)!r} "
+                    "(use Area/City, e.g. Asia/Seoul).",
+                )
+            ) from None
+        sub, created = await self._store.subscriptions.upsert(
+            replace(spec, issues=issues, digest_time=digest_time)
+        )
+        if self._changed is not None:
+            self._changed()
+        return sub, created
+
     async def subscribe(
         self,
         caller: Caller,
@@ -264,41 +352,32 @@ class CommandService:
         digest_tz: str | None = None,
         per_brief: bool = True,
     ) -> Reply:
-        if not self._may_change(caller):
-            return self._refuse("change this channel's subscription")
-        wanted = tuple(dict.fromkeys(i.strip().lower() for i in issues if i.strip()))
-        for issue_id in wanted:
-            if issue_id not in self._issues:
-                return self._unknown_issue(issue_id)
-        if not per_brief and digest_time is None:
-            return Reply(
-                ReplyKind.USAGE,
-                "`--no-posts` needs `--digest HH:MM`, or the channel would get nothing.",
-                details=(grammar.usage_line("briefs", "subscribe"),),
-            )
         existing = await self._store.subscriptions.for_channel(caller.platform, caller.channel)
         if existing is not None and digest_time is None and per_brief:
             # Chat can set issues and a digest; what it does not mention stays as it was
             # (a digest, feed filters or a minimum relevance set from the CLI).
             digest_time, digest_tz = existing.digest_time, existing.digest_tz
             per_brief = existing.per_brief
-        sub, created = await self._store.subscriptions.upsert(
-            SubscriptionSpec(
-                platform=caller.platform,
-                channel=caller.channel,
-                workspace=caller.workspace,
-                issues=wanted,
-                feeds=existing.feeds if existing else (),
-                min_relevance=existing.min_relevance if existing else 0.0,
-                created_by=caller.user_id,
-                per_brief=per_brief,
-                digest_time=digest_time,
-                digest_tz=digest_tz or self._default_tz,
-                options=existing.options if existing else None,
+        try:
+            sub, created = await self.set_subscription(
+                caller,
+                SubscriptionSpec(
+                    platform=caller.platform,
+                    channel=caller.channel,
+                    workspace=caller.workspace,
+                    issues=tuple(issues),
+                    feeds=existing.feeds if existing else (),
+                    min_relevance=existing.min_relevance if existing else 0.0,
+                    created_by=caller.user_id,
+                    per_brief=per_brief,
+                    digest_time=digest_time,
+                    digest_tz=digest_tz or "UTC",
+                    options=existing.options if existing else None,
+                ),
             )
-        )
-        if self._changed is not None:
-            self._changed()
+        except Refused as refused:
+            return refused.reply
+        wanted = sub.issues
         what = ", ".join(self._label(i) for i in wanted) if wanted else "every alliance brief"
         verb = "Subscribed" if created else "Updated the subscription"
         text = f"{verb}: this channel gets {what}"
@@ -378,7 +457,7 @@ class CommandService:
                 "Remove which feed?",
                 details=(grammar.usage_line("feeds", "remove"),),
             )
-        found = await find_feed(self._store, feed)
+        found = await self._store.feeds.find(feed)
         if found is None or found.state is FeedState.DISABLED:
             return Reply(
                 ReplyKind.ERROR, f"No feed `{grammar.clip(feed)}`. `feeds list` shows the ids."
@@ -419,8 +498,8 @@ class CommandService:
         except ValueError as exc:
             return Reply(ReplyKind.USAGE, str(exc))
         match command:
-            case grammar.Help(group=g):
-                return self.usage(g)
+            case grammar.Help(group=g, topic=topic):
+                return self.usage(g, topic)
             case grammar.Latest(count=count, issue=issue):
                 return await self.latest(caller, count, issue)
             case grammar.Search(query=query):

@@ -1,17 +1,15 @@
-"""Daily digests: an APScheduler cron job per subscription that asks for one, at its time of
-day in its time zone. The job only queues an outbox row; the dispatcher sends it."""
+"""Daily digests: a daily job per subscription that asks for one, at its time of day in its time
+zone (the scheduler runs it: `DailyJobs`). The job only queues an outbox row; the dispatcher
+sends it."""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
+from typing import Protocol
 
-from apscheduler.schedulers.asyncio import AsyncIOScheduler
-from apscheduler.triggers.cron import CronTrigger
-
-from koreapage_bot.domain import Subscription
-from koreapage_bot.store.rows import utcnow
-from koreapage_bot.store.store import Store
+from koreapage_bot.dates import utcnow
+from koreapage_bot.ports import Storage
 
 log = logging.getLogger(__name__)
 
@@ -19,46 +17,47 @@ DIGEST_MAX_BRIEFS = 25
 JOB_PREFIX = "digest:"
 
 
-def digest_trigger(sub: Subscription) -> CronTrigger:
-    assert sub.digest_time is not None
-    hour, minute = (int(x) for x in sub.digest_time.split(":"))
-    return CronTrigger(hour=hour, minute=minute, timezone=sub.digest_tz)
+class DailyJobs(Protocol):
+    """Runs a job once a day (scheduler.BotScheduler)."""
+
+    def set_daily(
+        self, job_id: str, at: str, tz: str, job: Callable[[int], Awaitable[object]], arg: int
+    ) -> None:
+        """Run `job(arg)` every day at `at` ("HH:MM") in time zone `tz`, replacing any job
+        with that id."""
+        ...
+
+    def cancel(self, job_id: str) -> None: ...
 
 
 class Digests:
     def __init__(
         self,
-        store: Store,
-        scheduler: AsyncIOScheduler,
+        store: Storage,
+        jobs: DailyJobs | None = None,
         on_deliveries: Callable[[], None] | None = None,
     ) -> None:
+        """`jobs`: where `sync` schedules the daily jobs (None: `queue` only)."""
         self._store = store
-        self._scheduler = scheduler
+        self._jobs = jobs
         self._on_deliveries = on_deliveries
         self._installed: dict[str, tuple[str, str]] = {}
 
     async def sync(self) -> None:
         """Make the cron jobs match the subscriptions that want a digest."""
+        if self._jobs is None:
+            raise RuntimeError("Digests.sync needs the scheduler's daily jobs")
         wanted = {f"{JOB_PREFIX}{s.id}": s for s in await self._store.subscriptions.with_digest()}
         for job_id in list(self._installed):
             if job_id not in wanted:
-                self._scheduler.remove_job(job_id)
+                self._jobs.cancel(job_id)
                 del self._installed[job_id]
         for job_id, sub in wanted.items():
             assert sub.digest_time is not None
             when = (sub.digest_time, sub.digest_tz)
             if self._installed.get(job_id) == when:
                 continue
-            self._scheduler.add_job(
-                self.queue,
-                digest_trigger(sub),
-                args=[sub.id],
-                id=job_id,
-                replace_existing=True,
-                coalesce=True,
-                max_instances=1,
-                misfire_grace_time=3600,
-            )
+            self._jobs.set_daily(job_id, sub.digest_time, sub.digest_tz, self.queue, sub.id)
             self._installed[job_id] = when
 
     async def queue(self, subscription_id: int) -> int | None:
@@ -86,7 +85,12 @@ class Digests:
         delivery_id = await self._store.outbox.add_digest(
             sub.id, [b.id for b in briefs], up_to, now, title=title
         )
-        log.info("queued a digest of %d briefs for subscription %d", len(briefs), sub.id)
+        log.info(
+            "queued a digest of %d briefs for subscription %d",
+            len(briefs),
+            sub.id,
+            extra={"event": "digest_queued", "subscription_id": sub.id, "delivery_id": delivery_id},
+        )
         if self._on_deliveries is not None:
             self._on_deliveries()
         return delivery_id

@@ -34,16 +34,18 @@ import asyncio
 import logging
 import math
 import random
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 from koreapage_bot.config import DeliveryConfig
+from koreapage_bot.dates import utcnow
 from koreapage_bot.delivery.holder import HEARTBEAT_EVERY, Holder, is_alive
 from koreapage_bot.delivery.ratelimit import RateBudget, TokenBucket, loop_clock
 from koreapage_bot.domain import Delivery, DeliveryState
 from koreapage_bot.ports import (
     BriefView,
+    ClaimedDelivery,
     DeliveryTarget,
     Failed,
     Found,
@@ -53,15 +55,11 @@ from koreapage_bot.ports import (
     RetryAfter,
     Sent,
     SentLookup,
+    Storage,
 )
-from koreapage_bot.store.outbox import ClaimedDelivery
-from koreapage_bot.store.rows import utcnow
-from koreapage_bot.store.store import Store
 
 log = logging.getLogger(__name__)
 
-# Called with (subscription id, reason) when a channel stops taking posts.
-PausedHook = Callable[[int, str], Awaitable[None]]
 # Whether a holder (a dispatcher process) may still be sending: (holder id, heartbeats, now).
 Liveness = Callable[[str, Mapping[str, datetime], datetime], bool]
 
@@ -95,6 +93,12 @@ class DispatchStats:
 
     def copy(self) -> DispatchStats:
         return replace(self)
+
+
+def _fields(event: str, delivery_id: int, platform: str) -> dict[str, object]:
+    """The structured fields of a delivery's log record (tests and log shippers read these,
+    not the message)."""
+    return {"event": event, "delivery_id": delivery_id, "platform": platform}
 
 
 def delivery_key(delivery_id: int) -> str:
@@ -136,13 +140,12 @@ class _Lane:
 class Dispatcher:
     def __init__(
         self,
-        store: Store,
+        store: Storage,
         publishers: Mapping[str, Publisher],
         config: DeliveryConfig,
         budgets: Mapping[str, RateBudget] | None = None,
         *,
         concurrency: int = 32,
-        on_paused: PausedHook | None = None,
         clock: Callable[[], datetime] = utcnow,
         holder: str | None = None,
         liveness: Liveness = is_alive,
@@ -156,7 +159,6 @@ class Dispatcher:
         self._slots = {p: asyncio.Semaphore(concurrency) for p in self._publishers}
         # Rows waiting in lanes per platform; refilled when it falls to half.
         self._cap = max(config.batch_size, 2 * concurrency)
-        self._on_paused = on_paused
         self._clock = clock
         self._holder = holder or Holder.current().id
         self._liveness = liveness
@@ -353,7 +355,11 @@ class Dispatcher:
                 except Exception:
                     # A database hiccup: the row stays as it is (a claimed one is settled by
                     # recover()); the channel resumes at the next feed.
-                    log.exception("delivery %d: dispatcher error", item.delivery.id)
+                    log.exception(
+                        "delivery %d: dispatcher error",
+                        item.delivery.id,
+                        extra=_fields("dispatcher_error", item.delivery.id, lane.platform),
+                    )
                     go_on = False
                 except asyncio.CancelledError:
                     raise
@@ -530,7 +536,12 @@ class Dispatcher:
             )
             self._stats.dead += 1
             return True
-        log.warning("delivery %d: cannot check (%s); sending again", d.id, outcome.reason)
+        log.warning(
+            "delivery %d: cannot check (%s); sending again",
+            d.id,
+            outcome.reason,
+            extra=_fields("lookup_impossible", d.id, item.subscription.platform),
+        )
         return None
 
     async def _find(
@@ -543,7 +554,11 @@ class Dispatcher:
         except TimeoutError:
             return RetryAfter(0, "the look-up did not answer in time")
         except Exception as exc:  # a publisher bug must not resend blind
-            log.exception("look-up for delivery %d raised", targets[0].delivery_id)
+            log.exception(
+                "look-up for delivery %d raised",
+                targets[0].delivery_id,
+                extra=_fields("lookup_error", targets[0].delivery_id, targets[0].platform),
+            )
             return RetryAfter(0, f"look-up error: {type(exc).__name__}: {exc}")
 
     async def _settle_others(
@@ -589,7 +604,10 @@ class Dispatcher:
             return RetryAfter(0, reason, maybe_sent=True)
         except Exception as exc:  # a publisher bug must not lose the delivery
             log.exception(
-                "publisher %s raised for delivery %d", target.platform, target.delivery_id
+                "publisher %s raised for delivery %d",
+                target.platform,
+                target.delivery_id,
+                extra=_fields("publisher_error", target.delivery_id, target.platform),
             )
             reason = f"publisher error: {type(exc).__name__}: {exc}"
             return RetryAfter(0, reason, maybe_sent=True)
@@ -631,7 +649,12 @@ class Dispatcher:
                 await outbox.mark_dead(
                     d.id, f"gave up after {failures} attempts: {outcome.reason}", now
                 )
-                log.warning("delivery %d is dead: %s", d.id, outcome.reason)
+                log.warning(
+                    "delivery %d is dead: %s",
+                    d.id,
+                    outcome.reason,
+                    extra=_fields("delivery_dead", d.id, target.platform),
+                )
                 self._stats.dead += 1
                 return True
             wait = max(outcome.seconds, self.backoff(failures))
@@ -652,10 +675,12 @@ class Dispatcher:
                     target.platform,
                     target.channel,
                     outcome.reason,
+                    extra={
+                        **_fields("subscription_paused", d.id, target.platform),
+                        "subscription_id": claimed.subscription.id,
+                    },
                 )
                 self._stats.paused += 1
-                if self._on_paused is not None:
-                    await self._on_paused(claimed.subscription.id, outcome.reason)
                 return False
             await outbox.mark_dead(d.id, outcome.reason, now)
             self._stats.dead += 1
@@ -678,7 +703,12 @@ class Dispatcher:
             gone = [c for c in rows if self._is_orphan(c, heartbeats, now)]
             if gone:
                 log.warning(
-                    "%d deliveries were in flight in a stopped process; settling them", len(gone)
+                    "%d deliveries were in flight in a stopped process; settling them",
+                    len(gone),
+                    extra={
+                        "event": "in_doubt_settled",
+                        "deliveries": [c.delivery.id for c in gone],
+                    },
                 )
             for claimed in gone:
                 publisher = self._publishers[claimed.subscription.platform]

@@ -1,8 +1,8 @@
 """Token-bucket rate budgets that publishers configure (Discord, Slack).
 
 A `TokenBucket` paces one stream of requests; a `RateBudget` combines one global bucket with
-lazily created per-key buckets (key = Discord route/channel, Slack channel). Per-key buckets learn
-from the platform's answers (`update_from_headers`, `penalize`) instead of hard-coded limits.
+lazily created per-key buckets (key = a channel). A 429 blocks a key, or the whole budget
+(`penalize`); no per-route limits are hard-coded (discord.py paces each route itself).
 
 Clock and sleep are injectable so tests run on virtual time. By default the clock is the running
 event loop's clock, which is the one `asyncio.sleep` measures against.
@@ -15,8 +15,7 @@ import collections
 import contextlib
 import math
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import AsyncIterator, Awaitable, Callable
 
 Clock = Callable[[], float]
 Sleep = Callable[[float], Awaitable[None]]
@@ -36,8 +35,7 @@ def loop_clock() -> float:
 class TokenBucket:
     """`rate_per_s` tokens per second, holding at most `burst`. Waiters are served FIFO.
 
-    Besides the steady refill, a bucket can be *blocked* until a time (a 429's retry-after) and can
-    *hold* a fixed window (Discord's X-RateLimit-*: `remaining` until the reset, then `limit`).
+    Besides the steady refill, a bucket can be *blocked* until a time (a 429's retry-after).
 
     `window=(n, seconds)` adds a hard ceiling: never more than `n` takes in any `seconds`. With a
     burst above 1 it lets a waiter that the event loop woke a few milliseconds late catch up on
@@ -72,8 +70,6 @@ class TokenBucket:
         self._updated = now
         self._last_used = now
         self._blocked_until = -math.inf
-        self._hold_until: float | None = None  # no steady refill before this (fixed window)
-        self._refill_to = 0.0  # tokens available when the held window resets
         self._waiting = 0
         self._lock = asyncio.Lock()  # FIFO: asyncio.Lock wakes waiters in arrival order
 
@@ -116,7 +112,6 @@ class TokenBucket:
             and not self._lock.locked()
             and now - self._last_used >= idle_for
             and now >= self._blocked_until
-            and self._hold_until is None
             and self._tokens >= self._capacity - _EPS
         )
 
@@ -144,19 +139,6 @@ class TokenBucket:
         finally:
             self._waiting -= 1
 
-    def try_acquire(self, n: float = 1.0) -> float:
-        """Take `n` tokens now if possible and return 0.0; else take nothing and return the
-        seconds to wait. Never jumps the queue of `acquire` waiters."""
-        now = self._clock()
-        self._refill(now)
-        wait = self._delay_at(now, n)
-        if wait <= 0 and (self._waiting or self._lock.locked()):
-            wait = max(1.0 / self._rate, _EPS)
-        if wait <= 0:
-            self._take(now, n)
-            return 0.0
-        return wait
-
     @contextlib.asynccontextmanager
     async def turn(self) -> AsyncIterator[None]:
         """Hold this bucket's FIFO turn without taking tokens (a caller that takes them itself
@@ -178,16 +160,7 @@ class TokenBucket:
         self._take(now, n)
         return True
 
-    def refund(self, n: float = 1.0) -> None:
-        """Give back tokens taken a moment ago for a request that was not sent."""
-        self._tokens = min(self._capacity, self._tokens + n)
-
-    async def wait_unblocked(self) -> None:
-        """Sleep until any penalty on this bucket has lifted (tokens are not taken)."""
-        while (wait := self._blocked_until - self._clock()) > 0:
-            await self._sleep(wait)
-
-    # -- learning from the platform -----------------------------------------------------------
+    # -- penalties ----------------------------------------------------------------------------
 
     def block_until(self, when: float) -> None:
         """Let nothing through before clock time `when` (only ever extends a block)."""
@@ -196,45 +169,11 @@ class TokenBucket:
     def block_for(self, seconds: float) -> None:
         self.block_until(self._clock() + max(0.0, seconds))
 
-    def set_rate(self, rate_per_s: float, burst: float | None = None) -> None:
-        _check_rate(rate_per_s, self._capacity if burst is None else burst)
-        self._refill(self._clock())
-        self._rate = float(rate_per_s)
-        if burst is not None:
-            self._capacity = float(burst)
-            self._tokens = min(self._tokens, self._capacity)
-
-    def apply_window(self, limit: int, remaining: int, reset_after: float) -> None:
-        """Adopt a fixed window as reported by the platform: at most `remaining` more requests
-        until `reset_after` seconds from now, then `limit` again.
-
-        Never raises the local count above what we have already spent locally: requests still in
-        flight when the response came back are not yet counted by the server's `remaining`.
-        """
-        now = self._clock()
-        self._refill(now)
-        limit = max(1, int(limit))
-        remaining = max(0, int(remaining))
-        self._capacity = float(limit)
-        self._tokens = min(self._tokens, float(remaining), self._capacity)
-        reset_at = now + max(0.0, reset_after)
-        if reset_at > now:
-            self._hold_until = reset_at
-            self._refill_to = float(limit)
-
     # -- internals ----------------------------------------------------------------------------
 
     def _refill(self, now: float) -> None:
         if now <= self._updated:
             return
-        if self._hold_until is not None:
-            if now < self._hold_until:
-                self._updated = now
-                return
-            # The window reset: full again, then steady refill resumes from the reset instant.
-            self._tokens = max(self._tokens, min(self._refill_to, self._capacity))
-            self._updated = self._hold_until
-            self._hold_until = None
         self._tokens = min(self._capacity, self._tokens + (now - self._updated) * self._rate)
         self._updated = now
 
@@ -243,14 +182,7 @@ class TokenBucket:
         if self._window is not None and len(self._recent) == self._window[0]:
             # The n-th take before this one must be a full window ago.
             blocked = max(blocked, self._recent[0] + self._window[1] - now)
-        if self._tokens >= n - _EPS:
-            short = 0.0
-        elif self._hold_until is not None:
-            short = self._hold_until - now
-            if self._refill_to < n - _EPS:  # even the reset will not be enough: refill after it
-                short += (n - self._refill_to) / self._rate
-        else:
-            short = (n - self._tokens) / self._rate
+        short = max(n - self._tokens, 0.0) / self._rate if self._tokens < n - _EPS else 0.0
         return max(blocked, short, 0.0)
 
     def _take(self, now: float, n: float) -> None:
@@ -265,57 +197,6 @@ def _check_rate(rate_per_s: float, burst: float) -> None:
         raise ValueError(f"rate_per_s must be a positive finite number, not {rate_per_s!r}")
     if not (burst >= 1 and math.isfinite(burst)):
         raise ValueError(f"burst must be at least 1, not {burst!r}")
-
-
-@dataclass(frozen=True, slots=True)
-class RateLimitInfo:
-    """Discord's rate-limit headers, parsed. Times are seconds."""
-
-    limit: int | None
-    remaining: int | None
-    reset_after: float | None
-    bucket: str | None = None
-    is_global: bool = False
-    scope: str | None = None  # "user" | "global" | "shared"
-    retry_after: float | None = None
-
-
-def parse_ratelimit_headers(headers: Mapping[str, str]) -> RateLimitInfo | None:
-    """Read X-RateLimit-* (and Retry-After) from any mapping, case-insensitively.
-
-    Returns None when none of the headers is present. Malformed values count as absent.
-    """
-    low = {k.lower(): v for k, v in headers.items()}
-
-    def num(name: str) -> float | None:
-        raw = low.get(name)
-        if raw is None:
-            return None
-        try:
-            value = float(raw.strip())
-        except ValueError:
-            return None
-        return value if math.isfinite(value) and value >= 0 else None
-
-    limit = num("x-ratelimit-limit")
-    remaining = num("x-ratelimit-remaining")
-    reset_after = num("x-ratelimit-reset-after")
-    retry_after = num("retry-after")
-    bucket = low.get("x-ratelimit-bucket")
-    scope = low.get("x-ratelimit-scope")
-    is_global = low.get("x-ratelimit-global", "").strip().lower() == "true"
-    values = (limit, remaining, reset_after, retry_after, bucket, scope)
-    if not is_global and all(v is None for v in values):
-        return None
-    return RateLimitInfo(
-        limit=None if limit is None else int(limit),
-        remaining=None if remaining is None else int(remaining),
-        reset_after=reset_after,
-        bucket=bucket,
-        is_global=is_global or scope == "global",
-        scope=scope,
-        retry_after=retry_after,
-    )
 
 
 class RateBudget:
@@ -416,42 +297,11 @@ class RateBudget:
                 return
             await self._sleep(wait)
 
-    def try_acquire(self, key: str) -> float:
-        """Non-blocking: 0.0 when a slot was taken on both buckets; else seconds to wait
-        (nothing is taken). Lets a dispatcher reschedule instead of parking a worker."""
-        kb = self.bucket(key)
-        wait = max(kb.delay(), self.global_bucket.delay())
-        if wait > 0:
-            return wait
-        wait = kb.try_acquire()
-        if wait > 0:
-            return wait
-        wait = self.global_bucket.try_acquire()
-        if wait > 0:
-            kb.refund()  # nothing was sent
-        return wait
-
     def delay(self, key: str) -> float:
         """Seconds before `key` could go, ignoring queued waiters."""
         kb = self._buckets.get(key)
         key_delay = kb.delay() if kb is not None else 0.0
         return max(key_delay, self.global_bucket.delay())
-
-    def update_from_headers(
-        self, key: str, limit: int | None, remaining: int | None, reset_after: float | None
-    ) -> None:
-        """Adopt a key's window from Discord-style X-RateLimit-Limit/-Remaining/-Reset-After.
-
-        Missing values leave the bucket as it is (no route limits are hard-coded)."""
-        if limit is None or remaining is None or reset_after is None:
-            return
-        self.bucket(key).apply_window(limit, remaining, reset_after)
-
-    def update_from_info(self, key: str, info: RateLimitInfo | None) -> None:
-        """Apply parsed headers from a response (any status)."""
-        if info is None:
-            return
-        self.update_from_headers(key, info.limit, info.remaining, info.reset_after)
 
     def penalize(self, key: str | None, retry_after: float, *, is_global: bool = False) -> None:
         """A 429 was seen: block `key` (or everything, when global) for `retry_after` s."""
@@ -490,8 +340,8 @@ def discord_budget(
     released late be followed by the next one on schedule, so a busy loop does not drag the
     rate below 50/s; the window keeps the ceiling exact.
 
-    Per-route limits are not hard-coded: a route starts paced only by the global rate and adopts
-    its real window from the first response's X-RateLimit-* headers.
+    Per-route limits are not hard-coded: discord.py waits out each route's own window (its
+    X-RateLimit-* headers); a 429 that still comes back penalises the channel or the budget.
     """
     return RateBudget(
         global_rate,

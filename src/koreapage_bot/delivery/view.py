@@ -1,8 +1,7 @@
-"""Rendering helpers every adapter shares: cutting, flattening and neutralising feed text.
+"""Rendering helpers every adapter shares: cutting and flattening feed text, dates, labels.
 
-Platform-neutral on purpose (no SDK import). Feed text is untrusted; nothing from a feed may
-ping anyone or inject platform markup. Discord's rules live with its adapter
-(adapters/discord/markdown.py); Slack's escaping is here, a plain string rule.
+Platform-neutral on purpose: each platform's escaping lives with its adapter
+(adapters/discord/markdown.py, adapters/slack/mrkdwn.py).
 """
 
 from __future__ import annotations
@@ -13,8 +12,6 @@ from collections.abc import Iterable
 from datetime import date, datetime, tzinfo
 
 from koreapage_bot.domain import IssueTag
-
-ZWSP = "\u200b"  # zero-width space: breaks a mention token without changing how it reads
 
 _WS = re.compile(r"\s+")
 # Trailing characters that read badly right before an ellipsis.
@@ -81,23 +78,6 @@ def _joins_previous(ch: str) -> bool:
         or "\U0001f3fb" <= ch <= "\U0001f3ff"  # skin-tone modifiers
         or unicodedata.category(ch) == "Mn"
     )
-
-
-_SLACK_MASS = re.compile(r"@(channel|here|everyone)\b", re.IGNORECASE)
-
-
-def escape_slack_mrkdwn(text: str | None, *, break_mass_mentions: bool = True) -> str:
-    """Escape `&`, `<`, `>` as Slack requires, so `<!channel>`, `<!here>`, `<@U123>`,
-    `<!subteam^…>` and `<url|label>` in feed text render as text. Only these three are encoded
-    (Slack decodes nothing else). Plain `@channel`/`@here` are also broken with a zero-width
-    space in case a message is ever sent with `link_names`.
-    """
-    if not text:
-        return ""
-    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-    if break_mass_mentions:
-        text = _SLACK_MASS.sub(lambda m: "@" + ZWSP + m.group(1), text)
-    return text
 
 
 def format_date(value: datetime | date | None, *, tz: tzinfo | None = None) -> str:

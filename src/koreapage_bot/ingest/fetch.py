@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
@@ -20,6 +20,7 @@ import aiohttp
 from multidict import CIMultiDictProxy
 from yarl import URL
 
+from koreapage_bot.config import HttpConfig
 from koreapage_bot.ingest.urlguard import (
     GuardedResolver,
     UnsafeUrl,
@@ -28,7 +29,6 @@ from koreapage_bot.ingest.urlguard import (
     parse_url,
 )
 
-DEFAULT_USER_AGENT = "koreapage-bot/0.1 (+https://github.com/koreapage-bot/koreapage-bot)"
 FEED_ACCEPT = (
     "application/atom+xml, application/rss+xml, application/rdf+xml;q=0.9, "
     "application/feed+json;q=0.8, application/xml;q=0.8, text/xml;q=0.8, */*;q=0.5"
@@ -38,32 +38,7 @@ HTML_ACCEPT = "text/html, application/xhtml+xml;q=0.9, */*;q=0.5"
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 PERMANENT_REDIRECTS = frozenset({301, 308})
 _CHUNK = 64 * 1024
-
-
-@dataclass(frozen=True, slots=True)
-class HttpSettings:
-    connect_timeout: float = 10.0
-    read_timeout: float = 30.0  # longest wait for the next bytes
-    total_timeout: float = 60.0  # whole fetch, redirects and body included
-    max_body_bytes: int = 10 * 1024 * 1024  # decompressed
-    user_agent: str = DEFAULT_USER_AGENT
-    per_host_limit: int = 2
-    concurrency: int = 16
-    allow_private: bool = False  # tests and self-hosted feeds on a LAN
-    # Hosts allowed on private addresses even when `allow_private` is off (an intranet site
-    # the operator named); every other host, and every redirect hop, is still guarded.
-    private_hosts: frozenset[str] = frozenset()
-    max_redirects: int = 5
-
-    def __post_init__(self) -> None:
-        for name in ("connect_timeout", "read_timeout", "total_timeout"):
-            if getattr(self, name) <= 0:
-                raise ValueError(f"{name} must be > 0")
-        if self.max_body_bytes <= 0 or self.per_host_limit < 1 or self.concurrency < 1:
-            raise ValueError("max_body_bytes, per_host_limit and concurrency must be positive")
-        if self.max_redirects < 0:
-            raise ValueError("max_redirects must be >= 0")
-        object.__setattr__(self, "private_hosts", frozenset(map(host_key, self.private_hosts)))
+MAX_REDIRECTS = 5
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,23 +123,40 @@ class FeedFetcher:
 
     def __init__(
         self,
-        settings: HttpSettings | None = None,
+        config: HttpConfig | None = None,
         *,
+        allow_private: bool = False,
+        private_hosts: Iterable[str] = (),
+        per_host_limit: int = 2,
+        concurrency: int = 16,
+        max_redirects: int = MAX_REDIRECTS,
         host_slots: dict[str, asyncio.Semaphore] | None = None,
     ) -> None:
-        """`host_slots` may be shared by several fetchers (feeds of each trust level, article
+        """`config`: timeouts, body cap and User-Agent ([http] in the config file).
+        `allow_private` lets feeds on private networks through (the operator's own feeds);
+        `private_hosts` allows only those hosts there (every redirect hop is still checked).
+        `host_slots` may be shared by several fetchers (feeds of each trust level, article
         pages) so that together they keep to `per_host_limit` connections per host."""
-        self.settings = settings or HttpSettings()
+        if per_host_limit < 1 or concurrency < 1 or max_redirects < 0:
+            raise ValueError("per_host_limit and concurrency must be >= 1, max_redirects >= 0")
+        self.config = config or HttpConfig()
+        self.allow_private = allow_private
+        self.private_hosts = frozenset(map(host_key, private_hosts))
+        self.per_host_limit = per_host_limit
+        self.concurrency = concurrency
+        self.max_redirects = max_redirects
         self._session: aiohttp.ClientSession | None = None
         self._all: asyncio.Semaphore | None = None
         self._hosts: dict[str, asyncio.Semaphore] = {} if host_slots is None else host_slots
 
     async def __aenter__(self) -> FeedFetcher:
-        s = self.settings
+        s = self.config
         connector = aiohttp.TCPConnector(
-            limit=s.concurrency,
-            limit_per_host=s.per_host_limit,
-            resolver=GuardedResolver(allow_private=s.allow_private, private_hosts=s.private_hosts),
+            limit=self.concurrency,
+            limit_per_host=self.per_host_limit,
+            resolver=GuardedResolver(
+                allow_private=self.allow_private, private_hosts=self.private_hosts
+            ),
             ttl_dns_cache=300,
         )
         timeout = aiohttp.ClientTimeout(
@@ -178,7 +170,7 @@ class FeedFetcher:
             trust_env=False,
             cookie_jar=aiohttp.DummyCookieJar(),  # feeds are public; no tracking state
         )
-        self._all = asyncio.Semaphore(s.concurrency)
+        self._all = asyncio.Semaphore(self.concurrency)
         return self
 
     async def __aexit__(
@@ -198,7 +190,7 @@ class FeedFetcher:
         key = f"{url.host}:{url.port}"
         slot = self._hosts.get(key)
         if slot is None:
-            slot = self._hosts[key] = asyncio.Semaphore(self.settings.per_host_limit)
+            slot = self._hosts[key] = asyncio.Semaphore(self.per_host_limit)
         return slot
 
     async def fetch(
@@ -232,7 +224,7 @@ class FeedFetcher:
             async with (
                 self._host_slot(first),
                 self._all,
-                asyncio.timeout(self.settings.total_timeout),
+                asyncio.timeout(self.config.total_timeout),
             ):
                 result = await self._follow(first, headers, state)
         except UnsafeUrl as exc:
@@ -240,7 +232,7 @@ class FeedFetcher:
         except _TooManyRedirects as exc:
             result = state.failure(str(exc))
         except _TooLarge:
-            limit = self.settings.max_body_bytes
+            limit = self.config.max_body_bytes
             result = state.failure(f"body larger than {limit} bytes", status=state.status)
         except (TimeoutError, aiohttp.ClientError, OSError, ValueError) as exc:
             result = state.failure(_describe(exc), status=state.status)
@@ -249,7 +241,7 @@ class FeedFetcher:
     async def _follow(self, url: URL, headers: Mapping[str, str], state: _Hops) -> FetchResult:
         assert self._session is not None
         current = await check_url(url, allow_private=self._allows_private(url))
-        for _hop in range(self.settings.max_redirects + 1):
+        for _hop in range(self.max_redirects + 1):
             state.current = str(current)
             async with self._session.get(current, headers=headers, allow_redirects=False) as resp:
                 state.status = resp.status
@@ -261,12 +253,11 @@ class FeedFetcher:
                     current = await check_url(target, allow_private=self._allows_private(target))
                     continue
                 return await self._finish(resp, state)
-        raise _TooManyRedirects(self.settings.max_redirects)
+        raise _TooManyRedirects(self.max_redirects)
 
     def _allows_private(self, url: URL) -> bool:
-        private_hosts = self.settings.private_hosts
-        return self.settings.allow_private or (
-            bool(private_hosts) and host_key(url.host or "") in private_hosts
+        return self.allow_private or (
+            bool(self.private_hosts) and host_key(url.host or "") in self.private_hosts
         )
 
     async def _finish(self, resp: aiohttp.ClientResponse, state: _Hops) -> FetchResult:
@@ -292,7 +283,7 @@ class FeedFetcher:
     async def _read_limited(
         self, resp: aiohttp.ClientResponse, headers: CIMultiDictProxy[str]
     ) -> bytes:
-        limit = self.settings.max_body_bytes
+        limit = self.config.max_body_bytes
         declared = headers.get("Content-Length")
         # Content-Length counts compressed bytes; only an identity body can be refused early.
         identity = not headers.get("Content-Encoding")
@@ -341,20 +332,12 @@ class _Hops:
         )
 
 
-def validate_feed_url(url: str) -> str:
-    """Shape check for a URL a user typed (no network): returns it normalised or raises."""
-    return str(parse_url(url))
-
-
 __all__ = [
-    "DEFAULT_USER_AGENT",
     "FEED_ACCEPT",
     "HTML_ACCEPT",
     "FeedFetcher",
     "FetchResult",
-    "HttpSettings",
     "UnsafeUrl",
     "parse_max_age",
     "parse_retry_after",
-    "validate_feed_url",
 ]

@@ -25,6 +25,8 @@ from datetime import UTC, datetime
 from html.parser import HTMLParser
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
+from koreapage_bot.domain import FeedEntry
+
 _WS = re.compile(r"\s+")
 _TRACKING_PREFIXES = ("utm_",)
 _DEFAULT_PORTS = {"http": 80, "https": 443}
@@ -87,7 +89,7 @@ class _TextExtractor(HTMLParser):
 _TAGISH = re.compile(r"<[a-zA-Z!/?]")
 
 
-def html_to_text(markup: str | None) -> str:
+def inline_text(markup: str | None) -> str:
     """Visible text of an HTML fragment on one line: tags and entities gone, scripts and
     styles dropped, block boundaries turned into spaces. Plain text passes through (a lone
     `a < b` stays as written). The analysis keeps paragraphs instead: analysis.text."""
@@ -133,11 +135,11 @@ def canonical_link(url: str) -> str:
 
 
 def _sha256(*parts: str) -> str:
-    digest = hashlib.sha256()
+    hasher = hashlib.sha256()
     for part in parts:
-        digest.update(part.encode("utf-8", "surrogatepass"))
-        digest.update(b"\x1f")  # separator: ("ab","c") != ("a","bc")
-    return digest.hexdigest()
+        hasher.update(part.encode("utf-8", "surrogatepass"))
+        hasher.update(b"\x1f")  # separator: ("ab","c") != ("a","bc")
+    return hasher.hexdigest()
 
 
 def _date_text(value: datetime | None) -> str:
@@ -151,7 +153,7 @@ def _date_text(value: datetime | None) -> str:
 def hash_key(facts: EntryFacts) -> str:
     title = collapse(facts.title).casefold()
     date = _date_text(facts.published)
-    summary = "" if date else html_to_text(facts.summary).casefold()
+    summary = "" if date else inline_text(facts.summary).casefold()
     return "hash:" + _sha256(title, date, summary)
 
 
@@ -200,7 +202,12 @@ def _clean(value: str | None) -> str | None:
     return value or None
 
 
+def entry_hash(entry: FeedEntry) -> str:
+    """The content hash of a feed entry as stored with its post (an edit changes it)."""
+    return content_hash(entry.title, entry.content or entry.summary)
+
+
 def content_hash(title: str, text: str) -> str:
     """Hash of a post's meaningful content: markup, spacing and case do not count, so a feed
     re-rendering the same post does not look like an update."""
-    return _sha256(collapse(title).casefold(), html_to_text(text).casefold())
+    return _sha256(collapse(title).casefold(), inline_text(text).casefold())

@@ -27,7 +27,7 @@ from koreapage_bot.ingest.identity import (
     alias_keys,
     collapse,
     entry_keys,
-    html_to_text,
+    inline_text,
 )
 from koreapage_bot.links import web_link
 
@@ -143,15 +143,11 @@ def _build(result: Any, raw_entries: list[Any], base_url: str | None) -> ParsedF
                 aliases=alias_keys(fact, key),
             )
         )
-    warning = None
-    if result.get("bozo"):
-        warning = f"recovered from: {result.get('bozo_exception')}"[:300]
     return ParsedFeed(
         title=_text_field(feed_info, "title") or None,
         link=_absolute(feed_info.get("link"), base_url),
         author=_author(feed_info),
         entries=tuple(entries),
-        warning=warning,
     )
 
 
@@ -180,12 +176,12 @@ def _text_field(data: Mapping[str, Any], name: str) -> str:
         return ""
     detail = data.get(f"{name}_detail") or {}
     if str(detail.get("type", "")).lower() in _HTML_TYPES or "<" in str(value):
-        return html_to_text(str(value))
+        return inline_text(str(value))
     return collapse(str(value))
 
 
 def _title_from(text: str) -> str:
-    words = html_to_text(text)
+    words = inline_text(text)
     return words if len(words) <= 90 else words[:89].rsplit(" ", 1)[0] + "…"
 
 
@@ -194,7 +190,7 @@ def _author(data: Mapping[str, Any]) -> str | None:
     name = detail.get("name") or data.get("author")
     if not name:
         return None
-    text = html_to_text(str(name))
+    text = inline_text(str(name))
     return text or None
 
 
@@ -225,5 +221,10 @@ def entry_date(raw: Mapping[str, Any]) -> datetime | None:
             except (OverflowError, ValueError, TypeError, OSError):
                 continue
     if unread:
-        log.warning("entry %r: unreadable date %r; kept without a date", raw.get("link"), unread[0])
+        log.warning(
+            "entry %r: unreadable date %r; kept without a date",
+            raw.get("link"),
+            unread[0],
+            extra={"event": "undated_entry", "date": unread[0]},
+        )
     return None

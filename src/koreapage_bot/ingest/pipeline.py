@@ -25,10 +25,10 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
+from koreapage_bot.dates import utcnow
 from koreapage_bot.domain import Brief, Feed
 from koreapage_bot.ingest.poller import Poller, PollReport
-from koreapage_bot.store.feeds import FeedRepository
-from koreapage_bot.store.rows import utcnow
+from koreapage_bot.ports import FeedStore
 
 log = logging.getLogger(__name__)
 
@@ -75,7 +75,7 @@ class PollPipeline:
     def __init__(
         self,
         poller: Poller,
-        feeds: FeedRepository,
+        feeds: FeedStore,
         *,
         concurrency: int,
         per_host_limit: int,
@@ -274,7 +274,11 @@ class PollPipeline:
             except Exception:
                 fresh = False
             if not fresh:
-                log.info("feed %d: its poll lease ran out while it waited; skipped", feed.id)
+                log.info(
+                    "feed %d: its poll lease ran out while it waited; skipped",
+                    feed.id,
+                    extra={"event": "poll_lease_lost", "feed_id": feed.id},
+                )
                 return None
         keeper = asyncio.create_task(lease.keep(), name=f"lease-feed-{feed.id}")
         recorded = False
@@ -285,10 +289,20 @@ class PollPipeline:
             recorded = True
             return report
         except asyncio.CancelledError:
-            log.info("feed %d %s: poll cut short by shutdown; due again", feed.id, feed.url)
+            log.info(
+                "feed %d %s: poll cut short by shutdown; due again",
+                feed.id,
+                feed.url,
+                extra={"event": "poll_cut_short", "feed_id": feed.id},
+            )
             raise
         except Exception:  # the result could not be written (store down)
-            log.exception("feed %d %s: poll failed", feed.id, feed.url)
+            log.exception(
+                "feed %d %s: poll failed",
+                feed.id,
+                feed.url,
+                extra={"event": "poll_error", "feed_id": feed.id},
+            )
             return None
         finally:
             keeper.cancel()
@@ -335,7 +349,7 @@ class _Lease:
 
     def __init__(
         self,
-        feeds: FeedRepository,
+        feeds: FeedStore,
         feed: Feed,
         held: datetime,
         length: timedelta,
@@ -358,7 +372,11 @@ class _Lease:
                 if not await asyncio.shield(self._renewing):
                     return  # the poll wrote its result, or the lease is no longer ours
             except Exception:
-                log.warning("feed %d: could not renew its poll lease", self._feed.id)
+                log.warning(
+                    "feed %d: could not renew its poll lease",
+                    self._feed.id,
+                    extra={"event": "lease_renewal_failed", "feed_id": self._feed.id},
+                )
 
     async def renew(self) -> bool:
         """Extend the lease now; False when it is no longer ours."""

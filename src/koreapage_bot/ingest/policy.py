@@ -20,31 +20,18 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
 
+from koreapage_bot.config import PollConfig
 from koreapage_bot.domain import Feed, FeedState
 from koreapage_bot.error_text import bounded_error
 from koreapage_bot.ingest.fetch import FetchResult
+from koreapage_bot.ports import FeedPollUpdate
 
 _RETRY_AFTER_STATUSES = frozenset({429, 503})
 
 
-@dataclass(frozen=True, slots=True)
-class PollSettings:
-    interval_seconds: int = 900  # default per feed; the good-citizen floor is 15 min
-    min_interval_seconds: int = 300  # a feed's own interval may not go below this
-    jitter_fraction: float = 0.1  # up to +10 % so feeds do not fire in lockstep
-    max_backoff_seconds: int = 12 * 3600
-    max_delay_seconds: int = 24 * 3600  # cap for Retry-After and max-age
-    broken_after: int = 10  # consecutive failures
-
-    def __post_init__(self) -> None:
-        if self.min_interval_seconds < 1 or self.interval_seconds < self.min_interval_seconds:
-            raise ValueError("interval_seconds must be >= min_interval_seconds >= 1")
-        if not 0 <= self.jitter_fraction <= 1:
-            raise ValueError("jitter_fraction must be within [0, 1]")
-        if self.max_backoff_seconds < self.interval_seconds:
-            raise ValueError("max_backoff_seconds must be >= interval_seconds")
-        if self.broken_after < 1:
-            raise ValueError("broken_after must be >= 1")
+# Retry-After and Cache-Control max-age are honoured up to this, so a bad header cannot park a
+# feed for weeks.
+MAX_DELAY_SECONDS = 24 * 3600
 
 
 class Outcome(StrEnum):
@@ -56,97 +43,92 @@ class Outcome(StrEnum):
 
 
 @dataclass(frozen=True, slots=True)
-class FeedUpdate:
-    """What to write back to the feed row after one poll."""
+class PollDecision:
+    """What one fetch means for a feed: its outcome, and the update to write to its row."""
 
     outcome: Outcome
-    parse: bool
-    state: FeedState
-    next_poll_at: datetime | None  # None when disabled
-    last_polled_at: datetime
-    consecutive_failures: int
-    last_error: str | None
-    new_url: str | None  # permanent redirect: store this URL
-    etag: str | None
-    last_modified: str | None
-    content_hash: str | None  # body hash to store
+    update: FeedPollUpdate
+
+    @property
+    def parse(self) -> bool:
+        """A new body arrived: parse it (a 304 or an unchanged body needs no parsing)."""
+        return self.outcome is Outcome.CHANGED
 
 
 def body_hash(body: bytes) -> str:
     return hashlib.sha256(body).hexdigest()
 
 
-def feed_interval(feed: Feed, settings: PollSettings) -> int:
-    return max(feed.interval_seconds or settings.interval_seconds, settings.min_interval_seconds)
+def feed_interval(feed: Feed, config: PollConfig) -> int:
+    return max(feed.interval_seconds or config.interval_seconds, config.min_interval_seconds)
 
 
-def _jittered(seconds: float, settings: PollSettings, rng: random.Random | None) -> timedelta:
+def _jittered(seconds: float, config: PollConfig, rng: random.Random | None) -> timedelta:
     rand = (rng or random).random()
-    return timedelta(seconds=seconds * (1 + settings.jitter_fraction * rand))
+    return timedelta(seconds=seconds * (1 + config.jitter * rand))
 
 
 def decide(
     feed: Feed,
     result: FetchResult,
     now: datetime,
-    settings: PollSettings,
+    config: PollConfig,
     rng: random.Random | None = None,
-) -> FeedUpdate:
+) -> PollDecision:
     """The feed's next state after `result`. `feed.content_hash` is the stored body hash."""
     status = result.status
     if status == 410:
-        return FeedUpdate(
-            outcome=Outcome.GONE,
-            parse=False,
-            state=FeedState.DISABLED,
-            next_poll_at=None,
-            last_polled_at=now,
-            consecutive_failures=feed.consecutive_failures + 1,
-            last_error=bounded_error(result.error) or "HTTP 410 Gone",
-            new_url=None,
-            etag=feed.etag,
-            last_modified=feed.last_modified,
-            content_hash=feed.content_hash,
+        return PollDecision(
+            Outcome.GONE,
+            FeedPollUpdate(
+                next_poll_at=now,  # never polled again: the feed is disabled
+                state=FeedState.DISABLED,
+                consecutive_failures=feed.consecutive_failures + 1,
+                last_error=bounded_error(result.error) or "HTTP 410 Gone",
+                etag=feed.etag,
+                last_modified=feed.last_modified,
+                content_hash=feed.content_hash,
+            ),
         )
     if result.not_modified or (result.ok and result.body is not None):
-        return _success(feed, result, now, settings, rng)
+        return _success(feed, result, now, config, rng)
     error = result.error or (f"HTTP {status}" if status else "no response")
     retry_after = result.retry_after if status in _RETRY_AFTER_STATUSES else None
-    return failure(feed, error, now, settings, rng, retry_after=retry_after)
+    return failure(feed, error, now, config, rng, retry_after=retry_after)
 
 
 def _success(
     feed: Feed,
     result: FetchResult,
     now: datetime,
-    settings: PollSettings,
+    config: PollConfig,
     rng: random.Random | None,
-) -> FeedUpdate:
-    interval = float(feed_interval(feed, settings))
+) -> PollDecision:
+    interval = float(feed_interval(feed, config))
     if result.max_age is not None:
-        interval = max(interval, float(min(result.max_age, settings.max_delay_seconds)))
+        interval = max(interval, float(min(result.max_age, MAX_DELAY_SECONDS)))
     if result.not_modified:
         # A 304 may omit validators; keep the ones we sent.
         etag = result.etag or feed.etag
         last_modified = result.last_modified or feed.last_modified
-        outcome, digest = Outcome.NOT_MODIFIED, feed.content_hash
+        outcome, body_sha = Outcome.NOT_MODIFIED, feed.content_hash
     else:
         assert result.body is not None
         etag, last_modified = result.etag, result.last_modified
-        digest = body_hash(result.body)
-        outcome = Outcome.UNCHANGED if digest == feed.content_hash else Outcome.CHANGED
-    return FeedUpdate(
-        outcome=outcome,
-        parse=outcome is Outcome.CHANGED,
-        state=FeedState.ACTIVE,
-        next_poll_at=now + _jittered(interval, settings, rng),
-        last_polled_at=now,
-        consecutive_failures=0,
-        last_error=None,
-        new_url=result.permanent_redirect_url,
-        etag=etag,
-        last_modified=last_modified,
-        content_hash=digest,
+        body_sha = body_hash(result.body)
+        outcome = Outcome.UNCHANGED if body_sha == feed.content_hash else Outcome.CHANGED
+    return PollDecision(
+        outcome,
+        FeedPollUpdate(
+            next_poll_at=now + _jittered(interval, config, rng),
+            state=FeedState.ACTIVE,
+            consecutive_failures=0,
+            last_error=None,
+            etag=etag,
+            last_modified=last_modified,
+            content_hash=body_sha,
+            new_url=result.permanent_redirect_url,
+        ),
     )
 
 
@@ -154,54 +136,56 @@ def failure(
     feed: Feed,
     error: str,
     now: datetime,
-    settings: PollSettings,
+    config: PollConfig,
     rng: random.Random | None = None,
     *,
     retry_after: float | None = None,
-) -> FeedUpdate:
+) -> PollDecision:
     """A failed poll: back off exponentially, honour Retry-After, mark broken when due."""
     failures = feed.consecutive_failures + 1
-    base = feed_interval(feed, settings)
+    base = feed_interval(feed, config)
     exponent = min(failures - 1, 32)  # the cap below applies long before 2**32
-    delay = float(min(base * 2**exponent, settings.max_backoff_seconds))
+    # The cap is never below the default interval (a failure never polls sooner than that).
+    cap = max(config.max_backoff_seconds, config.interval_seconds)
+    delay = float(min(base * 2**exponent, cap))
     if retry_after is not None:
-        delay = max(delay, min(retry_after, float(settings.max_delay_seconds)))
-    state = FeedState.BROKEN if failures >= settings.broken_after else FeedState.ACTIVE
+        delay = max(delay, min(retry_after, float(MAX_DELAY_SECONDS)))
+    state = FeedState.BROKEN if failures >= config.broken_after else FeedState.ACTIVE
     if feed.state == FeedState.DISABLED:
         state = FeedState.DISABLED
-    return FeedUpdate(
-        outcome=Outcome.FAILED,
-        parse=False,
-        state=state,
-        next_poll_at=now + _jittered(delay, settings, rng),
-        last_polled_at=now,
-        consecutive_failures=failures,
-        # Errors quote servers and documents: bounded here, so reports and logs are too.
-        last_error=bounded_error(error),
-        new_url=None,
-        etag=feed.etag,
-        last_modified=feed.last_modified,
-        content_hash=feed.content_hash,
+    return PollDecision(
+        Outcome.FAILED,
+        FeedPollUpdate(
+            next_poll_at=now + _jittered(delay, config, rng),
+            state=state,
+            consecutive_failures=failures,
+            # Errors quote servers and documents: bounded here, so reports and logs are too.
+            last_error=bounded_error(error),
+            etag=feed.etag,
+            last_modified=feed.last_modified,
+            content_hash=feed.content_hash,
+        ),
     )
 
 
 def parse_failed(
     feed: Feed,
-    update: FeedUpdate,
+    decision: PollDecision,
     error: str,
     now: datetime,
-    settings: PollSettings,
+    config: PollConfig,
     rng: random.Random | None = None,
-) -> FeedUpdate:
+) -> PollDecision:
     """The body `decide` asked to parse turned out unusable (e.g. NotAFeed).
 
     Counts as a failure, and forgets validators and body hash so the next poll fetches and
     parses the body again instead of trusting a 304 or an unchanged hash of a bad body."""
-    failed = failure(feed, error, now, settings, rng)
-    return replace(
-        failed,
+    failed = failure(feed, error, now, config, rng)
+    forget = replace(
+        failed.update,
         etag=None,
         last_modified=None,
         content_hash=None,
-        new_url=update.new_url,
+        new_url=decision.update.new_url,
     )
+    return replace(failed, update=forget)

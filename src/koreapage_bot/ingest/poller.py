@@ -1,9 +1,10 @@
 """The poller: one feed from fetch to stored briefs and outbox rows.
 
 fetch (conditional GET) → policy (next poll, backoff, state) → parse (in a thread) →
-identify (stable keys; known keys are never briefed again) → analyze → store (post, brief and
-deliveries in one transaction). The first successful fetch of a feed archives its entries
-without delivering them ("baseline"); later polls deliver only what is new.
+identify (stable keys; known keys are never briefed again) → for each new entry, the new-post
+step (analyse → store → fan out: ingest.newpost) → the poll's result on the feed row. The
+first successful fetch of a feed archives its entries without delivering them ("baseline");
+later polls deliver only what is new.
 """
 
 from __future__ import annotations
@@ -17,19 +18,17 @@ from pathlib import Path
 from urllib.parse import urlsplit
 from urllib.request import url2pathname
 
-from sqlalchemy.exc import IntegrityError
-
-from koreapage_bot.domain import ArticleInput, Brief, Feed, FeedEntry, FeedState, ParsedFeed
+from koreapage_bot.config import AnalysisConfig, PollConfig
+from koreapage_bot.dates import utcnow
+from koreapage_bot.domain import Brief, Feed, FeedEntry, FeedState, ParsedFeed
 from koreapage_bot.ingest import policy
 from koreapage_bot.ingest.fetch import FeedFetcher, FetchResult
-from koreapage_bot.ingest.identity import content_hash, html_to_text
+from koreapage_bot.ingest.identity import entry_hash
+from koreapage_bot.ingest.moves import record_move
+from koreapage_bot.ingest.newpost import NewPostStep
 from koreapage_bot.ingest.parse import NotAFeed, parse_feed
-from koreapage_bot.ingest.policy import FeedUpdate, Outcome, PollSettings
-from koreapage_bot.ports import Analyzer
-from koreapage_bot.store.briefs import NewPost
-from koreapage_bot.store.feeds import FeedPollUpdate
-from koreapage_bot.store.rows import utcnow
-from koreapage_bot.store.store import Store
+from koreapage_bot.ingest.policy import Outcome, PollDecision
+from koreapage_bot.ports import Analyzer, FeedPollUpdate, Storage
 
 log = logging.getLogger(__name__)
 
@@ -52,41 +51,31 @@ class PollReport:
     baseline: bool = False
 
 
-@dataclass(frozen=True, slots=True)
-class FullTextPolicy:
-    enabled: bool = True
-    min_excerpt_chars: int = 600
-
-
-def redirect_key(url: str) -> str:
-    return f"redirect:{url}"
-
-
 class Poller:
     def __init__(
         self,
-        store: Store,
+        store: Storage,
         analyzer: Analyzer,
-        settings: PollSettings,
+        config: PollConfig,
         *,
         trusted: FeedFetcher,
         untrusted: FeedFetcher | None = None,
         pages: FeedFetcher | None = None,
-        full_text: FullTextPolicy | None = None,
+        analysis: AnalysisConfig | None = None,
         on_deliveries: Callable[[], None] | None = None,
         clock: Callable[[], datetime] = utcnow,
     ) -> None:
         self._store = store
-        self._analyzer = analyzer
-        self._settings = settings
+        self._config = config
         # Feeds from the config or the CLI are the operator's; feeds added from chat are
         # untrusted and fetched with the SSRF guard on every poll (DNS can change later).
         self._trusted = trusted
         self._untrusted = untrusted or trusted
         # Article pages are fetched from entry links, which whoever writes the feed chose:
         # never with the operator's trust (private addresses), whatever the feed's trust.
-        self._pages = pages or self._untrusted
-        self._full_text = full_text or FullTextPolicy()
+        self.new_posts = NewPostStep(
+            store, analyzer, pages=pages or self._untrusted, analysis=analysis
+        )
         self._on_deliveries = on_deliveries
         self._clock = clock
 
@@ -101,10 +90,15 @@ class Poller:
         try:
             return await self._poll(feed, progress, on_brief)
         except Exception as exc:  # a bug or a database error for one feed: log, back off
-            log.exception("feed %d (%s): poll failed", feed.id, feed.url)
+            log.exception(
+                "feed %d (%s): poll failed",
+                feed.id,
+                feed.url,
+                extra={"event": "poll_error", "feed_id": feed.id},
+            )
             now = self._clock()
-            update = policy.failure(feed, f"internal error: {exc}", now, self._settings)
-            await self._store.feeds.apply_poll(feed.id, _to_store(update, now), now)
+            failed = policy.failure(feed, f"internal error: {exc}", now, self._config)
+            await self._store.feeds.apply_poll(feed.id, failed.update, now)
             return PollReport(feed.id, "error", error=str(exc))
 
     async def _poll(
@@ -116,15 +110,15 @@ class Poller:
         else:
             result = await fetcher.fetch(feed.url, feed.etag, feed.last_modified)
         now = self._clock()
-        update = policy.decide(feed, result, now, self._settings)
-        report = PollReport(feed.id, update.outcome.value)
+        decision = policy.decide(feed, result, now, self._config)
+        report = PollReport(feed.id, decision.outcome.value)
         parsed: ParsedFeed | None = None
-        if update.parse and result.body is not None:
+        if decision.parse and result.body is not None:
             try:
                 parsed = await parse_feed(result.body, result.final_url, result.content_type)
             except NotAFeed as exc:
-                update = policy.parse_failed(
-                    feed, update, f"not a feed: {exc}", now, self._settings
+                decision = policy.parse_failed(
+                    feed, decision, f"not a feed: {exc}", now, self._config
                 )
                 report.outcome = Outcome.FAILED.value
         if parsed is not None:
@@ -134,21 +128,22 @@ class Poller:
                 # say "Peninsula Alliance Monitor", not "alliance.xml".
                 feed = replace(feed, name=parsed.title.strip()[:200])
             await self._ingest(feed, parsed, report, progress, on_brief)
-        self._log(feed, update)
-        report.error = update.last_error
-        change = _to_store(update, now)
+        self._log(feed, decision)
+        change = decision.update
+        report.error = change.last_error
         if parsed is not None:
             change = _with_feed_facts(change, parsed, feed)
-        if update.new_url and update.new_url != feed.url:
-            await self._store.set_meta(redirect_key(feed.url), update.new_url)
+        if change.new_url and change.new_url != feed.url:
+            await record_move(self._store, feed.url, change.new_url)
         await self._store.feeds.apply_poll(feed.id, change, now)
         if report.deliveries and self._on_deliveries is not None:
             self._on_deliveries()
         return report
 
-    def _log(self, feed: Feed, update: FeedUpdate) -> None:
-        if update.outcome is Outcome.FAILED:
-            when = update.next_poll_at.strftime("%H:%M UTC") if update.next_poll_at else "never"
+    def _log(self, feed: Feed, decision: PollDecision) -> None:
+        update = decision.update
+        if decision.outcome is Outcome.FAILED:
+            when = update.next_poll_at.strftime("%H:%M UTC")
             log.warning(
                 "feed %d %s: %s (failure %d%s; next try %s)",
                 feed.id,
@@ -157,13 +152,30 @@ class Poller:
                 update.consecutive_failures,
                 ", marked broken" if update.state is FeedState.BROKEN else "",
                 when,
+                extra={"event": "poll_failed", "feed_id": feed.id},
             )
-        elif update.outcome is Outcome.GONE:
-            log.warning("feed %d %s: 410 Gone, disabled", feed.id, feed.url)
+        elif decision.outcome is Outcome.GONE:
+            log.warning(
+                "feed %d %s: 410 Gone, disabled",
+                feed.id,
+                feed.url,
+                extra={"event": "feed_gone", "feed_id": feed.id},
+            )
         else:
-            log.info("feed %d %s: %s", feed.id, feed.url, update.outcome.value)
+            log.info(
+                "feed %d %s: %s",
+                feed.id,
+                feed.url,
+                decision.outcome.value,
+                extra={"event": "polled", "feed_id": feed.id},
+            )
         if update.new_url:
-            log.info("feed %d moved permanently to %s", feed.id, update.new_url)
+            log.info(
+                "feed %d moved permanently to %s",
+                feed.id,
+                update.new_url,
+                extra={"event": "feed_moved", "feed_id": feed.id},
+            )
 
     async def _ingest(
         self,
@@ -182,32 +194,17 @@ class Poller:
             if seen is None:
                 fresh.append(entry)
                 continue
-            digest = _entry_hash(entry)
-            if digest != seen[1]:
+            edited = entry_hash(entry)
+            if edited != seen[1]:
                 # Edited or re-published: keep the record current, never post it again.
-                await self._store.briefs.touch_post(seen[0], title=entry.title, content_hash=digest)
+                await self._store.briefs.touch_post(seen[0], title=entry.title, content_hash=edited)
                 report.updated_entries += 1
         # Oldest first, so channels get new posts in the order they were published.
         fresh.sort(key=lambda e: (e.published is None, e.published or self._clock()))
         deliver = feed.baselined
         for done, entry in enumerate(fresh, 1):
-            article = await self._article(feed, parsed, entry, fetch_page=deliver)
-            analysis = await self._analyzer.analyze(article)
-            try:
-                stored = await self._store.briefs.store_post(
-                    feed,
-                    NewPost(
-                        entry=entry,
-                        analysis=analysis,
-                        content_hash=_entry_hash(entry),
-                        relevant=analysis.relevant,
-                    ),
-                    deliver=deliver,
-                )
-            except IntegrityError:
-                # Another process (`poll` beside the running bot) stored this entry while we
-                # analysed it: it is known now, which is all that matters.
-                log.info("feed %d: entry %s was stored by another poller", feed.id, entry.key)
+            stored = await self.new_posts.take(feed, parsed, entry, deliver=deliver)
+            if stored is None:
                 continue
             report.new_entries += 1
             report.deliveries += stored.deliveries
@@ -220,40 +217,6 @@ class Poller:
             if progress is not None:
                 progress(feed, done, len(fresh))
 
-    async def _article(
-        self,
-        feed: Feed,
-        parsed: ParsedFeed,
-        entry: FeedEntry,
-        *,
-        fetch_page: bool,
-    ) -> ArticleInput:
-        body = entry.content or entry.summary or ""
-        base = ArticleInput(
-            id=entry.key,
-            title=entry.title,
-            html=body,
-            author=entry.author,
-            url=entry.url,
-            published=entry.published,
-            feed_title=parsed.title or feed.name,
-            feed_author=parsed.author,
-        )
-        text = html_to_text(body)
-        # Only new posts get their page fetched: a first fetch of a large archive must not
-        # turn into hundreds of page requests to one host.
-        if not (fetch_page and self._full_text.enabled and entry.url):
-            return base
-        if len(text) >= self._full_text.min_excerpt_chars:
-            return base
-        page = await self._pages.fetch_page(entry.url)
-        if page.body is None or not page.ok:
-            log.info("article page %s: %s; using the feed text", entry.url, page.error)
-            return base
-        html = page.body.decode(_charset(page.content_type), errors="replace")
-        # The page for extraction, the feed's own text to fall back on.
-        return replace(base, text=text, html=html)
-
 
 async def read_file_feed(url: str) -> FetchResult:
     """A local feed file (`koreapage-bot poll PATH`), read like a fetch that answered 200."""
@@ -263,34 +226,6 @@ async def read_file_feed(url: str) -> FetchResult:
     except OSError as exc:
         return FetchResult(url=url, final_url=url, error=f"cannot read {path}: {exc.strerror}")
     return FetchResult(url=url, final_url=url, status=200, body=body)
-
-
-def _charset(content_type: str | None) -> str:
-    if content_type and "charset=" in content_type:
-        charset = content_type.split("charset=", 1)[1].split(";")[0].strip().strip('"')
-        try:
-            "".encode(charset)
-            return charset
-        except LookupError:
-            pass
-    return "utf-8"
-
-
-def _to_store(update: FeedUpdate, now: datetime) -> FeedPollUpdate:
-    return FeedPollUpdate(
-        next_poll_at=update.next_poll_at or now,
-        state=update.state,
-        consecutive_failures=update.consecutive_failures,
-        last_error=update.last_error,
-        etag=update.etag,
-        last_modified=update.last_modified,
-        content_hash=update.content_hash,
-        url=update.new_url,
-    )
-
-
-def _entry_hash(entry: FeedEntry) -> str:
-    return content_hash(entry.title, entry.content or entry.summary)
 
 
 def _match_known(
@@ -311,7 +246,7 @@ def _match_known(
                 hit = known.get(alias)
                 if hit is None or hit[0] in taken:
                     continue
-                if same_content_only and hit[1] != _entry_hash(entry):
+                if same_content_only and hit[1] != entry_hash(entry):
                     continue
                 matched[entry.key] = hit
                 taken.add(hit[0])
@@ -327,16 +262,3 @@ def auto_named(feed: Feed) -> bool:
 
 def _with_feed_facts(change: FeedPollUpdate, parsed: ParsedFeed, feed: Feed) -> FeedPollUpdate:
     return replace(change, title=parsed.title, site_url=parsed.link, baselined=True, name=feed.name)
-
-
-async def sync_config_feeds(store: Store, feeds: Sequence[tuple[str, str, int | None]]) -> int:
-    """Add the config's feeds that the store does not have yet. A feed that moved (permanent
-    redirect) or was disabled (410, removed by an admin) is left as it is."""
-    added = 0
-    for url, name, interval in feeds:
-        if await store.get_meta(redirect_key(url)):
-            continue
-        if await store.feeds.by_url(url) is None:
-            await store.feeds.add(url, name, interval_seconds=interval)
-            added += 1
-    return added

@@ -4,41 +4,30 @@ briefs (latest, by issue, full-text search)."""
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import CursorResult, Select, desc, func, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from koreapage_bot.domain import Analysis, Brief, DeliveryState, Feed, FeedEntry, Subscription
+from koreapage_bot.dates import utcnow
+from koreapage_bot.domain import Analysis, Brief, DeliveryState, Feed, Subscription
 from koreapage_bot.links import web_link
+from koreapage_bot.ports import EntryAlreadyStored, FanOut, NewPost, StoredPost
 from koreapage_bot.store import tables as t
 from koreapage_bot.store.rows import (
     BRIEF_COLUMNS,
     brief_from_row,
     subscription_from_row,
-    utcnow,
+    tags_to_json,
 )
 from koreapage_bot.store.search import SearchPage, parse_query, search_postgres, search_sqlite
 
 
-@dataclass(frozen=True, slots=True)
-class NewPost:
-    entry: FeedEntry
-    analysis: Analysis
-    content_hash: str
-    relevant: bool  # the analysis decision under the configured threshold
-
-
-@dataclass(frozen=True, slots=True)
-class StoredPost:
-    post_id: int
-    brief: Brief | None
-    deliveries: int
-
-
-def analysis_to_json(analysis: Analysis) -> dict[str, Any]:
+def analysis_record(analysis: Analysis) -> dict[str, Any]:
+    """The analysis as the posts.analysis JSON column keeps it (scores and evidence too)."""
     return {
         "relevant": analysis.relevant,
         "relevance": analysis.relevance,
@@ -53,41 +42,51 @@ def analysis_to_json(analysis: Analysis) -> dict[str, Any]:
     }
 
 
-async def write_deliveries(conn: AsyncConnection, brief: Brief, now: datetime) -> int:
-    """Outbox rows for every per-brief subscription the brief matches, in the caller's
-    transaction. Existing rows (same subscription and brief) are left alone. A paused
-    subscription gets its rows too: they wait, unclaimed, until it is resumed (when the
-    recent ones go out and a stale backlog is skipped; see SubscriptionRepository)."""
-    query = select(t.subscriptions).where(t.subscriptions.c.per_brief.is_(True))
-    subs = [subscription_from_row(r) for r in (await conn.execute(query)).mappings().all()]
-    matching = [s for s in subs if s.matches(brief)]
-    if not matching:
+async def write_deliveries(
+    conn: AsyncConnection, briefs: Sequence[Brief], fan_out: FanOut, now: datetime
+) -> int:
+    """Outbox rows for `briefs`, one for each subscription `fan_out` picks, in the caller's
+    transaction (which also reads the subscriptions, so none can vanish in between). A row
+    that exists (same subscription and brief) is left alone. Returns how many were written."""
+    if not briefs:
         return 0
-    existing = set(
-        (
-            await conn.execute(
-                select(t.deliveries.c.subscription_id).where(t.deliveries.c.brief_id == brief.id)
-            )
-        ).scalars()
-    )
-    rows = [
-        {
-            "subscription_id": s.id,
-            "brief_id": brief.id,
-            "kind": "brief",
-            "state": DeliveryState.PENDING.value,
-            "attempts": 0,
-            "rate_limited": 0,
-            "next_attempt_at": now,
-            "created_at": now,
-            "updated_at": now,
-        }
-        for s in matching
-        if s.id not in existing
+    subs = [
+        subscription_from_row(r)
+        for r in (await conn.execute(select(t.subscriptions))).mappings().all()
     ]
-    if rows:
-        await conn.execute(t.deliveries.insert(), rows)
-    return len(rows)
+    total = 0
+    for brief in briefs:
+        chosen = fan_out(brief, subs)
+        if not chosen:
+            continue
+        existing = set(
+            (
+                await conn.execute(
+                    select(t.deliveries.c.subscription_id).where(
+                        t.deliveries.c.brief_id == brief.id
+                    )
+                )
+            ).scalars()
+        )
+        rows = [
+            {
+                "subscription_id": s.id,
+                "brief_id": brief.id,
+                "kind": "brief",
+                "state": DeliveryState.PENDING.value,
+                "attempts": 0,
+                "rate_limited": 0,
+                "next_attempt_at": now,
+                "created_at": now,
+                "updated_at": now,
+            }
+            for s in {s.id: s for s in chosen}.values()
+            if s.id not in existing
+        ]
+        if rows:
+            await conn.execute(t.deliveries.insert(), rows)
+            total += len(rows)
+    return total
 
 
 def _new_id(result: CursorResult[Any]) -> int:
@@ -120,86 +119,85 @@ class BriefRepository:
         return found
 
     async def store_post(
-        self, feed: Feed, post: NewPost, *, deliver: bool, now: datetime | None = None
+        self,
+        feed: Feed,
+        post: NewPost,
+        *,
+        fan_out: FanOut | None = None,
+        now: datetime | None = None,
     ) -> StoredPost:
-        """Insert the post, its brief when relevant, and (when `deliver`) its outbox rows, in
+        """Insert the post, its brief when relevant, and (with `fan_out`) its outbox rows, in
         one transaction: a crash leaves either all of them or none."""
         now = now or utcnow()
-        entry, analysis = post.entry, post.analysis
+        entry = post.entry
         url = web_link(entry.url)  # whoever built the entry, only a usable link is stored
         async with self._engine.begin() as conn:
-            result = await conn.execute(
-                t.posts.insert().values(
-                    feed_id=feed.id,
-                    entry_key=entry.key,
-                    url=url,
-                    title=entry.title,
-                    author=analysis.author,
-                    published=entry.published,
-                    text=analysis.text,
-                    content_hash=post.content_hash,
-                    relevant=post.relevant,
-                    relevance=analysis.relevance,
-                    analysis=analysis_to_json(analysis),
-                    created_at=now,
-                    updated_at=now,
-                )
-            )
+            try:
+                result = await self._insert_post(conn, feed, post, url, now)
+            except IntegrityError as exc:  # (feed, entry key) is unique
+                raise EntryAlreadyStored(entry.key) from exc
             post_id = _new_id(result)
             if not post.relevant:
                 return StoredPost(post_id, None, 0)
-            tags = [k.tag for k in analysis.key_issues]
-            search_text = " ".join(
-                filter(
-                    None,
-                    [analysis.author, feed.name, " ".join(k.label for k in tags), analysis.text],
-                )
-            )
-            result = await conn.execute(
-                t.briefs.insert().values(
-                    post_id=post_id,
-                    feed_id=feed.id,
-                    title=entry.title,
-                    url=url,
-                    author=analysis.author,
-                    source=feed.name,
-                    published=entry.published,
-                    summary=analysis.summary,
-                    key_issues=[{"id": k.id, "label": k.label} for k in tags],
-                    relevance=analysis.relevance,
-                    search_text=search_text,
-                    created_at=now,
-                    language=analysis.language,
-                )
-            )
-            brief_id = _new_id(result)
-            if tags:
-                # briefs.sort_at, as the database computes it: coalesce(published, created_at)
-                sort_at = entry.published or now
-                await conn.execute(
-                    t.brief_issues.insert(),
-                    [
-                        {"brief_id": brief_id, "issue_id": k.id, "rank": i, "sort_at": sort_at}
-                        for i, k in enumerate(tags)
-                    ],
-                )
-            brief = Brief(
-                id=brief_id,
-                post_id=post_id,
-                feed_id=feed.id,
-                title=entry.title,
-                url=url,
-                author=analysis.author,
-                source=feed.name,
-                published=entry.published,
-                summary=analysis.summary,
-                key_issues=tuple(tags),
-                relevance=analysis.relevance,
-                created_at=now,
-                language=analysis.language,
-            )
-            count = await write_deliveries(conn, brief, now) if deliver else 0
+            brief = await self._insert_brief(conn, feed, post_id, post, now)
+            count = await write_deliveries(conn, [brief], fan_out, now) if fan_out else 0
         return StoredPost(post_id, brief, count)
+
+    async def _insert_post(
+        self, conn: AsyncConnection, feed: Feed, post: NewPost, url: str | None, now: datetime
+    ) -> CursorResult[Any]:
+        entry, analysis = post.entry, post.analysis
+        return await conn.execute(
+            t.posts.insert().values(
+                feed_id=feed.id,
+                entry_key=entry.key,
+                url=url,
+                title=entry.title,
+                author=analysis.author,
+                published=entry.published,
+                text=analysis.text,
+                content_hash=post.content_hash,
+                relevant=post.relevant,
+                relevance=analysis.relevance,
+                analysis=analysis_record(analysis),
+                created_at=now,
+                updated_at=now,
+            )
+        )
+
+    async def _insert_brief(
+        self, conn: AsyncConnection, feed: Feed, post_id: int, post: NewPost, now: datetime
+    ) -> Brief:
+        made = post.brief(feed, brief_id=0, post_id=post_id, now=now)
+        result = await conn.execute(
+            t.briefs.insert().values(
+                post_id=made.post_id,
+                feed_id=made.feed_id,
+                title=made.title,
+                url=made.url,
+                author=made.author,
+                source=made.source,
+                published=made.published,
+                summary=made.summary,
+                key_issues=tags_to_json(made.key_issues),
+                relevance=made.relevance,
+                search_text=post.search_text(feed),
+                created_at=made.created_at,
+                language=made.language,
+            )
+        )
+        brief = replace(made, id=_new_id(result))
+        if brief.key_issues:
+            # briefs.sort_at, as the database computes it: coalesce(published, created_at)
+            sort_at = brief.published or now
+            await conn.execute(
+                t.brief_issues.insert(),
+                [
+                    {"brief_id": brief.id, "issue_id": k.id, "rank": i, "sort_at": sort_at}
+                    for i, k in enumerate(brief.key_issues)
+                ],
+            )
+        return brief
 
     async def touch_post(
         self, post_id: int, *, title: str, content_hash: str, now: datetime | None = None

@@ -3,36 +3,19 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from koreapage_bot.dates import utcnow
 from koreapage_bot.domain import Feed, FeedState
 from koreapage_bot.error_text import bounded_error
+from koreapage_bot.ports import FeedPollUpdate, parse_row_id
 from koreapage_bot.store import tables as t
 from koreapage_bot.store.briefs import _new_id
-from koreapage_bot.store.rows import feed_from_row, parse_row_id, utcnow
-
-
-@dataclass(frozen=True, slots=True)
-class FeedPollUpdate:
-    """Everything a poll changes on a feed row, written at once."""
-
-    next_poll_at: datetime
-    state: FeedState
-    consecutive_failures: int
-    last_error: str | None
-    etag: str | None
-    last_modified: str | None
-    content_hash: str | None
-    url: str | None = None  # a permanent redirect's new URL
-    title: str | None = None
-    site_url: str | None = None
-    baselined: bool | None = None
-    name: str | None = None  # a better display name (the feed's own title)
+from koreapage_bot.store.rows import feed_from_row
 
 
 class FeedRepository:
@@ -111,8 +94,9 @@ class FeedRepository:
         return feed_from_row(row) if row else None
 
     async def find(self, ref: str) -> Feed | None:
-        """A feed by id, URL or (case-insensitive) name: what users type in commands."""
-        ref = ref.strip()
+        """A feed by id, URL or (case-insensitive) name, as users type it (`3`, `#3`, a URL, a
+        name). A number that cannot be an id finds nothing rather than reaching the database."""
+        ref = ref.strip().lstrip("#")
         if ref.isascii() and ref.isdigit():
             number = parse_row_id(ref)
             return await self.get(number) if number is not None else None
@@ -164,10 +148,6 @@ class FeedRepository:
         async with self._engine.begin() as conn:
             result = await conn.execute(delete(t.feeds).where(t.feeds.c.id == feed_id))
         return bool(result.rowcount)
-
-    async def claim_due(self, now: datetime, limit: int, lease: timedelta) -> list[Feed]:
-        """Feeds due for a poll, leased so that an overlapping tick cannot take them too."""
-        return await self.claim(await self.due(now, limit), now, lease)
 
     async def due(self, due_by: datetime, limit: int) -> list[Feed]:
         """Up to `limit` feeds due by `due_by`, longest overdue first (read only)."""
@@ -247,8 +227,8 @@ class FeedRepository:
             "content_hash": change.content_hash,
             "last_polled_at": now,
         }
-        if change.url:
-            values["url"] = change.url
+        if change.new_url:
+            values["url"] = change.new_url
         if change.title:
             values["title"] = change.title
         if change.name:
@@ -264,7 +244,7 @@ class FeedRepository:
             # The redirect target is already a feed of ours: keep the old URL, note why.
             values.pop("url", None)
             values["last_error"] = bounded_error(
-                f"permanent redirect to {change.url}, already followed"
+                f"permanent redirect to {change.new_url}, already followed"
             )
             async with self._engine.begin() as conn:
                 await conn.execute(update(t.feeds).where(t.feeds.c.id == feed_id).values(**values))

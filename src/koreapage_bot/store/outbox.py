@@ -12,7 +12,6 @@ is gone (see dispatcher).
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -20,24 +19,13 @@ from sqlalchemy import ColumnElement, Select, Update, and_, delete, func, or_, s
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from koreapage_bot.dates import utcnow
 from koreapage_bot.domain import Brief, Delivery, DeliveryState, Subscription
 from koreapage_bot.error_text import bounded_error
+from koreapage_bot.ports import ClaimedDelivery, FanOut
 from koreapage_bot.store import tables as t
 from koreapage_bot.store.briefs import _new_id, write_deliveries
-from koreapage_bot.store.rows import (
-    brief_from_row,
-    delivery_from_row,
-    subscription_from_row,
-    utcnow,
-)
-
-
-@dataclass(frozen=True, slots=True)
-class ClaimedDelivery:
-    delivery: Delivery
-    subscription: Subscription
-    briefs: tuple[Brief, ...]  # one for a brief delivery, several for a digest
-    payload: dict[str, Any]
+from koreapage_bot.store.rows import brief_from_row, delivery_from_row, subscription_from_row
 
 
 def _claim(now: datetime, holder: str | None) -> Update:
@@ -185,27 +173,6 @@ class OutboxRepository:
             )
             row = result.mappings().first()
         return delivery_from_row(row) if row else None
-
-    async def claim_due(
-        self, now: datetime, limit: int, platforms: Collection[str], holder: str | None = None
-    ) -> list[ClaimedDelivery]:
-        """Take up to `limit` due rows at once: each is marked `sending` and its attempt
-        counted before this returns (tools and tests; the dispatcher claims row by row)."""
-        if not platforms:
-            return []
-        async with self._engine.begin() as conn:
-            rows = (await conn.execute(self._due_query(now, limit, platforms))).scalars().all()
-            if not rows:
-                return []
-            # One statement for the batch; the state check (re-evaluated under the row lock on
-            # PostgreSQL) means a row another claimer took first is not returned here.
-            result = await conn.execute(
-                _claim(now, holder)
-                .where(t.deliveries.c.id.in_(list(rows)))
-                .returning(t.deliveries.c.id)
-            )
-            claimed = list(result.scalars())
-        return await self.load(claimed)
 
     async def in_doubt(self, platforms: Collection[str]) -> list[ClaimedDelivery]:
         """Rows in `sending`: in flight, or left so by a process that stopped mid-send. Each
@@ -448,14 +415,12 @@ class OutboxRepository:
             )
             return _new_id(result)
 
-    async def backfill(self, briefs: Sequence[Brief], now: datetime | None = None) -> int:
-        """Queue these (already archived) briefs for every matching subscription."""
-        now = now or utcnow()
-        total = 0
+    async def enqueue(
+        self, briefs: Sequence[Brief], fan_out: FanOut, now: datetime | None = None
+    ) -> int:
+        """Queue these (already stored) briefs for the subscriptions `fan_out` picks."""
         async with self._engine.begin() as conn:
-            for brief in briefs:
-                total += await write_deliveries(conn, brief, now)
-        return total
+            return await write_deliveries(conn, briefs, fan_out, now or utcnow())
 
     # -- dispatcher processes (see delivery.holder) ----------------------------------------
 

@@ -10,8 +10,8 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from koreapage_bot.dates import utcnow
 from koreapage_bot.store import tables as t
-from koreapage_bot.store.rows import utcnow
 
 PRUNE_EVERY = timedelta(minutes=1)
 

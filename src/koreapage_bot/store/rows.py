@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from datetime import UTC, datetime
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from koreapage_bot.domain import (
@@ -19,32 +18,9 @@ from koreapage_bot.domain import (
 from koreapage_bot.error_text import bounded_error
 from koreapage_bot.store import tables as t
 
-# Row ids are 32-bit INTEGER columns; a larger number can name no row (and PostgreSQL and
-# SQLite refuse it as a query argument rather than finding nothing).
-MAX_ROW_ID = 2**31 - 1
-_MAX_ID_DIGITS = len(str(MAX_ROW_ID))
-
 # What brief_from_row reads: every column but the search text (kilobytes per row that only the
 # full-text index needs) and the sort key.
 BRIEF_COLUMNS = tuple(c for c in t.briefs.c if c.name not in ("search_text", "sort_at"))
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
-def parse_row_id(text: str) -> int | None:
-    """`text` as a row id when it is plain ASCII digits in range, else None. The length is
-    checked before `int()` reads it: Python refuses to convert more than 4300 digits (and a
-    user can type 5000). `str.isdigit` is also true for "²", which `int` cannot read."""
-    ref = text.strip()
-    if not (ref.isascii() and ref.isdigit()):
-        return None
-    digits = ref.lstrip("0")
-    if not digits or len(digits) > _MAX_ID_DIGITS:
-        return None
-    value = int(digits)
-    return value if value <= MAX_ROW_ID else None
 
 
 def feed_from_row(row: Mapping[Any, Any]) -> Feed:
@@ -74,7 +50,7 @@ def tags_from_json(value: Any) -> tuple[IssueTag, ...]:
     return tuple(IssueTag(str(item["id"]), str(item["label"])) for item in value)
 
 
-def tags_to_json(tags: tuple[IssueTag, ...]) -> list[dict[str, str]]:
+def tags_to_json(tags: Sequence[IssueTag]) -> list[dict[str, str]]:
     return [{"id": t.id, "label": t.label} for t in tags]
 
 

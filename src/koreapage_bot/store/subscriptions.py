@@ -3,36 +3,19 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from koreapage_bot.dates import utcnow
 from koreapage_bot.domain import DeliveryState, Subscription, SubscriptionState
 from koreapage_bot.error_text import bounded_error
+from koreapage_bot.ports import SubscriptionSpec
 from koreapage_bot.store import tables as t
 from koreapage_bot.store.briefs import _new_id
-from koreapage_bot.store.rows import subscription_from_row, utcnow
-
-
-@dataclass(frozen=True, slots=True)
-class SubscriptionSpec:
-    """What a subscribe command asks for; the store fills in identity and timestamps."""
-
-    platform: str
-    channel: str
-    workspace: str | None = None
-    issues: tuple[str, ...] = ()
-    feeds: tuple[int, ...] = ()
-    min_relevance: float = 0.0
-    created_by: str | None = None
-    per_brief: bool = True
-    digest_time: str | None = None
-    digest_tz: str = "UTC"
-    options: dict[str, object] | None = None
-
+from koreapage_bot.store.rows import subscription_from_row
 
 # On resume, briefs queued while a channel was paused go out when younger than this; older
 # ones are skipped (visible as `skipped`), so fixing a channel does not flood it.

@@ -21,8 +21,7 @@ from koreapage_bot.config import WebConfig
 from koreapage_bot.domain import Brief
 from koreapage_bot.http import HttpServer
 from koreapage_bot.links import web_link
-from koreapage_bot.store.rows import parse_row_id
-from koreapage_bot.store.store import Store
+from koreapage_bot.ports import Storage, parse_row_id
 from koreapage_bot.web import feeds
 from koreapage_bot.web.pages import BriefItem, PageView, Templates, Topic, TopicLike, language_of
 
@@ -65,7 +64,7 @@ class Filters:
 class WebArchive:
     """The aiohttp handler of the archive. Mount it with `HttpServer.mount_fallback`."""
 
-    def __init__(self, store: Store, topics: Sequence[TopicLike], config: WebConfig) -> None:
+    def __init__(self, store: Storage, topics: Sequence[TopicLike], config: WebConfig) -> None:
         self._store = store
         self._topics = {t.id: Topic(t.id, t.label, t.description) for t in topics}
         self._config = config
@@ -464,7 +463,7 @@ def not_modified(request: web.Request, etag: str, last_modified: datetime | None
 
 
 def mount_web(
-    server: HttpServer, store: Store, topics: Sequence[TopicLike], config: WebConfig
+    server: HttpServer, store: Storage, topics: Sequence[TopicLike], config: WebConfig
 ) -> WebArchive:
     """Serve the archive on `server`, beside `/healthz` and the adapters' routes."""
     archive = WebArchive(store, topics, config)

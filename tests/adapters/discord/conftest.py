@@ -1,7 +1,8 @@
 """Fixtures: the fake Discord, and the adapter logged into it.
 
-`api` is a small in-test CommandApi (until the real CommandService is wired in by bootstrap):
-it answers from a list of briefs and refuses changes from non-admins, like the service does.
+`api` is a small in-test CommandApi: it answers queries from a list of briefs and hands every
+change (subscribe, feeds add/remove) to the real CommandService on the in-memory store, so who
+may change what is decided where the bot decides it.
 """
 
 from __future__ import annotations
@@ -13,10 +14,12 @@ from datetime import UTC, datetime
 import pytest
 
 from koreapage_bot.adapters.discord.client import DiscordAdapter
-from koreapage_bot.adapters.discord.settings import DiscordSettings
 from koreapage_bot.commands.replies import Caller, Reply, ReplyKind, SubscriptionLine
+from koreapage_bot.commands.service import CommandService, FeedProbe
+from koreapage_bot.config import DiscordConfig, discord_config
 from koreapage_bot.domain import IssueTag
 from koreapage_bot.ports import BriefView
+from koreapage_bot.store.memory import MemoryStore
 from tests.fakes.discord_server import FakeDiscord
 
 ISSUES = (
@@ -42,6 +45,11 @@ def make_view(n: int, *, summary: str | None = None, title: str | None = None) -
     )
 
 
+async def _probe(url: str) -> FeedProbe:
+    """A feed check that needs no network: every URL is a feed with three items."""
+    return FeedProbe(url=url, title="Example feed", items=3)
+
+
 class InTestApi:
     """CommandApi over an in-memory list; records every call with its Caller."""
 
@@ -50,6 +58,7 @@ class InTestApi:
         self.calls: list[tuple[str, Caller, tuple[object, ...]]] = []
         self.subscribed: dict[str, tuple[str, ...]] = {}
         self.delay = 0.0  # seconds each answer takes (forces the deferred path)
+        self.service = CommandService(MemoryStore(), ISSUES, prober=_probe)
 
     async def _note(self, name: str, caller: Caller, *args: object) -> None:
         self.calls.append((name, caller, args))
@@ -94,30 +103,27 @@ class InTestApi:
         await self._note("digest", caller)
         return self._briefs("Today's digest", self.views[:10])
 
-    def _refuse(self, caller: Caller) -> Reply | None:
-        if caller.is_admin:
-            return None
-        return Reply(ReplyKind.ERROR, "Only server admins (Manage Server) can change this.")
-
     async def subscribe(self, caller: Caller, issues: Sequence[str] = ()) -> Reply:
         await self._note("subscribe", caller, tuple(issues))
-        refused = self._refuse(caller)
-        if refused:
-            return refused
-        self.subscribed[caller.channel] = tuple(issues)
-        return Reply(ReplyKind.DONE, "Subscribed: new briefs will be posted here.")
+        reply = await self.service.subscribe(caller, issues)
+        if reply.kind is ReplyKind.DONE:
+            self.subscribed[caller.channel] = reply.subscriptions[0].issues
+        return reply
 
     async def unsubscribe(self, caller: Caller) -> Reply:
         await self._note("unsubscribe", caller)
-        return self._refuse(caller) or Reply(ReplyKind.DONE, "Unsubscribed.")
+        reply = await self.service.unsubscribe(caller)
+        if reply.kind is ReplyKind.DONE:
+            self.subscribed.pop(caller.channel, None)
+        return reply
 
     async def feeds_add(self, caller: Caller, url: str) -> Reply:
         await self._note("feeds_add", caller, url)
-        return self._refuse(caller) or Reply(ReplyKind.DONE, f"Added {url}.")
+        return await self.service.feeds_add(caller, url)
 
     async def feeds_remove(self, caller: Caller, feed: str) -> Reply:
         await self._note("feeds_remove", caller, feed)
-        return self._refuse(caller) or Reply(ReplyKind.DONE, f"Removed {feed}.")
+        return await self.service.feeds_remove(caller, feed)
 
     async def feeds_list(self, caller: Caller) -> Reply:
         await self._note("feeds_list", caller)
@@ -130,7 +136,7 @@ class InTestApi:
         p = prefix.lower()
         return [t for t in ISSUES if t.id.startswith(p) or t.label.lower().startswith(p)]
 
-    def usage(self, group: str) -> Reply:
+    def usage(self, group: str, topic: str | None = None) -> Reply:
         return Reply(ReplyKind.USAGE, f"/{group} …")
 
 
@@ -145,7 +151,7 @@ def api() -> InTestApi:
     return InTestApi([make_view(n) for n in range(1, 8)])
 
 
-def settings_for(fake: FakeDiscord, **overrides: object) -> DiscordSettings:
+def settings_for(fake: FakeDiscord, **overrides: object) -> DiscordConfig:
     env = {
         "DISCORD_TOKEN": "fake-token",
         "DISCORD_API_BASE": fake.api_base,
@@ -154,7 +160,7 @@ def settings_for(fake: FakeDiscord, **overrides: object) -> DiscordSettings:
         "DISCORD_START_TIMEOUT": "20",
         "DISCORD_GUILD_READY_TIMEOUT": "0.05",
     }
-    settings = DiscordSettings.from_env(env)
+    settings = discord_config(env)
     if overrides:
         from dataclasses import replace
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from koreapage_bot.adapters.discord.client import DiscordAdapter
-from koreapage_bot.adapters.discord.settings import DiscordSettings
+from koreapage_bot.config import discord_config
 from tests.adapters.discord.conftest import InTestApi, check_bodies, settings_for
 from tests.fakes.discord_server import FakeDiscord
 
@@ -111,7 +111,7 @@ async def test_resumes_after_a_dropped_gateway(fake: FakeDiscord, adapter: Disco
 
 
 def test_settings_from_env() -> None:
-    s = DiscordSettings.from_env(
+    s = discord_config(
         {
             "DISCORD_TOKEN": " t0ken ",
             "DISCORD_API_BASE": "http://proxy.internal/api/v10/",
@@ -122,11 +122,11 @@ def test_settings_from_env() -> None:
             "DISCORD_WEBHOOKS": "1",
         }
     )
-    assert s.enabled and s.token == "t0ken"
+    assert s.token == "t0ken"
     assert s.api_base == "http://proxy.internal/api/v10"
     assert s.gateway_url == "wss://gw.internal/" and s.guild_id == 42 and s.sharded
     assert s.max_ratelimit_timeout == 30.0  # discord.py's floor
     assert s.allow_webhooks and s.allow_threads
     assert "t0ken" not in repr(s)
-    empty = DiscordSettings.from_env({})
-    assert not empty.enabled and empty.api_base is None and empty.guild_id is None
+    empty = discord_config({})
+    assert not empty.token and empty.api_base is None and empty.guild_id is None

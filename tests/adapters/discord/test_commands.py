@@ -74,7 +74,7 @@ async def test_member_subscribe_is_refused_privately(
     )
     data = answer.body["data"]
     assert answer.body["type"] == 4 and data["flags"] & EPHEMERAL
-    assert "Manage Server" in data["content"]
+    assert "Only an admin of this server" in data["content"]  # the command service's refusal
     assert _last_caller(api, "subscribe").is_admin is False
     assert str(fake.channel_ids[0]) not in api.subscribed
     check_bodies(fake)

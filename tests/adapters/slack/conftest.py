@@ -15,12 +15,14 @@ import aiohttp
 import pytest
 
 from koreapage_bot.adapters.slack.app import SlackAdapter
-from koreapage_bot.adapters.slack.settings import SlackSettings
 from koreapage_bot.commands import grammar
 from koreapage_bot.commands.replies import Caller, Reply, ReplyKind
+from koreapage_bot.commands.service import CommandService
+from koreapage_bot.config import ServerConfig, slack_config
 from koreapage_bot.domain import IssueTag
-from koreapage_bot.http import HttpServer, HttpSettings
+from koreapage_bot.http import HttpServer
 from koreapage_bot.ports import BriefView
+from koreapage_bot.store.memory import MemoryStore
 from tests.fakes.slack_server import FakeSlack, signed_slash_command
 
 SIGNING_SECRET = "test-signing-secret-8c1d"
@@ -51,9 +53,15 @@ def make_view(brief_id: int = 1, **overrides: object) -> BriefView:
 
 @dataclass
 class LocalCommandApi:
+    """Answers queries from `briefs`; a subscribe goes to the real CommandService on the
+    in-memory store, which decides who may change a channel's subscription."""
+
     briefs: list[BriefView] = field(default_factory=list)
     executed: list[tuple[Caller, str, str]] = field(default_factory=list)
     subscribed: list[tuple[str, tuple[str, ...]]] = field(default_factory=list)
+    service: CommandService = field(
+        default_factory=lambda: CommandService(MemoryStore(), (GSOMIA, USFK))
+    )
 
     async def execute(self, caller: Caller, group: str, text: str) -> Reply:
         self.executed.append((caller, group, text))
@@ -83,12 +91,12 @@ class LocalCommandApi:
         return self._list(found, f"Briefs matching “{query}”")
 
     async def subscribe(self, caller: Caller, issues: Sequence[str] = ()) -> Reply:
-        if not caller.is_admin:
-            return Reply(ReplyKind.ERROR, "Only workspace admins can change subscriptions.")
-        self.subscribed.append((caller.channel, tuple(issues)))
-        return Reply(ReplyKind.DONE, f"Subscribed this channel to {', '.join(issues) or 'all'}.")
+        reply = await self.service.subscribe(caller, issues)
+        if reply.kind is ReplyKind.DONE:
+            self.subscribed.append((caller.channel, tuple(issues)))
+        return reply
 
-    def usage(self, group: str) -> Reply:
+    def usage(self, group: str, topic: str | None = None) -> Reply:
         return Reply(ReplyKind.USAGE, f"/{group} commands", details=(grammar.usage(group),))
 
     def _list(self, found: list[BriefView], title: str) -> Reply:
@@ -153,7 +161,7 @@ def command_api() -> LocalCommandApi:
 
 @pytest.fixture
 async def http_server() -> AsyncIterator[HttpServer]:
-    async with HttpServer(HttpSettings(host="127.0.0.1", port=0)) as server:
+    async with HttpServer(ServerConfig(host="127.0.0.1", port=0)) as server:
         yield server
 
 
@@ -161,7 +169,7 @@ async def http_server() -> AsyncIterator[HttpServer]:
 async def http_adapter(
     fake_slack: FakeSlack, command_api: LocalCommandApi, http_server: HttpServer
 ) -> AsyncIterator[SlackAdapter]:
-    settings = SlackSettings.from_env(
+    settings = slack_config(
         {
             "SLACK_BOT_TOKEN": fake_slack.bot_token,
             "SLACK_SIGNING_SECRET": SIGNING_SECRET,

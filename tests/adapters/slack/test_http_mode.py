@@ -12,8 +12,8 @@ import aiohttp
 import pytest
 
 from koreapage_bot.adapters.slack.app import SlackAdapter
-from koreapage_bot.adapters.slack.settings import SlackSettings
-from koreapage_bot.http import HttpServer, HttpSettings
+from koreapage_bot.config import ServerConfig, slack_config
+from koreapage_bot.http import HttpServer
 from koreapage_bot.store.store import Store
 from tests.adapters.slack.conftest import (
     ADMIN,
@@ -67,7 +67,7 @@ async def test_member_subscribe_is_refused(
     assert status == 200
     answer = await answer_for(fake_slack, url)
     assert answer["response_type"] == "ephemeral"
-    assert "admins" in str(answer["text"])
+    assert "Only an admin" in str(answer["text"])  # the command service's refusal
     assert command_api.subscribed == []
     assert command_api.executed[0][0].is_admin is False
 
@@ -84,9 +84,7 @@ async def test_admin_answer_is_cached(
 async def test_allowlisted_user_is_admin_without_users_info(
     fake_slack: FakeSlack, command_api: LocalCommandApi, http_server: HttpServer
 ) -> None:
-    from koreapage_bot.adapters.slack.settings import SlackSettings
-
-    settings = SlackSettings.from_env(
+    settings = slack_config(
         {
             "SLACK_BOT_TOKEN": fake_slack.bot_token,
             "SLACK_SIGNING_SECRET": "another-secret",
@@ -319,7 +317,7 @@ async def test_a_replayed_request_is_refused_and_runs_once(
 async def test_replays_are_refused_by_every_process_sharing_the_database(
     store: Store, fake_slack: FakeSlack, command_api: LocalCommandApi
 ) -> None:
-    settings = SlackSettings.from_env(
+    settings = slack_config(
         {
             "SLACK_BOT_TOKEN": fake_slack.bot_token,
             "SLACK_SIGNING_SECRET": SIGNING_SECRET,
@@ -328,8 +326,8 @@ async def test_replays_are_refused_by_every_process_sharing_the_database(
     )
     other = await Store.open(store.engine.url.render_as_string(hide_password=False))
     async with (
-        HttpServer(HttpSettings(host="127.0.0.1", port=0)) as one,
-        HttpServer(HttpSettings(host="127.0.0.1", port=0)) as two,
+        HttpServer(ServerConfig(host="127.0.0.1", port=0)) as one,
+        HttpServer(ServerConfig(host="127.0.0.1", port=0)) as two,
     ):
         first = SlackAdapter(settings, command_api, one, replays=store.replays)
         second = SlackAdapter(settings, command_api, two, replays=other.replays)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import aiohttp
 
 from koreapage_bot.adapters.slack.app import SlackAdapter
-from koreapage_bot.adapters.slack.settings import SlackMode, SlackSettings
+from koreapage_bot.config import SlackMode, slack_config
 from koreapage_bot.http import HttpServer
 from tests.adapters.slack.conftest import ADMIN, CHANNEL, MEMBER, LocalCommandApi
 from tests.fakes.slack_server import FakeSlack
@@ -15,7 +15,7 @@ from tests.fakes.slack_server import FakeSlack
 async def test_slash_command_envelope_is_acknowledged_and_answered(
     fake_slack: FakeSlack, command_api: LocalCommandApi, http_server: HttpServer
 ) -> None:
-    settings = SlackSettings.from_env(
+    settings = slack_config(
         {
             "SLACK_BOT_TOKEN": fake_slack.bot_token,
             "SLACK_APP_TOKEN": fake_slack.app_token,

@@ -9,11 +9,11 @@ from datetime import UTC, datetime
 import pytest
 
 from koreapage_bot.adapters.slack.app import SlackAdapter
-from koreapage_bot.adapters.slack.settings import SlackSettings
 from koreapage_bot.commands.service import CommandService
+from koreapage_bot.config import SlackConfig
 from koreapage_bot.domain import Analysis, FeedEntry, KeyIssue
 from koreapage_bot.http import HttpServer
-from koreapage_bot.store.briefs import NewPost
+from koreapage_bot.ports import NewPost
 from koreapage_bot.store.store import Store
 from tests.adapters.slack.conftest import (
     ADMIN,
@@ -49,9 +49,7 @@ async def seed(store: Store) -> None:
         why=("mentions GSOMIA",),
         text="Seoul confirmed the GSOMIA intelligence pact stays in force with renewal talks.",
     )
-    await store.briefs.store_post(
-        feed, NewPost(entry, analysis, "hash-1", relevant=True), deliver=False
-    )
+    await store.briefs.store_post(feed, NewPost(entry, analysis, "hash-1", relevant=True))
 
 
 @pytest.fixture
@@ -60,7 +58,7 @@ async def service_client(
 ) -> AsyncIterator[SlashClient]:
     await seed(sqlite_store)
     service = CommandService(sqlite_store, [GSOMIA, USFK])
-    settings = SlackSettings(
+    settings = SlackConfig(
         bot_token=fake_slack.bot_token,
         signing_secret=SIGNING_SECRET,
         api_url=fake_slack.api_url,

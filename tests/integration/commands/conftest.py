@@ -9,14 +9,14 @@ from pathlib import Path
 import pytest
 
 from koreapage_bot.analysis.taxonomy import Taxonomy, load_taxonomy
-from koreapage_bot.bootstrap import build_analyzer, http_settings, issue_tags, poll_settings
+from koreapage_bot.bootstrap import build_analyzer, fetcher, issue_tags
 from koreapage_bot.commands.feedprobe import make_prober
 from koreapage_bot.commands.replies import Caller
 from koreapage_bot.commands.service import CommandService
 from koreapage_bot.config import Settings, parse_settings
 from koreapage_bot.domain import Brief, Feed
 from koreapage_bot.ingest.fetch import FeedFetcher
-from koreapage_bot.ingest.poller import FullTextPolicy, Poller
+from koreapage_bot.ingest.poller import Poller
 from koreapage_bot.store.store import Store
 from tests.fakes.feed_server import FeedServer
 
@@ -92,17 +92,17 @@ async def harness(store: Store, tmp_path: Path) -> AsyncIterator[Harness]:
     )
     taxonomy = load_taxonomy(settings.analysis.issues_file)
     async with (
-        FeedFetcher(http_settings(settings, allow_private=True)) as trusted,
-        FeedFetcher(http_settings(settings, allow_private=False)) as public,
-        FeedFetcher(http_settings(settings, allow_private=True)) as private,
+        fetcher(settings, allow_private=True) as trusted,
+        fetcher(settings, allow_private=False) as public,
+        fetcher(settings, allow_private=True) as private,
     ):
         poller = Poller(
             store,
             build_analyzer(settings, taxonomy),
-            poll_settings(settings),
+            settings.poll,
             trusted=trusted,
             untrusted=public,
-            full_text=FullTextPolicy(enabled=False),
+            analysis=settings.analysis,
         )
         yield Harness(store, settings, taxonomy, poller, public, private, tmp_path)
 

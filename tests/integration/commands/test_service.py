@@ -3,16 +3,15 @@ poller and analyser from tests/fixtures/feeds, and feeds added from a local feed
 
 from __future__ import annotations
 
-from apscheduler.schedulers.asyncio import AsyncIOScheduler
-
 from koreapage_bot.bootstrap import issue_tags
 from koreapage_bot.commands import grammar
 from koreapage_bot.commands.feedprobe import make_prober
+from koreapage_bot.commands.grammar import LATEST_MAX
 from koreapage_bot.commands.replies import Caller, ReplyKind
-from koreapage_bot.commands.service import MAX_COUNT, CommandService
+from koreapage_bot.commands.service import CommandService
 from koreapage_bot.delivery.digests import Digests
 from koreapage_bot.domain import FeedState, SubscriptionState
-from koreapage_bot.store.subscriptions import SubscriptionSpec
+from koreapage_bot.ports import SubscriptionSpec
 from tests.fakes.feed_server import FeedServer, HtmlRoute, StatusRoute
 from tests.integration.commands.conftest import (
     ALLIANCE,
@@ -52,7 +51,7 @@ async def test_latest_newest_first_with_count_and_issue(harness: Harness) -> Non
 
     one = await service.latest(member(), 1)
     assert titles(one) == [GSOMIA]
-    assert titles(await service.latest(member(), MAX_COUNT)) == [GSOMIA, SMA]
+    assert titles(await service.latest(member(), LATEST_MAX)) == [GSOMIA, SMA]
 
     usfk = await service.latest(member(), 5, "USFK")  # ids are case-insensitive
     assert usfk.kind is ReplyKind.BRIEFS and titles(usfk) == [SMA]
@@ -64,10 +63,10 @@ async def test_latest_newest_first_with_count_and_issue(harness: Harness) -> Non
 
 async def test_latest_count_bounds(harness: Harness) -> None:
     service = harness.service()
-    for bad in (0, -3, MAX_COUNT + 1):
+    for bad in (0, -3, LATEST_MAX + 1):
         reply = await service.latest(member(), bad)
         assert reply.kind is ReplyKind.USAGE, bad
-        assert f"between 1 and {MAX_COUNT}" in reply.text
+        assert f"between 1 and {LATEST_MAX}" in reply.text
         assert reply.details == (grammar.usage_line("briefs", "latest"),)
 
 
@@ -287,7 +286,7 @@ async def test_digest_is_since_the_last_digest_for_this_channel(harness: Harness
     # Once the scheduled digest has gone out for this channel, the command says nothing new.
     sub = await harness.store.subscriptions.for_channel("slack", "C-ALLIANCE")
     assert sub is not None
-    digests = Digests(harness.store, AsyncIOScheduler())
+    digests = Digests(harness.store)
     assert await digests.queue(sub.id) is not None
     assert (await service.digest(member())).kind is ReplyKind.EMPTY
 
@@ -544,6 +543,11 @@ async def test_execute_text_commands(harness: Harness) -> None:
     assert listing.kind is ReplyKind.FEEDS
     helped = await service.execute(member(), "briefs", "help")
     assert helped.kind is ReplyKind.USAGE and "/briefs latest" in helped.text
+    # Help on one command is that command's usage, not the whole list.
+    topic = await service.execute(member(), "briefs", "help search")
+    assert topic.kind is ReplyKind.USAGE
+    assert topic.text.startswith("/briefs search") and "/briefs latest" not in topic.text
+    assert (await service.execute(member(), "feeds", "help rm")).text.startswith("/feeds remove")
 
 
 async def test_execute_malformed_gets_a_usage_line(harness: Harness) -> None:

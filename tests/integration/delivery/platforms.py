@@ -8,8 +8,8 @@ import contextlib
 from collections.abc import AsyncIterator, Callable
 
 from koreapage_bot.adapters.discord.client import DiscordAdapter
-from koreapage_bot.adapters.discord.settings import DiscordSettings
 from koreapage_bot.adapters.slack.publisher import SlackPublisher, publishing_client
+from koreapage_bot.config import discord_config
 from tests.adapters.discord.conftest import InTestApi
 from tests.fakes.discord_server import FakeDiscord
 from tests.fakes.slack_server import FakeSlack
@@ -18,7 +18,7 @@ from tests.fakes.slack_server import FakeSlack
 @contextlib.asynccontextmanager
 async def discord_adapter(fake: FakeDiscord, **env: str) -> AsyncIterator[DiscordAdapter]:
     """The Discord adapter logged into `fake` (its publisher is what the dispatcher uses)."""
-    settings = DiscordSettings.from_env(
+    settings = discord_config(
         {
             "DISCORD_TOKEN": "fake-token",
             "DISCORD_API_BASE": fake.api_base,

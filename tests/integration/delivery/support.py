@@ -6,25 +6,27 @@ from __future__ import annotations
 import asyncio
 import itertools
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 
+from koreapage_bot.dates import utcnow
+from koreapage_bot.delivery.fanout import recipients
 from koreapage_bot.domain import Analysis, Brief, Feed, FeedEntry, KeyIssue, Subscription
 from koreapage_bot.ports import (
     BriefView,
+    ClaimedDelivery,
     DeliveryTarget,
     Failed,
     Found,
     LookupOutcome,
+    NewPost,
     PublishOutcome,
     RetryAfter,
     Sent,
+    SubscriptionSpec,
 )
 from koreapage_bot.store import tables as t
-from koreapage_bot.store.briefs import NewPost
-from koreapage_bot.store.rows import utcnow
 from koreapage_bot.store.store import Store
-from koreapage_bot.store.subscriptions import SubscriptionSpec
 
 T0 = datetime(2026, 5, 1, 9, 0, tzinfo=UTC)  # publication dates of fixture posts
 
@@ -89,7 +91,10 @@ async def a_brief(
         text=f"{title}. Body text about the alliance.",
     )
     stored = await store.briefs.store_post(
-        feed, NewPost(entry, analysis, f"hash-{n}", relevant=True), deliver=deliver, now=now
+        feed,
+        NewPost(entry, analysis, f"hash-{n}", relevant=True),
+        fan_out=recipients if deliver else None,
+        now=now,
     )
     assert stored.brief is not None
     return stored.brief, stored.deliveries
@@ -117,6 +122,45 @@ async def subscribe(
         now=now,
     )
     return sub
+
+
+async def claim_heads(
+    store: Store,
+    now: datetime,
+    platforms: Sequence[str],
+    holder: str | None = None,
+    *,
+    limit: int = 100,
+) -> list[ClaimedDelivery]:
+    """Claim what a dispatcher would start sending now, the way it does: the due rows
+    (`due_ids`), each claimed with `claim_one`, which takes only a row at its channel's head."""
+    claimed = []
+    for item in await store.outbox.load(await store.outbox.due_ids(now, limit, platforms)):
+        delivery = await store.outbox.claim_one(item.delivery.id, now, holder)
+        if delivery is not None:
+            claimed.append(replace(item, delivery=delivery))
+    return claimed
+
+
+async def mark_sending(
+    store: Store, ids: Sequence[int], now: datetime, holder: str | None = None
+) -> list[ClaimedDelivery]:
+    """Rows left `sending` the way an older version left them (it claimed a channel's rows in
+    one batch): written directly, since the product never claims past a channel's head."""
+    async with store.engine.begin() as conn:
+        await conn.execute(
+            t.deliveries.update()
+            .where(t.deliveries.c.id.in_(list(ids)))
+            .values(
+                state="sending",
+                attempts=t.deliveries.c.attempts + 1,
+                claimed_at=now,
+                claimed_by=holder,
+                first_attempt_at=now,
+                updated_at=now,
+            )
+        )
+    return await store.outbox.load(ids)
 
 
 @dataclass

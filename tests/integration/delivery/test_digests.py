@@ -5,15 +5,14 @@ from __future__ import annotations
 from datetime import timedelta
 from io import StringIO
 
-from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from rich.console import Console
 
 from koreapage_bot.adapters.console import ConsolePublisher
 from koreapage_bot.config import DeliveryConfig
+from koreapage_bot.dates import utcnow
 from koreapage_bot.delivery.digests import Digests
 from koreapage_bot.delivery.dispatcher import Dispatcher
 from koreapage_bot.domain import DeliveryState
-from koreapage_bot.store.rows import utcnow
 from koreapage_bot.store.store import Store
 from tests.integration.delivery.support import Clock, FakePlatform, a_brief, a_feed, subscribe
 
@@ -33,7 +32,7 @@ async def test_queue_collects_matching_briefs_since_the_mark_once(sqlite_store: 
         store, feed, "USFK and cost sharing", issues=["cost-sharing", "usfk"], now=at[2]
     )
     pings: list[None] = []
-    digests = Digests(store, AsyncIOScheduler(), on_deliveries=lambda: pings.append(None))
+    digests = Digests(store, on_deliveries=lambda: pings.append(None))
 
     delivery_id = await digests.queue(sub.id)
 
@@ -43,9 +42,8 @@ async def test_queue_collects_matching_briefs_since_the_mark_once(sqlite_store: 
     assert [(r.id, r.kind, r.brief_id, r.state) for r in rows] == [
         (delivery_id, "digest", None, DeliveryState.PENDING)
     ]
-    claimed = await store.outbox.claim_due(utcnow(), 10, ["fake"])
-    assert [b.id for b in claimed[0].briefs] == [first.id, second.id]
-    await store.outbox.release(delivery_id, utcnow(), "test looked at it")
+    [queued] = await store.outbox.load([delivery_id])
+    assert [b.id for b in queued.briefs] == [first.id, second.id]
     moved = await store.subscriptions.get(sub.id)
     assert moved is not None
     assert moved.last_digest_at == at[2]  # the newest brief collected, not "now"
@@ -57,9 +55,8 @@ async def test_queue_collects_matching_briefs_since_the_mark_once(sqlite_store: 
     third, _ = await a_brief(store, feed, "USFK base relocation", now=at[3])
     again = await digests.queue(sub.id)
     assert again is not None
-    claimed = await store.outbox.claim_due(utcnow(), 10, ["fake"])
-    by_id = {c.delivery.id: c for c in claimed}
-    assert [b.id for b in by_id[again].briefs] == [third.id]
+    [queued] = await store.outbox.load([again])
+    assert [b.id for b in queued.briefs] == [third.id]
 
 
 async def test_dispatcher_sends_a_digest_with_publish_digest(sqlite_store: Store) -> None:
@@ -70,7 +67,7 @@ async def test_dispatcher_sends_a_digest_with_publish_digest(sqlite_store: Store
     titles = ["Alliance summit", "Tariff talks", "Joint drills"]
     for i, title in enumerate(titles):
         await a_brief(store, feed, title, now=start + timedelta(minutes=i + 1))
-    delivery_id = await Digests(store, AsyncIOScheduler()).queue(sub.id)
+    delivery_id = await Digests(store).queue(sub.id)
     assert delivery_id is not None
     platform = FakePlatform()
 
@@ -95,7 +92,7 @@ async def test_console_prints_a_digest(sqlite_store: Store) -> None:
     feed = await a_feed(store)
     for i, title in enumerate(["Alliance summit", "Tariff talks"]):
         await a_brief(store, feed, title, now=start + timedelta(minutes=i + 1))
-    await Digests(store, AsyncIOScheduler()).queue(sub.id)
+    await Digests(store).queue(sub.id)
     out = StringIO()
     publisher = ConsolePublisher(Console(file=out, width=100))
 
@@ -119,10 +116,10 @@ async def test_a_digest_with_more_briefs_than_fit_says_how_many_were_left_out(
     total = DIGEST_MAX_BRIEFS + 5
     for i in range(total):
         await a_brief(store, feed, f"Alliance note {i}", now=start + timedelta(minutes=i + 1))
-    delivery_id = await Digests(store, AsyncIOScheduler()).queue(sub.id)
-    [claimed] = await store.outbox.claim_due(utcnow(), 10, ["fake"])
-    assert claimed.delivery.id == delivery_id
+    delivery_id = await Digests(store).queue(sub.id)
+    assert delivery_id is not None
+    [claimed] = await store.outbox.load([delivery_id])
     assert len(claimed.briefs) == DIGEST_MAX_BRIEFS
     assert claimed.briefs[-1].title == f"Alliance note {total - 1}"  # the newest are kept
     assert f"of {total} new briefs" in claimed.payload["title"]
-    assert await Digests(store, AsyncIOScheduler()).queue(sub.id) is None  # the mark moved
+    assert await Digests(store).queue(sub.id) is None  # the mark moved

@@ -34,6 +34,7 @@ from tests.integration.delivery.support import (
     a_brief,
     a_feed,
     channel_gone,
+    claim_heads,
     permanent,
     rate_limited,
     server_error,
@@ -151,7 +152,7 @@ async def test_rate_limits_never_spend_attempts_nor_kill_a_delivery(sqlite_store
 
 
 async def test_server_errors_and_timeouts_back_off_then_go_dead_and_retry_by_hand(
-    sqlite_store: Store,
+    sqlite_store: Store, caplog: pytest.LogCaptureFixture
 ) -> None:
     store, clock = sqlite_store, Clock()
     sub = await subscribe(store, "ch-1")
@@ -177,6 +178,8 @@ async def test_server_errors_and_timeouts_back_off_then_go_dead_and_retry_by_han
     assert dead[0].last_error is not None
     assert "gave up after 3 attempts" in dead[0].last_error
     assert "did not answer within" in dead[0].last_error
+    events = [(r.event, r.delivery_id, r.platform) for r in caplog.records if hasattr(r, "event")]
+    assert ("delivery_dead", row.id, "fake") in events
     clock.advance(10 * 3600)
     assert (await d.drain()).sent == 0  # dead stays dead
     assert len(platform.calls) == 3
@@ -244,7 +247,7 @@ async def test_permanent_failure_is_dead_at_once_and_the_channel_stays_active(
 
 
 async def test_unusable_channel_pauses_its_subscription_and_holds_its_rows(
-    sqlite_store: Store,
+    sqlite_store: Store, caplog: pytest.LogCaptureFixture
 ) -> None:
     store, clock = sqlite_store, Clock()
     gone = await subscribe(store, "ch-gone")
@@ -253,16 +256,12 @@ async def test_unusable_channel_pauses_its_subscription_and_holds_its_rows(
     for title in ("First brief", "Second brief"):
         await a_brief(store, feed, title)
     platform = FakePlatform(per_channel={"ch-gone": [channel_gone("403 Missing Access")]})
-    paused: list[tuple[int, str]] = []
-
-    async def on_paused(sub_id: int, reason: str) -> None:
-        paused.append((sub_id, reason))
-
-    d = dispatcher(store, platform, clock, on_paused=on_paused)
+    d = dispatcher(store, platform, clock)
     stats = await d.drain()
 
     assert (stats.sent, stats.paused) == (2, 1)
-    assert paused == [(gone.id, "403 Missing Access")]
+    paused = [r for r in caplog.records if getattr(r, "event", None) == "subscription_paused"]
+    assert [(r.subscription_id, r.platform) for r in paused] == [(gone.id, "fake")]
     state = await store.subscriptions.get(gone.id)
     assert state is not None
     assert (state.state, state.paused_reason) == (SubscriptionState.PAUSED, "403 Missing Access")
@@ -303,7 +302,7 @@ async def test_crash_between_claim_and_send(
     store, clock = sqlite_store, Clock()
     await subscribe(store, "ch-1")
     await a_brief(store, await a_feed(store), "Alliance summit")
-    claimed = await store.outbox.claim_due(clock.now, 10, ["fake"])  # then the process dies
+    claimed = await claim_heads(store, clock.now, ["fake"])  # then the process dies
     assert [c.delivery.state for c in claimed] == [DeliveryState.SENDING]
 
     platform = (FakePlatformWithLookup if lookup else FakePlatform)()
@@ -390,7 +389,7 @@ async def test_a_row_held_by_another_host_is_settled_once_its_heartbeat_stops(
     await a_brief(store, await a_feed(store), "Alliance summit")
     other = Holder("another-host", "4026531836", 7, "99").id
     await store.outbox.heartbeat(other, clock.now)
-    await store.outbox.claim_due(clock.now, 10, ["fake"], other)
+    await claim_heads(store, clock.now, ["fake"], other)
     platform = FakePlatformWithLookup()
     d = dispatcher(store, platform, clock)
 
@@ -411,7 +410,7 @@ async def test_a_lookup_that_cannot_answer_now_is_asked_again_and_never_resent_b
     store, clock = sqlite_store, Clock()
     await subscribe(store, "ch-1")
     await a_brief(store, await a_feed(store), "Alliance summit")
-    await store.outbox.claim_due(clock.now, 10, ["fake"])  # then the process dies
+    await claim_heads(store, clock.now, ["fake"])  # then the process dies
 
     class Unreachable(FakePlatformWithLookup):
         down = True
@@ -448,7 +447,7 @@ async def test_a_lookup_that_can_never_answer_follows_the_in_doubt_policy(
     store, clock = sqlite_store, Clock()
     await subscribe(store, "ch-1")
     await a_brief(store, await a_feed(store), "Alliance summit")
-    await store.outbox.claim_due(clock.now, 10, ["fake"])
+    await claim_heads(store, clock.now, ["fake"])
 
     class NoPermission(FakePlatformWithLookup):
         async def find_sent(self, targets: Sequence[DeliveryTarget]) -> LookupOutcome:

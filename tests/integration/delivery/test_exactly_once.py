@@ -14,8 +14,7 @@ from koreapage_bot.config import DeliveryConfig
 from koreapage_bot.delivery.dispatcher import Dispatcher, target_for
 from koreapage_bot.delivery.ratelimit import discord_budget, slack_budget
 from koreapage_bot.domain import DeliveryState
-from koreapage_bot.ports import BriefView, Publisher, Sent
-from koreapage_bot.store.outbox import ClaimedDelivery
+from koreapage_bot.ports import BriefView, ClaimedDelivery, Publisher, Sent
 from koreapage_bot.store.store import Store
 from tests.fakes.discord_server import FakeDiscord
 from tests.fakes.slack_server import FakeSlack
@@ -24,7 +23,14 @@ from tests.integration.delivery.platforms import (
     discord_adapter,
     slack_publisher,
 )
-from tests.integration.delivery.support import Clock, a_brief, a_feed, subscribe
+from tests.integration.delivery.support import (
+    Clock,
+    a_brief,
+    a_feed,
+    claim_heads,
+    mark_sending,
+    subscribe,
+)
 
 CONFIG = DeliveryConfig(publish_timeout_seconds=10.0)
 LEASE = 60.0  # past the publish timeout plus the dispatcher's margin
@@ -126,7 +132,8 @@ async def test_one_history_call_settles_every_row_in_doubt_in_a_channel(
     for title in ("First", "Second", "Third"):
         await a_brief(store, feed, title)
     publisher = slack_publisher(slack)
-    in_flight = await store.outbox.claim_due(clock.now, 10, ["slack"])
+    rows = await store.outbox.all()
+    in_flight = await mark_sending(store, sorted(r.id for r in rows), clock.now)
     for claimed in in_flight[:2]:  # the dead process had posted these two
         await post_as(publisher, claimed)
     assert len(slack.posts()) == 2
@@ -216,7 +223,7 @@ async def test_rows_of_a_killed_process_are_settled_at_once_and_not_posted_twice
         try:
             holder = Holder.of_pid(process.pid)
             assert holder is not None
-            (claimed,) = await store.outbox.claim_due(clock.now, 10, ["discord"], holder.id)
+            (claimed,) = await claim_heads(store, clock.now, ["discord"], holder.id)
             await post_as(adapter.publisher, claimed)
             assert discord_posts(fake, cid) == {"kp-1": 1}
 
@@ -256,7 +263,7 @@ async def test_after_a_long_outage_a_killed_process_rows_are_looked_up(
         process = await _a_process()
         holder = Holder.of_pid(process.pid)
         assert holder is not None
-        claims = await store.outbox.claim_due(clock.now, 10, ["discord", "slack"], holder.id)
+        claims = await claim_heads(store, clock.now, ["discord", "slack"], holder.id)
         for claimed in claims:
             await post_as(publishers[claimed.subscription.platform], claimed)
         process.kill()

@@ -20,8 +20,8 @@ from koreapage_bot.config import DeliveryConfig
 from koreapage_bot.delivery.dispatcher import Dispatcher
 from koreapage_bot.delivery.ratelimit import RateBudget
 from koreapage_bot.domain import DeliveryState
+from koreapage_bot.ports import SubscriptionSpec
 from koreapage_bot.store.store import Store
-from koreapage_bot.store.subscriptions import SubscriptionSpec
 from tests.integration.delivery.support import (
     Clock,
     FakePlatform,

@@ -6,11 +6,12 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from koreapage_bot.config import PollConfig
 from koreapage_bot.domain import Feed, FeedState
 from koreapage_bot.ingest.discover import FeedNotFound, find_feed
 from koreapage_bot.ingest.fetch import FeedFetcher
 from koreapage_bot.ingest.parse import NotAFeed, parse_feed
-from koreapage_bot.ingest.policy import Outcome, PollSettings, decide
+from koreapage_bot.ingest.policy import Outcome, decide
 from tests.fakes.feed_server import FeedServer, HtmlRoute, Item, StatusRoute
 
 T0 = datetime(2024, 7, 1, tzinfo=UTC)
@@ -55,26 +56,26 @@ async def test_drop_and_readd_keeps_keys(
 async def test_poll_cycle_through_policy(feed_server: FeedServer, fetcher: FeedFetcher) -> None:
     """fetch -> decide -> (parse) -> store the update, three times: 200, 304, changed."""
     route = feed_server.feed("/feed.xml", items(True)[:3])
-    settings = PollSettings()
+    settings = PollConfig()
     state = Feed(id=1, url=feed_server.url("/feed.xml"), name="AW", state=FeedState.ACTIVE)
 
     async def poll(now: datetime) -> Outcome:
         nonlocal state
         result = await fetcher.fetch(state.url, state.etag, state.last_modified)
-        update = decide(state, result, now, settings)
+        decision = decide(state, result, now, settings)
         state = Feed(
             id=1,
-            url=update.new_url or state.url,
+            url=decision.update.new_url or state.url,
             name="AW",
-            state=update.state,
-            etag=update.etag,
-            last_modified=update.last_modified,
-            content_hash=update.content_hash,
-            consecutive_failures=update.consecutive_failures,
-            last_error=update.last_error,
-            next_poll_at=update.next_poll_at,
+            state=decision.update.state,
+            etag=decision.update.etag,
+            last_modified=decision.update.last_modified,
+            content_hash=decision.update.content_hash,
+            consecutive_failures=decision.update.consecutive_failures,
+            last_error=decision.update.last_error,
+            next_poll_at=decision.update.next_poll_at,
         )
-        return update.outcome
+        return decision.outcome
 
     assert await poll(T0) is Outcome.CHANGED
     assert await poll(T0 + timedelta(minutes=15)) is Outcome.NOT_MODIFIED
@@ -91,10 +92,11 @@ async def test_same_body_without_validators_is_unchanged(
 ) -> None:
     feed_server.feed("/plain.xml", items(True), etag_enabled=False, last_modified_enabled=False)
     state = Feed(id=1, url=feed_server.url("/plain.xml"), name="P", state=FeedState.ACTIVE)
-    first = decide(state, await fetcher.fetch(state.url), T0, PollSettings())
+    first = decide(state, await fetcher.fetch(state.url), T0, PollConfig())
     assert first.parse
-    state = Feed(id=1, url=state.url, name="P", state=first.state, content_hash=first.content_hash)
-    second = decide(state, await fetcher.fetch(state.url), T0, PollSettings())
+    row = first.update
+    state = Feed(id=1, url=state.url, name="P", state=row.state, content_hash=row.content_hash)
+    second = decide(state, await fetcher.fetch(state.url), T0, PollConfig())
     assert second.outcome is Outcome.UNCHANGED and not second.parse
 
 

@@ -8,7 +8,8 @@ from datetime import UTC, datetime
 
 from aiohttp import web
 
-from koreapage_bot.ingest.fetch import DEFAULT_USER_AGENT, FeedFetcher, HttpSettings
+from koreapage_bot.config import USER_AGENT
+from koreapage_bot.ingest.fetch import MAX_REDIRECTS, FeedFetcher
 from koreapage_bot.ingest.parse import parse_feed
 from tests.fakes.feed_server import (
     FeedServer,
@@ -76,7 +77,7 @@ async def test_sends_feed_accept_and_identifying_user_agent(
     headers = feed_server.requests("/feed.xml")[0].headers
     assert "application/rss+xml" in headers["Accept"]
     assert "application/atom+xml" in headers["Accept"]
-    assert headers["User-Agent"] == DEFAULT_USER_AGENT
+    assert headers["User-Agent"] == USER_AGENT
     assert "+https://" in headers["User-Agent"]
 
 
@@ -137,7 +138,7 @@ async def test_redirect_loop_stops(feed_server: FeedServer, fetcher: FeedFetcher
     feed_server.route("/b", RedirectRoute("/a", status=302))
     result = await fetcher.fetch(feed_server.url("/a"))
     assert result.body is None and result.error == "more than 5 redirects"
-    assert feed_server.count("/a") + feed_server.count("/b") == FAST.max_redirects + 1
+    assert feed_server.count("/a") + feed_server.count("/b") == MAX_REDIRECTS + 1
 
 
 async def test_410_gone(feed_server: FeedServer, fetcher: FeedFetcher) -> None:
@@ -198,7 +199,7 @@ async def test_gzip_feed_is_decompressed(feed_server: FeedServer, fetcher: FeedF
 async def test_connection_refused_is_a_result_not_an_exception() -> None:
     async with FeedServer() as server:
         url = server.url("/feed.xml")
-    async with FeedFetcher(FAST) as fetcher:  # the server above is closed now
+    async with FeedFetcher(FAST, allow_private=True) as fetcher:  # the server above is closed now
         result = await fetcher.fetch(url)
     assert result.status is None and result.error and "connect" in result.error
 
@@ -222,8 +223,7 @@ async def test_per_host_limit_bounds_concurrent_requests(feed_server: FeedServer
     counting = _Counting()
     for i in range(8):
         feed_server.route(f"/f{i}", counting)
-    settings = HttpSettings(per_host_limit=2, concurrency=8, allow_private=True)
-    async with FeedFetcher(settings) as fetcher:
+    async with FeedFetcher(per_host_limit=2, concurrency=8, allow_private=True) as fetcher:
         results = await asyncio.gather(
             *(fetcher.fetch(feed_server.url(f"/f{i}")) for i in range(8))
         )
@@ -247,12 +247,13 @@ async def test_fetchers_sharing_host_slots_keep_the_per_host_limit_together(
         "/slow", HeldRoute(RawRoute(b"<html></html>", content_type="text/html"))
     )
     feed_server.feed("/feed.xml")
-    one_at_a_time = replace(FAST, per_host_limit=1, total_timeout=15.0, read_timeout=15.0)
+    slow_ok = replace(FAST, total_timeout=15.0, read_timeout=15.0)
     slots: dict[str, asyncio.Semaphore] = {}
-    async with (
-        FeedFetcher(one_at_a_time, host_slots=slots) as feeds,
-        FeedFetcher(one_at_a_time, host_slots=slots) as pages,
-    ):
+
+    def one_at_a_time() -> FeedFetcher:
+        return FeedFetcher(slow_ok, per_host_limit=1, allow_private=True, host_slots=slots)
+
+    async with one_at_a_time() as feeds, one_at_a_time() as pages:
         page = asyncio.create_task(pages.fetch_page(feed_server.url("/slow")))
         await held.wait_arrived()
         feed = asyncio.create_task(feeds.fetch(feed_server.url("/feed.xml")))

@@ -14,8 +14,8 @@ from koreapage_bot.adapters.discord.render import render_reply
 from koreapage_bot.adapters.slack.render import reply_message
 from koreapage_bot.commands.replies import Caller
 from koreapage_bot.error_text import ERROR_MAX, bounded_error
+from koreapage_bot.ports import SubscriptionSpec
 from koreapage_bot.store import tables as t
-from koreapage_bot.store.subscriptions import SubscriptionSpec
 from tests.fakes.feed_server import FeedServer, HtmlRoute
 from tests.integration.poller.test_poller import bot_for, poll_all
 

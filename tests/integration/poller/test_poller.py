@@ -11,12 +11,13 @@ from pathlib import Path
 
 from rich.console import Console
 
-from koreapage_bot.bootstrap import Bot, open_bot, poll_settings, prepare
+from koreapage_bot.bootstrap import Bot, open_bot, prepare
 from koreapage_bot.config import load_settings
 from koreapage_bot.domain import Analysis, ArticleInput, DeliveryState, FeedEntry, FeedState
-from koreapage_bot.ingest.fetch import FeedFetcher, HttpSettings
-from koreapage_bot.ingest.poller import Poller, sync_config_feeds
-from koreapage_bot.store.briefs import NewPost
+from koreapage_bot.ingest.fetch import FeedFetcher
+from koreapage_bot.ingest.moves import sync_config_feeds
+from koreapage_bot.ingest.poller import Poller
+from koreapage_bot.ports import NewPost
 from tests.fakes.feed_server import (
     FeedServer,
     HtmlRoute,
@@ -182,7 +183,8 @@ async def test_unreachable_feed_is_logged_and_the_rest_keep_working(tmp_path: Pa
             by_feed = {r.feed_id: r for r in reports}
             assert by_feed[dead.id].outcome == "failed"
             assert any(r.new_entries == 1 for r in reports)
-            assert "nothing-listens-here" in caplog.text
+            failed = [r for r in caplog.records if getattr(r, "event", None) == "poll_failed"]
+            assert [r.feed_id for r in failed] == [dead.id]
 
 
 async def test_an_excerpt_only_item_gets_its_page_fetched_for_the_full_text(tmp_path: Path) -> None:
@@ -343,14 +345,12 @@ async def test_an_entry_stored_meanwhile_by_another_poller_is_not_a_failure(
                     result = await bot.analyzer.analyze(article)
                     entry = FeedEntry(article.id, article.url, article.title, None, None, "", None)
                     await store.briefs.store_post(
-                        feed, NewPost(entry, result, "h", result.relevant), deliver=False
+                        feed, NewPost(entry, result, "h", result.relevant)
                     )
                     return result
 
-            async with FeedFetcher(HttpSettings(allow_private=True)) as fetcher:
-                poller = Poller(
-                    store, RacingAnalyzer(), poll_settings(bot.settings), trusted=fetcher
-                )
+            async with FeedFetcher(allow_private=True) as fetcher:
+                poller = Poller(store, RacingAnalyzer(), bot.settings.poll, trusted=fetcher)
                 report = await poller.poll(feed)
             assert report.outcome == "changed" and report.error is None
             assert report.new_entries == 0

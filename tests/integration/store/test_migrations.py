@@ -6,6 +6,7 @@ import asyncio
 from pathlib import Path
 from typing import Any
 
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import Connection, inspect
@@ -13,6 +14,12 @@ from sqlalchemy import Connection, inspect
 from koreapage_bot.store import migrate
 from koreapage_bot.store.store import Store
 from koreapage_bot.store.tables import metadata
+
+
+@pytest.fixture
+def store(sql_store: Store) -> Store:
+    """The schema is the SQL store's own."""
+    return sql_store
 
 
 def _include(obj: Any, name: str | None, type_: str, reflected: bool, compare_to: Any) -> bool:

@@ -8,11 +8,12 @@ from datetime import timedelta
 import pytest
 from sqlalchemy.exc import IntegrityError
 
+from koreapage_bot.dates import utcnow
+from koreapage_bot.delivery.fanout import recipients
 from koreapage_bot.domain import Delivery, DeliveryState
 from koreapage_bot.store import tables as t
-from koreapage_bot.store.rows import utcnow
 from koreapage_bot.store.store import Store
-from tests.integration.delivery.support import a_brief, a_feed, subscribe
+from tests.integration.delivery.support import a_brief, a_feed, claim_heads, subscribe
 
 
 async def row(store: Store, delivery_id: int) -> Delivery:
@@ -26,7 +27,7 @@ async def rows_by_channel(store: Store) -> dict[str, Delivery]:
     return {subs[d.subscription_id]: d for d in await store.outbox.all()}
 
 
-async def test_claim_due_takes_due_rows_of_active_subscriptions_on_the_platforms(
+async def test_due_rows_are_those_of_active_subscriptions_on_the_platforms(
     store: Store,
 ) -> None:
     for channel in ("ch-due", "ch-later", "ch-paused"):
@@ -41,32 +42,38 @@ async def test_claim_due_takes_due_rows_of_active_subscriptions_on_the_platforms
     )
     await store.subscriptions.pause(rows["ch-paused"].subscription_id, "403 Missing Access")
 
-    claimed = await store.outbox.claim_due(now, 10, ["fake"])
+    assert await store.outbox.due_ids(now, 10, ["fake"]) == [rows["ch-due"].id]
+    claimed = await claim_heads(store, now, ["fake"])
 
     assert [c.subscription.channel for c in claimed] == ["ch-due"]
     [item] = claimed
     assert (item.delivery.state, item.delivery.attempts) == (DeliveryState.SENDING, 1)
     assert item.briefs[0].title == "Alliance summit"
-    assert await store.outbox.claim_due(now, 10, ["fake"]) == []  # never the same row twice
-    assert await store.outbox.claim_due(now, 10, []) == []
-    assert [c.subscription.id for c in await store.outbox.claim_due(now, 10, ["other"])] == [
-        other.id
-    ]
-    later = await store.outbox.claim_due(now + timedelta(hours=2), 10, ["fake"])
+    assert await store.outbox.claim_one(item.delivery.id, now) is None  # never twice
+    assert await store.outbox.due_ids(now, 10, ["fake"]) == []
+    assert await store.outbox.due_ids(now, 10, []) == []
+    assert [c.subscription.id for c in await claim_heads(store, now, ["other"])] == [other.id]
+    # Not due yet: a claim refuses it however it was found.
+    assert await store.outbox.claim_one(rows["ch-later"].id, now) is None
+    later = await claim_heads(store, now + timedelta(hours=2), ["fake"])
     assert [c.subscription.channel for c in later] == ["ch-later"]
     assert (await row(store, rows["ch-paused"].id)).state is DeliveryState.PENDING
 
 
-async def test_claim_due_respects_the_limit_in_queue_order(store: Store) -> None:
+async def test_due_ids_keep_queue_order_and_a_share_per_channel(store: Store) -> None:
     for i in range(5):
         await subscribe(store, f"ch-{i}")
-    await a_brief(store, await a_feed(store), "Alliance summit")
+    feed = await a_feed(store)
+    for title in ("Alliance summit", "Troop talks", "GSOMIA"):
+        await a_brief(store, feed, title)
     now = utcnow() + timedelta(seconds=1)
-    first = await store.outbox.claim_due(now, 2, ["fake"])
-    rest = await store.outbox.claim_due(now, 10, ["fake"])
-    ids = [c.delivery.id for c in first + rest]
-    assert (len(first), len(rest)) == (2, 3)
-    assert ids == sorted(ids)
+    every = await store.outbox.due_ids(now, 100, ["fake"])
+    assert len(every) == 15 and every == sorted(every)
+    assert await store.outbox.due_ids(now, 2, ["fake"]) == every[:2]
+    firsts = await store.outbox.due_ids(now, 100, ["fake"], per_subscription=1)
+    loaded = await store.outbox.load(firsts)
+    assert sorted(c.subscription.channel for c in loaded) == [f"ch-{i}" for i in range(5)]
+    assert {c.briefs[0].title for c in loaded} == {"Alliance summit"}
 
 
 async def test_concurrent_claims_never_share_a_row(store: Store) -> None:
@@ -74,15 +81,14 @@ async def test_concurrent_claims_never_share_a_row(store: Store) -> None:
         await subscribe(store, f"ch-{i:02d}")
     await a_brief(store, await a_feed(store), "Alliance summit")
     now = utcnow() + timedelta(seconds=1)
-    seen: list[int] = []
-    while True:
-        rounds = await asyncio.gather(*(store.outbox.claim_due(now, 7, ["fake"]) for _ in range(4)))
-        got = [c.delivery.id for batch in rounds for c in batch]
-        if not got:
-            break
-        seen += got
-    assert len(seen) == 30
-    assert len(set(seen)) == 30
+    ids = await store.outbox.due_ids(now, 100, ["fake"])
+    assert len(ids) == 30
+    # Four dispatchers that read the same queue each try to claim every row.
+    rounds = await asyncio.gather(
+        *(asyncio.gather(*(store.outbox.claim_one(i, now, f"d{n}") for i in ids)) for n in range(4))
+    )
+    won = [d.id for batch in rounds for d in batch if d is not None]
+    assert sorted(won) == sorted(ids)
     assert {d.attempts for d in await store.outbox.all()} == {1}
 
 
@@ -95,20 +101,25 @@ async def test_a_row_waiting_out_a_retry_holds_back_later_rows_of_its_channel(
     await a_brief(store, feed, "Brief 1")
     await a_brief(store, feed, "Brief 2")
     now = utcnow() + timedelta(seconds=1)
-    [head] = [c for c in await store.outbox.claim_due(now, 1, ["fake"])]
+    [head] = await claim_heads(store, now, ["fake"], limit=1)
     assert head.subscription.channel == "ch-1"
     await store.outbox.reschedule(
         head.delivery.id, now + timedelta(seconds=30), "429", rate_limited=True
     )
 
-    claimed = await store.outbox.claim_due(now, 10, ["fake"])
+    due = await store.outbox.load(await store.outbox.due_ids(now, 10, ["fake"]))
 
     # ch-2 goes on; ch-1's second brief waits behind its first.
-    assert [(c.subscription.channel, c.briefs[0].title) for c in claimed] == [
+    assert [(c.subscription.channel, c.briefs[0].title) for c in due] == [
         ("ch-2", "Brief 1"),
         ("ch-2", "Brief 2"),
     ]
-    after = await store.outbox.claim_due(now + timedelta(seconds=31), 10, ["fake"])
+    # And one at a time: a claim takes only the row at its channel's head.
+    assert await store.outbox.claim_one(due[1].delivery.id, now) is None
+    assert await store.outbox.claim_one(due[0].delivery.id, now) is not None
+    assert await store.outbox.claim_one(due[1].delivery.id, now) is None  # first in flight
+    later = now + timedelta(seconds=31)
+    after = await store.outbox.load(await store.outbox.due_ids(later, 10, ["fake"]))
     assert [(c.subscription.channel, c.briefs[0].title) for c in after] == [
         ("ch-1", "Brief 1"),
         ("ch-1", "Brief 2"),
@@ -120,7 +131,7 @@ async def test_transitions(store: Store) -> None:
     await a_brief(store, await a_feed(store), "Alliance summit")
     outbox = store.outbox
     now = utcnow() + timedelta(seconds=1)
-    [c] = await outbox.claim_due(now, 10, ["fake"])
+    [c] = await claim_heads(store, now, ["fake"])
     d_id = c.delivery.id
     assert [x.delivery.id for x in await outbox.in_doubt(["fake"])] == [d_id]
     assert await outbox.in_doubt(["other"]) == []
@@ -139,14 +150,14 @@ async def test_transitions(store: Store) -> None:
 
     # A 5xx: pending again, not counted as rate limited.
     now += timedelta(seconds=10)
-    await outbox.claim_due(now, 10, ["fake"])
+    assert await outbox.claim_one(d_id, now) is not None
     await outbox.reschedule(d_id, now + timedelta(seconds=60), "503", rate_limited=False)
     d = await row(store, d_id)
     assert (d.state, d.attempts, d.rate_limited) == (DeliveryState.PENDING, 2, 1)
 
     # Release (paused channel, shutdown): no attempt spent.
     now += timedelta(seconds=120)
-    await outbox.claim_due(now, 10, ["fake"])
+    assert await outbox.claim_one(d_id, now) is not None
     assert (await row(store, d_id)).attempts == 3
     await outbox.release(d_id, now, "subscription paused: 403")
     d = await row(store, d_id)
@@ -157,17 +168,18 @@ async def test_transitions(store: Store) -> None:
     )
 
     # Dead, visible, retried by hand with a fresh set of attempts.
-    await outbox.claim_due(now, 10, ["fake"])
+    assert await outbox.claim_one(d_id, now) is not None
     await outbox.mark_dead(d_id, "gave up", now)
     assert [x.id for x in await outbox.all(DeliveryState.DEAD)] == [d_id]
-    assert await outbox.claim_due(now + timedelta(days=1), 10, ["fake"]) == []
+    assert await outbox.due_ids(now + timedelta(days=1), 10, ["fake"]) == []
+    assert await outbox.claim_one(d_id, now + timedelta(days=1)) is None
     assert await outbox.counts() == {"dead": 1}
     assert await outbox.retry(d_id, now)
     d = await row(store, d_id)
     assert (d.state, d.attempts, d.rate_limited) == (DeliveryState.PENDING, 0, 0)
     assert not await outbox.retry(d_id, now)  # only dead rows
 
-    [c] = await outbox.claim_due(now, 10, ["fake"])
+    assert await outbox.claim_one(d_id, now) is not None
     await outbox.mark_sent(d_id, "msg-42", now)
     d = await row(store, d_id)
     assert (d.state, d.message_id, d.last_error, d.attempts) == (
@@ -187,13 +199,14 @@ async def test_release_never_takes_attempts_below_zero(store: Store) -> None:
     assert (await row(store, d.id)).attempts == 0
 
 
-async def test_one_delivery_per_subscription_and_brief(store: Store) -> None:
+async def test_one_delivery_per_subscription_and_brief(sql_store: Store) -> None:
+    store = sql_store  # the unique constraint itself
     await subscribe(store, "ch-1")
     await subscribe(store, "ch-2")
     feed = await a_feed(store)
     brief, queued = await a_brief(store, feed, "Alliance summit")
     assert queued == 2
-    assert await store.outbox.backfill([brief]) == 0  # already queued
+    assert await store.outbox.enqueue([brief], recipients) == 0  # already queued
     [first, _] = await store.outbox.all()
     with pytest.raises(IntegrityError):
         async with store.engine.begin() as conn:
@@ -222,8 +235,8 @@ async def test_store_post_without_deliver_writes_no_deliveries_until_backfill(
     brief, queued = await a_brief(store, feed, "Baseline post", deliver=False)
     assert queued == 0
     assert await store.outbox.all() == []
-    assert await store.outbox.backfill([brief]) == 1
-    assert await store.outbox.backfill([brief]) == 0
+    assert await store.outbox.enqueue([brief], recipients) == 1
+    assert await store.outbox.enqueue([brief], recipients) == 0
     [d] = await store.outbox.all()
     assert d.brief_id == brief.id
 
@@ -241,8 +254,8 @@ async def test_add_digest_moves_the_mark_with_the_row(store: Store) -> None:
     assert (d.kind, d.brief_id, d.state) == ("digest", None, DeliveryState.PENDING)
     moved = await store.subscriptions.get(sub.id)
     assert moved is not None and moved.last_digest_at == mark
-    [c] = await store.outbox.claim_due(now + timedelta(seconds=1), 10, ["fake"])
-    assert [b.id for b in c.briefs] == [brief.id]
+    [c] = await claim_heads(store, now + timedelta(seconds=1), ["fake"])
+    assert (c.delivery.id, [b.id for b in c.briefs]) == (digest_id, [brief.id])
 
     assert await store.outbox.add_digest(sub.id, [], now, now) is None
     moved = await store.subscriptions.get(sub.id)

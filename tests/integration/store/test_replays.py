@@ -6,8 +6,17 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime, timedelta
 
+import pytest
+
 from koreapage_bot.store.replays import PRUNE_EVERY, ReplayRepository
 from koreapage_bot.store.store import Store
+
+
+@pytest.fixture
+def store(sql_store: Store) -> Store:
+    """Full-text ranking and the shared replay table are the SQL store's own."""
+    return sql_store
+
 
 NOW = datetime(2026, 12, 7, 9, 0, tzinfo=UTC)
 

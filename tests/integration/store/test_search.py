@@ -15,10 +15,16 @@ import pytest
 from sqlalchemy import event, text
 
 from koreapage_bot.domain import Analysis, Brief, Feed, FeedEntry, KeyIssue
+from koreapage_bot.ports import NewPost, SubscriptionSpec
 from koreapage_bot.store import search as search_module
-from koreapage_bot.store.briefs import NewPost
 from koreapage_bot.store.store import Store
-from koreapage_bot.store.subscriptions import SubscriptionSpec
+
+
+@pytest.fixture
+def store(sql_store: Store) -> Store:
+    """Full-text ranking and the shared replay table are the SQL store's own."""
+    return sql_store
+
 
 NOW = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
 FILLER = (
@@ -55,7 +61,7 @@ async def brief(
     )
     entry = FeedEntry(f"id:{n}", f"https://desk.example/{n}", title, None, published, "", None)
     stored_post = await store.briefs.store_post(
-        feed, NewPost(entry, analysis, f"hash-{n}", True), deliver=False, now=stored
+        feed, NewPost(entry, analysis, f"hash-{n}", True), now=stored
     )
     assert stored_post.brief is not None
     return stored_post.brief
@@ -194,7 +200,7 @@ async def test_a_long_query_with_no_brief_matching_every_word_ranks_a_bounded_se
 
 
 @pytest.mark.postgres
-@pytest.mark.parametrize("store", ["postgres"], indirect=True)  # FTS5 has no stop words
+@pytest.mark.parametrize("sql_store", ["postgres"], indirect=True)  # FTS5 has no stop words
 async def test_words_postgres_drops_as_stop_words_cost_no_scan(store: Store) -> None:
     feed = await a_feed(store)
     await brief(store, feed, "The talks", "The talks of the allies.")

@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from koreapage_bot.delivery.fanout import recipients
 from koreapage_bot.domain import (
     Analysis,
     DeliveryState,
@@ -15,10 +16,8 @@ from koreapage_bot.domain import (
     KeyIssue,
     SubscriptionState,
 )
-from koreapage_bot.store.briefs import NewPost
-from koreapage_bot.store.feeds import FeedPollUpdate
+from koreapage_bot.ports import EntryAlreadyStored, FeedPollUpdate, NewPost, SubscriptionSpec
 from koreapage_bot.store.store import Store
-from koreapage_bot.store.subscriptions import SubscriptionSpec
 from tests.fixtures.stories import COST_SHARING, EXERCISES, GSOMIA, KPOP, Story
 
 NOW = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
@@ -57,7 +56,7 @@ async def put(store: Store, feed_id: int, story: Story, *, deliver: bool = True,
     return await store.briefs.store_post(
         feed,
         NewPost(entry_for(story, **kw), analysis_for(story), f"hash-{story.slug}", story.alliance),  # type: ignore[arg-type]
-        deliver=deliver,
+        fan_out=recipients if deliver else None,
         now=NOW,
     )
 
@@ -72,13 +71,24 @@ async def test_feeds_add_is_idempotent_and_found_by_id_url_or_name(store: Store)
     assert await store.feeds.find("nope") is None
 
 
-async def test_claim_due_leases_feeds_so_a_second_tick_cannot_take_them(store: Store) -> None:
+async def test_a_claim_leases_feeds_so_a_second_process_cannot_take_them(store: Store) -> None:
     due, _ = await store.feeds.add("https://a.example/1", "one", now=NOW)
     later, _ = await store.feeds.add("https://a.example/2", "two", now=NOW + timedelta(hours=1))
-    claimed = await store.feeds.claim_due(NOW, 10, timedelta(minutes=10))
+    seen = await store.feeds.due(NOW, 10)
+    assert [f.id for f in seen] == [due.id]
+    claimed = await store.feeds.claim(seen, NOW, timedelta(minutes=10))
     assert [f.id for f in claimed] == [due.id]
-    assert await store.feeds.claim_due(NOW, 10, timedelta(minutes=10)) == []
-    assert later.id not in [f.id for f in await store.feeds.claim_due(NOW, 10, timedelta(0))]
+    assert await store.feeds.due(NOW, 10) == []
+    # A second process that read the feed before the claim loses the race.
+    assert await store.feeds.claim(seen, NOW, timedelta(minutes=10)) == []
+    # Its lease over (10 minutes), it is due again, ahead of the feed due in an hour.
+    ids = [f.id for f in await store.feeds.due(NOW + timedelta(hours=1), 10)]
+    assert ids == [due.id, later.id]
+    # The lease is moved only by whoever holds it.
+    held = NOW + timedelta(minutes=10)
+    assert not await store.feeds.move_claim(due.id, NOW, NOW + timedelta(hours=2))
+    assert await store.feeds.move_claim(due.id, held, NOW)
+    assert [f.id for f in await store.feeds.due(NOW, 10)] == [due.id]
 
 
 async def test_poll_update_stores_validators_verbatim_and_follows_a_permanent_redirect(
@@ -93,7 +103,7 @@ async def test_poll_update_stores_validators_verbatim_and_follows_a_permanent_re
         etag='W/"abc-123"',
         last_modified="Mon, 02 Mar 2026 07:00:00 GMT",
         content_hash="f" * 64,
-        url="https://new.example/feed",
+        new_url="https://new.example/feed",
         title="Moved feed",
         baselined=True,
     )
@@ -117,7 +127,7 @@ async def test_redirect_onto_a_url_we_already_follow_keeps_the_old_row(store: St
         etag=None,
         last_modified=None,
         content_hash=None,
-        url="https://b.example/feed",
+        new_url="https://b.example/feed",
     )
     await store.feeds.apply_poll(a.id, change, NOW)
     got = await store.feeds.get(a.id)
@@ -128,7 +138,8 @@ async def test_redirect_onto_a_url_we_already_follow_keeps_the_old_row(store: St
 async def test_disabled_feed_is_not_claimed_and_re_adding_revives_it(store: Store) -> None:
     feed, _ = await store.feeds.add("https://a.example/feed", "a", now=NOW)
     await store.feeds.disable(feed.id, "gone")
-    assert await store.feeds.claim_due(NOW + timedelta(days=1), 10, timedelta(0)) == []
+    assert await store.feeds.due(NOW + timedelta(days=1), 10) == []
+    assert await store.feeds.claim([feed], NOW, timedelta(0)) == []
     revived, created = await store.feeds.add("https://a.example/feed", "a", now=NOW)
     assert created and revived.state is FeedState.ACTIVE and revived.last_error is None
 
@@ -179,7 +190,7 @@ async def test_baseline_posts_are_archived_without_deliveries(store: Store) -> N
 async def test_same_entry_key_cannot_be_stored_twice(store: Store) -> None:
     feed, _ = await store.feeds.add("https://a.example/feed", "a", now=NOW)
     await put(store, feed.id, COST_SHARING)
-    with pytest.raises(Exception, match=r"(?i)unique|duplicate"):
+    with pytest.raises(EntryAlreadyStored):
         await put(store, feed.id, COST_SHARING)
     assert await store.briefs.count() == 1  # the failed transaction left nothing behind
 
@@ -242,7 +253,8 @@ async def test_meta_upserts(store: Store) -> None:
     assert await store.get_meta("commands-hash") == "b"
 
 
-async def test_removing_a_feed_row_cascades_to_its_posts_and_briefs(store: Store) -> None:
+async def test_removing_a_feed_row_cascades_to_its_posts_and_briefs(sql_store: Store) -> None:
+    store = sql_store  # the schema's cascades
     feed, _ = await store.feeds.add("https://a.example/feed", "a", now=NOW)
     await put(store, feed.id, COST_SHARING)
     assert await store.feeds.delete(feed.id)
@@ -265,19 +277,21 @@ async def test_a_paused_channel_keeps_its_queue_and_skips_a_stale_backlog_on_res
     await store.subscriptions.pause(sub.id, "403 Missing Permissions")
     old = await put(store, feed.id, GSOMIA)  # queued at NOW, while paused
     assert old.deliveries == 1
-    assert await store.outbox.claim_due(NOW + timedelta(days=5), 10, ["discord"]) == []
+    assert await store.outbox.due_ids(NOW + timedelta(days=5), 10, ["discord"]) == []
     later = NOW + timedelta(days=3)
     recent = await store.briefs.store_post(
         (await store.feeds.get(feed.id)),  # type: ignore[arg-type]
         NewPost(entry_for(COST_SHARING), analysis_for(COST_SHARING), "h2", True),
-        deliver=True,
+        fan_out=recipients,
         now=later,
     )
     assert await store.subscriptions.resume(sub.id, now=later + timedelta(hours=1))
     states = {d.brief_id: d.state for d in await store.outbox.all()}
     assert states[old.brief.id] is DeliveryState.SKIPPED  # type: ignore[union-attr]
     assert states[recent.brief.id] is DeliveryState.PENDING  # type: ignore[union-attr]
-    due = await store.outbox.claim_due(later + timedelta(hours=1), 10, ["discord"])
+    due = await store.outbox.load(
+        await store.outbox.due_ids(later + timedelta(hours=1), 10, ["discord"])
+    )
     assert [c.delivery.brief_id for c in due] == [recent.brief.id]  # type: ignore[union-attr]
 
 
@@ -291,7 +305,7 @@ async def test_store_post_keeps_only_a_well_formed_link(store: Store) -> None:
     ):
         entry = replace(entry_for(COST_SHARING), key=f"id:link-{n}", url=raw)
         stored = await store.briefs.store_post(
-            feed, NewPost(entry, analysis_for(COST_SHARING), f"h{n}", True), deliver=False, now=NOW
+            feed, NewPost(entry, analysis_for(COST_SHARING), f"h{n}", True), now=NOW
         )
         assert stored.brief is not None and stored.brief.url == kept
         again = await store.briefs.get(stored.brief.id)
@@ -306,7 +320,6 @@ async def test_a_brief_keeps_the_post_s_language(store: Store) -> None:
     stored = await store.briefs.store_post(
         feed,
         NewPost(entry_for(COST_SHARING), analysis, "hash-ko", True),
-        deliver=False,
         now=NOW,
     )
     assert stored.brief is not None and stored.brief.language == "ko"

@@ -2,8 +2,9 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from koreapage_bot.analysis.llm import LlmSettings, LlmSummarizer
-from koreapage_bot.analysis.pipeline import AnalysisSettings, OfflineAnalyzer
+from koreapage_bot.analysis.llm import LlmSummarizer
+from koreapage_bot.analysis.pipeline import OfflineAnalyzer
+from koreapage_bot.config import AnalysisConfig, LlmConfig, parse_settings
 from koreapage_bot.domain import ArticleInput
 from tests.unit.analysis.fake_llm import SUMMARY, FakeChatServer
 
@@ -24,11 +25,15 @@ async def chat() -> AsyncIterator[FakeChatServer]:
         yield server
 
 
-def _settings(server: FakeChatServer, timeout: float = 2.0) -> AnalysisSettings:
-    llm = LlmSettings(
-        base_url=server.base_url, model="tiny", api_key="k-123", timeout=timeout, enabled=True
+def _settings(server: FakeChatServer, timeout: float = 2.0) -> AnalysisConfig:
+    llm = LlmConfig(
+        enabled=True,
+        base_url=server.base_url,
+        model="tiny",
+        api_key="k-123",
+        timeout_seconds=timeout,
     )
-    return AnalysisSettings(llm=llm)
+    return AnalysisConfig(llm=llm)
 
 
 async def test_llm_summary_is_used_when_the_endpoint_answers(chat: FakeChatServer) -> None:
@@ -56,7 +61,7 @@ async def test_unreachable_endpoint_falls_back() -> None:
     # Bind and release a loopback port so nothing listens there.
     async with FakeChatServer() as server:
         url = server.base_url
-    summarizer = LlmSummarizer(LlmSettings(base_url=url, timeout=1.0, enabled=True))
+    summarizer = LlmSummarizer(LlmConfig(enabled=True, base_url=url, timeout_seconds=1.0))
     try:
         assert await summarizer.summarize(title="t", text="x") is None
     finally:
@@ -64,27 +69,23 @@ async def test_unreachable_endpoint_falls_back() -> None:
 
 
 async def test_off_by_default_no_request(chat: FakeChatServer) -> None:
-    llm = LlmSettings(base_url=chat.base_url, enabled=False)
-    async with OfflineAnalyzer(AnalysisSettings(llm=llm)) as analyzer:
+    llm = LlmConfig(enabled=False, base_url=chat.base_url)
+    async with OfflineAnalyzer(AnalysisConfig(llm=llm)) as analyzer:
         await analyzer.analyze(ARTICLE)
     assert chat.requests == []
 
 
-def test_settings_from_env() -> None:
-    env = {
-        "KOREAPAGE_LLM_BASE_URL": "http://127.0.0.1:9/v1",
-        "KOREAPAGE_LLM_MODEL": "m",
-        "KOREAPAGE_LLM_API_KEY": "secret",
-        "KOREAPAGE_LLM_ENABLED": "true",
-    }
-    s = LlmSettings.from_env(env)
+def test_settings_from_the_config_file_and_the_environment() -> None:
+    env = {"KOREAPAGE_LLM_BASE_URL": "http://127.0.0.1:9/v1", "KOREAPAGE_LLM_API_KEY": "secret"}
+    data = {"analysis": {"llm": {"enabled": True, "model": "m"}}}
+    s = parse_settings(data, env, "<test>", None).analysis.llm
     assert (s.base_url, s.model, s.api_key, s.enabled) == (
         "http://127.0.0.1:9/v1",
         "m",
         "secret",
         True,
     )
-    assert LlmSettings.from_env({}).enabled is False
+    assert parse_settings({}, {}, "<test>", None).analysis.llm.enabled is False
 
 
 async def test_the_llm_adds_a_why_it_matters_line(chat: FakeChatServer) -> None:

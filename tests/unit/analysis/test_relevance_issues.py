@@ -52,18 +52,17 @@ def test_a_passing_mention_is_not_a_key_issue() -> None:
 
 
 def test_threshold_is_configurable() -> None:
-    from koreapage_bot.analysis.pipeline import AnalysisSettings
+    from koreapage_bot.config import AnalysisConfig
 
     art = next(a for a in ARTICLES if a["id"] == "neg-economy")
-    strict = OfflineAnalyzer(AnalysisSettings(threshold=0.99))
-    lax = OfflineAnalyzer(AnalysisSettings(threshold=0.05))
+    strict = OfflineAnalyzer(AnalysisConfig(threshold=0.99))
+    lax = OfflineAnalyzer(AnalysisConfig(threshold=0.05))
     article = ArticleInput(id="e", title=art["title"], text=art["text"])
     assert not strict.analyze_now(article).relevant
     assert lax.analyze_now(article).relevant
 
 
 def test_user_terms_extend_the_taxonomy(tmp_path: Any) -> None:
-    from koreapage_bot.analysis.pipeline import AnalysisSettings
     from koreapage_bot.analysis.taxonomy import load_taxonomy
 
     path = tmp_path / "issues.toml"
@@ -72,7 +71,7 @@ def test_user_terms_extend_the_taxonomy(tmp_path: Any) -> None:
         'description = "Naval shipbuilding and repair."\n'
         'strong_terms = ["MASGA"]\nterms = ["shipbuilding", "shipyard", "shipyards"]\n'
     )
-    analyzer = OfflineAnalyzer(AnalysisSettings(taxonomy=load_taxonomy(path)))
+    analyzer = OfflineAnalyzer(taxonomy=load_taxonomy(path))
     result = analyzer.analyze_now(
         ArticleInput(
             id="s",

@@ -71,7 +71,7 @@ def test_help_with_a_topic() -> None:
         ("latest usfk", Latest(5, "usfk")),
         ("latest 5 usfk", Latest(5, "usfk")),
         ("latest usfk 5", Latest(5, "usfk")),
-        ("LATEST 20 USFK", Latest(20, "usfk")),
+        ("LATEST 10 USFK", Latest(10, "usfk")),
         ("  Latest    1\t  GSOMIA  ", Latest(1, "gsomia")),
         ("latest #usfk", Latest(5, "usfk")),
         ('latest "usfk" 2', Latest(2, "usfk")),
@@ -90,11 +90,11 @@ def test_latest_reads_leading_zeros_however_many() -> None:
 @pytest.mark.parametrize(
     ("text", "fragment"),
     [
-        ("latest 0", "between 1 and 20"),
-        ("latest 21", "between 1 and 20"),
-        ("latest -3", "between 1 and 20"),
-        ("latest 99999999999999999999", "between 1 and 20"),
-        ("latest " + "9" * 5000, "between 1 and 20"),  # more digits than int() converts
+        ("latest 0", "between 1 and 10"),
+        ("latest 11", "between 1 and 10"),
+        ("latest -3", "between 1 and 10"),
+        ("latest 99999999999999999999", "between 1 and 10"),
+        ("latest " + "9" * 5000, "between 1 and 10"),  # more digits than int() converts
         ("latest 2.5", "whole number"),
         ("latest 3 4", "one number"),
         ("latest usfk gsomia", "one issue"),

@@ -11,7 +11,6 @@ from koreapage_bot.delivery.ratelimit import (
     RateBudget,
     TokenBucket,
     discord_budget,
-    parse_ratelimit_headers,
     slack_budget,
 )
 from tests.unit.delivery.virtual_time import run_virtual
@@ -268,111 +267,6 @@ def test_penalty_never_shortens_an_existing_block() -> None:
     assert run_virtual(main()) >= 20 - EPS
 
 
-# --- learning from headers -----------------------------------------------------------------------
-
-
-def test_headers_with_nothing_remaining_wait_for_the_reset() -> None:
-    async def main() -> list[float]:
-        budget = RateBudget(1000.0, 1000.0, key_rate=100.0, key_burst=1.0, clock=now)
-        budget.update_from_headers("route", limit=5, remaining=0, reset_after=2.5)
-        stamps: list[float] = []
-        for _ in range(6):
-            await budget.acquire("route")
-            stamps.append(now())
-        return stamps
-
-    stamps = run_virtual(main())
-    # Nothing before the reset; then the full window (5); then steady refill (100/s).
-    assert stamps[0] == pytest.approx(2.5)
-    assert stamps[4] == pytest.approx(2.5)
-    assert stamps[5] == pytest.approx(2.51, abs=1e-6)
-    assert budget_burst_after_headers() == 5.0
-
-
-def budget_burst_after_headers() -> float:
-    async def main() -> float:
-        budget = discord_budget(clock=now)
-        budget.update_from_headers("r", limit=5, remaining=4, reset_after=1.0)
-        return budget.bucket("r").burst
-
-    return run_virtual(main())
-
-
-def test_headers_with_some_remaining_allow_exactly_that_many() -> None:
-    async def main() -> list[float]:
-        budget = RateBudget(1000.0, 1000.0, key_rate=0.01, key_burst=1.0, clock=now)
-        budget.update_from_headers("route", limit=10, remaining=1, reset_after=0.0)
-        budget.update_from_headers("route", limit=10, remaining=2, reset_after=7.0)
-        stamps: list[float] = []
-        for _ in range(4):
-            await budget.acquire("route")
-            stamps.append(now())
-        return stamps
-
-    stamps = run_virtual(main())
-    # The earlier header left 1 locally; the later "remaining=2" cannot raise it (in-flight).
-    assert stamps[0] == pytest.approx(0.0)
-    assert stamps[1] == pytest.approx(7.0)
-    assert stamps[2:] == [pytest.approx(7.0)] * 2
-
-
-def test_missing_header_values_change_nothing() -> None:
-    async def main() -> tuple[float, float]:
-        budget = slack_budget(clock=now)
-        budget.update_from_headers("C", None, 0, 10.0)
-        budget.update_from_headers("C", 5, None, 10.0)
-        budget.update_from_headers("C", 5, 0, None)
-        budget.update_from_info("C", None)
-        await budget.acquire("C")
-        return now(), budget.bucket("C").burst
-
-    assert run_virtual(main()) == (0.0, 1.0)
-
-
-def test_update_from_parsed_headers() -> None:
-    async def main() -> float:
-        budget = discord_budget(clock=now)
-        info = parse_ratelimit_headers(
-            {
-                "X-RateLimit-Limit": "5",
-                "X-RateLimit-Remaining": "0",
-                "X-RateLimit-Reset-After": "1.250",
-                "X-RateLimit-Bucket": "abcd1234",
-            }
-        )
-        budget.update_from_info("POST /channels/1/messages", info)
-        await budget.acquire("POST /channels/1/messages")
-        return now()
-
-    assert run_virtual(main()) == pytest.approx(1.25)
-
-
-def test_parse_ratelimit_headers() -> None:
-    info = parse_ratelimit_headers(
-        {
-            "x-ratelimit-limit": "5",
-            "X-RATELIMIT-REMAINING": "3",
-            "X-RateLimit-Reset-After": "0.75",
-            "X-RateLimit-Scope": "user",
-        }
-    )
-    assert info is not None
-    assert (info.limit, info.remaining, info.reset_after, info.scope) == (5, 3, 0.75, "user")
-    assert not info.is_global
-    glob = parse_ratelimit_headers({"X-RateLimit-Global": "true", "Retry-After": "2"})
-    assert glob is not None and glob.is_global and glob.retry_after == 2.0
-    scoped = parse_ratelimit_headers({"X-RateLimit-Scope": "global"})
-    assert scoped is not None and scoped.is_global
-    assert parse_ratelimit_headers({"Content-Type": "application/json"}) is None
-    bad = parse_ratelimit_headers(
-        {"X-RateLimit-Limit": "lots", "X-RateLimit-Remaining": "-1", "X-RateLimit-Bucket": "b1"}
-    )
-    assert bad is not None and bad.limit is None and bad.remaining is None
-    assert bad.bucket == "b1"
-    assert parse_ratelimit_headers({"X-RateLimit-Limit": "lots"}) is None
-    assert parse_ratelimit_headers({"Retry-After": "nan"}) is None
-
-
 # --- the bucket itself ---------------------------------------------------------------------------
 
 
@@ -439,39 +333,6 @@ def test_cancelled_waiter_takes_nothing_and_queue_moves_on() -> None:
     t_second, t_third = run_virtual(main())
     assert t_second == pytest.approx(1.0)  # the cancelled waiter's token went to the next one
     assert t_third == pytest.approx(2.0)
-
-
-def test_try_acquire_never_jumps_the_queue() -> None:
-    async def main() -> tuple[float, float, float]:
-        bucket = TokenBucket(1.0, 1.0, clock=now)
-        assert bucket.try_acquire() == 0.0
-        waiting = bucket.try_acquire()
-        queued = asyncio.create_task(bucket.acquire())
-        await asyncio.sleep(0)
-        await asyncio.sleep(1.0)  # a token is back, but the queued waiter owns it
-        during = bucket.try_acquire()
-        await queued
-        return waiting, during, now()
-
-    waiting, during, _ = run_virtual(main())
-    assert waiting == pytest.approx(1.0)
-    assert during > 0
-
-
-def test_budget_try_acquire_and_refund() -> None:
-    async def main() -> tuple[float, float, float, float]:
-        budget = RateBudget(1.0, 1.0, key_rate=10.0, key_burst=2.0, clock=now)
-        a = budget.try_acquire("k")
-        b = budget.try_acquire("k")  # global empty: the key token must be refunded
-        key_tokens = budget.bucket("k").tokens()
-        delay = budget.delay("k")
-        return a, b, key_tokens, delay
-
-    a, b, key_tokens, delay = run_virtual(main())
-    assert a == 0.0
-    assert b == pytest.approx(1.0)
-    assert key_tokens == pytest.approx(1.0)
-    assert delay == pytest.approx(1.0)
 
 
 def test_injected_clock_and_sleep_without_an_event_loop_clock() -> None:

@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-import re
 from datetime import UTC, date, datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 import pytest
 
 from koreapage_bot.delivery.view import (
-    ZWSP,
     collapse_whitespace,
-    escape_slack_mrkdwn,
     format_date,
     issue_labels,
     truncate,
@@ -112,45 +109,6 @@ def test_truncate_unicode() -> None:
 def test_collapse_whitespace() -> None:
     assert collapse_whitespace(" a\u00a0 b\n") == "a b"
     assert collapse_whitespace(None) == ""
-
-
-# --- Slack ---------------------------------------------------------------------------------------
-
-SLACK_CONTROL = re.compile(r"<[!@#][^>]*>|<https?://[^>]*>")
-
-
-@pytest.mark.parametrize(
-    "text",
-    [
-        "<!channel> urgent",
-        "<!here|here> and <!everyone>",
-        "hi <@U123ABC> and <#C999|general>",
-        "<!subteam^S123|@team> look",
-        "<https://evil.example|https://good.example>",
-        "<<!channel>>",
-    ],
-)
-def test_escape_slack_mrkdwn_defuses_control_sequences(text: str) -> None:
-    out = escape_slack_mrkdwn(text)
-    assert "<" not in out and ">" not in out
-    assert SLACK_CONTROL.search(out) is None
-
-
-def test_escape_slack_mrkdwn_exact() -> None:
-    assert escape_slack_mrkdwn("a & b < c > d") == "a &amp; b &lt; c &gt; d"
-    # Already-escaped text is escaped again: the reader sees exactly what the feed had.
-    assert escape_slack_mrkdwn("&amp;") == "&amp;amp;"
-    assert escape_slack_mrkdwn("<!channel>") == "&lt;!channel&gt;"
-    assert escape_slack_mrkdwn(None) == ""
-    assert escape_slack_mrkdwn("*bold* _it_ 한국어") == "*bold* _it_ 한국어"
-
-
-def test_escape_slack_mrkdwn_breaks_bare_mass_mentions() -> None:
-    assert escape_slack_mrkdwn("@channel @here @everyone") == (
-        f"@{ZWSP}channel @{ZWSP}here @{ZWSP}everyone"
-    )
-    assert escape_slack_mrkdwn("@channel", break_mass_mentions=False) == "@channel"
-    assert escape_slack_mrkdwn("@channels") == "@channels"
 
 
 # --- dates and labels ----------------------------------------------------------------------------

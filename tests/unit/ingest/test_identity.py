@@ -9,7 +9,7 @@ from koreapage_bot.ingest.identity import (
     canonical_link,
     content_hash,
     entry_keys,
-    html_to_text,
+    inline_text,
 )
 
 WHEN = datetime(2024, 5, 2, 3, 0, tzinfo=UTC)
@@ -108,36 +108,36 @@ def test_content_hash_ignores_markup_and_spacing() -> None:
     assert plain != content_hash("Cost sharing deal", "Seoul agreed to pay less.")
 
 
-def test_html_to_text() -> None:
-    assert html_to_text("<b>Allies</b> &amp; partners<script>x()</script>") == "Allies & partners"
-    assert html_to_text("a<br>b") == "a b"
-    assert html_to_text("plain   text") == "plain text"
+def test_inline_text() -> None:
+    assert inline_text("<b>Allies</b> &amp; partners<script>x()</script>") == "Allies & partners"
+    assert inline_text("a<br>b") == "a b"
+    assert inline_text("plain   text") == "plain text"
 
 
-# --- html_to_text (one line) ---------------------------------------------------------------
+# --- inline_text (one line) ---------------------------------------------------------------
 
 
-def test_html_to_text_strips_tags_scripts_and_entities() -> None:
+def test_inline_text_strips_tags_scripts_and_entities() -> None:
     html = (
         "<div><p>Talks&nbsp;resume &amp; <b>progress</b></p>"
         "<script>alert('x')</script><style>p{}</style>"
         "<ul><li>one</li><li>two</li></ul>line<br>break</div>"
     )
-    assert html_to_text(html) == "Talks resume & progress one two line break"
+    assert inline_text(html) == "Talks resume & progress one two line break"
 
 
-def test_html_to_text_passes_html_to_text_through() -> None:
-    assert html_to_text("a < b and c > d") == "a < b and c > d"
-    assert html_to_text("  many\n\nlines\there ") == "many lines here"
-    assert html_to_text("x<y and 3<4") == "x<y and 3<4"
-    assert html_to_text("AT&T") == "AT&T"
+def test_inline_text_passes_plain_text_through() -> None:
+    assert inline_text("a < b and c > d") == "a < b and c > d"
+    assert inline_text("  many\n\nlines\there ") == "many lines here"
+    assert inline_text("x<y and 3<4") == "x<y and 3<4"
+    assert inline_text("AT&T") == "AT&T"
 
 
 @pytest.mark.parametrize("value", [None, "", "   ", "<p></p>"])
-def test_html_to_text_empty(value: str | None) -> None:
-    assert html_to_text(value) == ""
+def test_inline_text_empty(value: str | None) -> None:
+    assert inline_text(value) == ""
 
 
-def test_html_to_text_decodes_numeric_entities_and_survives_broken_html() -> None:
-    assert html_to_text("&#54620;&#48120; &#x1F1F0;&#x1F1F7;") == "한미 🇰🇷"
-    assert html_to_text("<p>unclosed <b>bold <i>italic") == "unclosed bold italic"
+def test_inline_text_decodes_numeric_entities_and_survives_broken_html() -> None:
+    assert inline_text("&#54620;&#48120; &#x1F1F0;&#x1F1F7;") == "한미 🇰🇷"
+    assert inline_text("<p>unclosed <b>bold <i>italic") == "unclosed bold italic"

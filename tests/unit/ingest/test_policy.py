@@ -6,12 +6,13 @@ from datetime import UTC, datetime
 
 import pytest
 
+from koreapage_bot.config import PollConfig
 from koreapage_bot.domain import Feed, FeedState
 from koreapage_bot.ingest.fetch import FetchResult
 from koreapage_bot.ingest.policy import (
-    FeedUpdate,
+    MAX_DELAY_SECONDS,
     Outcome,
-    PollSettings,
+    PollDecision,
     body_hash,
     decide,
     parse_failed,
@@ -19,7 +20,7 @@ from koreapage_bot.ingest.policy import (
 
 NOW = datetime(2024, 6, 1, 12, 0, tzinfo=UTC)
 URL = "https://alliance-watch.example/feed.xml"
-SETTINGS = PollSettings(interval_seconds=900, jitter_fraction=0.1, broken_after=3)
+SETTINGS = PollConfig(interval_seconds=900, min_interval_seconds=300, jitter=0.1, broken_after=3)
 
 
 def feed(**changes: object) -> Feed:
@@ -39,9 +40,8 @@ def err(status: int | None, error: str = "boom", **changes: object) -> FetchResu
     return FetchResult(**values)  # type: ignore[arg-type]
 
 
-def delay(update: FeedUpdate) -> float:
-    assert update.next_poll_at is not None
-    return (update.next_poll_at - NOW).total_seconds()
+def delay(decision: PollDecision) -> float:
+    return (decision.update.next_poll_at - NOW).total_seconds()
 
 
 def test_new_body_is_parsed_and_validators_stored() -> None:
@@ -49,10 +49,10 @@ def test_new_body_is_parsed_and_validators_stored() -> None:
         feed(), ok(etag='"v1"', last_modified="Sat, 01 Jun 2024 10:00:00 GMT"), NOW, SETTINGS
     )
     assert up.outcome is Outcome.CHANGED and up.parse
-    assert up.etag == '"v1"' and up.last_modified == "Sat, 01 Jun 2024 10:00:00 GMT"
-    assert up.content_hash == body_hash(b"<rss/>")
+    assert up.update.etag == '"v1"' and up.update.last_modified == "Sat, 01 Jun 2024 10:00:00 GMT"
+    assert up.update.content_hash == body_hash(b"<rss/>")
     assert 900 <= delay(up) <= 990
-    assert up.state is FeedState.ACTIVE and up.consecutive_failures == 0
+    assert up.update.state is FeedState.ACTIVE and up.update.consecutive_failures == 0
 
 
 def test_unchanged_body_hash_skips_parsing() -> None:
@@ -66,7 +66,7 @@ def test_304_keeps_validators_when_response_omits_them() -> None:
         f, FetchResult(url=URL, final_url=URL, status=304, not_modified=True), NOW, SETTINGS
     )
     assert up.outcome is Outcome.NOT_MODIFIED and not up.parse
-    assert (up.etag, up.last_modified, up.content_hash) == ('"v1"', "x", "h")
+    assert (up.update.etag, up.update.last_modified, up.update.content_hash) == ('"v1"', "x", "h")
 
 
 def test_max_age_moves_next_poll_later_but_capped() -> None:
@@ -75,7 +75,7 @@ def test_max_age_moves_next_poll_later_but_capped() -> None:
     short = decide(feed(), ok(max_age=10), NOW, SETTINGS)
     assert delay(short) >= 900  # never faster than the interval
     huge = decide(feed(), ok(max_age=10**8), NOW, SETTINGS)
-    assert delay(huge) <= SETTINGS.max_delay_seconds * 1.1
+    assert delay(huge) <= MAX_DELAY_SECONDS * 1.1
 
 
 @pytest.mark.parametrize("status", [429, 503])
@@ -84,7 +84,7 @@ def test_retry_after_moves_next_poll(status: int) -> None:
     assert up.outcome is Outcome.FAILED and 5 * 3600 <= delay(up) <= 5.5 * 3600
     capped = decide(feed(), err(status, retry_after=30 * 86400), NOW, SETTINGS)
     assert delay(capped) <= 86400 * 1.1
-    assert capped.consecutive_failures == 1 and capped.last_error == "boom"
+    assert capped.update.consecutive_failures == 1 and capped.update.last_error == "boom"
 
 
 def test_retry_after_ignored_on_other_statuses() -> None:
@@ -99,16 +99,16 @@ def test_exponential_backoff_then_broken_then_recovery() -> None:
         up = decide(f, err(None, "timed out"), NOW, SETTINGS, random.Random(1))
         delays.append(delay(up))
         f = feed(
-            consecutive_failures=up.consecutive_failures,
-            state=up.state,
-            last_error=up.last_error,
+            consecutive_failures=up.update.consecutive_failures,
+            state=up.update.state,
+            last_error=up.update.last_error,
         )
     assert delays[0] < delays[1] < delays[2] < delays[3]
     assert f.state is FeedState.BROKEN and f.consecutive_failures == 4
     assert f.last_error == "timed out"
     healed = decide(f, ok(), NOW, SETTINGS)
-    assert healed.state is FeedState.ACTIVE and healed.consecutive_failures == 0
-    assert healed.last_error is None
+    assert healed.update.state is FeedState.ACTIVE and healed.update.consecutive_failures == 0
+    assert healed.update.last_error is None
 
 
 def test_backoff_is_capped() -> None:
@@ -118,16 +118,16 @@ def test_backoff_is_capped() -> None:
 
 def test_410_disables_at_once() -> None:
     up = decide(feed(), err(410, "HTTP 410 Gone"), NOW, SETTINGS)
-    assert up.state is FeedState.DISABLED and up.next_poll_at is None and not up.parse
-    assert up.last_error == "HTTP 410 Gone"
+    assert up.update.state is FeedState.DISABLED and not up.parse
+    assert up.update.last_error == "HTTP 410 Gone"
 
 
 def test_permanent_redirect_hands_back_new_url() -> None:
     new = "https://alliance-watch.example/rss"
     up = decide(feed(), ok(permanent_redirect_url=new), NOW, SETTINGS)
-    assert up.new_url == new
+    assert up.update.new_url == new
     failed = decide(feed(), err(500, permanent_redirect_url=new), NOW, SETTINGS)
-    assert failed.new_url is None  # only a working target is worth storing
+    assert failed.update.new_url is None  # only a working target is worth storing
 
 
 def test_feed_interval_respected_and_floored() -> None:
@@ -148,12 +148,9 @@ def test_parse_failure_forgets_validators() -> None:
     up = decide(f, ok(etag='"new"'), NOW, SETTINGS)
     failed = parse_failed(f, up, "not a feed", NOW, SETTINGS)
     assert failed.outcome is Outcome.FAILED and not failed.parse
-    assert (failed.etag, failed.last_modified, failed.content_hash) == (None, None, None)
-    assert failed.last_error == "not a feed" and failed.consecutive_failures == 1
-
-
-def test_settings_validation() -> None:
-    with pytest.raises(ValueError):
-        PollSettings(interval_seconds=60, min_interval_seconds=300)
-    with pytest.raises(ValueError):
-        PollSettings(jitter_fraction=2)
+    assert (failed.update.etag, failed.update.last_modified, failed.update.content_hash) == (
+        None,
+        None,
+        None,
+    )
+    assert failed.update.last_error == "not a feed" and failed.update.consecutive_failures == 1

@@ -1,6 +1,6 @@
 """The Discord adapter: owns the discord.py client, its command tree, sync and lifetime.
 
-Bootstrap: `adapter = DiscordAdapter(DiscordSettings.from_env(env), command_api)`, register
+Bootstrap: `adapter = DiscordAdapter(settings.discord, command_api)`, register
 `adapter.publisher` with the dispatcher, `await adapter.start()`, and at shutdown
 `await adapter.close()` — all in the bot's one event loop.
 """
@@ -20,8 +20,8 @@ from discord import app_commands
 
 from koreapage_bot.adapters.discord.commands import install
 from koreapage_bot.adapters.discord.publisher import DiscordPublisher
-from koreapage_bot.adapters.discord.settings import DEFAULT_API_BASE, DiscordSettings
 from koreapage_bot.commands.api import CommandApi
+from koreapage_bot.config import DiscordConfig
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +34,7 @@ Tree = app_commands.CommandTree[discord.Client]
 # DEFAULT_GATEWAY` is where a non-sharded Client connects (AutoShardedClient asks
 # `GET /gateway/bot` under the REST root instead). Both are class attributes, so the override is
 # process-wide: one Discord bot per process, which is how this bot runs.
+DEFAULT_API_BASE = "https://discord.com/api/v10"
 _DEFAULTS: dict[str, Any] = {}
 
 
@@ -123,7 +124,7 @@ class _ShardedBot(discord.AutoShardedClient):
 class DiscordAdapter:
     platform = "discord"
 
-    def __init__(self, settings: DiscordSettings, api: CommandApi) -> None:
+    def __init__(self, settings: DiscordConfig, api: CommandApi) -> None:
         self.settings = settings
         self.api = api
         self.publisher = DiscordPublisher(lambda: self._client, settings)

@@ -16,6 +16,7 @@ from discord import app_commands
 
 from koreapage_bot.adapters.discord.render import no_mentions, render_reply, to_embeds
 from koreapage_bot.commands.api import CommandApi
+from koreapage_bot.commands.grammar import LATEST_DEFAULT, LATEST_MAX, LATEST_MIN
 from koreapage_bot.commands.replies import Caller, Reply, ReplyKind
 
 log = logging.getLogger(__name__)
@@ -24,7 +25,6 @@ Interaction = discord.Interaction[discord.Client]
 Work = Callable[[Caller], Awaitable[Reply]]
 CHOICES_MAX = 25  # Discord shows at most 25 autocomplete choices
 CHOICE_MAX = 100  # choice name and value length
-LATEST_MAX = 10  # one message holds at most 10 embeds
 
 FAILED = Reply(
     ReplyKind.ERROR,
@@ -157,16 +157,18 @@ class BriefsGroup(app_commands.Group):
         self.r = r
 
     @app_commands.command(name="latest", description="The most recent briefs")
-    @app_commands.describe(count="How many (1-10)", issue="Only briefs on this key issue")
+    @app_commands.describe(
+        count=f"How many ({LATEST_MIN}-{LATEST_MAX})", issue="Only briefs on this key issue"
+    )
     async def latest(
         self,
         interaction: Interaction,
-        count: app_commands.Range[int, 1, LATEST_MAX] = 5,
+        count: app_commands.Range[int, LATEST_MIN, LATEST_MAX] = LATEST_DEFAULT,
         issue: str | None = None,
     ) -> None:
         # Discord checks the range it was told; a client that does not is answered the same.
-        if not 1 <= count <= LATEST_MAX:
-            usage = _usage(f"Count must be between 1 and {LATEST_MAX}.")
+        if not LATEST_MIN <= count <= LATEST_MAX:
+            usage = _usage(f"Count must be between {LATEST_MIN} and {LATEST_MAX}.")
             await self.r.answer(interaction, usage, public=False)
             return
         await self.r.answer(interaction, lambda c: self.r.api.latest(c, count, issue), public=True)

@@ -22,7 +22,7 @@ def bot_permissions(*, threads: bool = True, webhooks: bool = False) -> discord.
 
 
 def invite_url(application_id: str, *, threads: bool = True, webhooks: bool = False) -> str:
-    """`threads` / `webhooks` should follow DiscordSettings.allow_threads / allow_webhooks."""
+    """`threads` / `webhooks` should follow DiscordConfig.allow_threads / allow_webhooks."""
     return discord.utils.oauth_url(
         int(application_id),
         permissions=bot_permissions(threads=threads, webhooks=webhooks),

@@ -29,7 +29,7 @@ from koreapage_bot.adapters.discord.render import (
     to_embeds,
     truncate,
 )
-from koreapage_bot.adapters.discord.settings import DiscordSettings
+from koreapage_bot.config import DiscordConfig
 from koreapage_bot.ports import (
     BriefView,
     DeliveryTarget,
@@ -178,7 +178,7 @@ class DiscordPublisher:
     platform = "discord"
 
     def __init__(
-        self, client: Callable[[], discord.Client | None], settings: DiscordSettings
+        self, client: Callable[[], discord.Client | None], settings: DiscordConfig
     ) -> None:
         self._client = client  # the adapter's current client (None before start)
         self._settings = settings

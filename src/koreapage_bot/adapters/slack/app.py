@@ -19,9 +19,9 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from koreapage_bot.adapters.slack.commands import AdminResolver, register_commands
 from koreapage_bot.adapters.slack.publisher import SlackPublisher, publishing_client
-from koreapage_bot.adapters.slack.settings import SlackMode, SlackSettings
 from koreapage_bot.adapters.slack.verify import MemoryReplayGuard, Refused, check_replay, verify
 from koreapage_bot.commands.api import CommandApi
+from koreapage_bot.config import SlackConfig, SlackMode
 from koreapage_bot.error_text import bounded_error
 from koreapage_bot.http import HttpServer
 from koreapage_bot.ports import ReplayGuard
@@ -34,7 +34,7 @@ class SlackAdapter:
 
     def __init__(
         self,
-        settings: SlackSettings,
+        settings: SlackConfig,
         commands: CommandApi,
         http: HttpServer | None = None,
         *,

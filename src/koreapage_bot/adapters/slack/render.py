@@ -11,13 +11,9 @@ import re
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+from koreapage_bot.adapters.slack.mrkdwn import escape_slack_mrkdwn
 from koreapage_bot.commands.replies import FeedLine, Reply, ReplyKind, SubscriptionLine
-from koreapage_bot.delivery.view import (
-    escape_slack_mrkdwn,
-    format_date,
-    language_label,
-    truncate,
-)
+from koreapage_bot.delivery.view import format_date, language_label, truncate
 from koreapage_bot.links import web_link
 from koreapage_bot.ports import BriefView
 
