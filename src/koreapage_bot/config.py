@@ -6,7 +6,7 @@ takes these validated objects; nothing else reads the environment.
 
 The environment (README.md, "Configuration", lists each variable):
 - KOREAPAGE_CONFIG, KOREAPAGE_DATABASE_URL, KOREAPAGE_ADMIN_IDS, KOREAPAGE_LLM_API_KEY,
-  KOREAPAGE_LLM_BASE_URL (here), KOREAPAGE_LOG_LEVEL (cli.common);
+  KOREAPAGE_LLM_BASE_URL (here), KOREAPAGE_LOG_LEVEL and KOREAPAGE_LOG_FORMAT (cli.common);
 - KOREAPAGE_HTTP_HOST, KOREAPAGE_HTTP_PORT: the bot's web server (`ServerConfig`);
 - DISCORD_*: the Discord adapter (`DiscordConfig`), started when DISCORD_TOKEN is set;
 - SLACK_*: the Slack adapter (`SlackConfig`), started when SLACK_BOT_TOKEN is set.

@@ -651,6 +651,17 @@ class Dispatcher:
             await outbox.mark_sent(d.id, outcome.message_id, now)
             self._stats.sent += 1
             self._metrics.delivery(target.platform, "sent")
+            log.debug(
+                "delivery %d sent to %s:%s",
+                d.id,
+                target.platform,
+                target.channel,
+                extra={
+                    **_fields("delivery_sent", d.id, target.platform),
+                    "subscription_id": target.subscription_id,
+                    "brief_id": d.brief_id,
+                },
+            )
         elif isinstance(outcome, RetryAfter):
             if outcome.rate_limited:
                 # Never dropped for a rate limit: wait what the platform asked, no attempt spent.
