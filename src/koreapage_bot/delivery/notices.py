@@ -203,7 +203,7 @@ class Notifier:
         return [(t.platform, t.channel) for t in self._targets()]
 
     def notify(self, notice: Notice) -> None:
-        if not self._channels or self._closed:
+        if self._closed or not self._targets():  # no admin channel on a running platform
             return
         try:
             loop = asyncio.get_running_loop()
