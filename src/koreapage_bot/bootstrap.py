@@ -18,17 +18,21 @@ from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from koreapage_bot.adapters.console import CONSOLE_PLATFORM, ConsolePublisher
 from koreapage_bot.analysis.pipeline import OfflineAnalyzer
 from koreapage_bot.analysis.taxonomy import Taxonomy, TaxonomyError, load_taxonomy
+from koreapage_bot.commands.api import CommandApi
 from koreapage_bot.commands.feedprobe import make_prober
+from koreapage_bot.commands.metered import MeteredCommands
 from koreapage_bot.commands.service import CommandService
 from koreapage_bot.config import ConfigError, Settings, SlackMode
 from koreapage_bot.delivery.digests import Digests
 from koreapage_bot.delivery.dispatcher import Dispatcher
+from koreapage_bot.delivery.notices import Notifier
 from koreapage_bot.delivery.ratelimit import RateBudget, discord_budget, slack_budget
 from koreapage_bot.domain import IssueTag
 from koreapage_bot.ingest.fetch import FeedFetcher
 from koreapage_bot.ingest.moves import sync_config_feeds
 from koreapage_bot.ingest.pipeline import PollPipeline, poll_lease
 from koreapage_bot.ingest.poller import Poller
+from koreapage_bot.metrics import PrometheusMetrics
 from koreapage_bot.ports import Publisher, ReplayGuard, SubscriptionSpec
 from koreapage_bot.scheduler import BotScheduler
 from koreapage_bot.store.store import Store
@@ -58,6 +62,8 @@ class Bot:
     scheduler: BotScheduler
     digests: Digests
     console: Console
+    metrics: PrometheusMetrics
+    notifier: Notifier
     adapters: list[ChatAdapter] = field(default_factory=list)
     http: Any = None  # koreapage_bot.http.HttpServer when serving
 
@@ -132,6 +138,22 @@ async def open_bot(
             for hook in wake:
                 hook()
 
+        # One registry per bot: nothing is counted in a global, two bots in a process apart.
+        metrics = PrometheusMetrics()
+        # Filled in once the chat adapters exist; the notifier reads them at each batch.
+        publishers: dict[str, Publisher] = {CONSOLE_PLATFORM: ConsolePublisher(console)}
+        budgets: dict[str, RateBudget] = {}
+        notifier = Notifier(
+            store.notices,
+            settings.notices.channels(),
+            publishers,
+            budgets,
+            metrics,
+            timeout=settings.delivery.publish_timeout_seconds,
+        )
+        # Before the store closes: a notice in flight still records itself.
+        stack.push_async_callback(notifier.close)
+
         poller = Poller(
             store,
             analyzer,
@@ -141,6 +163,8 @@ async def open_bot(
             pages=pages,
             analysis=settings.analysis,
             on_deliveries=on_deliveries,
+            metrics=metrics,
+            notices=notifier,
         )
         pipeline = PollPipeline(
             poller,
@@ -163,12 +187,14 @@ async def open_bot(
             on_feed_added=scheduler.wake_polls,
             max_chat_feeds=settings.delivery.max_chat_feeds,
         )
-        publishers: dict[str, Publisher] = {CONSOLE_PLATFORM: ConsolePublisher(console)}
-        budgets: dict[str, RateBudget] = {}
         adapters: list[ChatAdapter] = []
         http = None
         if chat:
-            http, adapters = _chat_adapters(settings, commands, store.replays)
+            # Adapters get the service through a counter of commands by name and outcome.
+            metered = MeteredCommands(commands, metrics)
+            http, adapters = _chat_adapters(settings, metered, store.replays)
+            if http is not None:
+                http.mount("/metrics", metrics.handler(store.stats.stats), ("GET", "HEAD"))
             if http is not None and settings.web.enabled:
                 from koreapage_bot.web import mount_web
 
@@ -189,6 +215,8 @@ async def open_bot(
             settings.delivery,
             budgets,
             concurrency=settings.delivery.max_in_flight,
+            metrics=metrics,
+            notices=notifier,
         )
         wake.append(dispatcher.wake)
         yield Bot(
@@ -202,6 +230,8 @@ async def open_bot(
             scheduler=scheduler,
             digests=digests,
             console=console,
+            metrics=metrics,
+            notifier=notifier,
             adapters=adapters,
             http=http,
         )
@@ -231,7 +261,7 @@ def _first_line(exc: BaseException) -> str:
 
 
 def _chat_adapters(
-    settings: Settings, commands: CommandService, replays: ReplayGuard
+    settings: Settings, commands: CommandApi, replays: ReplayGuard
 ) -> tuple[Any, list[ChatAdapter]]:
     """The adapters whose tokens are set. Imported lazily: the SDKs load only when used."""
     adapters: list[ChatAdapter] = []
@@ -260,6 +290,15 @@ async def prepare(bot: Bot) -> None:
     )
     if added:
         log.info("added %d feeds from %s", added, bot.settings.config_path or "the default config")
+    running = {adapter.platform for adapter in bot.adapters}
+    for platform in bot.settings.notices.channels():
+        if platform not in running:
+            log.warning(
+                "notices.%s_channel is set, but the %s adapter is not running (no token): "
+                "no notices there",
+                platform,
+                platform.capitalize(),
+            )
     console_sub = await bot.store.subscriptions.for_channel(
         CONSOLE_PLATFORM, bot.settings.delivery.console_channel
     )
@@ -328,6 +367,8 @@ async def run_bot(bot: Bot, stop: asyncio.Event) -> None:
                 log.warning("deliveries still in flight after %.0f s; leaving them in doubt", grace)
             except asyncio.CancelledError:
                 pass
+        # Notices reported by the last sends go out before the adapters close.
+        await bot.notifier.close(grace=5.0)
         for adapter in reversed(started):
             try:
                 await adapter.close()
@@ -348,7 +389,9 @@ async def run_once(bot: Bot) -> None:
         await bot.dispatcher.recover()
         await bot.scheduler.tick()
         await bot.dispatcher.drain()
+        await bot.notifier.flush()
     finally:
+        await bot.notifier.close(grace=5.0)
         await bot.dispatcher.close()
         for adapter in reversed(started):
             await adapter.close()

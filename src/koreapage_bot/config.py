@@ -6,7 +6,7 @@ takes these validated objects; nothing else reads the environment.
 
 The environment (README.md, "Configuration", lists each variable):
 - KOREAPAGE_CONFIG, KOREAPAGE_DATABASE_URL, KOREAPAGE_ADMIN_IDS, KOREAPAGE_LLM_API_KEY,
-  KOREAPAGE_LLM_BASE_URL (here), KOREAPAGE_LOG_LEVEL (cli.common);
+  KOREAPAGE_LLM_BASE_URL (here), KOREAPAGE_LOG_LEVEL and KOREAPAGE_LOG_FORMAT (cli.common);
 - KOREAPAGE_HTTP_HOST, KOREAPAGE_HTTP_PORT: the bot's web server (`ServerConfig`);
 - DISCORD_*: the Discord adapter (`DiscordConfig`), started when DISCORD_TOKEN is set;
 - SLACK_*: the Slack adapter (`SlackConfig`), started when SLACK_BOT_TOKEN is set.
@@ -127,6 +127,20 @@ class WebConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class NoticesConfig:
+    """The operators' admin channels (`[notices]`): a broken or disabled feed, a paused
+    channel and dead deliveries are told there, once per cause a day. None: no notices."""
+
+    discord_channel: str | None = None  # a channel id (digits)
+    slack_channel: str | None = None  # a channel id (C…, G…)
+
+    def channels(self) -> dict[str, str]:
+        """platform -> admin channel, for the platforms that have one."""
+        found = {"discord": self.discord_channel, "slack": self.slack_channel}
+        return {platform: channel for platform, channel in found.items() if channel}
+
+
+@dataclass(frozen=True, slots=True)
 class ServerConfig:
     """The bot's own HTTP server (/healthz, /slack/events, the web archive)."""
 
@@ -218,6 +232,7 @@ class Settings:
     analysis: AnalysisConfig
     delivery: DeliveryConfig
     web: WebConfig = field(default_factory=WebConfig)
+    notices: NoticesConfig = field(default_factory=NoticesConfig)
     server: ServerConfig = field(default_factory=ServerConfig)
     discord: DiscordConfig | None = None  # None: DISCORD_TOKEN is not set
     slack: SlackConfig | None = None  # None: SLACK_BOT_TOKEN is not set
@@ -340,7 +355,9 @@ def parse_settings(
     data: Mapping[str, Any], env: Mapping[str, str], source: str, path: Path | None
 ) -> Settings:
     top = _Reader(data, "", source)
-    top.check_unknown(frozenset({"feeds", "poll", "http", "analysis", "delivery", "web"}))
+    top.check_unknown(
+        frozenset({"feeds", "poll", "http", "analysis", "delivery", "web", "notices"})
+    )
 
     p = _Reader(_table(data, "poll", source), "poll.", source)
     poll = PollConfig(
@@ -434,6 +451,7 @@ def parse_settings(
     d.check_unknown()
 
     web = _web(_Reader(_table(data, "web", source), "web.", source))
+    notices = _notices(_Reader(_table(data, "notices", source), "notices.", source))
 
     database_url = env.get("KOREAPAGE_DATABASE_URL") or DEFAULT_DATABASE_URL
     if not database_url.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
@@ -451,6 +469,7 @@ def parse_settings(
         analysis=analysis,
         delivery=delivery,
         web=web,
+        notices=notices,
         server=server_config(env),
         discord=discord_config(env) if _env(env, "DISCORD_TOKEN") else None,
         slack=slack_config(env) if _env(env, "SLACK_BOT_TOKEN") else None,
@@ -488,6 +507,23 @@ def _web(w: _Reader) -> WebConfig:
     )
     w.check_unknown()
     return config
+
+
+_DISCORD_ID = re.compile(r"^[0-9]{15,20}$")
+_SLACK_CHANNEL = re.compile(r"^[CG][A-Z0-9]{2,}$")
+
+
+def _notices(n: _Reader) -> NoticesConfig:
+    discord = (n.get("discord_channel", str, "") or "").strip() or None
+    if discord is not None and not _DISCORD_ID.match(discord):
+        raise n.fail("discord_channel", f"must be a Discord channel id (digits), got {discord!r}")
+    slack = (n.get("slack_channel", str, "") or "").strip() or None
+    if slack is not None and not _SLACK_CHANNEL.match(slack):
+        raise n.fail(
+            "slack_channel", f"must be a Slack channel id (C… or G…, not a name), got {slack!r}"
+        )
+    n.check_unknown()
+    return NoticesConfig(discord_channel=discord, slack_channel=slack)
 
 
 # -- the environment: the HTTP server and the chat adapters -----------------------------------

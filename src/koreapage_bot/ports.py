@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any, Protocol, runtime_checkable
 
 from koreapage_bot.domain import (
@@ -564,3 +564,148 @@ class Storage(Protocol):
 
     async def get_meta(self, key: str) -> str | None: ...
     async def set_meta(self, key: str, value: str) -> None: ...
+
+
+# -- what operators see: metrics, the store's gauges, notices ---------------------------------
+
+
+class Metrics(Protocol):
+    """What the core counts, in plain words and labels. bootstrap passes the Prometheus one
+    (koreapage_bot.metrics); the core never imports a metrics library. Each call is cheap and
+    never raises."""
+
+    def poll(self, outcome: str, status: int | None, seconds: float) -> None:
+        """One feed poll: the policy's outcome ("changed", "not_modified", "unchanged",
+        "failed", "gone", "error"), the HTTP status (None: no response) and the fetch time."""
+        ...
+
+    def new_post(self, *, brief: bool) -> None:
+        """A post stored for the first time; `brief` when it made a brief."""
+        ...
+
+    def analysis(self, seconds: float) -> None:
+        """One post analysed in `seconds`."""
+        ...
+
+    def delivery(self, platform: str, result: str) -> None:
+        """One delivery attempt's result: "sent", "retry", "rate_limited", "paused", "dead"."""
+        ...
+
+    def rate_limited(self, platform: str, *, platform_wide: bool) -> None:
+        """A platform answered 429 (for one channel, or for every channel of the platform)."""
+        ...
+
+    def rate_limit_wait(self, platform: str, seconds: float) -> None:
+        """Time a send waited for the platform's rate budget."""
+        ...
+
+    def command(self, platform: str, command: str, outcome: str) -> None:
+        """A slash command ("briefs latest") answered with a reply of kind `outcome`."""
+        ...
+
+    def notice(self, platform: str, result: str) -> None:
+        """A notice to the operators: "sent", "failed" or "repeat" (already sent today)."""
+        ...
+
+
+class NoMetrics:
+    """Counts nothing (CLI commands, tests that do not look)."""
+
+    def poll(self, outcome: str, status: int | None, seconds: float) -> None:
+        pass
+
+    def new_post(self, *, brief: bool) -> None:
+        pass
+
+    def analysis(self, seconds: float) -> None:
+        pass
+
+    def delivery(self, platform: str, result: str) -> None:
+        pass
+
+    def rate_limited(self, platform: str, *, platform_wide: bool) -> None:
+        pass
+
+    def rate_limit_wait(self, platform: str, seconds: float) -> None:
+        pass
+
+    def command(self, platform: str, command: str, outcome: str) -> None:
+        pass
+
+    def notice(self, platform: str, result: str) -> None:
+        pass
+
+
+@dataclass(frozen=True, slots=True)
+class StoreStats:
+    """What the database holds right now, for the metrics page (read at each scrape)."""
+
+    feeds: Mapping[str, int]  # feed state -> feeds
+    deliveries: Mapping[tuple[str, str], int]  # (platform, delivery state) -> rows
+    # platform -> when the longest-waiting due row (pending, its channel not paused) fell due
+    oldest_due: Mapping[str, datetime]
+
+
+class StatsSource(Protocol):
+    async def stats(self, now: datetime) -> StoreStats: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Notice:
+    """A message for the operators' admin channels. `headline`, the field labels and `hint`
+    are the bot's own words (the hint may show commands in `code`); field values quote feeds,
+    channels and errors, which are untrusted: each adapter escapes them for its platform."""
+
+    cause: str  # what it is about ("feed_broken:12"): one notice per cause and day
+    headline: str
+    fields: tuple[tuple[str, str], ...] = ()
+    hint: str | None = None
+
+    @property
+    def text(self) -> str:
+        """Plain text, unescaped (the console, logs and notification previews)."""
+        lines = [self.headline, *(f"{label}: {value}" for label, value in self.fields)]
+        if self.hint:
+            lines.append(self.hint)
+        return "\n".join(lines)
+
+
+class NoticeSink(Protocol):
+    """Where the core reports what operators should hear about. Never blocks, never raises."""
+
+    def notify(self, notice: Notice) -> None: ...
+
+
+class NoNotices:
+    def notify(self, notice: Notice) -> None:
+        pass
+
+
+@runtime_checkable
+class NoticePublisher(Protocol):
+    """A publisher that can also post a notice to an admin channel. `key` is stable across
+    retries of one notice (a Discord nonce), like a delivery's idempotency key."""
+
+    async def publish_notice(self, channel: str, notice: Notice, key: str) -> PublishOutcome: ...
+
+
+class NoticeLog(Protocol):
+    """Which notices went out (or are going out) today, shared by every process on the
+    database, so a cause is told once a day even across restarts."""
+
+    async def claim(
+        self, cause: str, platform: str, channel: str, day: date, now: datetime
+    ) -> int | None:
+        """Record that this notice is being sent; its id, or None when this cause already
+        has one for this channel on `day`."""
+        ...
+
+    async def mark_sent(self, notice_id: int, now: datetime) -> None: ...
+
+    async def release(self, notice_id: int) -> None:
+        """It could not be sent: forget it, so the cause may be told when it happens again."""
+        ...
+
+    async def prune(self, before: date) -> int:
+        """Forget notices of days before `before`."""
+        ...

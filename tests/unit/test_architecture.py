@@ -4,6 +4,8 @@ written relative to its package counts like the same import written in full)."""
 from __future__ import annotations
 
 import ast
+import subprocess
+import sys
 from pathlib import Path
 
 SRC = Path(__file__).resolve().parents[2] / "src" / "koreapage_bot"
@@ -110,3 +112,28 @@ def test_no_module_builds_engines_or_sessions_at_import_time() -> None:
                 if name in calls:
                     offenders.append(f"{path.relative_to(SRC)}:{node.lineno}")
     assert offenders == []
+
+
+def test_only_the_metrics_module_imports_prometheus_client() -> None:
+    # The core counts through ports.Metrics; bootstrap hands it koreapage_bot.metrics.
+    offenders = [
+        f"{rel} imports {module}"
+        for rel, modules in _sources()
+        if rel != "metrics.py"
+        for module in modules
+        if _under(module, "prometheus_client")
+    ]
+    assert offenders == []
+
+
+def test_importing_the_bot_registers_no_metric_anywhere() -> None:
+    # A fresh interpreter: importing every module that counts leaves prometheus-client's
+    # global registry as the library made it (each bot builds its own registry).
+    script = (
+        "import prometheus_client as p\n"
+        "before = set(p.REGISTRY._names_to_collectors)\n"
+        "import koreapage_bot.bootstrap, koreapage_bot.metrics, koreapage_bot.cli\n"
+        "assert set(p.REGISTRY._names_to_collectors) == before, 'registered at import'\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr

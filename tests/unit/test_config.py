@@ -272,3 +272,26 @@ def test_adapter_variables_are_parsed_with_the_config() -> None:
         parse_settings({}, {**env, "SLACK_CLIENT_ID": "a", "SLACK_CLIENT_SECRET": "b"}, "t", None)
     with pytest.raises(ConfigError, match="DISCORD_START_TIMEOUT"):
         parse_settings({}, {**env, "DISCORD_START_TIMEOUT": "inf"}, "<test>", None)
+
+
+def test_notices_take_channel_ids_and_refuse_names() -> None:
+    bare = parse_settings({}, {}, "<test>", None)
+    assert bare.notices.channels() == {}
+    table = {"discord_channel": "710000000000000009", "slack_channel": " C0OPS "}
+    settings = parse_settings({"notices": table}, {}, "<test>", None)
+    assert settings.notices.channels() == {"discord": "710000000000000009", "slack": "C0OPS"}
+    only_slack = parse_settings({"notices": {"slack_channel": "G0PRIV"}}, {}, "<test>", None)
+    assert only_slack.notices.channels() == {"slack": "G0PRIV"}
+    for bad, key in [
+        ({"discord_channel": "#ops"}, "notices.discord_channel"),
+        ({"discord_channel": 123}, "notices.discord_channel"),
+        ({"slack_channel": "#ops"}, "notices.slack_channel"),
+        ({"slack_channel": "ops"}, "notices.slack_channel"),
+        ({"email": "ops@example.org"}, "notices.email"),
+    ]:
+        with pytest.raises(ConfigError, match=re.escape(key)):
+            parse_settings({"notices": bad}, {}, "<test>", None)
+    # The shipped file documents the table (its keys commented out: no notices by default).
+    shipped = load_settings(SHIPPED, env={})
+    assert shipped.notices.channels() == {}
+    assert "[notices]" in SHIPPED.read_text(encoding="utf-8")

@@ -87,7 +87,11 @@ async def bot_for_cli(chat: bool = False, *, console: Console | None = None) -> 
         raise fail(f"configuration error: {exc}", 2) from None
 
 
-def setup_logging(verbose: bool = False) -> None:
+def setup_logging(verbose: bool = False, log_format: str | None = None) -> None:
+    """Logs to stderr: readable text, or one JSON object per line (`--log-format json`, else
+    KOREAPAGE_LOG_FORMAT) for log shippers."""
+    from koreapage_bot.logfmt import FORMATS, formatter
+
     level = os.environ.get("KOREAPAGE_LOG_LEVEL", "").strip().upper() or (
         "DEBUG" if verbose else "INFO"
     )
@@ -98,11 +102,16 @@ def setup_logging(verbose: bool = False) -> None:
             f"got {os.environ.get('KOREAPAGE_LOG_LEVEL', '')!r}",
             2,
         )
-    logging.basicConfig(
-        level=level,
-        format="%(asctime)s %(levelname)-7s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
+    raw = log_format or os.environ.get("KOREAPAGE_LOG_FORMAT", "")
+    chosen = raw.strip().lower() or "text"
+    if chosen not in FORMATS:
+        where = "--log-format" if log_format else "KOREAPAGE_LOG_FORMAT"
+        raise fail(
+            f"configuration error: {where} must be one of {', '.join(FORMATS)}, got {raw!r}", 2
+        )
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(formatter(chosen))
+    logging.basicConfig(level=level, handlers=[handler])
     for noisy in ("apscheduler", "aiosqlite", "discord.gateway", "discord.client", "alembic"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLogger().level))
 

@@ -40,9 +40,17 @@ def run(
         bool, typer.Option("--once", help="Poll due feeds once, deliver, exit.")
     ] = False,
     verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
+    log_format: Annotated[
+        str | None,
+        typer.Option(
+            "--log-format",
+            metavar="text|json",
+            help="Logs as text (default) or one JSON object per line; else KOREAPAGE_LOG_FORMAT.",
+        ),
+    ] = None,
 ) -> None:
     """Run the bot: poll feeds, write briefs, deliver them (console, Discord, Slack)."""
-    setup_logging(verbose)
+    setup_logging(verbose, log_format)
     config = settings()
     log = logging.getLogger("koreapage_bot")
     log.info(

@@ -41,6 +41,7 @@ from datetime import datetime, timedelta
 from koreapage_bot.config import DeliveryConfig
 from koreapage_bot.dates import utcnow
 from koreapage_bot.delivery.holder import HEARTBEAT_EVERY, Holder, is_alive
+from koreapage_bot.delivery.notices import delivery_dead, subscription_paused
 from koreapage_bot.delivery.ratelimit import RateBudget, TokenBucket, loop_clock
 from koreapage_bot.domain import Delivery, DeliveryState
 from koreapage_bot.ports import (
@@ -50,6 +51,10 @@ from koreapage_bot.ports import (
     Failed,
     Found,
     LookupOutcome,
+    Metrics,
+    NoMetrics,
+    NoNotices,
+    NoticeSink,
     Publisher,
     PublishOutcome,
     RetryAfter,
@@ -149,8 +154,12 @@ class Dispatcher:
         clock: Callable[[], datetime] = utcnow,
         holder: str | None = None,
         liveness: Liveness = is_alive,
+        metrics: Metrics | None = None,
+        notices: NoticeSink | None = None,
     ) -> None:
         self._store = store
+        self._metrics = metrics or NoMetrics()
+        self._notices = notices or NoNotices()
         self._publishers = dict(publishers)
         self._config = config
         self._budgets = dict(budgets or {})
@@ -394,13 +403,16 @@ class Dispatcher:
                 item.delivery.id, "brief no longer exists", self._clock()
             )
             self._stats.dead += 1
+            self._went_dead(item, "brief no longer exists")
             return True
         platform, channel = item.subscription.platform, item.subscription.channel
         budget = self._budgets.get(platform)
         if budget is not None:
             # Wait out the channel's pace and any platform-wide block *before* claiming, so a
             # waiting channel holds no slot and no row in `sending`.
+            started = budget.clock()
             await budget.ready(channel)
+            self._metrics.rate_limit_wait(platform, budget.clock() - started)
         if self._stopping():
             return False
         async with self._slots[platform]:
@@ -435,7 +447,8 @@ class Dispatcher:
         if budget is not None:
             # Claimed first, then paced: nothing but the budget wait stands between the
             # budget's go and the platform call, so the platform sees the budgeted rate.
-            await budget.acquire(item.subscription.channel)
+            waited = await budget.acquire(item.subscription.channel)
+            self._metrics.rate_limit_wait(item.subscription.platform, waited)
         outcome = await self._publish(publisher, target, item)
         return await self._record(item, target, outcome, budget)
 
@@ -501,6 +514,7 @@ class Dispatcher:
             if message_id is not None:
                 await outbox.mark_sent(d.id, message_id, now)
                 self._stats.sent += 1
+                self._metrics.delivery(item.subscription.platform, "sent")
                 return True
             return None  # not there: send it
         if isinstance(outcome, RetryAfter):
@@ -511,6 +525,8 @@ class Dispatcher:
                 reason = f"maybe sent; could not look yet: {outcome.reason}"
                 await outbox.reschedule(d.id, at, reason, rate_limited=True)
                 self._stats.retried += 1
+                platform = item.subscription.platform
+                self._metrics.rate_limited(platform, platform_wide=outcome.platform_wide)
                 return False
             failures = d.attempts - d.rate_limited
             if failures >= self._config.max_attempts:
@@ -520,6 +536,7 @@ class Dispatcher:
                     now,
                 )
                 self._stats.dead += 1
+                self._went_dead(item, f"maybe sent; could not look: {outcome.reason}")
                 return True
             at = now + timedelta(seconds=max(outcome.seconds, self.backoff(failures)))
             reason = f"maybe sent; could not look: {outcome.reason}"
@@ -535,6 +552,7 @@ class Dispatcher:
                 now,
             )
             self._stats.dead += 1
+            self._went_dead(item, f"maybe sent, cannot check: {outcome.reason}")
             return True
         log.warning(
             "delivery %d: cannot check (%s); sending again",
@@ -632,6 +650,18 @@ class Dispatcher:
         if isinstance(outcome, Sent):
             await outbox.mark_sent(d.id, outcome.message_id, now)
             self._stats.sent += 1
+            self._metrics.delivery(target.platform, "sent")
+            log.debug(
+                "delivery %d sent to %s:%s",
+                d.id,
+                target.platform,
+                target.channel,
+                extra={
+                    **_fields("delivery_sent", d.id, target.platform),
+                    "subscription_id": target.subscription_id,
+                    "brief_id": d.brief_id,
+                },
+            )
         elif isinstance(outcome, RetryAfter):
             if outcome.rate_limited:
                 # Never dropped for a rate limit: wait what the platform asked, no attempt spent.
@@ -643,6 +673,8 @@ class Dispatcher:
                 at = now + timedelta(seconds=max(outcome.seconds, 0.5))
                 await outbox.reschedule(d.id, at, outcome.reason, rate_limited=True)
                 self._stats.retried += 1
+                self._metrics.delivery(target.platform, "rate_limited")
+                self._metrics.rate_limited(target.platform, platform_wide=outcome.platform_wide)
                 return False
             failures = d.attempts - d.rate_limited
             if failures >= self._config.max_attempts:
@@ -656,6 +688,7 @@ class Dispatcher:
                     extra=_fields("delivery_dead", d.id, target.platform),
                 )
                 self._stats.dead += 1
+                self._went_dead(claimed, outcome.reason)
                 return True
             wait = max(outcome.seconds, self.backoff(failures))
             at = now + timedelta(seconds=wait)
@@ -663,6 +696,7 @@ class Dispatcher:
                 d.id, at, outcome.reason, rate_limited=False, maybe_sent=outcome.maybe_sent
             )
             self._stats.retried += 1
+            self._metrics.delivery(target.platform, "retry")
             return False
         elif isinstance(outcome, Failed):
             if outcome.channel_unusable:
@@ -681,10 +715,18 @@ class Dispatcher:
                     },
                 )
                 self._stats.paused += 1
+                self._metrics.delivery(target.platform, "paused")
+                self._notices.notify(subscription_paused(claimed.subscription, outcome.reason))
                 return False
             await outbox.mark_dead(d.id, outcome.reason, now)
             self._stats.dead += 1
+            self._went_dead(claimed, outcome.reason)
         return True
+
+    def _went_dead(self, claimed: ClaimedDelivery, reason: str) -> None:
+        """Count a delivery that went dead and tell the operators (once a day a channel)."""
+        self._metrics.delivery(claimed.subscription.platform, "dead")
+        self._notices.notify(delivery_dead(claimed.subscription, claimed.delivery.id, reason))
 
     # -- rows left in flight -------------------------------------------------------------
 
@@ -719,6 +761,7 @@ class Dispatcher:
                         now,
                     )
                     stats.dead += 1
+                    self._went_dead(claimed, "in doubt after a crash, not resent")
                     continue
                 await outbox.release(
                     claimed.delivery.id, now, "in doubt after a crash", maybe_sent=True

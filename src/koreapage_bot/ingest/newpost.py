@@ -9,6 +9,7 @@ row for each channel the fan-out picks (delivery.fanout) are written in one tran
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import replace
 
 from koreapage_bot.config import AnalysisConfig
@@ -16,7 +17,16 @@ from koreapage_bot.delivery.fanout import recipients
 from koreapage_bot.domain import ArticleInput, Feed, FeedEntry, ParsedFeed
 from koreapage_bot.ingest.fetch import FeedFetcher
 from koreapage_bot.ingest.identity import entry_hash, inline_text
-from koreapage_bot.ports import Analyzer, EntryAlreadyStored, FanOut, NewPost, Storage, StoredPost
+from koreapage_bot.ports import (
+    Analyzer,
+    EntryAlreadyStored,
+    FanOut,
+    Metrics,
+    NewPost,
+    NoMetrics,
+    Storage,
+    StoredPost,
+)
 
 log = logging.getLogger(__name__)
 
@@ -30,8 +40,10 @@ class NewPostStep:
         pages: FeedFetcher,
         analysis: AnalysisConfig | None = None,
         fan_out: FanOut = recipients,
+        metrics: Metrics | None = None,
     ) -> None:
         self._store = store
+        self._metrics = metrics or NoMetrics()
         self._analyzer = analyzer
         # Article pages come from entry links, which whoever writes the feed chose: the
         # fetcher given here never has the operator's trust (private addresses).
@@ -47,10 +59,12 @@ class NewPostStep:
         that want it. None when another poller stored the entry meanwhile (`poll` beside the
         running bot): it is known now, which is all that matters."""
         article = await self.read(feed, parsed, entry, fetch_page=deliver)
+        started = time.perf_counter()
         analysis = await self._analyzer.analyze(article)
+        self._metrics.analysis(time.perf_counter() - started)
         post = NewPost(entry, analysis, entry_hash(entry), relevant=analysis.relevant)
         try:
-            return await self._store.briefs.store_post(
+            stored = await self._store.briefs.store_post(
                 feed, post, fan_out=self._fan_out if deliver else None
             )
         except EntryAlreadyStored:
@@ -61,6 +75,17 @@ class NewPostStep:
                 extra={"event": "entry_stored_elsewhere", "feed_id": feed.id},
             )
             return None
+        self._metrics.new_post(brief=stored.brief is not None)
+        if stored.brief is not None:
+            log.log(
+                logging.INFO if deliver else logging.DEBUG,
+                "feed %d: brief %d stored (%d deliveries)",
+                feed.id,
+                stored.brief.id,
+                stored.deliveries,
+                extra={"event": "brief_stored", "feed_id": feed.id, "brief_id": stored.brief.id},
+            )
+        return stored
 
     async def read(
         self, feed: Feed, parsed: ParsedFeed, entry: FeedEntry, *, fetch_page: bool

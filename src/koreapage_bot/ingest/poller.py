@@ -20,6 +20,7 @@ from urllib.request import url2pathname
 
 from koreapage_bot.config import AnalysisConfig, PollConfig
 from koreapage_bot.dates import utcnow
+from koreapage_bot.delivery.notices import feed_broken, feed_disabled
 from koreapage_bot.domain import Brief, Feed, FeedEntry, FeedState, ParsedFeed
 from koreapage_bot.ingest import policy
 from koreapage_bot.ingest.fetch import FeedFetcher, FetchResult
@@ -28,7 +29,15 @@ from koreapage_bot.ingest.moves import record_move
 from koreapage_bot.ingest.newpost import NewPostStep
 from koreapage_bot.ingest.parse import NotAFeed, parse_feed
 from koreapage_bot.ingest.policy import Outcome, PollDecision
-from koreapage_bot.ports import Analyzer, FeedPollUpdate, Storage
+from koreapage_bot.ports import (
+    Analyzer,
+    FeedPollUpdate,
+    Metrics,
+    NoMetrics,
+    NoNotices,
+    NoticeSink,
+    Storage,
+)
 
 log = logging.getLogger(__name__)
 
@@ -64,8 +73,12 @@ class Poller:
         analysis: AnalysisConfig | None = None,
         on_deliveries: Callable[[], None] | None = None,
         clock: Callable[[], datetime] = utcnow,
+        metrics: Metrics | None = None,
+        notices: NoticeSink | None = None,
     ) -> None:
         self._store = store
+        self._metrics = metrics or NoMetrics()
+        self._notices = notices or NoNotices()
         self._config = config
         # Feeds from the config or the CLI are the operator's; feeds added from chat are
         # untrusted and fetched with the SSRF guard on every poll (DNS can change later).
@@ -74,7 +87,7 @@ class Poller:
         # Article pages are fetched from entry links, which whoever writes the feed chose:
         # never with the operator's trust (private addresses), whatever the feed's trust.
         self.new_posts = NewPostStep(
-            store, analyzer, pages=pages or self._untrusted, analysis=analysis
+            store, analyzer, pages=pages or self._untrusted, analysis=analysis, metrics=metrics
         )
         self._on_deliveries = on_deliveries
         self._clock = clock
@@ -98,6 +111,8 @@ class Poller:
             )
             now = self._clock()
             failed = policy.failure(feed, f"internal error: {exc}", now, self._config)
+            self._metrics.poll("error", None, 0.0)
+            self._tell(feed, failed)
             await self._store.feeds.apply_poll(feed.id, failed.update, now)
             return PollReport(feed.id, "error", error=str(exc))
 
@@ -129,6 +144,8 @@ class Poller:
                 feed = replace(feed, name=parsed.title.strip()[:200])
             await self._ingest(feed, parsed, report, progress, on_brief)
         self._log(feed, decision)
+        self._metrics.poll(report.outcome, result.status, result.elapsed)
+        self._tell(feed, decision)
         change = decision.update
         report.error = change.last_error
         if parsed is not None:
@@ -139,6 +156,15 @@ class Poller:
         if report.deliveries and self._on_deliveries is not None:
             self._on_deliveries()
         return report
+
+    def _tell(self, feed: Feed, decision: PollDecision) -> None:
+        """The operators hear when a feed becomes broken or is disabled (once: a feed that
+        stays broken is not told again at each poll)."""
+        update = decision.update
+        if update.state is FeedState.BROKEN and feed.state is FeedState.ACTIVE:
+            self._notices.notify(feed_broken(feed, update.last_error, update.consecutive_failures))
+        elif decision.outcome is Outcome.GONE and feed.state is not FeedState.DISABLED:
+            self._notices.notify(feed_disabled(feed, update.last_error))
 
     def _log(self, feed: Feed, decision: PollDecision) -> None:
         update = decision.update

@@ -24,7 +24,7 @@ import itertools
 import re
 from collections.abc import Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from koreapage_bot.dates import utcnow
@@ -44,8 +44,11 @@ from koreapage_bot.ports import (
     FanOut,
     FeedPollUpdate,
     NewPost,
+    NoticeLog,
+    StatsSource,
     Storage,
     StoredPost,
+    StoreStats,
     SubscriptionSpec,
     parse_row_id,
 )
@@ -787,6 +790,67 @@ class MemoryReplays:
         self._keys.pop(key, None)
 
 
+class MemoryNotices:
+    """ports.NoticeLog: one notice per cause, platform, channel and day."""
+
+    def __init__(self) -> None:
+        self._rows: dict[int, tuple[tuple[str, str, str, date], datetime | None]] = {}
+        self._ids = itertools.count(1)
+
+    async def claim(
+        self, cause: str, platform: str, channel: str, day: date, now: datetime
+    ) -> int | None:
+        key = (cause, platform, channel, day)
+        if any(k == key for k, _ in self._rows.values()):
+            return None
+        notice_id = next(self._ids)
+        self._rows[notice_id] = (key, None)
+        return notice_id
+
+    async def mark_sent(self, notice_id: int, now: datetime) -> None:
+        if notice_id in self._rows:
+            self._rows[notice_id] = (self._rows[notice_id][0], now)
+
+    async def release(self, notice_id: int) -> None:
+        self._rows.pop(notice_id, None)
+
+    async def prune(self, before: date) -> int:
+        old = [i for i, (key, _) in self._rows.items() if key[3] < before]
+        for notice_id in old:
+            del self._rows[notice_id]
+        return len(old)
+
+
+class MemoryStats:
+    """ports.StatsSource over the in-memory tables."""
+
+    def __init__(self, db: MemoryStore) -> None:
+        self._db = db
+
+    async def stats(self, now: datetime) -> StoreStats:
+        feeds: dict[str, int] = {}
+        for feed in await self._db.feeds.all():
+            feeds[feed.state.value] = feeds.get(feed.state.value, 0) + 1
+        subs = {s.id: s for s in self._db.subscriptions.every()}
+        deliveries: dict[tuple[str, str], int] = {}
+        oldest: dict[str, datetime] = {}
+        for d in await self._db.outbox.all(limit=2**62):
+            sub = subs.get(d.subscription_id)
+            if sub is None:
+                continue
+            key = (sub.platform, d.state.value)
+            deliveries[key] = deliveries.get(key, 0) + 1
+            due = d.next_attempt_at
+            if (
+                d.state is _PENDING
+                and due <= now
+                and sub.state is SubscriptionState.ACTIVE
+                and (sub.platform not in oldest or due < oldest[sub.platform])
+            ):
+                oldest[sub.platform] = due
+        return StoreStats(feeds=feeds, deliveries=deliveries, oldest_due=oldest)
+
+
 class MemoryStore:
     """ports.Storage in memory (see the module docstring for what it does not do)."""
 
@@ -796,6 +860,8 @@ class MemoryStore:
         self.subscriptions = MemorySubscriptions(self)
         self.outbox = MemoryOutbox(self)
         self.replays = MemoryReplays()
+        self.notices = MemoryNotices()
+        self.stats = MemoryStats(self)
         self._meta: dict[str, str] = {}
 
     async def get_meta(self, key: str) -> str | None:
@@ -837,6 +903,7 @@ def _score(item: _Indexed, terms: SearchTerms, *, any_term: bool) -> float | Non
     return score
 
 
-def _conforms(store: MemoryStore) -> Storage:
-    """Never called: mypy checks here that MemoryStore is a ports.Storage."""
-    return store
+def _conforms(store: MemoryStore) -> tuple[Storage, NoticeLog, StatsSource]:
+    """Never called: mypy checks here that MemoryStore is a ports.Storage (and its notice log
+    and statistics the ports the metrics page and the notifier read)."""
+    return store, store.notices, store.stats

@@ -10,8 +10,10 @@ from koreapage_bot.store import tables as t
 from koreapage_bot.store.briefs import BriefRepository
 from koreapage_bot.store.database import open_database
 from koreapage_bot.store.feeds import FeedRepository
+from koreapage_bot.store.notices import NoticeRepository
 from koreapage_bot.store.outbox import OutboxRepository
 from koreapage_bot.store.replays import ReplayRepository
+from koreapage_bot.store.stats import StatsRepository
 from koreapage_bot.store.subscriptions import SubscriptionRepository
 
 
@@ -23,6 +25,8 @@ class Store:
         self.subscriptions = SubscriptionRepository(engine)
         self.outbox = OutboxRepository(engine)
         self.replays = ReplayRepository(engine)
+        self.notices = NoticeRepository(engine)
+        self.stats = StatsRepository(engine)
 
     @classmethod
     async def open(cls, url: str) -> Store:

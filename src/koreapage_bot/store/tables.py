@@ -11,6 +11,7 @@ from sqlalchemy import (
     Boolean,
     Column,
     Computed,
+    Date,
     DateTime,
     Float,
     ForeignKey,
@@ -241,4 +242,20 @@ slack_replays = Table(
     Column("signature", String(128), primary_key=True),
     Column("expires_at", UtcDateTime, nullable=False),
     Index("ix_slack_replays_expires_at", "expires_at"),
+)
+
+# Notices sent to the operators' admin channels (delivery.notices): one per cause, channel and
+# day, so a restart or a second process does not tell the same thing again the same day.
+notices = Table(
+    "notices",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("cause", String(200), nullable=False),
+    Column("platform", String(16), nullable=False),
+    Column("channel", String(200), nullable=False),
+    Column("day", Date, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("sent_at", UtcDateTime),
+    UniqueConstraint("cause", "platform", "channel", "day", name="uq_notices_cause_day"),
+    Index("ix_notices_day", "day"),
 )

@@ -20,6 +20,7 @@ from typing import Any
 import aiohttp
 import discord
 
+from koreapage_bot.adapters.discord.notice import notice_content
 from koreapage_bot.adapters.discord.render import (
     Embed,
     brief_embed,
@@ -36,6 +37,7 @@ from koreapage_bot.ports import (
     Failed,
     Found,
     LookupOutcome,
+    Notice,
     PublishOutcome,
     RetryAfter,
     Sent,
@@ -197,6 +199,11 @@ class DiscordPublisher:
         content, embeds = digest_parts(views, title)
         embeds = fit_message(stamp(embeds, target.idempotency_key))
         return await self._send(target, content, embeds, thread_name=title)
+
+    async def publish_notice(self, channel: str, notice: Notice, key: str) -> PublishOutcome:
+        """A notice to the operators' channel: plain content, the notice key as nonce."""
+        target = DeliveryTarget(0, 0, self.platform, None, channel, 1, key)
+        return await self._send(target, notice_content(notice), [], thread_name="")
 
     def _uses_webhook(self, target: DeliveryTarget) -> bool:
         return bool(target.options.get("webhook")) and self._settings.allow_webhooks

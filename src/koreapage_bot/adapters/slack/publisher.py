@@ -25,12 +25,14 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from koreapage_bot.adapters.slack import render
+from koreapage_bot.adapters.slack.notice import notice_blocks, notice_fallback
 from koreapage_bot.ports import (
     BriefView,
     DeliveryTarget,
     Failed,
     Found,
     LookupOutcome,
+    Notice,
     PublishOutcome,
     RetryAfter,
     Sent,
@@ -113,6 +115,11 @@ class SlackPublisher:
             text=render.digest_fallback(views, title),
             blocks=render.digest_blocks(views, title),
         )
+
+    async def publish_notice(self, channel: str, notice: Notice, key: str) -> PublishOutcome:
+        """A notice to the operators' channel, its key in the metadata like a delivery's."""
+        target = DeliveryTarget(0, 0, self.platform, None, channel, 1, key)
+        return await self._post(target, text=notice_fallback(notice), blocks=notice_blocks(notice))
 
     async def _post(
         self, target: DeliveryTarget, *, text: str, blocks: list[render.Block]
