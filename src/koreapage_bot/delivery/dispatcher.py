@@ -149,6 +149,7 @@ class Dispatcher:
         clock: Callable[[], datetime] = utcnow,
         holder: str | None = None,
         liveness: Liveness = is_alive,
+        leads: Callable[[], bool] | None = None,
     ) -> None:
         self._store = store
         self._publishers = dict(publishers)
@@ -162,6 +163,9 @@ class Dispatcher:
         self._clock = clock
         self._holder = holder or Holder.current().id
         self._liveness = liveness
+        # Several processes: the periodic recovery sweep is the leader's (every process
+        # still settles what it finds at its own start).
+        self._leads = leads or (lambda: True)
         self._lease = timedelta(seconds=config.publish_timeout_seconds) + LEASE_MARGIN
         self._stats = DispatchStats()
         self._lanes: dict[int, _Lane] = {}
@@ -232,6 +236,7 @@ class Dispatcher:
     async def _pump(self, *, until_idle: bool, max_rounds: int = 1_000_000) -> None:
         loop = asyncio.get_running_loop()
         next_recover = self._clock()
+        recovered = False
         last_feed = -math.inf
         interval = min(self._config.dispatch_interval_seconds, HEARTBEAT_EVERY.total_seconds())
         for _ in range(max_rounds):
@@ -241,7 +246,9 @@ class Dispatcher:
             try:
                 await self._heartbeat()
                 if not until_idle and self._clock() >= next_recover:
-                    await self.recover()
+                    if not recovered or self._leads():
+                        await self.recover()
+                        recovered = True
                     next_recover = self._clock() + RECOVER_EVERY
                 self._poke.clear()
                 self._wake.clear()
@@ -720,10 +727,17 @@ class Dispatcher:
                     )
                     stats.dead += 1
                     continue
-                await outbox.release(
-                    claimed.delivery.id, now, "in doubt after a crash", maybe_sent=True
-                )
-                stats.retried += 1
+                d = claimed.delivery
+                # Only while it is still the orphan we saw: another process may have settled
+                # it a moment ago and claimed it again since.
+                if await outbox.release(
+                    d.id,
+                    now,
+                    "in doubt after a crash",
+                    maybe_sent=True,
+                    claim=(d.claimed_by, d.claimed_at),
+                ):
+                    stats.retried += 1
         await outbox.forget_holders(now - FORGET_HOLDERS_AFTER)
         self._stats.add(stats)
         if stats.retried:
