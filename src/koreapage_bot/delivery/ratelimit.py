@@ -363,13 +363,15 @@ class RateBudget:
                 if wait > 0:
                     await self._sleep(wait)
                     continue
+                if self.shared is not None:
+                    # This process's turn in the schedule shared with the others first; the
+                    # local bucket after it keeps the ceiling where the request really goes.
+                    await self.shared.take()
                 await self.global_bucket.acquire()
                 if kb.take_now():
                     break
                 # A 429 for this key arrived while we queued globally: wait it out and take a
                 # fresh global slot, so the global rate still holds when we actually go.
-        if self.shared is not None:
-            await self.shared.take()
         return max(0.0, self._clock() - start)
 
     async def ready(self, key: str) -> None:
