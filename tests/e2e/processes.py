@@ -147,15 +147,19 @@ def bot_env(
     feeds: Iterable[str] = (),
     poll_interval: int = 3600,
     extra: dict[str, str] | None = None,
+    poll: str = "",
+    http: str = "",
 ) -> dict[str, str]:
-    """The environment of every process: one config file, one database, both fakes."""
+    """The environment of every process: one config file, one database, both fakes (`poll`,
+    `http`: more lines for those TOML tables)."""
     issues = (REPO / "config" / "issues.toml").resolve()
     feed_tables = "".join(
         f'[[feeds]]\nname = "Feed {i}"\nurl = "{url}"\n' for i, url in enumerate(feeds)
     )
     config = workdir / "koreapage.toml"
     config.write_text(
-        f"[poll]\ninterval = {poll_interval}\nmin_interval = 1\njitter = 0\ntick = 1\n"
+        f"[poll]\ninterval = {poll_interval}\nmin_interval = 1\njitter = 0\ntick = 1\n{poll}"
+        f"[http]\n{http}"
         f'[analysis]\nissues_file = "{issues}"\nfetch_full_text = false\n'
         "[delivery]\npublish_timeout = 10\nbase_backoff = 1\nmax_backoff = 5\n"
         "max_attempts = 50\ndispatch_interval = 1\n" + feed_tables,
