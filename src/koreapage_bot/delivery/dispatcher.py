@@ -21,7 +21,8 @@ such a row is sent again:
 - a publisher that cannot look (or a look-up that can never answer, e.g. no permission to read
   the channel) resends (at-least-once), unless `delivery.in_doubt = "drop"`, which makes the row
   dead (at-most-once; `deliveries list --state dead`, retried by hand).
-`recover()` (at start, then every minute) puts rows left `sending` by a process that is gone
+`recover()` (at start, then every minute; with several processes on PostgreSQL the periodic
+sweep is the leader's) puts rows left `sending` by a process that is gone
 back in the queue as maybe sent: at once when its holder is known to be dead (see
 delivery.holder), after a lease (publish timeout + a margin) for rows that name no holder. A
 row another live process is sending is left alone. A crash before the claim commits loses
