@@ -192,6 +192,8 @@ async def test_kill_9_at_random_moments_loses_and_doubles_nothing(
                 kills += 1
                 await victim.start()
             await until(settled, 180, "every delivery sent", alive=processes)
+            for p in processes:  # a SIGTERM before its handlers are installed kills it
+                await p.http_port()
             codes = await stop_all(processes)
         finally:
             await stop_all(processes)
