@@ -17,9 +17,14 @@ USER koreapage
 ENV KOREAPAGE_CONFIG=/app/config/koreapage.toml \
     KOREAPAGE_DATABASE_URL=sqlite+aiosqlite:////data/koreapage.db \
     KOREAPAGE_HTTP_HOST=0.0.0.0 \
+    KOREAPAGE_HTTP_PORT=8080 \
     PYTHONUNBUFFERED=1
 VOLUME ["/data"]
 EXPOSE 8080
+# /healthz answers 503 when the database is unreachable (or Slack's socket is down); it also
+# says whether this process leads and which Discord shards it runs. No curl in the slim image.
+HEALTHCHECK --interval=30s --timeout=10s --start-period=60s --retries=3 \
+  CMD ["python", "-c", "import os, urllib.request; urllib.request.urlopen('http://127.0.0.1:' + os.environ.get('KOREAPAGE_HTTP_PORT', '8080') + '/healthz', timeout=8)"]
 # SIGTERM (docker stop) shuts the bot down cleanly.
 STOPSIGNAL SIGTERM
 ENTRYPOINT ["koreapage-bot"]

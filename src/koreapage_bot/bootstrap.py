@@ -35,6 +35,8 @@ from koreapage_bot.ingest.poller import Poller
 from koreapage_bot.metrics import PrometheusMetrics
 from koreapage_bot.ports import Publisher, ReplayGuard, SubscriptionSpec
 from koreapage_bot.scheduler import BotScheduler
+from koreapage_bot.store.coordination import LocalCoordination, PgCoordination, coordination_for
+from koreapage_bot.store.rates import SharedRates
 from koreapage_bot.store.store import Store
 
 log = logging.getLogger(__name__)
@@ -66,6 +68,8 @@ class Bot:
     notifier: Notifier
     adapters: list[ChatAdapter] = field(default_factory=list)
     http: Any = None  # koreapage_bot.http.HttpServer when serving
+    # The other processes on this database: who leads, wake-ups (store/coordination.py).
+    coordination: LocalCoordination | PgCoordination = field(default_factory=LocalCoordination)
 
 
 def fetcher(
@@ -106,6 +110,12 @@ async def open_bot(
     except TaxonomyError as exc:  # a typo in issues.toml: the message names file and key
         raise ConfigError(str(exc)) from None
     store = await open_store(settings.database_url)
+    coordination = coordination_for(store.engine)
+    several = store.engine.dialect.name == "postgresql"  # processes may share the database
+
+    def leads() -> bool:
+        return coordination.is_leader
+
     async with contextlib.AsyncExitStack() as stack:
         stack.push_async_callback(store.close)
         analyzer = await stack.enter_async_context(build_analyzer(settings, taxonomy))
@@ -175,7 +185,7 @@ async def open_bot(
             idle_seconds=settings.poll.tick_seconds,
         )
         scheduler = BotScheduler(pipeline)
-        digests = Digests(store, scheduler, on_deliveries)
+        digests = Digests(store, scheduler, on_deliveries, leads=leads)
         scheduler.attach_digests(digests)
         commands = CommandService(
             store,
@@ -205,7 +215,13 @@ async def open_bot(
             if "discord" in publishers:
                 # discord.py paces per route itself; the core keeps fan-out under the global
                 # 50 req/s so a burst of deliveries never earns 429s (or a ban).
-                budgets["discord"] = discord_budget()
+                # 50 req/s per bot, not per process: with PostgreSQL every process takes
+                # its turns from one schedule in the database, and a global 429 seen by
+                # one holds them all.
+                budgets["discord"] = discord_budget(
+                    shared=SharedRates(store.engine) if several else None
+                )
+                _tell_global_limits(adapters, budgets["discord"])
             if "slack" in publishers:
                 # About one post a second per channel, and a workspace-wide ceiling.
                 budgets["slack"] = slack_budget()
@@ -217,8 +233,13 @@ async def open_bot(
             concurrency=settings.delivery.max_in_flight,
             metrics=metrics,
             notices=notifier,
+            leads=leads,
         )
         wake.append(dispatcher.wake)
+        # Rows written by another process wake this one's dispatcher and poll loop at once.
+        coordination.on_wake("deliveries", dispatcher.wake)
+        coordination.on_wake("feeds", scheduler.wake_polls)
+        coordination.on_leadership(lambda _leading: scheduler.resync_digests())
         yield Bot(
             settings=settings,
             store=store,
@@ -234,7 +255,42 @@ async def open_bot(
             notifier=notifier,
             adapters=adapters,
             http=http,
+            coordination=coordination,
         )
+
+
+def _tell_global_limits(adapters: list[ChatAdapter], budget: RateBudget) -> None:
+    """Every global 429 the Discord client sees (also those discord.py waits out by itself)
+    holds the budget, and through it every process that shares it."""
+    for adapter in adapters:
+        watch = getattr(adapter.publisher, "global_limit", None)
+        if watch is not None and hasattr(watch, "on_global"):
+
+            def hold(seconds: float) -> None:
+                budget.penalize(None, seconds, is_global=True)
+
+            watch.on_global = hold
+
+
+def _serve_health(bot: Bot) -> None:
+    """/healthz: the database reachable, this process's role and its Discord shards."""
+    http = bot.http
+    if http is None:
+        return
+    http.add_health_check("database", bot.store.ping)
+    coordination = bot.coordination
+
+    def role() -> dict[str, object]:
+        return {
+            "leader": coordination.is_leader,
+            "how": coordination.role_detail,
+        }
+
+    http.set_info("role", role)
+    for adapter in bot.adapters:
+        shards = getattr(adapter, "shards", None)
+        if callable(shards):
+            http.set_info("discord_shards", shards)
 
 
 async def open_store(url: str) -> Store:
@@ -324,6 +380,8 @@ async def run_bot(bot: Bot, stop: asyncio.Event) -> None:
     started: list[ChatAdapter] = []
     dispatcher_task: asyncio.Task[None] | None = None
     try:
+        await bot.coordination.start()
+        _serve_health(bot)
         if bot.http is not None:
             try:
                 await bot.http.start()
@@ -376,6 +434,7 @@ async def run_bot(bot: Bot, stop: asyncio.Event) -> None:
                 log.exception("closing the %s adapter failed", adapter.platform)
         if bot.http is not None:
             await bot.http.close()
+        await bot.coordination.close()
 
 
 async def run_once(bot: Bot) -> None:

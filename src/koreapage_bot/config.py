@@ -160,6 +160,10 @@ class DiscordConfig:
     # Sync commands to this guild only (instant); otherwise global sync when changed.
     guild_id: int | None = None  # DISCORD_GUILD_ID
     sharded: bool = False  # DISCORD_SHARDED: AutoShardedClient
+    # Shards split across processes: how many the bot has in all, and which this process runs
+    # (None: all of them). Either one set means the sharded client.
+    shard_count: int | None = None  # DISCORD_SHARD_COUNT
+    shard_ids: tuple[int, ...] | None = None  # DISCORD_SHARD_IDS, e.g. "0,1" or "2-3"
     # discord.py waits out 429s shorter than this itself; longer ones surface as RetryAfter.
     # discord.py's floor is 30 s.
     max_ratelimit_timeout: float = 30.0  # DISCORD_MAX_RATELIMIT_TIMEOUT
@@ -180,7 +184,8 @@ class DiscordConfig:
         return (
             f"DiscordConfig(token={'***' if self.token else ''!r}, api_base={self.api_base!r}, "
             f"gateway_url={self.gateway_url!r}, guild_id={self.guild_id!r}, "
-            f"sharded={self.sharded!r})"
+            f"sharded={self.sharded!r}, shard_count={self.shard_count!r}, "
+            f"shard_ids={self.shard_ids!r})"
         )
 
 
@@ -567,12 +572,15 @@ def discord_config(env: Mapping[str, str]) -> DiscordConfig:
     raw_guild = _env(env, "DISCORD_GUILD_ID")
     if raw_guild and not (raw_guild.isascii() and raw_guild.isdigit() and len(raw_guild) <= 20):
         raise ConfigError(f"DISCORD_GUILD_ID must be a Discord id (digits), got {raw_guild!r}")
+    shard_count, shard_ids = _discord_shards(env)
     return DiscordConfig(
         token=_env(env, "DISCORD_TOKEN"),
         api_base=_env(env, "DISCORD_API_BASE").rstrip("/") or None,
         gateway_url=_env(env, "DISCORD_GATEWAY_URL") or None,
         guild_id=int(raw_guild) if raw_guild else None,
-        sharded=_env_flag(env, "DISCORD_SHARDED", False),
+        sharded=_env_flag(env, "DISCORD_SHARDED", False) or shard_count is not None,
+        shard_count=shard_count,
+        shard_ids=shard_ids,
         max_ratelimit_timeout=max(30.0, _env_seconds(env, "DISCORD_MAX_RATELIMIT_TIMEOUT", 30.0)),
         defer_after=_env_seconds(env, "DISCORD_DEFER_AFTER", 2.0),
         allow_threads=_env_flag(env, "DISCORD_THREADS", True),
@@ -581,6 +589,48 @@ def discord_config(env: Mapping[str, str]) -> DiscordConfig:
         guild_ready_timeout=_env_seconds(env, "DISCORD_GUILD_READY_TIMEOUT", 2.0),
         nonce_window=min(_env_seconds(env, "DISCORD_NONCE_WINDOW", 120.0), 120.0),
     )
+
+
+MAX_SHARDS = 65536
+
+
+def _discord_shards(env: Mapping[str, str]) -> tuple[int | None, tuple[int, ...] | None]:
+    """DISCORD_SHARD_COUNT (the bot's shards in all) and DISCORD_SHARD_IDS (this process's:
+    "0,1", "2-3", "0,4-7"; default all)."""
+    raw_count = _env(env, "DISCORD_SHARD_COUNT")
+    raw_ids = _env(env, "DISCORD_SHARD_IDS")
+    if not raw_count:
+        if raw_ids:
+            raise ConfigError("DISCORD_SHARD_IDS needs DISCORD_SHARD_COUNT (the shards in all)")
+        return None, None
+    if not (raw_count.isascii() and raw_count.isdigit() and 1 <= int(raw_count) <= MAX_SHARDS):
+        raise ConfigError(
+            f"DISCORD_SHARD_COUNT must be a whole number from 1 to {MAX_SHARDS}, got {raw_count!r}"
+        )
+    count = int(raw_count)
+    if not raw_ids:
+        return count, None
+    ids: list[int] = []
+    for part in re.split(r"[\s,]+", raw_ids):
+        if not part:
+            continue
+        first, _, last = part.partition("-")
+        if not all(x.isascii() and x.isdigit() and len(x) <= 5 for x in (first, last or first)):
+            raise ConfigError(
+                f"DISCORD_SHARD_IDS must list shard numbers or ranges (0,1 or 2-3), got {raw_ids!r}"
+            )
+        low, high = int(first), int(last or first)
+        if low > high or high >= count:
+            raise ConfigError(
+                f"DISCORD_SHARD_IDS: {part!r} is not within 0-{count - 1} "
+                f"(DISCORD_SHARD_COUNT is {count})"
+            )
+        ids.extend(range(low, high + 1))
+    if not ids:
+        raise ConfigError("DISCORD_SHARD_IDS is set but names no shard")
+    if len(set(ids)) != len(ids):
+        raise ConfigError(f"DISCORD_SHARD_IDS names a shard twice: {raw_ids!r}")
+    return count, tuple(sorted(ids))
 
 
 def slack_config(env: Mapping[str, str]) -> SlackConfig:

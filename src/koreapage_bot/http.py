@@ -31,6 +31,7 @@ class HttpServer:
         self._routes: dict[str, tuple[frozenset[str], Handler]] = {}
         self._fallback: Handler | None = None
         self._health: dict[str, HealthCheck] = {}
+        self._info: dict[str, Callable[[], object]] = {}
         self._runner: web.AppRunner | None = None
         self._site: web.TCPSite | None = None
         self._port: int | None = None
@@ -57,6 +58,10 @@ class HttpServer:
 
     def remove_health_check(self, name: str) -> None:
         self._health.pop(name, None)
+
+    def set_info(self, name: str, provide: Callable[[], object]) -> None:
+        """A JSON value `/healthz` reports as `name` (this process's role, its shards)."""
+        self._info[name] = provide
 
     # -- lifetime -----------------------------------------------------------------------------
 
@@ -135,7 +140,12 @@ class HttpServer:
                 ok, detail = False, f"{type(exc).__name__}: {exc}"
             healthy = healthy and ok
             checks[name] = {"ok": ok, "detail": detail}
-        body = {"status": "ok" if healthy else "degraded", "checks": checks}
+        body: dict[str, object] = {"status": "ok" if healthy else "degraded", "checks": checks}
+        for name, provide in self._info.items():
+            try:
+                body[name] = provide()
+            except Exception as exc:
+                body[name] = f"{type(exc).__name__}: {exc}"
         return web.json_response(body, status=200 if healthy else 503)
 
 

@@ -289,6 +289,10 @@ class SubscriptionSpec:
     options: dict[str, object] | None = None
 
 
+# Who claimed a delivery and when (Delivery.claimed_by, Delivery.claimed_at).
+Claim = tuple[str | None, datetime | None]
+
+
 @dataclass(frozen=True, slots=True)
 class ClaimedDelivery:
     """An outbox row with what sending it needs."""
@@ -501,9 +505,16 @@ class OutboxStore(Protocol):
         ...
 
     async def release(
-        self, delivery_id: int, at: datetime, note: str, *, maybe_sent: bool | None = None
-    ) -> None:
-        """Back to pending without spending the attempt."""
+        self,
+        delivery_id: int,
+        at: datetime,
+        note: str,
+        *,
+        maybe_sent: bool | None = None,
+        claim: Claim | None = None,
+    ) -> bool:
+        """Back to pending without spending the attempt; with `claim`, only while the row is
+        still `sending` under that claim (holder, claimed at). True when it was put back."""
         ...
 
     async def mark_dead(self, delivery_id: int, error: str, now: datetime) -> None: ...
@@ -527,9 +538,15 @@ class OutboxStore(Protocol):
         now: datetime,
         *,
         title: str | None = None,
+        day: str | None = None,
     ) -> int | None:
         """Queue one digest and move the subscription's digest mark to `up_to`, atomically.
-        No briefs: only the mark moves (None)."""
+        No briefs: only the mark moves (None). With `day` (the local day it covers) at most
+        one digest per subscription and day: a second one changes nothing (None)."""
+        ...
+
+    async def has_digest(self, subscription_id: int, day: str) -> bool:
+        """Whether the subscription's digest for `day` was queued."""
         ...
 
     async def enqueue(
@@ -708,4 +725,22 @@ class NoticeLog(Protocol):
 
     async def prune(self, before: date) -> int:
         """Forget notices of days before `before`."""
+        ...
+
+
+class Coordination(Protocol):
+    """How this process shares the work with the other processes on the same database: one
+    of them is the leader (cron work: digests, recovery sweeps, pruning), and writes made by
+    any of them wake the others (`on_wake`). With SQLite there is one process: it leads."""
+
+    @property
+    def is_leader(self) -> bool: ...
+
+    def on_leadership(self, callback: Callable[[bool], None]) -> None:
+        """Call `callback(leading)` whenever this process gains or loses the leadership."""
+        ...
+
+    def on_wake(self, topic: str, callback: Callable[[], None]) -> None:
+        """Call `callback()` when another process wrote rows of `topic` ("deliveries",
+        "feeds")."""
         ...

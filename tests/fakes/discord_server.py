@@ -168,10 +168,14 @@ class FakeDiscord:
         bot_name: str = "koreapage",
         nonce_window: float = NONCE_WINDOW_SECONDS,
         answer_loss: float = 0.0,
+        extra_guild_ids: tuple[int, ...] = (),
     ) -> None:
         self.bot_id = bot_id
         self.application_id = application_id or bot_id
         self.guild_id = guild_id
+        # Every guild the bot is in. Like Discord, a session that IDENTIFYs with
+        # `shard: [id, count]` hears only the guilds with (guild_id >> 22) % count == id.
+        self.guild_ids = (guild_id, *extra_guild_ids)
         self.channel_ids = channel_ids
         self.bot_name = bot_name
         self.requests: list[Recorded] = []
@@ -313,10 +317,15 @@ class FakeDiscord:
         return self._last_id
 
     async def dispatch(self, event: str, data: Json) -> None:
-        """Send a gateway DISPATCH to every connected session."""
+        """Send a gateway DISPATCH to every connected session (a guild's event: only to the
+        sessions of the shard that owns the guild)."""
         if not self._sessions:
             raise RuntimeError("no gateway session is connected")
-        for s in list(self._sessions):
+        gid = data.get("guild_id")
+        sessions = [s for s in self._sessions if gid is None or self._owns(s, int(gid))]
+        if not sessions:
+            raise RuntimeError(f"no connected shard owns guild {gid}")
+        for s in sessions:
             s.seq += 1
             await s.ws.send_json({"op": 0, "t": event, "s": s.seq, "d": data})
 
@@ -373,7 +382,7 @@ class FakeDiscord:
             "data": {"id": cmd_id, "name": name, "type": 1, "options": data_options},
             "guild_id": str(gid),
             "channel_id": str(cid),
-            "channel": {"id": str(cid), "type": 0, "guild_id": str(gid), "name": "alliance-news"},
+            "channel": {**self._channel(cid), "guild_id": str(gid), "name": "alliance-news"},
             "member": {
                 "user": self.user(user_id, user_name),
                 "roles": [],
@@ -778,8 +787,16 @@ class FakeDiscord:
 
     # -- gateway ---------------------------------------------------------------------------
 
-    def _guild_create(self) -> Json:
-        gid = str(self.guild_id)
+    @staticmethod
+    def shard_of(guild_id: int, count: int) -> int:
+        return (guild_id >> 22) % count
+
+    def _owns(self, session: _Session, guild_id: int) -> bool:
+        shard = session.identify.get("shard") or [0, 1]
+        return self.shard_of(guild_id, int(shard[1])) == int(shard[0])
+
+    def _guild_create(self, guild_id: int | None = None) -> Json:
+        gid = str(guild_id or self.guild_id)
         return {
             "id": gid,
             "name": "Alliance Watchers",
@@ -804,7 +821,10 @@ class FakeDiscord:
                     "flags": 0,
                 }
             ],
-            "channels": [{**self._channel(cid), "guild_id": gid} for cid in self.channel_ids],
+            "channels": [
+                {**self._channel(cid), "guild_id": gid}
+                for cid in (self.channel_ids if gid == str(self.guild_id) else ())
+            ],
             "threads": [],
             "members": [],
             "voice_states": [],
@@ -846,10 +866,11 @@ class FakeDiscord:
         return ws
 
     async def _send_ready(self, s: _Session) -> None:
+        owned = [g for g in self.guild_ids if self._owns(s, g)]
         ready = {
             "v": 10,
             "user": {**self.user(self.bot_id, self.bot_name), "verified": True, "flags": 0},
-            "guilds": [{"id": str(self.guild_id), "unavailable": True}],
+            "guilds": [{"id": str(g), "unavailable": True} for g in owned],
             "session_id": s.session_id,
             "resume_gateway_url": self.gateway_url,
             "application": {"id": str(self.application_id), "flags": 0},
@@ -859,8 +880,11 @@ class FakeDiscord:
         }
         s.seq += 1
         await s.ws.send_json({"op": 0, "t": "READY", "s": s.seq, "d": ready})
-        s.seq += 1
-        await s.ws.send_json({"op": 0, "t": "GUILD_CREATE", "s": s.seq, "d": self._guild_create()})
+        for gid in owned:
+            s.seq += 1
+            await s.ws.send_json(
+                {"op": 0, "t": "GUILD_CREATE", "s": s.seq, "d": self._guild_create(gid)}
+            )
 
     @property
     def connected(self) -> bool:

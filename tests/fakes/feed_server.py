@@ -24,6 +24,7 @@ from __future__ import annotations
 import asyncio
 import gzip as gzip_module
 import hashlib
+import time
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -376,6 +377,7 @@ class SeenRequest:
     path: str
     query: str
     headers: CIMultiDict[str]
+    at: float = 0.0  # time.monotonic() when it arrived
 
 
 class FeedServer:
@@ -452,7 +454,13 @@ class FeedServer:
     async def _handle(self, request: web.Request) -> web.StreamResponse:
         path = request.path
         self._seen[path].append(
-            SeenRequest(request.method, path, request.query_string, CIMultiDict(request.headers))
+            SeenRequest(
+                request.method,
+                path,
+                request.query_string,
+                CIMultiDict(request.headers),
+                time.monotonic(),
+            )
         )
         route = self._routes.get(path)
         if route is None:

@@ -295,3 +295,35 @@ def test_notices_take_channel_ids_and_refuse_names() -> None:
     shipped = load_settings(SHIPPED, env={})
     assert shipped.notices.channels() == {}
     assert "[notices]" in SHIPPED.read_text(encoding="utf-8")
+
+
+def test_discord_shards_per_process() -> None:
+    from koreapage_bot.config import discord_config
+
+    shared = discord_config({"DISCORD_SHARD_COUNT": "4", "DISCORD_SHARD_IDS": "0, 2-3"})
+    assert (shared.sharded, shared.shard_count, shared.shard_ids) == (True, 4, (0, 2, 3))
+    every = discord_config({"DISCORD_SHARD_COUNT": "2"})
+    assert (every.shard_count, every.shard_ids) == (2, None)
+    assert discord_config({}).shard_count is None
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({"DISCORD_SHARD_IDS": "1"}, "needs DISCORD_SHARD_COUNT"),
+        ({"DISCORD_SHARD_COUNT": "0"}, "DISCORD_SHARD_COUNT must be a whole number"),
+        ({"DISCORD_SHARD_COUNT": "two"}, "DISCORD_SHARD_COUNT must be a whole number"),
+        ({"DISCORD_SHARD_COUNT": "2", "DISCORD_SHARD_IDS": "2"}, "not within 0-1"),
+        ({"DISCORD_SHARD_COUNT": "4", "DISCORD_SHARD_IDS": "3-1"}, "not within 0-3"),
+        ({"DISCORD_SHARD_COUNT": "2", "DISCORD_SHARD_IDS": "a"}, "shard numbers or ranges"),
+        ({"DISCORD_SHARD_COUNT": "2", "DISCORD_SHARD_IDS": "1,1"}, "names a shard twice"),
+        ({"DISCORD_SHARD_COUNT": "2", "DISCORD_SHARD_IDS": ","}, "names no shard"),
+    ],
+)
+def test_bad_discord_shards_stop_the_bot_with_the_variable_named(
+    env: dict[str, str], message: str
+) -> None:
+    from koreapage_bot.config import discord_config
+
+    with pytest.raises(ConfigError, match=message):
+        discord_config(env)

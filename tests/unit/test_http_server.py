@@ -88,3 +88,28 @@ async def test_close_stops_listening() -> None:
         with pytest.raises(aiohttp.ClientConnectionError):
             async with session.get(url):
                 pass
+
+
+async def test_healthz_reports_info_beside_the_checks() -> None:
+    """This process's role and shards ride along in /healthz (a failing provider says so)."""
+    server = HttpServer(ServerConfig(port=0))
+
+    async def database() -> tuple[bool, str]:
+        return True, "reachable (postgresql)"
+
+    def broken() -> object:
+        raise RuntimeError("no client")
+
+    server.add_health_check("database", database)
+    server.set_info("role", lambda: {"leader": True})
+    server.set_info("discord_shards", broken)
+    async with (
+        server,
+        aiohttp.ClientSession() as http,
+        http.get(f"{server.base_url}/healthz") as resp,
+    ):
+        body = await resp.json()
+        assert resp.status == 200
+    assert body["checks"]["database"] == {"ok": True, "detail": "reachable (postgresql)"}
+    assert body["role"] == {"leader": True}
+    assert body["discord_shards"] == "RuntimeError: no client"

@@ -21,7 +21,8 @@ such a row is sent again:
 - a publisher that cannot look (or a look-up that can never answer, e.g. no permission to read
   the channel) resends (at-least-once), unless `delivery.in_doubt = "drop"`, which makes the row
   dead (at-most-once; `deliveries list --state dead`, retried by hand).
-`recover()` (at start, then every minute) puts rows left `sending` by a process that is gone
+`recover()` (at start, then every minute; with several processes on PostgreSQL the periodic
+sweep is the leader's) puts rows left `sending` by a process that is gone
 back in the queue as maybe sent: at once when its holder is known to be dead (see
 delivery.holder), after a lease (publish timeout + a margin) for rows that name no holder. A
 row another live process is sending is left alone. A crash before the claim commits loses
@@ -156,6 +157,7 @@ class Dispatcher:
         liveness: Liveness = is_alive,
         metrics: Metrics | None = None,
         notices: NoticeSink | None = None,
+        leads: Callable[[], bool] | None = None,
     ) -> None:
         self._store = store
         self._metrics = metrics or NoMetrics()
@@ -171,6 +173,9 @@ class Dispatcher:
         self._clock = clock
         self._holder = holder or Holder.current().id
         self._liveness = liveness
+        # Several processes: the periodic recovery sweep is the leader's (every process
+        # still settles what it finds at its own start).
+        self._leads = leads or (lambda: True)
         self._lease = timedelta(seconds=config.publish_timeout_seconds) + LEASE_MARGIN
         self._stats = DispatchStats()
         self._lanes: dict[int, _Lane] = {}
@@ -241,6 +246,7 @@ class Dispatcher:
     async def _pump(self, *, until_idle: bool, max_rounds: int = 1_000_000) -> None:
         loop = asyncio.get_running_loop()
         next_recover = self._clock()
+        recovered = False
         last_feed = -math.inf
         interval = min(self._config.dispatch_interval_seconds, HEARTBEAT_EVERY.total_seconds())
         for _ in range(max_rounds):
@@ -250,7 +256,9 @@ class Dispatcher:
             try:
                 await self._heartbeat()
                 if not until_idle and self._clock() >= next_recover:
-                    await self.recover()
+                    if not recovered or self._leads():
+                        await self.recover()
+                        recovered = True
                     next_recover = self._clock() + RECOVER_EVERY
                 self._poke.clear()
                 self._wake.clear()
@@ -763,10 +771,17 @@ class Dispatcher:
                     stats.dead += 1
                     self._went_dead(claimed, "in doubt after a crash, not resent")
                     continue
-                await outbox.release(
-                    claimed.delivery.id, now, "in doubt after a crash", maybe_sent=True
-                )
-                stats.retried += 1
+                d = claimed.delivery
+                # Only while it is still the orphan we saw: another process may have settled
+                # it a moment ago and claimed it again since.
+                if await outbox.release(
+                    d.id,
+                    now,
+                    "in doubt after a crash",
+                    maybe_sent=True,
+                    claim=(d.claimed_by, d.claimed_at),
+                ):
+                    stats.retried += 1
         await outbox.forget_holders(now - FORGET_HOLDERS_AFTER)
         self._stats.add(stats)
         if stats.retried:

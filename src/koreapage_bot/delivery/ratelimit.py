@@ -13,9 +13,13 @@ from __future__ import annotations
 import asyncio
 import collections
 import contextlib
+import logging
 import math
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Protocol
+
+log = logging.getLogger(__name__)
 
 Clock = Callable[[], float]
 Sleep = Callable[[float], Awaitable[None]]
@@ -199,6 +203,78 @@ def _check_rate(rate_per_s: float, burst: float) -> None:
         raise ValueError(f"burst must be at least 1, not {burst!r}")
 
 
+class SharedRate(Protocol):
+    """A platform-wide rate kept in the database for every process (store.rates.SharedRates)."""
+
+    async def reserve(self, name: str, count: int, spacing: float) -> tuple[float, float]: ...
+    async def block(self, name: str, seconds: float) -> None: ...
+
+
+class SharedPace:
+    """This process's turns in a rate shared by several processes: slots reserved from the
+    database a few at a time (`batch`), each waited for before the request goes. A slot left
+    unused for longer than one spacing is dropped, never used late in a burst. A platform-wide
+    block any process reported comes back with the next reservation (`on_blocked`).
+
+    When the database cannot answer, requests go on at this process's own pace (the local
+    budget still holds): claiming deliveries needs the database too, so few would go."""
+
+    def __init__(
+        self,
+        rates: SharedRate,
+        name: str,
+        rate_per_s: float,
+        *,
+        batch: int = 5,
+        clock: Clock | None = None,
+        sleep: Sleep | None = None,
+    ) -> None:
+        _check_rate(rate_per_s, 1.0)
+        self._rates = rates
+        self.name = name
+        self._spacing = 1.0 / rate_per_s
+        self._batch = max(1, batch)
+        self._clock: Clock = clock or loop_clock
+        self._sleep: Sleep = sleep or asyncio.sleep
+        self._slots: collections.deque[float] = collections.deque()
+        self._lock = asyncio.Lock()
+        self.on_blocked: Callable[[float], None] | None = None
+        self.reservations = 0  # round trips to the database (bench, tests)
+
+    async def take(self) -> None:
+        async with self._lock:
+            now = self._clock()
+            while self._slots and self._slots[0] < now - self._spacing:
+                self._slots.popleft()
+            if not self._slots:
+                try:
+                    delay, blocked = await self._rates.reserve(
+                        self.name, self._batch, self._spacing
+                    )
+                except Exception as exc:
+                    log.warning("shared %s rate unavailable (%r); local pace only", self.name, exc)
+                    return
+                self.reservations += 1
+                if blocked > 0 and self.on_blocked is not None:
+                    self.on_blocked(blocked)
+                now = self._clock()
+                self._slots.extend(now + delay + i * self._spacing for i in range(self._batch))
+            at = self._slots.popleft()
+        wait = at - self._clock()
+        if wait > 0:
+            await self._sleep(wait)
+
+    def forget_slots(self) -> None:
+        """A platform-wide block began: the slots held were reserved before it."""
+        self._slots.clear()
+
+    async def block(self, seconds: float) -> None:
+        try:
+            await self._rates.block(self.name, seconds)
+        except Exception as exc:
+            log.warning("could not share a %s rate limit (%r)", self.name, exc)
+
+
 class RateBudget:
     """One global bucket plus per-key buckets created on first use.
 
@@ -224,6 +300,7 @@ class RateBudget:
         max_keys: int = 10_000,
         clock: Clock | None = None,
         sleep: Sleep | None = None,
+        shared: SharedPace | None = None,
     ) -> None:
         _check_rate(key_rate, key_burst)
         if idle_ttl < 0 or max_keys < 1:
@@ -245,6 +322,12 @@ class RateBudget:
         self._buckets: dict[str, TokenBucket] = {}
         self._next_prune = self._clock() + self._idle_ttl
         self._prune_at = max_keys  # map size that forces a sweep (grows if all keys are busy)
+        # Several processes share the platform's global rate: each request also waits for a
+        # slot of the shared schedule, and a platform-wide 429 is told to the others.
+        self.shared = shared
+        self._telling: set[asyncio.Task[None]] = set()
+        if shared is not None:
+            shared.on_blocked = self.global_bucket.block_for
 
     def __len__(self) -> int:
         """Per-key buckets currently held."""
@@ -280,6 +363,10 @@ class RateBudget:
                 if wait > 0:
                     await self._sleep(wait)
                     continue
+                if self.shared is not None:
+                    # This process's turn in the schedule shared with the others first; the
+                    # local bucket after it keeps the ceiling where the request really goes.
+                    await self.shared.take()
                 await self.global_bucket.acquire()
                 if kb.take_now():
                     break
@@ -308,6 +395,12 @@ class RateBudget:
         retry_after = max(0.0, retry_after)
         if is_global or key is None:
             self.global_bucket.block_for(retry_after)
+            if self.shared is not None:
+                self.shared.forget_slots()
+                with contextlib.suppress(RuntimeError):  # no running loop: nothing to tell
+                    task = asyncio.get_running_loop().create_task(self.shared.block(retry_after))
+                    self._telling.add(task)
+                    task.add_done_callback(self._telling.discard)
         else:
             self.bucket(key).block_for(retry_after)
 
@@ -334,6 +427,7 @@ def discord_budget(
     sleep: Sleep | None = None,
     idle_ttl: float = 300.0,
     max_keys: int = 10_000,
+    shared: SharedRate | None = None,
 ) -> RateBudget:
     """Discord: 50 requests/s per bot globally, evenly spaced, and never more than 50 in any
     1.02 s window. One token of credit (burst 2, starting with 1) lets a request the event loop
@@ -342,7 +436,16 @@ def discord_budget(
 
     Per-route limits are not hard-coded: discord.py waits out each route's own window (its
     X-RateLimit-* headers); a 429 that still comes back penalises the channel or the budget.
+
+    `shared`: the 50/s is per bot, not per process: with several processes every request also
+    takes a slot of one schedule kept in PostgreSQL (SharedPace), and a global 429 seen by one
+    process holds them all.
     """
+    pace = (
+        SharedPace(shared, "discord", global_rate, clock=clock, sleep=sleep)
+        if shared is not None
+        else None
+    )
     return RateBudget(
         global_rate,
         2.0,
@@ -356,6 +459,7 @@ def discord_budget(
         max_keys=max_keys,
         clock=clock,
         sleep=sleep,
+        shared=pace,
     )
 
 

@@ -54,9 +54,23 @@ async def write_deliveries(
         subscription_from_row(r)
         for r in (await conn.execute(select(t.subscriptions))).mappings().all()
     ]
+    picks = [(brief, fan_out(brief, subs)) for brief in briefs]
+    if conn.dialect.name == "postgresql":
+        # Several processes may write rows for one channel at once. Its rows must commit in
+        # id (queue) order, or a dispatcher could send a later row while an earlier one is
+        # still uncommitted, hence invisible to its order check: hold each recipient's
+        # subscription row until this transaction commits (in id order: no deadlock). FOR NO
+        # KEY UPDATE leaves foreign-key checks of other writers alone.
+        recipients = sorted({s.id for _, chosen in picks for s in chosen})
+        for start in range(0, len(recipients), 1000):
+            await conn.execute(
+                select(t.subscriptions.c.id)
+                .where(t.subscriptions.c.id.in_(recipients[start : start + 1000]))
+                .order_by(t.subscriptions.c.id)
+                .with_for_update(key_share=True)
+            )
     total = 0
-    for brief in briefs:
-        chosen = fan_out(brief, subs)
+    for brief, chosen in picks:
         if not chosen:
             continue
         existing = set(

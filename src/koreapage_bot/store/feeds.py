@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy import and_, delete, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -173,6 +173,10 @@ class FeedRepository:
         """Lease `feeds` (as read by `due`) until `now + lease`: the lease is the row's
         `next_poll_at`, so a claim succeeds only while the row still holds the value that was
         read. Another process that claimed (or polled) a feed in between wins; it is skipped."""
+        if not feeds:
+            return []
+        if self._engine.dialect.name == "postgresql":
+            return await self._claim_skip_locked(feeds, now, lease)
         claimed = []
         async with self._engine.begin() as conn:
             for feed in feeds:
@@ -188,6 +192,37 @@ class FeedRepository:
                 if result.rowcount:
                     claimed.append(feed)
         return claimed
+
+    async def _claim_skip_locked(
+        self, feeds: Sequence[Feed], now: datetime, lease: timedelta
+    ) -> list[Feed]:
+        """One statement for the batch: rows another process is claiming right now are
+        skipped, not waited for (and two processes claiming overlapping batches in different
+        orders cannot deadlock); each lease is written as its row is locked."""
+        read = or_(
+            *(
+                and_(t.feeds.c.id == feed.id, t.feeds.c.next_poll_at == feed.next_poll_at)
+                for feed in feeds
+            )
+        )
+        locked = (
+            select(t.feeds.c.id)
+            .where(read, t.feeds.c.state != FeedState.DISABLED.value)
+            .with_for_update(skip_locked=True)
+            .cte("claimable")
+        )
+        async with self._engine.begin() as conn:
+            ids = set(
+                (
+                    await conn.execute(
+                        update(t.feeds)
+                        .where(t.feeds.c.id.in_(select(locked.c.id)))
+                        .values(next_poll_at=now + lease)
+                        .returning(t.feeds.c.id)
+                    )
+                ).scalars()
+            )
+        return [feed for feed in feeds if feed.id in ids]
 
     async def move_claim(self, feed_id: int, held: datetime, to: datetime) -> bool:
         """Move a lease we hold (`next_poll_at == held`) to `to`: later to renew it, or back to

@@ -39,6 +39,7 @@ from koreapage_bot.domain import (
 )
 from koreapage_bot.error_text import bounded_error
 from koreapage_bot.ports import (
+    Claim,
     ClaimedDelivery,
     EntryAlreadyStored,
     FanOut,
@@ -81,6 +82,7 @@ class _Row:
     delivery: Delivery
     payload: dict[str, Any] = field(default_factory=dict)
     updated_at: datetime | None = None
+    digest_day: str | None = None  # a digest's local day: one per subscription and day
 
 
 class MemoryFeeds:
@@ -692,11 +694,22 @@ class MemoryOutbox:
         self._set(delivery_id, **values)
 
     async def release(
-        self, delivery_id: int, at: datetime, note: str, *, maybe_sent: bool | None = None
-    ) -> None:
+        self,
+        delivery_id: int,
+        at: datetime,
+        note: str,
+        *,
+        maybe_sent: bool | None = None,
+        claim: Claim | None = None,
+    ) -> bool:
         row = self._rows.get(delivery_id)
         if row is None:
-            return
+            return False
+        d = row.delivery
+        if claim is not None and (
+            d.state is not DeliveryState.SENDING or (d.claimed_by, d.claimed_at) != claim
+        ):
+            return False
         extra: dict[str, Any] = {} if maybe_sent is None else {"maybe_sent": maybe_sent}
         self._set(
             delivery_id,
@@ -706,6 +719,7 @@ class MemoryOutbox:
             next_attempt_at=at,
             last_error=bounded_error(note),
         )
+        return True
 
     async def mark_dead(self, delivery_id: int, error: str, now: datetime) -> None:
         self._set(delivery_id, state=DeliveryState.DEAD, last_error=bounded_error(error))
@@ -741,12 +755,23 @@ class MemoryOutbox:
         now: datetime,
         *,
         title: str | None = None,
+        day: str | None = None,
     ) -> int | None:
+        if brief_ids and day is not None and await self.has_digest(subscription_id, day):
+            return None  # the SQL store's unique index: nothing changes
         self._db.subscriptions.set_digest_mark(subscription_id, up_to)
         if not brief_ids:
             return None
         payload = {"briefs": list(brief_ids), "title": title or "Daily digest"}
-        return self._insert(subscription_id, None, "digest", payload, now)
+        delivery_id = self._insert(subscription_id, None, "digest", payload, now)
+        self._rows[delivery_id].digest_day = day
+        return delivery_id
+
+    async def has_digest(self, subscription_id: int, day: str) -> bool:
+        return any(
+            r.digest_day == day and r.delivery.subscription_id == subscription_id
+            for r in self._rows.values()
+        )
 
     async def enqueue(
         self, briefs: Sequence[Brief], fan_out: FanOut, now: datetime | None = None

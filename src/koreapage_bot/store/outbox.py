@@ -15,14 +15,26 @@ from collections.abc import Collection, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, Update, and_, delete, func, or_, select, update
+from sqlalchemy import (
+    ColumnElement,
+    FromClause,
+    Select,
+    Update,
+    and_,
+    delete,
+    func,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from koreapage_bot.dates import utcnow
 from koreapage_bot.domain import Brief, Delivery, DeliveryState, Subscription
 from koreapage_bot.error_text import bounded_error
-from koreapage_bot.ports import ClaimedDelivery, FanOut
+from koreapage_bot.ports import Claim, ClaimedDelivery, FanOut
 from koreapage_bot.store import tables as t
 from koreapage_bot.store.briefs import _new_id, write_deliveries
 from koreapage_bot.store.rows import brief_from_row, delivery_from_row, subscription_from_row
@@ -46,15 +58,17 @@ def _claim(now: datetime, holder: str | None) -> Update:
     )
 
 
-def _unsettled_ahead() -> ColumnElement[bool]:
+def _unsettled_ahead(rows: FromClause | None = None) -> ColumnElement[bool]:
     """An earlier row of the same subscription is not settled yet (waiting for its turn, a
-    retry, or in flight): this row must not go before it."""
+    retry, or in flight): this row must not go before it. `rows`: the deliveries table or an
+    alias of it that the condition is about."""
+    rows = t.deliveries if rows is None else rows
     earlier = t.deliveries.alias("ahead")
     return (
         select(earlier.c.id)
         .where(
-            earlier.c.subscription_id == t.deliveries.c.subscription_id,
-            earlier.c.id < t.deliveries.c.id,
+            earlier.c.subscription_id == rows.c.subscription_id,
+            earlier.c.id < rows.c.id,
             earlier.c.state.in_([DeliveryState.PENDING.value, DeliveryState.SENDING.value]),
         )
         .exists()
@@ -161,16 +175,33 @@ class OutboxRepository:
         removed) or when an earlier
         row of its channel is not settled yet (per-channel order holds even against a caller
         whose view of the queue is out of date)."""
-        async with self._engine.begin() as conn:
-            result = await conn.execute(
-                _claim(now, holder)
+        if self._engine.dialect.name == "postgresql":
+            # Several processes: the row is locked with SKIP LOCKED, so a claim another process
+            # is making right now answers "not yours" at once instead of waiting for it, and
+            # the holder (this claim's lease, see delivery.holder) is written in the same
+            # statement. The order check reads committed rows only; `write_deliveries` makes a
+            # channel's rows commit in id order, so none can appear ahead of a claimed one.
+            claimable = t.deliveries.alias("claimable")
+            locked = (
+                select(claimable.c.id)
                 .where(
-                    t.deliveries.c.id == delivery_id,
-                    t.deliveries.c.next_attempt_at <= now,
-                    ~_unsettled_ahead(),
+                    claimable.c.id == delivery_id,
+                    claimable.c.state == DeliveryState.PENDING.value,
+                    claimable.c.next_attempt_at <= now,
+                    ~_unsettled_ahead(claimable),
                 )
-                .returning(*t.deliveries.c)
+                .with_for_update(skip_locked=True)
+                .scalar_subquery()
             )
+            statement = _claim(now, holder).where(t.deliveries.c.id == locked)
+        else:
+            statement = _claim(now, holder).where(
+                t.deliveries.c.id == delivery_id,
+                t.deliveries.c.next_attempt_at <= now,
+                ~_unsettled_ahead(),
+            )
+        async with self._engine.begin() as conn:
+            result = await conn.execute(statement.returning(*t.deliveries.c))
             row = result.mappings().first()
         return delivery_from_row(row) if row else None
 
@@ -311,13 +342,39 @@ class OutboxRepository:
         await self._update(delivery_id, **values)
 
     async def release(
-        self, delivery_id: int, at: datetime, note: str, *, maybe_sent: bool | None = None
-    ) -> None:
+        self,
+        delivery_id: int,
+        at: datetime,
+        note: str,
+        *,
+        maybe_sent: bool | None = None,
+        claim: Claim | None = None,
+    ) -> bool:
         """Put a claimed row back without spending an attempt (paused channel, a row in doubt
-        after a crash: `maybe_sent=True`)."""
+        after a crash: `maybe_sent=True`). With `claim` (holder, claimed at) only while the
+        row is still `sending` under that claim: another process that settled the same
+        orphan a moment earlier may have claimed it again since. True when it was put back."""
         extra: dict[str, Any] = {} if maybe_sent is None else {"maybe_sent": maybe_sent}
-        await self._update(
-            delivery_id,
+        where: list[ColumnElement[bool]] = [t.deliveries.c.id == delivery_id]
+        if claim is not None:
+            holder, claimed_at = claim
+            where += [
+                t.deliveries.c.state == DeliveryState.SENDING.value,
+                t.deliveries.c.claimed_by.is_(None)
+                if holder is None
+                else t.deliveries.c.claimed_by == holder,
+                t.deliveries.c.claimed_at.is_(None)
+                if claimed_at is None
+                else t.deliveries.c.claimed_at == claimed_at,
+            ]
+        async with self._engine.begin() as conn:
+            result = await conn.execute(
+                update(t.deliveries).where(*where).values(**self._released(at, note, extra))
+            )
+        return bool(result.rowcount)
+
+    def _released(self, at: datetime, note: str, extra: dict[str, Any]) -> dict[str, Any]:
+        return dict(
             **extra,
             state=DeliveryState.PENDING.value,
             attempts=func.max(t.deliveries.c.attempts - 1, 0)
@@ -388,32 +445,54 @@ class OutboxRepository:
         now: datetime,
         *,
         title: str | None = None,
+        day: str | None = None,
     ) -> int | None:
         """Queue one digest message and move the subscription's digest mark, atomically, so a
-        crash can neither lose a digest nor queue the same briefs twice."""
-        async with self._engine.begin() as conn:
-            await conn.execute(
-                update(t.subscriptions)
-                .where(t.subscriptions.c.id == subscription_id)
-                .values(last_digest_at=up_to, updated_at=now)
-            )
-            if not brief_ids:
-                return None
-            result = await conn.execute(
-                t.deliveries.insert().values(
-                    subscription_id=subscription_id,
-                    brief_id=None,
-                    kind="digest",
-                    payload={"briefs": list(brief_ids), "title": title or "Daily digest"},
-                    state=DeliveryState.PENDING.value,
-                    attempts=0,
-                    rate_limited=0,
-                    next_attempt_at=now,
-                    created_at=now,
-                    updated_at=now,
+        crash can neither lose a digest nor queue the same briefs twice. With `day`, at most
+        one digest per subscription and day: when that day's is queued already (another
+        process, a leader that changed mid-run) nothing changes and None is returned."""
+        try:
+            async with self._engine.begin() as conn:
+                await conn.execute(
+                    update(t.subscriptions)
+                    .where(t.subscriptions.c.id == subscription_id)
+                    .values(last_digest_at=up_to, updated_at=now)
                 )
-            )
-            return _new_id(result)
+                if not brief_ids:
+                    return None
+                result = await conn.execute(
+                    t.deliveries.insert().values(
+                        subscription_id=subscription_id,
+                        brief_id=None,
+                        kind="digest",
+                        payload={"briefs": list(brief_ids), "title": title or "Daily digest"},
+                        state=DeliveryState.PENDING.value,
+                        attempts=0,
+                        rate_limited=0,
+                        next_attempt_at=now,
+                        created_at=now,
+                        updated_at=now,
+                        digest_day=day,
+                    )
+                )
+                return _new_id(result)
+        except IntegrityError:
+            # The day's digest exists (the unique index), or the subscription is gone: the
+            # transaction, digest mark included, is rolled back.
+            return None
+
+    async def has_digest(self, subscription_id: int, day: str) -> bool:
+        """Whether the subscription's digest for `day` is queued (or sent)."""
+        async with self._engine.connect() as conn:
+            found = (
+                await conn.execute(
+                    select(t.deliveries.c.id).where(
+                        t.deliveries.c.subscription_id == subscription_id,
+                        t.deliveries.c.digest_day == day,
+                    )
+                )
+            ).first()
+        return found is not None
 
     async def enqueue(
         self, briefs: Sequence[Brief], fan_out: FanOut, now: datetime | None = None

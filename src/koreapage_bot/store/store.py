@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+import asyncio
+
+from sqlalchemy import select, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -15,6 +17,8 @@ from koreapage_bot.store.outbox import OutboxRepository
 from koreapage_bot.store.replays import ReplayRepository
 from koreapage_bot.store.stats import StatsRepository
 from koreapage_bot.store.subscriptions import SubscriptionRepository
+
+PING_TIMEOUT = 5.0
 
 
 class Store:
@@ -35,6 +39,15 @@ class Store:
 
     async def close(self) -> None:
         await self.engine.dispose()
+
+    async def ping(self) -> tuple[bool, str]:
+        """Whether the database answers (a health check): (ok, detail)."""
+        try:
+            async with asyncio.timeout(PING_TIMEOUT), self.engine.connect() as conn:
+                await conn.execute(text("SELECT 1"))
+        except Exception as exc:
+            return False, f"unreachable: {type(exc).__name__}: {str(exc)[:200]}"
+        return True, f"reachable ({self.engine.dialect.name})"
 
     async def get_meta(self, key: str) -> str | None:
         async with self.engine.connect() as conn:

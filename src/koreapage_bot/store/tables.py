@@ -208,7 +208,11 @@ deliveries = Table(
     Column("last_error", Text),
     Column("created_at", UtcDateTime, nullable=False),
     Column("updated_at", UtcDateTime, nullable=False),
+    # A digest's local day ("2026-12-08" in the subscription's time zone): one digest per
+    # subscription and day, whichever process queues it. NULL for every other row.
+    Column("digest_day", String(10)),
     UniqueConstraint("subscription_id", "brief_id", name="uq_deliveries_subscription_brief"),
+    Index("ix_deliveries_digest_day", "subscription_id", "digest_day", unique=True),
     Index("ix_deliveries_due", "state", "next_attempt_at"),
     # Per-channel order: "is an earlier row of this subscription still unsettled?" reads only
     # that subscription's pending and sending rows, however long its history.
@@ -224,6 +228,16 @@ delivery_holders = Table(
     Column("id", String(200), primary_key=True),
     Column("started_at", UtcDateTime, nullable=False),
     Column("seen_at", UtcDateTime, nullable=False),
+)
+
+# A platform-wide rate shared by every process (PostgreSQL): the next free request slot, and a
+# platform-wide 429's end seen by any process. See store/rates.py.
+rate_shares = Table(
+    "rate_shares",
+    metadata,
+    Column("name", String(64), primary_key=True),
+    Column("next_at", UtcDateTime, nullable=False),
+    Column("blocked_until", UtcDateTime, nullable=False),
 )
 
 # Small key/value state the bot keeps for itself (e.g. the hash of synced slash commands).

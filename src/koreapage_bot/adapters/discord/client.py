@@ -155,6 +155,13 @@ class DiscordAdapter:
             # Lets the publisher tell a global 429 from a route's (discord.py does not say).
             "http_trace": self.publisher.global_limit.trace_config(),
         }
+        if self.settings.shard_count is not None:
+            # This process runs its share of the bot's shards; Discord sends each shard only
+            # its own guilds' events, so a guild's slash commands are answered by the one
+            # process that owns its shard. Posting needs no shard: any process posts anywhere.
+            options["shard_count"] = self.settings.shard_count
+            if self.settings.shard_ids is not None:
+                options["shard_ids"] = list(self.settings.shard_ids)
         client: discord.Client = (
             _ShardedBot(self, **options) if self.settings.sharded else _Bot(self, **options)
         )
@@ -162,6 +169,15 @@ class DiscordAdapter:
         install(tree, self.api, self.settings.defer_after)
         self._tree = tree
         return client
+
+    def shards(self) -> dict[str, object]:
+        """The gateway shards this process runs (for /healthz)."""
+        client = self._client
+        if isinstance(client, discord.AutoShardedClient):
+            ids = sorted(client.shards) or list(self.settings.shard_ids or [])
+            return {"ids": ids, "count": client.shard_count, "ready": client.is_ready()}
+        ready = client is not None and client.is_ready()
+        return {"ids": [0], "count": 1, "ready": ready}
 
     async def start(self) -> None:
         """Log in, sync commands, connect to the gateway; returns once READY (or timed out)."""

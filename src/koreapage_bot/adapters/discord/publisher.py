@@ -100,6 +100,9 @@ class GlobalLimitWatch:
 
     def __init__(self) -> None:
         self.until = 0.0  # loop time until which Discord refuses every request
+        # Told of every global 429 (seconds), also those discord.py waits out by itself: the
+        # dispatcher's budget holds every channel, and every process sharing the budget.
+        self.on_global: Callable[[float], None] | None = None
 
     def trace_config(self) -> aiohttp.TraceConfig:
         trace = aiohttp.TraceConfig()
@@ -122,6 +125,11 @@ class GlobalLimitWatch:
             seconds = 1.0
         loop = asyncio.get_running_loop()
         self.until = max(self.until, loop.time() + seconds)
+        if self.on_global is not None:
+            try:
+                self.on_global(seconds)
+            except Exception:
+                log.exception("a global rate-limit hook failed")
 
     def active(self) -> bool:
         try:
