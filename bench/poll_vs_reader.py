@@ -128,6 +128,9 @@ class Bench:
         self.urls_file.write_text(json.dumps(farm.urls), encoding="utf-8")
         self.reader_db = workdir / "reader.sqlite"
         self.bot_db = workdir / "bot.db"
+        for db in (self.reader_db, self.bot_db, workdir / "profiled.db"):
+            for suffix in ("", "-wal", "-shm", "-journal"):  # a kept workdir's last run
+                db.with_name(db.name + suffix).unlink(missing_ok=True)
         self.config = bot_config(
             workdir / "koreapage.toml",
             farm.urls,
