@@ -218,7 +218,9 @@ class Bench:
         print_targets(self.runs, n)
 
     def profile(self) -> None:
-        spy = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
+        spy = str(Path(sys.executable).with_name("py-spy"))  # the bench extra's, else PATH's
+        if not Path(spy).exists():
+            spy = shutil.which("py-spy") or spy
         if not Path(spy).exists():
             print("--profile: py-spy is not installed (make bench-deps)")
             return
