@@ -162,6 +162,7 @@ class Child:
         sample_every: float = 0.05,
     ) -> None:
         self.started = time.perf_counter()
+        self.started_at = time.time()
         self.process = subprocess.Popen(
             list(cmd), env=dict(env) if env is not None else None, cwd=cwd, stdout=stdout,
             stderr=stderr,
@@ -240,6 +241,42 @@ def percentile(values: Sequence[float], q: float) -> float:
     ranked = sorted(values)
     k = max(0, min(len(ranked) - 1, round(q / 100 * len(ranked) + 0.5) - 1))
     return ranked[k]
+
+
+LOG_TIME = re.compile(r"^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d),(\d{3}) ")
+
+
+def log_time(line: str) -> float | None:
+    """Unix time of a bot log line (`%(asctime)s`: local time, milliseconds)."""
+    m = LOG_TIME.match(line)
+    if m is None:
+        return None
+    return time.mktime(time.strptime(m.group(1), "%Y-%m-%d %H:%M:%S")) + int(m.group(2)) / 1000
+
+
+def phases(log_text: str, started_at: float, wall: float) -> str:
+    """Where a `run --once` pass spent its wall time, from its log: start-up to the
+    "starting" line (mostly imports), setup to the first poll's line (store, migrations,
+    config feeds), polling to the "polled" line, and the rest (delivery, shutdown)."""
+    marks: dict[str, float] = {}
+    for line in log_text.splitlines():
+        at = log_time(line)
+        if at is None:
+            continue
+        if "starting:" in line:
+            marks.setdefault("starting", at)
+        elif "koreapage_bot.ingest.poller" in line:
+            marks.setdefault("first poll", at)
+        elif POLLED.search(line):
+            marks["polled"] = at
+    if len(marks) < 3:
+        return ""
+    end = started_at + wall
+    return (
+        f"imports {marks['starting'] - started_at:.1f} s, setup "
+        f"{marks['first poll'] - marks['starting']:.1f} s, polling "
+        f"{marks['polled'] - marks['first poll']:.1f} s, after {end - marks['polled']:.1f} s"
+    )
 
 
 POLLED = re.compile(r"polled (\d+) feeds: (\d+) new entries, (\d+) briefs, (\d+) failed")

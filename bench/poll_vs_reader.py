@@ -54,6 +54,7 @@ from farmctl import (
     bot_config,
     bot_env,
     feed_farm,
+    phases,
     polled_line,
 )
 
@@ -185,9 +186,11 @@ class Bench:
         env = bot_env(self.config, f"sqlite+aiosqlite:///{database or self.bot_db}")
         cmd = [*(wrap or []), *bot_command("run", "--once")]
         with log.open("wb") as stderr:
-            measured = Child(cmd, env=env, cwd=self.workdir, stderr=stderr).finish()
+            child = Child(cmd, env=env, cwd=self.workdir, stderr=stderr)
+            measured = child.finish()
         self.bot_done = time.monotonic()
         text = log.read_text(encoding="utf-8", errors="replace")
+        timeline = phases(text, child.started_at, measured.wall)
         polled = polled_line(text)
         if polled is None:
             detail = "no 'polled' line: " + (text.strip().splitlines() or ["(no output)"])[-1]
@@ -197,6 +200,8 @@ class Bench:
                 detail += f", {polled[3]} failed"
         if measured.returncode:
             detail += f", exit {measured.returncode}"
+        if timeline:
+            detail += f"; {timeline}"
         run = Run("koreapage-bot", name, len(self.farm.urls), measured, self.farm.stats(), detail)
         self.runs.append(run)
         return run
