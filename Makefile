@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP_RUN := $(VENV)/.installed-run
 STAMP_DEV := $(VENV)/.installed-dev
 
-.PHONY: run test lint typecheck bench clean
+.PHONY: run test lint typecheck bench bench-deps clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -35,6 +35,10 @@ lint: $(STAMP_DEV)
 
 typecheck: $(STAMP_DEV)
 	$(BIN)/mypy
+
+# reader, psutil and py-spy for the farm benchmarks (bench/poll_vs_reader.py and friends).
+bench-deps: $(STAMP_DEV)
+	$(BIN)/pip install --quiet -e '.[dev,bench]'
 
 bench: $(STAMP_DEV)
 	$(BIN)/python bench/parse_large_feed.py
