@@ -9,6 +9,7 @@ import logging
 import signal
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any, Protocol
 
 from rich.console import Console
@@ -32,6 +33,7 @@ from koreapage_bot.ingest.poller import Poller
 from koreapage_bot.ports import Publisher, ReplayGuard, SubscriptionSpec
 from koreapage_bot.scheduler import BotScheduler
 from koreapage_bot.store.store import Store
+from koreapage_bot.stories.window import StoryWindow
 
 log = logging.getLogger(__name__)
 
@@ -82,6 +84,13 @@ def fetcher(
 
 def build_analyzer(settings: Settings, taxonomy: Taxonomy) -> OfflineAnalyzer:
     return OfflineAnalyzer(settings.analysis, taxonomy)
+
+
+def story_window(store: Store, settings: Settings) -> StoryWindow | None:
+    """The story matcher's window, or None when stories are off (every brief its own)."""
+    if not settings.stories.enabled:
+        return None
+    return StoryWindow(store, window=timedelta(hours=settings.stories.window_hours))
 
 
 def issue_tags(taxonomy: Taxonomy) -> list[IssueTag]:
@@ -141,6 +150,7 @@ async def open_bot(
             pages=pages,
             analysis=settings.analysis,
             on_deliveries=on_deliveries,
+            stories=story_window(store, settings),
         )
         pipeline = PollPipeline(
             poller,

@@ -115,6 +115,14 @@ class DeliveryConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class StoriesConfig:
+    """[stories]: reports of one event across outlets become one story (stories/)."""
+
+    enabled: bool = True
+    window_hours: float = 72.0  # a new brief is compared with the briefs of this window
+
+
+@dataclass(frozen=True, slots=True)
 class WebConfig:
     """The read-only web archive and its feeds, served on the bot's HTTP port."""
 
@@ -219,6 +227,7 @@ class Settings:
     delivery: DeliveryConfig
     web: WebConfig = field(default_factory=WebConfig)
     server: ServerConfig = field(default_factory=ServerConfig)
+    stories: StoriesConfig = field(default_factory=StoriesConfig)
     discord: DiscordConfig | None = None  # None: DISCORD_TOKEN is not set
     slack: SlackConfig | None = None  # None: SLACK_BOT_TOKEN is not set
 
@@ -340,7 +349,9 @@ def parse_settings(
     data: Mapping[str, Any], env: Mapping[str, str], source: str, path: Path | None
 ) -> Settings:
     top = _Reader(data, "", source)
-    top.check_unknown(frozenset({"feeds", "poll", "http", "analysis", "delivery", "web"}))
+    top.check_unknown(
+        frozenset({"feeds", "poll", "http", "analysis", "delivery", "web", "stories"})
+    )
 
     p = _Reader(_table(data, "poll", source), "poll.", source)
     poll = PollConfig(
@@ -434,6 +445,13 @@ def parse_settings(
     d.check_unknown()
 
     web = _web(_Reader(_table(data, "web", source), "web.", source))
+    st = _Reader(_table(data, "stories", source), "stories.", source)
+    stories = StoriesConfig(
+        enabled=st.get("enabled", bool, True),
+        # A week at most: the matcher keeps the window in memory.
+        window_hours=st.positive("window", float, 72.0, 168.0),
+    )
+    st.check_unknown()
 
     database_url = env.get("KOREAPAGE_DATABASE_URL") or DEFAULT_DATABASE_URL
     if not database_url.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
@@ -451,6 +469,7 @@ def parse_settings(
         analysis=analysis,
         delivery=delivery,
         web=web,
+        stories=stories,
         server=server_config(env),
         discord=discord_config(env) if _env(env, "DISCORD_TOKEN") else None,
         slack=slack_config(env) if _env(env, "SLACK_BOT_TOKEN") else None,

@@ -2,8 +2,11 @@
 
 Read: the feed's text, or the article page when the feed carries only an excerpt (and the post
 is to be delivered: a first fetch archives what a feed holds without fetching a page each).
-Analyse: ports.Analyzer. Store and fan out: the post, its brief when relevant and one outbox
-row for each channel the fan-out picks (delivery.fanout) are written in one transaction.
+Analyse: ports.Analyzer. Match: the story the brief reports, if an earlier brief of the
+window reports it too (stories.window). Store and fan out: the post, its brief (in its story)
+when relevant and one outbox row for each channel the fan-out picks (delivery.fanout: a post,
+or an update of the story's message where the channel has the story) are written in one
+transaction.
 """
 
 from __future__ import annotations
@@ -12,11 +15,20 @@ import logging
 from dataclasses import replace
 
 from koreapage_bot.config import AnalysisConfig
-from koreapage_bot.delivery.fanout import recipients
+from koreapage_bot.delivery.fanout import recipients, row_kind
 from koreapage_bot.domain import ArticleInput, Feed, FeedEntry, ParsedFeed
 from koreapage_bot.ingest.fetch import FeedFetcher
 from koreapage_bot.ingest.identity import entry_hash, inline_text
-from koreapage_bot.ports import Analyzer, EntryAlreadyStored, FanOut, NewPost, Storage, StoredPost
+from koreapage_bot.ports import (
+    Analyzer,
+    EntryAlreadyStored,
+    FanOut,
+    NewPost,
+    RowKind,
+    Storage,
+    StoredPost,
+)
+from koreapage_bot.stories.window import StoryWindow
 
 log = logging.getLogger(__name__)
 
@@ -30,6 +42,8 @@ class NewPostStep:
         pages: FeedFetcher,
         analysis: AnalysisConfig | None = None,
         fan_out: FanOut = recipients,
+        stories: StoryWindow | None = None,
+        kinds: RowKind = row_kind,
     ) -> None:
         self._store = store
         self._analyzer = analyzer
@@ -39,6 +53,9 @@ class NewPostStep:
         # Whether (and below what length) an excerpt-only entry gets its page fetched.
         self._full_text = analysis or AnalysisConfig()
         self._fan_out = fan_out
+        # Matches each relevant brief to the story it reports (None: every brief its own).
+        self._stories = stories
+        self._kinds = kinds
 
     async def take(
         self, feed: Feed, parsed: ParsedFeed, entry: FeedEntry, *, deliver: bool
@@ -49,10 +66,20 @@ class NewPostStep:
         article = await self.read(feed, parsed, entry, fetch_page=deliver)
         analysis = await self._analyzer.analyze(article)
         post = NewPost(entry, analysis, entry_hash(entry), relevant=analysis.relevant)
-        try:
+
+        async def write(story: int | None) -> StoredPost:
             return await self._store.briefs.store_post(
-                feed, post, fan_out=self._fan_out if deliver else None
+                feed,
+                post,
+                fan_out=self._fan_out if deliver else None,
+                story=story,
+                row_kind=self._kinds if deliver else None,
             )
+
+        try:
+            if self._stories is None:
+                return await write(None)
+            return await self._stories.store(feed, post, write)
         except EntryAlreadyStored:
             log.info(
                 "feed %d: entry %s was stored by another poller",

@@ -29,6 +29,7 @@ from koreapage_bot.ingest.newpost import NewPostStep
 from koreapage_bot.ingest.parse import NotAFeed, parse_feed
 from koreapage_bot.ingest.policy import Outcome, PollDecision
 from koreapage_bot.ports import Analyzer, FeedPollUpdate, Storage
+from koreapage_bot.stories.window import StoryWindow
 
 log = logging.getLogger(__name__)
 
@@ -64,6 +65,7 @@ class Poller:
         analysis: AnalysisConfig | None = None,
         on_deliveries: Callable[[], None] | None = None,
         clock: Callable[[], datetime] = utcnow,
+        stories: StoryWindow | None = None,
     ) -> None:
         self._store = store
         self._config = config
@@ -74,7 +76,7 @@ class Poller:
         # Article pages are fetched from entry links, which whoever writes the feed chose:
         # never with the operator's trust (private addresses), whatever the feed's trust.
         self.new_posts = NewPostStep(
-            store, analyzer, pages=pages or self._untrusted, analysis=analysis
+            store, analyzer, pages=pages or self._untrusted, analysis=analysis, stories=stories
         )
         self._on_deliveries = on_deliveries
         self._clock = clock

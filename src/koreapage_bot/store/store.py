@@ -12,6 +12,7 @@ from koreapage_bot.store.database import open_database
 from koreapage_bot.store.feeds import FeedRepository
 from koreapage_bot.store.outbox import OutboxRepository
 from koreapage_bot.store.replays import ReplayRepository
+from koreapage_bot.store.stories import StoryRepository
 from koreapage_bot.store.subscriptions import SubscriptionRepository
 
 
@@ -23,6 +24,7 @@ class Store:
         self.subscriptions = SubscriptionRepository(engine)
         self.outbox = OutboxRepository(engine)
         self.replays = ReplayRepository(engine)
+        self.stories = StoryRepository(engine)
 
     @classmethod
     async def open(cls, url: str) -> Store:

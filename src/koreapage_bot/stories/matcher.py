@@ -107,6 +107,7 @@ class StoryIndex:
         self._idf_cache: dict[str, float] = {}
         self._idf_at = 0
         self._version = 0  # counts changes to the window
+        self._newest = 0
 
     def __len__(self) -> int:
         return len(self._entries)
@@ -116,7 +117,8 @@ class StoryIndex:
 
     @property
     def newest_id(self) -> int:
-        return max(self._entries, default=0)
+        """The highest brief id ever filed (those after it are what the store has new)."""
+        return self._newest
 
     def add(self, brief_id: int, story_id: int, feats: Features) -> None:
         if brief_id in self._entries:
@@ -124,6 +126,7 @@ class StoryIndex:
             return
         entry = _Entry(brief_id, story_id, feats)
         self._entries[brief_id] = entry
+        self._newest = max(self._newest, brief_id)
         for key in feats.index_keys():
             self._postings[key].add(brief_id)
         self._changed()
