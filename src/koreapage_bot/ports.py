@@ -102,6 +102,8 @@ class DeliveryTarget:
     # Set when the dispatcher asks `SentLookup.find_sent`: an earlier attempt may have posted
     # this delivery between these two instants (first attempt start, last attempt's deadline).
     lookup_window: tuple[datetime, datetime] | None = None
+    # An earlier attempt may have reached the platform (no answer came, or its process died).
+    maybe_sent: bool = False
 
 
 # What a publisher answers. Exactly one of these three.
