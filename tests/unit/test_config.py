@@ -162,6 +162,9 @@ BAD_VALUES = [
         "analysis.article_private_hosts",
     ),
     ("[analysis]\narticle_private_hosts = ['wiki:8080']\n", "analysis.article_private_hosts"),
+    ("[stories]\nwindow = 0\n", "stories.window"),
+    ("[stories]\nwindow = 500\n", "stories.window"),  # a window longer than a week
+    ("[stories]\nenable = false\n", "stories.enable"),
 ]
 
 
@@ -272,3 +275,9 @@ def test_adapter_variables_are_parsed_with_the_config() -> None:
         parse_settings({}, {**env, "SLACK_CLIENT_ID": "a", "SLACK_CLIENT_SECRET": "b"}, "t", None)
     with pytest.raises(ConfigError, match="DISCORD_START_TIMEOUT"):
         parse_settings({}, {**env, "DISCORD_START_TIMEOUT": "inf"}, "<test>", None)
+
+
+def test_stories_settings(tmp_path: Path) -> None:
+    settings = load_settings(write(tmp_path, "[stories]\nenabled = false\nwindow = 24\n"), env={})
+    assert settings.stories.enabled is False and settings.stories.window_hours == 24.0
+    assert load_settings(write(tmp_path, ""), env={}).stories.window_hours == 72.0

@@ -496,7 +496,7 @@ class CommandService:
                     per_brief=per_brief,
                     digest_time=digest_time,
                     digest_tz=digest_tz or "UTC",
-                    options=options or None,
+                    options=options,
                 ),
             )
         except Refused as refused:
