@@ -286,3 +286,49 @@ async def test_an_update_cut_short_by_kill_9_is_not_made_twice_and_nothing_is_lo
         assert "Seoul Ledger" in discord_fields(fake.channel_messages(cid)[0])["Also reported by"]
         assert "Seoul Ledger" in slack_text(slack.messages_in(SLACK)[0]["blocks"])
         assert {r.state for r in await store.outbox.all()} == {DeliveryState.SENT}
+
+
+async def test_a_thread_reply_whose_answer_was_lost_is_looked_up_in_its_thread(
+    sqlite_store: Store, slack: FakeSlack
+) -> None:
+    """The reply is made but its answer is lost; the retry looks in the story's thread (a
+    reply is not in the channel's history) and finds it: one reply, not two."""
+    async with FakeDiscord() as fake, discord_adapter(fake) as adapter:
+        store, clock = sqlite_store, Clock()
+        cid = fake.channel_ids[0]
+        for platform, channel in (("discord", str(cid)), ("slack", SLACK)):
+            await store.subscriptions.upsert(
+                SubscriptionSpec(
+                    platform=platform,
+                    channel=channel,
+                    workspace=str(fake.guild_id) if platform == "discord" else None,
+                    options={"thread": True},
+                )
+            )
+        d = dispatcher(
+            store, {"discord": adapter.publisher, "slack": slack_publisher(slack)}, clock
+        )
+        first = await report(store, OUTLETS[0], 0, None)
+        await d.drain()
+        [message] = fake.channel_messages(cid)
+        [post] = slack.messages_in(SLACK)
+        await report(store, OUTLETS[1], 1, first.story_id)
+        fake.lose_answers("drop", channel=int(message["id"]))
+        slack.lose_answers("drop", channel=SLACK)
+        await d.drain()
+        assert len(fake.channel_messages(int(message["id"]))) == 1  # made, answer lost
+        assert len(slack.thread_replies[(SLACK, post["ts"])]) == 1
+        assert {r.state for r in await store.outbox.all() if r.kind == "story"} == {
+            DeliveryState.PENDING
+        }
+
+        fake.expire_nonces()  # past Discord's nonce window: look first
+        clock.advance(3600)
+        await d.drain()
+        assert {r.state for r in await store.outbox.all()} == {DeliveryState.SENT}
+        assert len(fake.channel_messages(int(message["id"]))) == 1
+        assert len(slack.thread_replies[(SLACK, post["ts"])]) == 1
+        assert len(slack.calls_to("conversations.replies")) == 1
+        assert fake.calls("GET", "/channels/{channel_id}/messages")[-1].params == {
+            "channel_id": message["id"]
+        }
