@@ -46,6 +46,7 @@ bench: $(STAMP_DEV)
 	$(BIN)/python bench/analyze.py
 	$(BIN)/python bench/dispatch.py
 	$(BIN)/python bench/json_memory.py
+	$(BIN)/python bench/stories.py
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache

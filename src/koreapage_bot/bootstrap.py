@@ -9,6 +9,7 @@ import logging
 import signal
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any, Protocol
 
 from rich.console import Console
@@ -38,6 +39,7 @@ from koreapage_bot.scheduler import BotScheduler
 from koreapage_bot.store.coordination import LocalCoordination, PgCoordination, coordination_for
 from koreapage_bot.store.rates import SharedRates
 from koreapage_bot.store.store import Store
+from koreapage_bot.stories.window import StoryWindow
 
 log = logging.getLogger(__name__)
 
@@ -92,6 +94,13 @@ def fetcher(
 
 def build_analyzer(settings: Settings, taxonomy: Taxonomy) -> OfflineAnalyzer:
     return OfflineAnalyzer(settings.analysis, taxonomy)
+
+
+def story_window(store: Store, settings: Settings) -> StoryWindow | None:
+    """The story matcher's window, or None when stories are off (every brief its own)."""
+    if not settings.stories.enabled:
+        return None
+    return StoryWindow(store, window=timedelta(hours=settings.stories.window_hours))
 
 
 def issue_tags(taxonomy: Taxonomy) -> list[IssueTag]:
@@ -175,6 +184,7 @@ async def open_bot(
             on_deliveries=on_deliveries,
             metrics=metrics,
             notices=notifier,
+            stories=story_window(store, settings),
         )
         pipeline = PollPipeline(
             poller,

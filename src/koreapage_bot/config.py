@@ -115,6 +115,14 @@ class DeliveryConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class StoriesConfig:
+    """[stories]: reports of one event across outlets become one story (stories/)."""
+
+    enabled: bool = True
+    window_hours: float = 72.0  # a new brief is compared with the briefs of this window
+
+
+@dataclass(frozen=True, slots=True)
 class WebConfig:
     """The read-only web archive and its feeds, served on the bot's HTTP port."""
 
@@ -239,6 +247,7 @@ class Settings:
     web: WebConfig = field(default_factory=WebConfig)
     notices: NoticesConfig = field(default_factory=NoticesConfig)
     server: ServerConfig = field(default_factory=ServerConfig)
+    stories: StoriesConfig = field(default_factory=StoriesConfig)
     discord: DiscordConfig | None = None  # None: DISCORD_TOKEN is not set
     slack: SlackConfig | None = None  # None: SLACK_BOT_TOKEN is not set
 
@@ -361,7 +370,7 @@ def parse_settings(
 ) -> Settings:
     top = _Reader(data, "", source)
     top.check_unknown(
-        frozenset({"feeds", "poll", "http", "analysis", "delivery", "web", "notices"})
+        frozenset({"feeds", "poll", "http", "analysis", "delivery", "web", "notices", "stories"})
     )
 
     p = _Reader(_table(data, "poll", source), "poll.", source)
@@ -457,6 +466,13 @@ def parse_settings(
 
     web = _web(_Reader(_table(data, "web", source), "web.", source))
     notices = _notices(_Reader(_table(data, "notices", source), "notices.", source))
+    st = _Reader(_table(data, "stories", source), "stories.", source)
+    stories = StoriesConfig(
+        enabled=st.get("enabled", bool, True),
+        # A week at most: the matcher keeps the window in memory.
+        window_hours=st.positive("window", float, 72.0, 168.0),
+    )
+    st.check_unknown()
 
     database_url = env.get("KOREAPAGE_DATABASE_URL") or DEFAULT_DATABASE_URL
     if not database_url.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
@@ -475,6 +491,7 @@ def parse_settings(
         delivery=delivery,
         web=web,
         notices=notices,
+        stories=stories,
         server=server_config(env),
         discord=discord_config(env) if _env(env, "DISCORD_TOKEN") else None,
         slack=slack_config(env) if _env(env, "SLACK_BOT_TOKEN") else None,

@@ -132,6 +132,8 @@ class Brief:
     relevance: float
     created_at: datetime
     language: str = "en"  # the post's language, which the summary keeps (ISO 639-1)
+    # The story it reports (stories.matcher): other outlets' briefs of the same event share it.
+    story_id: int | None = None
 
     def to_json(self) -> dict[str, object]:
         return {
@@ -146,6 +148,7 @@ class Brief:
             "relevance": round(self.relevance, 3),
             "created_at": self.created_at.isoformat(),
             "language": self.language,
+            "story_id": self.story_id,
         }
 
 
@@ -168,6 +171,12 @@ class Subscription:
     last_digest_at: datetime | None = None
     options: dict[str, object] = field(default_factory=dict)  # e.g. {"thread": True}
 
+    @property
+    def every_report(self) -> bool:
+        """One post per report, even of a story the channel already has (`--every-report`),
+        instead of updating the story's message."""
+        return bool(self.options.get("every_report"))
+
     def matches(self, brief: Brief) -> bool:
         if self.feeds and brief.feed_id not in self.feeds:
             return False
@@ -186,7 +195,9 @@ class Delivery:
     next_attempt_at: datetime
     message_id: str | None = None
     last_error: str | None = None
-    kind: str = "brief"  # "brief" | "digest"
+    # "brief" | "digest" | "story" (a later report of a story the channel has: it updates
+    # the story's message, or replies in its thread)
+    kind: str = "brief"
     rate_limited: int = 0  # attempts answered by a rate limit (they never count toward the cap)
     maybe_sent: bool = False  # the last attempt may have reached the platform: look first
     claimed_at: datetime | None = None  # when the last attempt started

@@ -34,6 +34,20 @@ class Analyzer(Protocol):
 
 
 @dataclass(frozen=True, slots=True)
+class SourceRef:
+    """Another report of a brief's story: who published it and where."""
+
+    brief_id: int
+    source: str
+    url: str | None
+    title: str
+
+    @classmethod
+    def of(cls, brief: Brief) -> SourceRef:
+        return cls(brief.id, brief.source, brief.url, brief.title)
+
+
+@dataclass(frozen=True, slots=True)
 class BriefView:
     """A brief as every adapter renders it (Discord embed, Slack blocks, console text)."""
 
@@ -47,9 +61,13 @@ class BriefView:
     key_issues: tuple[IssueTag, ...]
     relevance: float
     language: str = "en"  # the post's (and summary's) language, for a label beside it
+    story_id: int | None = None
+    # The story's other reports ("Also reported by: Korea Herald, Yonhap"), oldest first.
+    also: tuple[SourceRef, ...] = ()
 
     @classmethod
-    def of(cls, brief: Brief) -> BriefView:
+    def of(cls, brief: Brief, also: Sequence[Brief] = ()) -> BriefView:
+        """`brief`, with `also` (its story's other reports; `brief` itself is left out)."""
         return cls(
             brief_id=brief.id,
             title=brief.title,
@@ -61,6 +79,8 @@ class BriefView:
             key_issues=brief.key_issues,
             relevance=brief.relevance,
             language=brief.language,
+            story_id=brief.story_id,
+            also=tuple(SourceRef.of(b) for b in also if b.id != brief.id),
         )
 
 
@@ -82,6 +102,8 @@ class DeliveryTarget:
     # Set when the dispatcher asks `SentLookup.find_sent`: an earlier attempt may have posted
     # this delivery between these two instants (first attempt start, last attempt's deadline).
     lookup_window: tuple[datetime, datetime] | None = None
+    # An earlier attempt may have reached the platform (no answer came, or its process died).
+    maybe_sent: bool = False
 
 
 # What a publisher answers. Exactly one of these three.
@@ -164,6 +186,35 @@ class SentLookup(Protocol):
         ...
 
 
+@dataclass(frozen=True, slots=True)
+class PostedMessage:
+    """A message a delivery made: the platform's id for it and the delivery key it carries
+    (Discord embed footer, Slack metadata), which an update must keep."""
+
+    message_id: str
+    key: str
+
+
+@runtime_checkable
+class StoryPublisher(Protocol):
+    """Optional: a publisher that can update the message of a story already posted in a
+    channel (a later report of the story adds its outlet to it) or reply in its thread."""
+
+    async def edit(
+        self, target: DeliveryTarget, message: PostedMessage, view: BriefView
+    ) -> PublishOutcome:
+        """Make `message` show `view` (the story's first brief with every other report in
+        `view.also`). It carries the whole state, so making it twice changes nothing."""
+        ...
+
+    async def reply(
+        self, target: DeliveryTarget, message: PostedMessage, view: BriefView
+    ) -> PublishOutcome:
+        """Post `view` (a later report) in the thread of `message`, under `target`'s
+        idempotency key like any post."""
+        ...
+
+
 class ReplayGuard(Protocol):
     """Remembers request signatures until they expire, so a signed request runs once (Slack's
     signature is valid for 5 minutes). Shared through the database when several processes
@@ -229,7 +280,15 @@ class NewPost:
     content_hash: str
     relevant: bool  # the analysis decision under the configured threshold
 
-    def brief(self, feed: Feed, *, brief_id: int, post_id: int, now: datetime) -> Brief:
+    def brief(
+        self,
+        feed: Feed,
+        *,
+        brief_id: int,
+        post_id: int,
+        now: datetime,
+        story_id: int | None = None,
+    ) -> Brief:
         """The brief this post makes once stored (a link only when it is a usable one)."""
         entry, analysis = self.entry, self.analysis
         return Brief(
@@ -246,6 +305,7 @@ class NewPost:
             relevance=analysis.relevance,
             created_at=now,
             language=analysis.language,
+            story_id=story_id,
         )
 
     def search_text(self, feed: Feed) -> str:
@@ -270,6 +330,50 @@ class EntryAlreadyStored(Exception):
 # calls it inside the transaction that writes the brief, with every subscription as that
 # transaction sees it, and writes one outbox row for each subscription it answers.
 FanOut = Callable[[Brief, Sequence[Subscription]], Sequence[Subscription]]
+# What kind of row a subscription the fan-out picked gets for a brief (delivery.fanout.
+# row_kind): given whether the channel already has a row of another report of the brief's
+# story, "brief" (a post of its own) or "story" (an update of the story's message).
+RowKind = Callable[[Subscription, bool], str]
+
+
+@dataclass(frozen=True, slots=True)
+class StoryMember:
+    """A brief of the story window, with the lead of its post's text (what the matcher
+    reads besides the brief itself)."""
+
+    brief: Brief
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class StoryContext:
+    """What sending a story row needs, read when it is claimed: the story's message in the
+    row's channel (`anchor`: the earliest delivery of the story there that made one; None
+    when none did, e.g. the first report's post failed), the brief that message shows, and
+    the story's reports the channel's filters let through, oldest first."""
+
+    story_id: int
+    brief: Brief  # the row's own (later) report
+    anchor: Delivery | None
+    first: Brief | None
+    reports: tuple[Brief, ...]
+
+    @classmethod
+    def of(
+        cls,
+        brief: Brief,
+        subscription: Subscription,
+        anchor: Delivery | None,
+        members: Sequence[Brief],
+    ) -> StoryContext:
+        """From what a store read (`members`: the story's briefs, oldest first): the reports
+        shown are those the channel's filters let through, and always the brief its message
+        shows and the row's own."""
+        assert brief.story_id is not None
+        first = next((m for m in members if anchor is not None and m.id == anchor.brief_id), None)
+        keep = {brief.id} | ({first.id} if first is not None else set())
+        reports = tuple(m for m in members if m.id in keep or subscription.matches(m))
+        return cls(brief.story_id, brief, anchor, first, reports)
 
 
 @dataclass(frozen=True, slots=True)
@@ -372,10 +476,14 @@ class BriefStore(Protocol):
         *,
         fan_out: FanOut | None = None,
         now: datetime | None = None,
+        story: int | None = None,
+        row_kind: RowKind | None = None,
     ) -> StoredPost:
         """The post, its brief when relevant and (with `fan_out`) an outbox row for every
-        subscription `fan_out` picks, all in one transaction: all of them or none. Raises
-        EntryAlreadyStored when the feed already has this entry."""
+        subscription `fan_out` picks, all in one transaction: all of them or none. The brief
+        joins `story` (when that story exists) or starts one; `row_kind` says which rows are
+        story updates (default: every row a post of its own). Raises EntryAlreadyStored when
+        the feed already has this entry."""
         ...
 
     async def touch_post(
@@ -556,12 +664,30 @@ class OutboxStore(Protocol):
         where that subscription already has the brief. Returns how many were written."""
         ...
 
+    async def story_context(self, delivery_id: int) -> StoryContext | None:
+        """For a "story" row: its story's message in the row's channel and the reports to
+        show (see StoryContext). None for a row that is not a story row or is gone."""
+        ...
+
     async def heartbeat(self, holder: str, now: datetime) -> None: ...
     async def holders(self) -> dict[str, datetime]: ...
     async def remove_holder(self, holder: str) -> None: ...
 
     async def forget_holders(self, seen_before: datetime) -> int:
         """Drop holders silent since `seen_before`."""
+        ...
+
+
+class StoryStore(Protocol):
+    """Stories: the briefs that report one event, across outlets (briefs.story_id)."""
+
+    async def window(self, since: datetime, after_id: int = 0) -> list[StoryMember]:
+        """Briefs stored at or after `since` (by publication date, else storage time) with an
+        id above `after_id`, oldest id first: the matcher's window, or what joined it since."""
+        ...
+
+    async def reports(self, story_ids: Sequence[int]) -> dict[int, list[Brief]]:
+        """Every brief of these stories, oldest first (by publication date, then id)."""
         ...
 
 
@@ -578,6 +704,8 @@ class Storage(Protocol):
     def outbox(self) -> OutboxStore: ...
     @property
     def replays(self) -> ReplayGuard: ...
+    @property
+    def stories(self) -> StoryStore: ...
 
     async def get_meta(self, key: str) -> str | None: ...
     async def set_meta(self, key: str, value: str) -> None: ...

@@ -101,7 +101,9 @@ def _messages_in(template: str, body: Any) -> Iterable[dict[str, Any]]:
     if template.endswith("/callback"):
         data = body.get("data")
         return [data] if body.get("type") == 4 and isinstance(data, dict) else []
-    if template.endswith("/messages") or template.startswith("/webhooks/"):
+    if template.endswith(("/messages", "/messages/{message_id}")) or template.startswith(
+        "/webhooks/"
+    ):
         return [body]
     return []
 

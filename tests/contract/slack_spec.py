@@ -107,9 +107,10 @@ _SWAGGER_TYPES: dict[str, tuple[type, ...]] = {
 NEWER_POST_MESSAGE_PARAMS: dict[str, tuple[type, ...]] = {"metadata": (dict, str)}
 
 
-def post_message_errors(params: Mapping[str, Any]) -> list[str]:
-    """chat.postMessage parameters (as the SDK sent them, JSON body) against the Web API spec."""
-    op = _web_api()["paths"]["/chat.postMessage"]["post"]
+def post_message_errors(params: Mapping[str, Any], method: str = "chat.postMessage") -> list[str]:
+    """chat.postMessage (or chat.update) parameters, as the SDK sent them (JSON body),
+    against the Web API spec."""
+    op = _web_api()["paths"][f"/{method}"]["post"]
     declared = {p["name"]: p for p in op["parameters"] if p.get("in") == "formData"}
     errors: list[str] = []
     for name, p in declared.items():
@@ -141,9 +142,9 @@ def post_message_errors(params: Mapping[str, Any]) -> list[str]:
     return errors
 
 
-def assert_valid_post_message(params: Mapping[str, Any]) -> None:
-    errors = post_message_errors(params)
-    assert not errors, "invalid chat.postMessage parameters:\n" + "\n".join(errors)
+def assert_valid_post_message(params: Mapping[str, Any], method: str = "chat.postMessage") -> None:
+    errors = post_message_errors(params, method)
+    assert not errors, f"invalid {method} parameters:\n" + "\n".join(errors)
     if "blocks" in params:
         blocks = params["blocks"]
         assert_valid_blocks(json.loads(blocks) if isinstance(blocks, str) else blocks)

@@ -49,6 +49,7 @@ BRIEF_KEYS = {
     "relevance",
     "created_at",
     "language",
+    "story_id",
 }
 
 pytestmark = pytest.mark.skipif(
@@ -179,8 +180,9 @@ def seeded(seed: Seed, tmp_path: Path) -> Workdir:
     return wd
 
 
-def assert_brief_shape(brief: dict[str, Any]) -> None:
-    assert set(brief) == BRIEF_KEYS
+def assert_brief_shape(brief: dict[str, Any], *extra: str) -> None:
+    assert set(brief) == BRIEF_KEYS | set(extra)
+    assert isinstance(brief["story_id"], int)
     assert isinstance(brief["id"], int)
     assert brief["url"].startswith("https://alliance-monitor.example/")
     assert datetime.fromisoformat(brief["published"]).tzinfo is not None
@@ -231,10 +233,17 @@ async def test_briefs_latest_search_show(seed: Seed, seeded: Workdir) -> None:
     newest = ok(latest).json()
     assert [b["title"] for b in newest] == [GSOMIA, SMA]  # newest published first
     for brief in newest:
-        assert_brief_shape(brief)
+        # One line per story, with every report of it (here each story has one).
+        assert_brief_shape(brief, "sources")
+        [source] = brief["sources"]
+        assert source["brief_id"] == brief["id"] and source["source"] == brief["source"]
+        assert source["url"] == brief["url"] and source["title"] == brief["title"]
     assert [b["title"] for b in ok(usfk).json()] == [SMA]
     assert ok(found).json()[0]["title"] == SMA
-    assert ok(shown).json() == by_title[GSOMIA]
+    detail = ok(shown).json()
+    reports = detail.pop("reports")
+    assert detail == by_title[GSOMIA]
+    assert [r["id"] for r in reports] == [by_title[GSOMIA]["id"]]
     assert "GSOMIA" in ok(text).out and "Daniel Cho" in text.out
     assert missing.code == 1 and "no brief 999" in missing.err
     assert unknown.code == 1 and "kpop" in unknown.err and "gsomia" in unknown.err

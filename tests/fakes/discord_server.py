@@ -17,7 +17,11 @@ Failure hooks:
   set back; logging in still works, so a bot restarted meanwhile faces the outage.
 
 Messages are kept per channel and served by `GET /channels/{id}/messages` (after / before /
-around / limit, newest first, as Discord does; like Discord it never returns `nonce`). An
+around / limit, newest first, as Discord does; like Discord it never returns `nonce`) and
+`GET /channels/{id}/messages/{message_id}`. `PATCH /channels/{id}/messages/{message_id}` edits
+one (its embeds, content), and every version a message had is kept in `revisions` (newest
+last), so a test sees what readers saw. A thread started from a message has the message's id
+(as on Discord), so its messages are kept under that id. An
 enforced nonce is de-duplicated for `nonce_window` seconds (`expire_nonces()` ends the window
 at once). Message ids are real snowflakes of the time they were made.
 
@@ -108,6 +112,11 @@ def _json(data: Any, *, status: int = 200, headers: dict[str, str] | None = None
     )
 
 
+def _shown(msg: Json) -> Json:
+    """What readers see of a message (a copy: later edits do not change it)."""
+    return json.loads(json.dumps({"content": msg.get("content"), "embeds": msg.get("embeds")}))
+
+
 def _url_errors(embed: Json) -> dict[str, Any]:
     """The url fields of one embed that Discord would refuse, as its error tree."""
     bad: dict[str, Any] = {}
@@ -183,6 +192,8 @@ class FakeDiscord:
         self.commands: dict[int | None, list[Json]] = {}  # None = global
         self.command_puts: list[tuple[int | None, list[Json]]] = []
         self.threads: list[Json] = []
+        # (channel id, message id) -> every version of the message, the first one first.
+        self.revisions: dict[tuple[int, str], list[Json]] = {}
         self.webhooks: dict[int, Json] = {}
         self.callbacks: list[tuple[int, Json]] = []
         self.identifies: list[Json] = []
@@ -360,7 +371,7 @@ class FakeDiscord:
         """An INTERACTION_CREATE for a chat-input command (or autocomplete on one option)."""
         opts: list[Json] = []
         for key, value in (options or {}).items():
-            kind = 4 if isinstance(value, int) and not isinstance(value, bool) else 3
+            kind = 5 if isinstance(value, bool) else 4 if isinstance(value, int) else 3
             opt: Json = {"name": key, "type": kind, "value": value}
             if key == autocomplete_focus:
                 opt["focused"] = True
@@ -430,6 +441,8 @@ class FakeDiscord:
         r.add_put(guild_cmds, self._put_commands)
         r.add_post(p + "/channels/{channel_id}/messages", self._create_message)
         r.add_get(p + "/channels/{channel_id}/messages", self._list_messages)
+        r.add_get(p + "/channels/{channel_id}/messages/{message_id}", self._get_message)
+        r.add_patch(p + "/channels/{channel_id}/messages/{message_id}", self._edit_message)
         r.add_post(p + "/channels/{channel_id}/messages/{message_id}/threads", self._create_thread)
         r.add_get(p + "/channels/{channel_id}", self._get_channel)
         r.add_get(p + "/channels/{channel_id}/webhooks", self._list_webhooks)
@@ -627,6 +640,7 @@ class FakeDiscord:
                 return _json(seen[1])
         msg = self._message(cid, body)
         self.messages.setdefault(cid, []).append(msg)
+        self.revisions[(cid, msg["id"])] = [_shown(msg)]
         record = PostRecord(now, cid, msg["id"], None if nonce is None else str(nonce))
         self.posts.append(record)
         if nonce is not None:
@@ -679,6 +693,32 @@ class FakeDiscord:
         # Message history never carries the nonce.
         return _json([{k: v for k, v in m.items() if k != "nonce"} for m in reversed(page)])
 
+    def find_message(self, cid: int, mid: str) -> Json | None:
+        return next((m for m in self.messages.get(cid, []) if m["id"] == mid), None)
+
+    async def _get_message(self, request: web.Request) -> web.Response:
+        cid, mid = int(request.match_info["channel_id"]), request.match_info["message_id"]
+        msg = self.find_message(cid, mid)
+        if msg is None:
+            return _json({"message": "Unknown Message", "code": 10008}, status=404)
+        return _json({k: v for k, v in msg.items() if k != "nonce"})
+
+    async def _edit_message(self, request: web.Request) -> web.Response:
+        cid, mid = int(request.match_info["channel_id"]), request.match_info["message_id"]
+        msg = self.find_message(cid, mid)
+        if msg is None:
+            return _json({"message": "Unknown Message", "code": 10008}, status=404)
+        body = await request.json()
+        if msg["author"]["id"] != str(self.bot_id):
+            refused = {"message": "Cannot edit a message authored by another user", "code": 50005}
+            return _json(refused, status=403)
+        for key in ("content", "embeds", "flags"):
+            if key in body and body[key] is not None:
+                msg[key] = body[key]
+        msg["edited_timestamp"] = datetime.now(UTC).isoformat()
+        self.revisions.setdefault((cid, mid), []).append(_shown(msg))
+        return _json({k: v for k, v in msg.items() if k != "nonce"})
+
     async def _get_channel(self, request: web.Request) -> web.Response:
         cid = int(request.match_info["channel_id"])
         return _json(self._channel(cid))
@@ -702,7 +742,7 @@ class FakeDiscord:
         cid = int(request.match_info["channel_id"])
         body = await request.json()
         thread = {
-            "id": str(self.next_id()),
+            "id": request.match_info["message_id"],  # Discord: the thread takes the message's id
             "type": 11,
             "guild_id": str(self.guild_id),
             "parent_id": str(cid),

@@ -13,7 +13,10 @@ Delivery faults, for the dispatcher's tests and benches:
 - `lose_answers(...)` / `answer_loss`: a post is made but its answer is lost (the connection is
   cut, a 500 after posting, or held until `release_held()`);
 - `down = True`: posting and reading history answer 503 (an outage); signing in still works.
-Message timestamps (`ts`) are real times, so history's `oldest` / `latest` work.
+Message timestamps (`ts`) are real times, so history's `oldest` / `latest` work. `chat.update`
+changes a message and every version a message had is kept in `revisions` (what readers saw);
+a post with `thread_ts` is a reply, kept out of the channel's history (as Slack does) and
+listed by `conversations.replies`.
 
 Test helpers for the other direction (Slack -> bot) live here too: `signed_slash_command` builds
 a form-encoded slash-command request signed like Slack signs it (v0 HMAC-SHA256).
@@ -39,6 +42,8 @@ from aiohttp import WSMsgType, web
 API_METHODS = (
     "auth.test",
     "chat.postMessage",
+    "chat.update",
+    "conversations.replies",
     "users.info",
     "conversations.info",
     "conversations.history",
@@ -109,6 +114,10 @@ class FakeSlack:
         self._envelopes: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
         self._sockets: set[web.WebSocketResponse] = set()
         self.history: dict[str, list[dict[str, Any]]] = {}  # channel -> messages, newest last
+        # (channel, thread ts) -> the replies in that thread, newest last
+        self.thread_replies: dict[tuple[str, str], list[dict[str, Any]]] = {}
+        # (channel, ts) -> every version of the message (text, blocks), the first one first
+        self.revisions: dict[tuple[str, str], list[dict[str, Any]]] = {}
 
     # -- set-up -------------------------------------------------------------------------------
 
@@ -332,7 +341,7 @@ class FakeSlack:
         call.ok = bool(body.get("ok"))
         call.error = body.get("error")
         call.status = status
-        if call.ok and method == "chat.postMessage":
+        if call.ok and method in ("chat.postMessage", "chat.update"):
             how = self._take_loss(str(params.get("channel", "")))
             if how is not None:
                 call.lost = True
@@ -384,7 +393,7 @@ class FakeSlack:
             return 200, {"ok": False, "error": "not_authed"}, {}
         if token != expected:
             return 200, {"ok": False, "error": "invalid_auth"}, {}
-        if self.down and method in ("chat.postMessage", "conversations.history"):
+        if self.down and method in ("chat.postMessage", "chat.update", "conversations.history"):
             return 503, {"ok": False, "error": "service_unavailable"}, {}
         limited = self._limited(method)
         if limited is not None:
@@ -490,8 +499,67 @@ class FakeSlack:
         stored = dict(message)
         if isinstance(params.get("metadata"), dict):
             stored["metadata"] = params["metadata"]
-        self.history.setdefault(channel_id, []).append(stored)
+        thread_ts = str(params.get("thread_ts") or "")
+        if thread_ts:
+            stored["thread_ts"] = thread_ts
+            self.thread_replies.setdefault((channel_id, thread_ts), []).append(stored)
+        else:
+            self.history.setdefault(channel_id, []).append(stored)
+        self.revisions[(channel_id, ts)] = [_shown(stored)]
         return {"ok": True, "channel": channel_id, "ts": ts, "message": message}
+
+    def find_message(self, channel_id: str, ts: str) -> dict[str, Any] | None:
+        return next((m for m in self.history.get(channel_id, []) if m["ts"] == ts), None)
+
+    def _m_chat_update(self, params: Mapping[str, Any]) -> dict[str, Any]:
+        channel_id, ts = str(params.get("channel", "")), str(params.get("ts", ""))
+        if channel_id not in self.channels:
+            return {"ok": False, "error": "channel_not_found"}
+        message = self.find_message(channel_id, ts)
+        if message is None:
+            return {"ok": False, "error": "message_not_found"}
+        if not params.get("text") and not params.get("blocks"):
+            return {"ok": False, "error": "no_text"}
+        message["text"] = params.get("text", "")
+        if params.get("blocks"):
+            message["blocks"] = params["blocks"]
+        if isinstance(params.get("metadata"), dict):
+            message["metadata"] = params["metadata"]
+        message["edited"] = {"user": self.bot_user_id, "ts": f"{time.time():.6f}"}
+        self.revisions.setdefault((channel_id, ts), []).append(_shown(message))
+        shown = {k: v for k, v in message.items() if k != "metadata"}
+        return {
+            "ok": True,
+            "channel": channel_id,
+            "ts": ts,
+            "text": message["text"],
+            "message": shown,
+        }
+
+    def _m_conversations_replies(self, params: Mapping[str, Any]) -> dict[str, Any]:
+        channel_id, ts = str(params.get("channel", "")), str(params.get("ts", ""))
+        if channel_id not in self.channels:
+            return {"ok": False, "error": "channel_not_found"}
+        parent = self.find_message(channel_id, ts)
+        if parent is None:
+            return {"ok": False, "error": "thread_not_found"}
+        with_metadata = str(params.get("include_all_metadata")).lower() in ("1", "true")
+        oldest = float(params.get("oldest") or 0)
+        latest = float(params.get("latest") or math.inf)
+        replies = [
+            m
+            for m in self.thread_replies.get((channel_id, ts), [])
+            if oldest <= float(m["ts"]) <= latest
+        ]
+        page = [parent, *replies]  # the parent first, then the replies oldest first
+        if not with_metadata:
+            page = [{k: v for k, v in m.items() if k != "metadata"} for m in page]
+        return {"ok": True, "messages": page, "has_more": False, "response_metadata": {}}
+
+
+def _shown(message: Mapping[str, Any]) -> dict[str, Any]:
+    """What readers see of a message (a copy: later updates do not change it)."""
+    return json.loads(json.dumps({"text": message.get("text"), "blocks": message.get("blocks")}))
 
 
 def _bearer(headers: Mapping[str, str]) -> str | None:

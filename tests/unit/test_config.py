@@ -162,6 +162,9 @@ BAD_VALUES = [
         "analysis.article_private_hosts",
     ),
     ("[analysis]\narticle_private_hosts = ['wiki:8080']\n", "analysis.article_private_hosts"),
+    ("[stories]\nwindow = 0\n", "stories.window"),
+    ("[stories]\nwindow = 500\n", "stories.window"),  # a window longer than a week
+    ("[stories]\nenable = false\n", "stories.enable"),
 ]
 
 
@@ -327,3 +330,9 @@ def test_bad_discord_shards_stop_the_bot_with_the_variable_named(
 
     with pytest.raises(ConfigError, match=message):
         discord_config(env)
+
+
+def test_stories_settings(tmp_path: Path) -> None:
+    settings = load_settings(write(tmp_path, "[stories]\nenabled = false\nwindow = 24\n"), env={})
+    assert settings.stories.enabled is False and settings.stories.window_hours == 24.0
+    assert load_settings(write(tmp_path, ""), env={}).stories.window_hours == 72.0

@@ -72,7 +72,9 @@ async def add_feed(store: Store, name: str = "Alliance Monitor") -> Feed:
     return got
 
 
-async def write_brief(store: Store, feed: Feed, spec: Spec, n: int, created: datetime) -> Brief:
+async def write_brief(
+    store: Store, feed: Feed, spec: Spec, n: int, created: datetime, story: int | None = None
+) -> Brief:
     key_issues = tuple(KeyIssue(i, label, 1.0) for i, label in spec.issues)
     entry = FeedEntry(
         key=f"id:{n}",
@@ -93,7 +95,7 @@ async def write_brief(store: Store, feed: Feed, spec: Spec, n: int, created: dat
         text=f"{spec.title}. {spec.summary}",
     )
     stored = await store.briefs.store_post(
-        feed, NewPost(entry, analysis, f"hash-{n}", True), now=created
+        feed, NewPost(entry, analysis, f"hash-{n}", True), now=created, story=story
     )
     assert stored.brief is not None
     return stored.brief

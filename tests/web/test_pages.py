@@ -293,3 +293,22 @@ async def test_an_empty_archive_and_a_configured_base_url(sqlite_store: Store) -
         assert not page.all("a", rel="next") and not page.all("a", rel="prev")
         status, _, html = await get(server, "/?page=2")
         assert status == 404
+
+
+async def test_a_brief_page_links_the_other_reports_of_its_story(sqlite_store: Store) -> None:
+    from tests.web.support import add_feed
+
+    feed = await add_feed(sqlite_store)
+    [first_spec, second_spec] = numbered(2)
+    first = await write_brief(sqlite_store, feed, first_spec, 1, START)
+    second = await write_brief(
+        sqlite_store, feed, second_spec, 2, START + timedelta(minutes=5), first.story_id
+    )
+    async with serve(sqlite_store) as server:
+        _, _, html = await get(server, f"/briefs/{first.id}")
+        _, _, alone = await get(server, f"/briefs/{second.id}")
+    page = Page(html)
+    assert "Also reported by" in page.plain
+    assert page.all("a", href=f"/briefs/{second.id}")
+    assert f"{second.source}: {second.title}" in page.plain
+    assert Page(alone).all("a", href=f"/briefs/{first.id}")

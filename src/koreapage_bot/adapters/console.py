@@ -14,7 +14,7 @@ from rich.text import Text
 from koreapage_bot.commands.replies import Reply, ReplyKind
 from koreapage_bot.delivery.view import format_date, issue_labels, language_label, truncate
 from koreapage_bot.links import web_link
-from koreapage_bot.ports import BriefView, DeliveryTarget, PublishOutcome, Sent
+from koreapage_bot.ports import BriefView, DeliveryTarget, PublishOutcome, Sent, SourceRef
 
 CONSOLE_PLATFORM = "console"
 
@@ -40,6 +40,9 @@ def brief_panel(view: BriefView) -> Panel:
     link = web_link(view.url)
     if link:
         body.append("\n" + link, style="cyan")
+    if view.also:
+        body.append("\nAlso reported by: ", style="bold")
+        body.append(", ".join(_source_line(ref) for ref in view.also))
     subtitle = f"brief {view.brief_id} · relevance {view.relevance:.2f}"
     language = language_label(view.language)  # "Korean (한국어)"; nothing for English
     if language:
@@ -52,6 +55,11 @@ def brief_panel(view: BriefView) -> Panel:
         title_align="left",
         subtitle_align="right",
     )
+
+
+def _source_line(ref: SourceRef) -> str:
+    link = web_link(ref.url)
+    return f"{ref.source} (brief {ref.brief_id}{', ' + link if link else ''})"
 
 
 class ConsolePublisher:

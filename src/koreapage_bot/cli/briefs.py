@@ -6,6 +6,7 @@ from collections.abc import Awaitable, Callable
 from typing import Annotated
 
 import typer
+from rich.text import Text
 
 from koreapage_bot.adapters.console import brief_panel
 from koreapage_bot.cli.common import (
@@ -16,13 +17,12 @@ from koreapage_bot.cli.common import (
     dump,
     fail,
     out,
-    print_briefs,
+    print_stories,
     run_async,
     show_reply,
 )
 from koreapage_bot.commands.grammar import BRIEFS_MAX, LATEST_DEFAULT, LATEST_MIN
-from koreapage_bot.commands.service import CommandService, Refused
-from koreapage_bot.domain import Brief
+from koreapage_bot.commands.service import CommandService, Refused, StoryGroup
 from koreapage_bot.ports import BriefView
 
 # -- briefs ----------------------------------------------------------------------------------
@@ -32,7 +32,9 @@ from koreapage_bot.ports import BriefView
 Limit = Annotated[int, typer.Option("--limit", "-n", min=LATEST_MIN, max=BRIEFS_MAX)]
 
 
-async def _briefs(query: Callable[[CommandService], Awaitable[list[Brief]]]) -> list[Brief]:
+async def _stories(
+    query: Callable[[CommandService], Awaitable[list[StoryGroup]]],
+) -> list[StoryGroup]:
     async with bot_for_cli() as bot:
         try:
             return await query(bot.commands)
@@ -47,9 +49,10 @@ def briefs_latest(
     issue: Annotated[str | None, typer.Option("--issue", help="A key-issue id.")] = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """The latest briefs, optionally on one key issue."""
-    found = run_async(_briefs(lambda commands: commands.latest_briefs(limit, issue)))
-    print_briefs(found, as_json, "No briefs yet.")
+    """The latest stories (one line each, with every outlet that reported it), optionally on
+    one key issue."""
+    found = run_async(_stories(lambda commands: commands.latest_stories(limit, issue)))
+    print_stories(found, as_json, "No briefs yet.")
 
 
 @briefs_app.command("search")
@@ -58,23 +61,29 @@ def briefs_search(
     limit: Limit = BRIEFS_MAX,
     as_json: JsonOpt = False,
 ) -> None:
-    """Full-text search over briefs, best match first."""
-    found = run_async(_briefs(lambda commands: commands.matching_briefs(query, limit)))
-    print_briefs(found, as_json, f"No briefs match {query!r}.")
+    """Full-text search over briefs, best match first, one line per story."""
+    found = run_async(_stories(lambda commands: commands.matching_stories(query, limit)))
+    print_stories(found, as_json, f"No briefs match {query!r}.")
 
 
 @briefs_app.command("show")
 def briefs_show(brief_id: RowId, as_json: JsonOpt = False) -> None:
-    """One brief in full."""
+    """One brief in full, and every report of its story."""
 
-    async def main() -> Brief | None:
+    async def main() -> StoryGroup | None:
         async with bot_for_cli() as bot:
-            return await bot.store.briefs.get(brief_id)
+            brief = await bot.store.briefs.get(brief_id)
+            return await bot.commands.story_of(brief) if brief is not None else None
 
-    brief = run_async(main())
-    if brief is None:
+    group = run_async(main())
+    if group is None:
         raise fail(f"no brief {brief_id}")
     if as_json:
-        dump(brief.to_json())
-    else:
-        out.print(brief_panel(BriefView.of(brief)))
+        dump({**group.brief.to_json(), "reports": [b.to_json() for b in group.reports]})
+        return
+    out.print(brief_panel(BriefView.of(group.brief, group.reports)))
+    if len(group.reports) > 1:
+        out.print(f"Reports of story {group.brief.story_id}:")
+        for b in group.reports:
+            when = b.published.date().isoformat() if b.published else "undated"
+            out.print(Text(f"  brief {b.id} · {b.source} · {when} · {b.title}"))

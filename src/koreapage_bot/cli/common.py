@@ -8,7 +8,7 @@ import json
 import logging
 import os
 import sys
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator, Sequence
 from datetime import datetime
 from typing import Annotated, Any, TextIO, TypeVar
 
@@ -20,6 +20,7 @@ from rich.text import Text
 from koreapage_bot.adapters.console import CONSOLE_PLATFORM, brief_panel, render_reply
 from koreapage_bot.bootstrap import Bot, open_bot
 from koreapage_bot.commands.replies import Caller, Reply
+from koreapage_bot.commands.service import StoryGroup
 from koreapage_bot.config import ConfigError, Settings, load_settings
 from koreapage_bot.domain import Brief, Feed, FeedState
 from koreapage_bot.ports import MAX_ROW_ID, BriefView
@@ -168,6 +169,18 @@ def print_briefs(briefs: Iterable[Brief], as_json: bool, empty: str) -> None:
         out.print(brief_panel(BriefView.of(brief)))
         shown = True
     if not shown:
+        out.print(empty)
+
+
+def print_stories(groups: Sequence[StoryGroup], as_json: bool, empty: str) -> None:
+    """One line per story: its shown brief with the other reports as "Also reported by";
+    JSON: the brief's fields, its `story_id` and every report in `sources`."""
+    if as_json:
+        dump_rows(g.to_json() for g in groups)
+        return
+    for group in groups:
+        out.print(brief_panel(group.view))
+    if not groups:
         out.print(empty)
 
 

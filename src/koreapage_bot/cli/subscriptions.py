@@ -44,7 +44,16 @@ def subscriptions_add(
     digest: Annotated[str | None, typer.Option("--digest", help="Daily digest at HH:MM.")] = None,
     tz: Annotated[str, typer.Option("--tz", help="Time zone of --digest.")] = "UTC",
     no_posts: Annotated[bool, typer.Option("--no-posts", help="Digest only.")] = False,
-    thread: Annotated[bool, typer.Option("--thread", help="Discord: a thread per brief.")] = False,
+    thread: Annotated[
+        bool,
+        typer.Option(
+            "--thread", help="A thread per brief (Discord); later reports of a story reply in it."
+        ),
+    ] = False,
+    every_report: Annotated[
+        bool,
+        typer.Option("--every-report", help="A post per report, even of a story already posted."),
+    ] = False,
     webhook: Annotated[
         bool,
         typer.Option(
@@ -81,7 +90,13 @@ def subscriptions_add(
                         digest_time=digest,
                         digest_tz=tz,
                         options={
-                            k: True for k, on in (("thread", thread), ("webhook", webhook)) if on
+                            k: True
+                            for k, on in (
+                                ("thread", thread),
+                                ("webhook", webhook),
+                                ("every_report", every_report),
+                            )
+                            if on
                         },
                     ),
                 )

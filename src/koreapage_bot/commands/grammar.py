@@ -89,6 +89,9 @@ class Subscribe:
     digest_time: str | None = None  # "HH:MM", 24 h
     digest_tz: str | None = None  # IANA name, canonical case; None: the service's default
     per_brief: bool = True  # False with --no-posts (digest only)
+    # --every-report: a post per report even of a story the channel has; --per-story: back to
+    # one message per story (updated as reports come); None: as it was.
+    every_report: bool | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,8 +155,8 @@ _USAGE: dict[str, dict[str, tuple[str, str]]] = {
         "issue": ("issue <issue id>", "recent briefs on one key issue"),
         "show": ("show <brief id>", "one brief in full"),
         "subscribe": (
-            "subscribe [issues…] [--digest HH:MM [Area/City]] [--no-posts]",
-            "post briefs here (admins)",
+            "subscribe [issues] [--digest HH:MM [Zone]] [--no-posts] [--every-report]",
+            "post here (admin)",
         ),
         "unsubscribe": ("unsubscribe", "stop posting briefs here (admins)"),
         "subscriptions": ("subscriptions", "this channel's subscription and its state"),
@@ -410,6 +413,8 @@ def time_of_day(text: str) -> str | None:
 
 _DIGEST_FLAGS = ("--digest", "digest")
 _NO_POSTS = ("--no-posts", "--noposts", "no-posts")
+_EVERY_REPORT = ("--every-report", "--everyreport", "every_report:true", "every-report")
+_PER_STORY = ("--per-story", "--perstory", "every_report:false", "per-story")
 
 
 def _subscribe(group: str, sub: str, rest: str) -> Subscribe:
@@ -420,6 +425,7 @@ def _subscribe(group: str, sub: str, rest: str) -> Subscribe:
     digest_time: str | None = None
     digest_tz: str | None = None
     per_brief = True
+    every_report: bool | None = None
     i = 0
     while i < len(words):
         word = words[i]
@@ -442,6 +448,10 @@ def _subscribe(group: str, sub: str, rest: str) -> Subscribe:
                 raise _fail(group, sub, f"Unknown time zone `{words[i + 1]}` (use Area/City).")
         elif low in _NO_POSTS:
             per_brief = False
+        elif low in _EVERY_REPORT or low in _PER_STORY:
+            if every_report is not None and every_report != (low in _EVERY_REPORT):
+                raise _fail(group, sub, "Give --every-report or --per-story, not both.")
+            every_report = low in _EVERY_REPORT
         elif low.startswith("-"):
             raise _fail(group, sub, f"Unknown option `{word}`.")
         else:
@@ -451,7 +461,7 @@ def _subscribe(group: str, sub: str, rest: str) -> Subscribe:
         i += 1
     if not per_brief and digest_time is None:
         raise _fail(group, sub, "--no-posts needs --digest HH:MM (or nothing would be posted).")
-    return Subscribe(tuple(issues), digest_time, digest_tz, per_brief)
+    return Subscribe(tuple(issues), digest_time, digest_tz, per_brief, every_report)
 
 
 @lru_cache(maxsize=1)

@@ -76,8 +76,11 @@ class MeteredCommands:
     async def digest(self, caller: Caller) -> Reply:
         return await self._count(caller, "briefs digest", self._api.digest(caller))
 
-    async def subscribe(self, caller: Caller, issues: Sequence[str] = ()) -> Reply:
-        return await self._count(caller, "briefs subscribe", self._api.subscribe(caller, issues))
+    async def subscribe(
+        self, caller: Caller, issues: Sequence[str] = (), *, every_report: bool | None = None
+    ) -> Reply:
+        call = self._api.subscribe(caller, issues, every_report=every_report)
+        return await self._count(caller, "briefs subscribe", call)
 
     async def unsubscribe(self, caller: Caller) -> Reply:
         return await self._count(caller, "briefs unsubscribe", self._api.unsubscribe(caller))

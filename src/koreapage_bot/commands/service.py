@@ -93,8 +93,52 @@ def _issue_id(issue: str | None) -> str | None:
     return (issue or "").strip().lower() or None
 
 
-def _views(briefs: Sequence[Brief]) -> tuple[BriefView, ...]:
-    return tuple(BriefView.of(b) for b in briefs)
+@dataclass(frozen=True, slots=True)
+class StoryGroup:
+    """One line of a list: a story, shown as one of its briefs, with all its reports."""
+
+    brief: Brief  # the one shown: the story's first report (latest), the best match (search)
+    reports: tuple[Brief, ...]  # every report of the story, oldest first, `brief` among them
+
+    @property
+    def view(self) -> BriefView:
+        return BriefView.of(self.brief, self.reports)
+
+    def to_json(self) -> dict[str, object]:
+        """The shown brief's JSON, with its story's id and every report as a source."""
+        return {
+            **self.brief.to_json(),
+            "sources": [
+                {
+                    "brief_id": b.id,
+                    "source": b.source,
+                    "title": b.title,
+                    "url": b.url,
+                    "published": b.published.isoformat() if b.published else None,
+                    "language": b.language,
+                }
+                for b in self.reports
+            ],
+        }
+
+
+def _story_key(brief: Brief) -> int:
+    """A brief's story, or (stored without one) the brief alone."""
+    return brief.story_id if brief.story_id is not None else -brief.id
+
+
+def _story_views(groups: Sequence[StoryGroup]) -> tuple[BriefView, ...]:
+    return tuple(g.view for g in groups)
+
+
+def _list_heading(groups: Sequence[StoryGroup]) -> tuple[int, str]:
+    """How many lines, and what they are: "briefs", or "stories (N reports)" when any line
+    stands for several reports."""
+    reports = sum(len(g.reports) for g in groups)
+    if reports == len(groups):
+        return len(groups), "brief" if len(groups) == 1 else "briefs"
+    noun = "story" if len(groups) == 1 else "stories"
+    return len(groups), f"{noun} ({reports} reports)"
 
 
 class CommandService:
@@ -195,30 +239,102 @@ class CommandService:
             )
         return await self._store.briefs.search(query.strip(), limit=limit)
 
+    async def _grouped(
+        self, briefs: Sequence[Brief], wanted: int, *, first: bool
+    ) -> list[StoryGroup]:
+        """`briefs` (in the order shown) one line per story, at most `wanted` lines; the line
+        shows the story's first report among `briefs` when `first`, else the first met."""
+        order: list[Brief] = []
+        seen: dict[int, list[Brief]] = {}
+        for brief in briefs:
+            key = _story_key(brief)
+            if key in seen:
+                seen[key].append(brief)
+                continue
+            if len(order) >= wanted:
+                continue
+            seen[key] = [brief]
+            order.append(brief)
+        ids = [b.story_id for b in order if b.story_id is not None]
+        reports = await self._store.stories.reports(ids) if ids else {}
+        groups = []
+        for brief in order:
+            key = _story_key(brief)
+            members = tuple(reports.get(key, [])) or (brief,)
+            shown = brief
+            if first:
+                listed = {b.id for b in seen[key]}
+                shown = next((m for m in members if m.id in listed), brief)
+            groups.append(StoryGroup(shown, members))
+        return groups
+
+    async def latest_stories(self, count: int, issue: str | None = None) -> list[StoryGroup]:
+        """The newest `count` stories (optionally on one issue), newest report first, each as
+        its first report with all its reports; Refused as `latest_briefs`."""
+        briefs = await self.latest_briefs(count, issue)
+        issue = _issue_id(issue)
+        # A story with several reports takes several briefs: read on until `count` stories
+        # (a few pages at most).
+        exhausted = len(briefs) < count
+        for _ in range(4):
+            if exhausted or len({_story_key(b) for b in briefs}) >= count:
+                break
+            more = await self._store.briefs.latest(count * 2, issue=issue, offset=len(briefs))
+            exhausted = len(more) < count * 2
+            briefs.extend(more)
+        return await self._grouped(briefs, count, first=True)
+
+    async def matching_stories(
+        self, query: str, limit: int = grammar.BRIEFS_MAX
+    ) -> list[StoryGroup]:
+        """Search, one line per story: the best-matching report, with all of its story's."""
+        if not 1 <= limit <= grammar.BRIEFS_MAX:
+            raise Refused(
+                Reply(ReplyKind.USAGE, f"Show between 1 and {grammar.BRIEFS_MAX} briefs.")
+            )
+        found = await self.matching_briefs(query, grammar.BRIEFS_MAX)
+        if len(found) == grammar.BRIEFS_MAX:
+            found.extend(
+                await self._store.briefs.search(
+                    query.strip(), limit=grammar.BRIEFS_MAX * 2, offset=len(found)
+                )
+            )
+        return await self._grouped(found, limit, first=False)
+
+    async def story_of(self, brief: Brief) -> StoryGroup:
+        """`brief` with every report of its story."""
+        if brief.story_id is None:
+            return StoryGroup(brief, (brief,))
+        reports = await self._store.stories.reports([brief.story_id])
+        return StoryGroup(brief, tuple(reports.get(brief.story_id, [])) or (brief,))
+
     async def latest(self, caller: Caller, count: int = 5, issue: str | None = None) -> Reply:
         try:
-            briefs = await self.latest_briefs(count, issue)
+            groups = await self.latest_stories(count, issue)
         except Refused as refused:
             return refused.reply
         issue = _issue_id(issue)
         scope = f" on {self._label(issue)}" if issue else ""
-        if not briefs:
+        if not groups:
             return Reply(ReplyKind.EMPTY, f"No briefs{scope} yet.")
-        noun = "brief" if len(briefs) == 1 else "briefs"
-        return Reply(ReplyKind.BRIEFS, f"Latest {len(briefs)} {noun}{scope}", _views(briefs))
+        n, noun = _list_heading(groups)
+        return Reply(ReplyKind.BRIEFS, f"Latest {n} {noun}{scope}", _story_views(groups))
 
     async def search(self, caller: Caller, query: str) -> Reply:
         query = query.strip()
         try:
-            briefs = await self.matching_briefs(query)
+            if not query:
+                await self.matching_briefs(query)  # refuses with the usage
+            groups = await self.matching_stories(query)
         except Refused as refused:
             return refused.reply
-        if not briefs:
+        if not groups:
             return Reply(ReplyKind.EMPTY, f"No briefs match “{query}”.")
+        n, noun = _list_heading(groups)
         return Reply(
             ReplyKind.BRIEFS,
-            f"{len(briefs)} brief{'s' if len(briefs) != 1 else ''} matching “{query}”, best first",
-            _views(briefs),
+            f"{n} {noun} matching “{query}”, best first",
+            _story_views(groups),
         )
 
     async def issue(self, caller: Caller, issue_id: str) -> Reply:
@@ -242,7 +358,11 @@ class CommandService:
         brief = await self._store.briefs.get(number)
         if brief is None:
             return Reply(ReplyKind.EMPTY, f"There is no brief {ref}.")
-        return Reply(ReplyKind.BRIEF, f"Brief {brief.id}", _views([brief]))
+        group = await self.story_of(brief)
+        text = f"Brief {brief.id}"
+        if len(group.reports) > 1:
+            text += f", one of {len(group.reports)} reports of this story"
+        return Reply(ReplyKind.BRIEF, text, (group.view,))
 
     async def subscriptions(self, caller: Caller) -> Reply:
         sub = await self._store.subscriptions.for_channel(caller.platform, caller.channel)
@@ -271,11 +391,9 @@ class CommandService:
         )
         if not briefs:
             return Reply(ReplyKind.EMPTY, "Nothing new since the last digest.")
-        return Reply(
-            ReplyKind.BRIEFS,
-            f"{len(briefs)} brief{'s' if len(briefs) != 1 else ''} since the last digest",
-            _views(list(reversed(briefs))),
-        )
+        groups = await self._grouped(list(reversed(briefs)), len(briefs), first=True)
+        n, noun = _list_heading(groups)
+        return Reply(ReplyKind.BRIEFS, f"{n} {noun} since the last digest", _story_views(groups))
 
     # -- changes -------------------------------------------------------------------------
 
@@ -351,8 +469,14 @@ class CommandService:
         digest_time: str | None = None,
         digest_tz: str | None = None,
         per_brief: bool = True,
+        every_report: bool | None = None,
     ) -> Reply:
         existing = await self._store.subscriptions.for_channel(caller.platform, caller.channel)
+        options = dict(existing.options) if existing else {}
+        if every_report is not None:
+            options.pop("every_report", None)
+            if every_report:
+                options["every_report"] = True
         if existing is not None and digest_time is None and per_brief:
             # Chat can set issues and a digest; what it does not mention stays as it was
             # (a digest, feed filters or a minimum relevance set from the CLI).
@@ -372,7 +496,7 @@ class CommandService:
                     per_brief=per_brief,
                     digest_time=digest_time,
                     digest_tz=digest_tz or "UTC",
-                    options=existing.options if existing else None,
+                    options=options,
                 ),
             )
         except Refused as refused:
@@ -385,6 +509,12 @@ class CommandService:
             text += f", with a daily digest at {sub.digest_time} {sub.digest_tz}"
             if not sub.per_brief:
                 text += " (digest only)"
+        if sub.per_brief:
+            text += (
+                "; every report of a story is posted"
+                if sub.every_report
+                else "; later reports of a story update its message"
+            )
         return Reply(ReplyKind.DONE, text + ".", subscriptions=(subscription_line(sub),))
 
     async def unsubscribe(self, caller: Caller) -> Reply:
@@ -515,6 +645,7 @@ class CommandService:
                     digest_time=command.digest_time,
                     digest_tz=command.digest_tz,
                     per_brief=command.per_brief,
+                    every_report=command.every_report,
                 )
             case grammar.Unsubscribe():
                 return await self.unsubscribe(caller)

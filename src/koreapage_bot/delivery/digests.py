@@ -148,6 +148,9 @@ class Digests:
             return None
         briefs = matching[-DIGEST_MAX_BRIEFS:]  # the newest; the title says what was left out
         title = f"Daily digest: {len(briefs)} new brief{'s' if len(briefs) != 1 else ''}"
+        stories = len({b.story_id if b.story_id is not None else -b.id for b in briefs})
+        if stories < len(briefs):  # the digest lists one entry per story
+            title = f"Daily digest: {stories} stories from {len(briefs)} new briefs"
         if len(matching) > len(briefs):
             title = (
                 f"Daily digest: the newest {len(briefs)} of {len(matching)} new briefs "

@@ -35,15 +35,17 @@ import asyncio
 import logging
 import math
 import random
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Coroutine, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
+from typing import Any
 
 from koreapage_bot.config import DeliveryConfig
 from koreapage_bot.dates import utcnow
 from koreapage_bot.delivery.holder import HEARTBEAT_EVERY, Holder, is_alive
 from koreapage_bot.delivery.notices import delivery_dead, subscription_paused
 from koreapage_bot.delivery.ratelimit import RateBudget, TokenBucket, loop_clock
+from koreapage_bot.delivery.story import Plan, digest_views, story_step
 from koreapage_bot.domain import Delivery, DeliveryState
 from koreapage_bot.ports import (
     BriefView,
@@ -56,12 +58,14 @@ from koreapage_bot.ports import (
     NoMetrics,
     NoNotices,
     NoticeSink,
+    PostedMessage,
     Publisher,
     PublishOutcome,
     RetryAfter,
     Sent,
     SentLookup,
     Storage,
+    StoryPublisher,
 )
 
 log = logging.getLogger(__name__)
@@ -123,8 +127,11 @@ def target_for(claimed: ClaimedDelivery) -> DeliveryTarget:
         channel=s.channel,
         attempt=d.attempts,
         idempotency_key=delivery_key(d.id),
-        options=dict(s.options),
+        # A story row replying in its story's thread is sent (and looked up) there.
+        options=dict(s.options)
+        | ({"reply_to": claimed.payload["reply_to"]} if claimed.payload.get("reply_to") else {}),
         first_attempt_at=d.first_attempt_at,
+        maybe_sent=d.maybe_sent,
     )
 
 
@@ -437,6 +444,8 @@ class Dispatcher:
     async def _claim_and_send(
         self, lane: _Lane, item: ClaimedDelivery, budget: RateBudget | None
     ) -> bool:
+        if item.delivery.kind == "story":
+            return await self._claim_and_send_story(lane, item, budget)
         publisher = self._publishers[item.subscription.platform]
         before = item.delivery  # as it was before this attempt: when the last one started
         now = self._clock()
@@ -459,6 +468,66 @@ class Dispatcher:
             self._metrics.rate_limit_wait(item.subscription.platform, waited)
         outcome = await self._publish(publisher, target, item)
         return await self._record(item, target, outcome, budget)
+
+    async def _claim_and_send_story(
+        self, lane: _Lane, item: ClaimedDelivery, budget: RateBudget | None
+    ) -> bool:
+        """A later report of a story the channel has (delivery.story): claim it, read the
+        story's message in the channel, then update it, reply in its thread or post."""
+        publisher = self._publishers[item.subscription.platform]
+        before = item.delivery
+        now = self._clock()
+        claimed = await self._store.outbox.claim_one(before.id, now, self._holder)
+        if claimed is None:
+            return False
+        item = replace(item, delivery=claimed)
+        context = await self._store.outbox.story_context(claimed.id)
+        step = story_step(context, item.briefs[0], item.subscription, publisher)
+        anchor = step.anchor
+        if step.plan is Plan.EDIT and anchor is not None and anchor.message_id is not None:
+            assert isinstance(publisher, StoryPublisher)
+            message = PostedMessage(anchor.message_id, delivery_key(anchor.id))
+            target = target_for(item)
+            if budget is not None:
+                await budget.acquire(item.subscription.channel)
+            call = publisher.edit(target, message, step.view)
+            return await self._record(item, target, await self._call(target, call), budget)
+        if step.plan is Plan.REPLY and anchor is not None and anchor.message_id is not None:
+            item = replace(item, payload={**item.payload, "reply_to": anchor.message_id})
+        target = target_for(item)
+        if claimed.maybe_sent and self._must_look(publisher, target, now):
+            assert isinstance(publisher, SentLookup)
+            settled = await self._look_first(lane, publisher, item, before, budget)
+            if settled is not None:
+                return settled
+        if budget is not None:
+            await budget.acquire(item.subscription.channel)
+        if step.plan is Plan.REPLY and anchor is not None and anchor.message_id is not None:
+            assert isinstance(publisher, StoryPublisher)
+            message = PostedMessage(anchor.message_id, delivery_key(anchor.id))
+            call = publisher.reply(target, message, step.view)
+        else:
+            call = publisher.publish(target, step.view)
+        return await self._record(item, target, await self._call(target, call), budget)
+
+    async def _call(
+        self, target: DeliveryTarget, call: Coroutine[Any, Any, PublishOutcome]
+    ) -> PublishOutcome:
+        """A story row's platform call, bounded and never raising (as `_publish` does)."""
+        timeout = self._config.publish_timeout_seconds
+        try:
+            return await asyncio.wait_for(call, timeout)
+        except TimeoutError:
+            reason = f"{target.platform} did not answer within {timeout:g} s"
+            return RetryAfter(0, reason, maybe_sent=True)
+        except Exception as exc:  # a publisher bug must not lose the delivery
+            log.exception(
+                "publisher %s raised for delivery %d",
+                target.platform,
+                target.delivery_id,
+                extra=_fields("publisher_error", target.delivery_id, target.platform),
+            )
+            return RetryAfter(0, f"publisher error: {type(exc).__name__}: {exc}", maybe_sent=True)
 
     def _must_look(self, publisher: Publisher, target: DeliveryTarget, now: datetime) -> bool:
         if not isinstance(publisher, SentLookup):
@@ -510,7 +579,13 @@ class Dispatcher:
             self._stats.retried += 1
             return False
         head = self._lookup_target(item, before.claimed_at)
-        others = [q for q in lane.queue if q.delivery.maybe_sent and q.delivery.id != d.id]
+        # A story row in doubt is looked up at its own turn (an edit never: it is idempotent;
+        # a thread reply: in its thread).
+        others = [
+            q
+            for q in lane.queue
+            if q.delivery.maybe_sent and q.delivery.id != d.id and q.delivery.kind != "story"
+        ]
         targets = [head] + [self._lookup_target(q, q.delivery.claimed_at) for q in others]
         if budget is not None:
             await budget.acquire(item.subscription.channel)  # a look-up is a request too
@@ -618,6 +693,8 @@ class Dispatcher:
     ) -> PublishOutcome:
         timeout = self._config.publish_timeout_seconds
         views = [BriefView.of(b) for b in claimed.briefs]
+        if claimed.delivery.kind == "digest":
+            views = digest_views(claimed.briefs)  # one entry per story
         try:
             if claimed.delivery.kind == "digest":
                 title = str(claimed.payload.get("title") or "Daily digest")

@@ -18,3 +18,11 @@ def recipients(brief: Brief, subscriptions: Sequence[Subscription]) -> list[Subs
     paused one is included: its rows wait, unclaimed, until it is resumed (then the recent
     ones go out and a stale backlog is skipped)."""
     return [s for s in subscriptions if s.per_brief and s.matches(brief)]
+
+
+def row_kind(subscription: Subscription, story_in_channel: bool) -> str:
+    """The kind of row a chosen subscription gets for a brief: "story" (update the story's
+    message in the channel, or reply in its thread) when the channel already has a row of
+    another report of the brief's story and did not ask for every report; "brief" (a post of
+    its own) otherwise."""
+    return "story" if story_in_channel and not subscription.every_report else "brief"

@@ -2,8 +2,11 @@
 
 Read: the feed's text, or the article page when the feed carries only an excerpt (and the post
 is to be delivered: a first fetch archives what a feed holds without fetching a page each).
-Analyse: ports.Analyzer. Store and fan out: the post, its brief when relevant and one outbox
-row for each channel the fan-out picks (delivery.fanout) are written in one transaction.
+Analyse: ports.Analyzer. Match: the story the brief reports, if an earlier brief of the
+window reports it too (stories.window). Store and fan out: the post, its brief (in its story)
+when relevant and one outbox row for each channel the fan-out picks (delivery.fanout: a post,
+or an update of the story's message where the channel has the story) are written in one
+transaction.
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ import time
 from dataclasses import replace
 
 from koreapage_bot.config import AnalysisConfig
-from koreapage_bot.delivery.fanout import recipients
+from koreapage_bot.delivery.fanout import recipients, row_kind
 from koreapage_bot.domain import ArticleInput, Feed, FeedEntry, ParsedFeed
 from koreapage_bot.ingest.fetch import FeedFetcher
 from koreapage_bot.ingest.identity import entry_hash, inline_text
@@ -24,9 +27,11 @@ from koreapage_bot.ports import (
     Metrics,
     NewPost,
     NoMetrics,
+    RowKind,
     Storage,
     StoredPost,
 )
+from koreapage_bot.stories.window import StoryWindow
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +46,8 @@ class NewPostStep:
         analysis: AnalysisConfig | None = None,
         fan_out: FanOut = recipients,
         metrics: Metrics | None = None,
+        stories: StoryWindow | None = None,
+        kinds: RowKind = row_kind,
     ) -> None:
         self._store = store
         self._metrics = metrics or NoMetrics()
@@ -51,6 +58,9 @@ class NewPostStep:
         # Whether (and below what length) an excerpt-only entry gets its page fetched.
         self._full_text = analysis or AnalysisConfig()
         self._fan_out = fan_out
+        # Matches each relevant brief to the story it reports (None: every brief its own).
+        self._stories = stories
+        self._kinds = kinds
 
     async def take(
         self, feed: Feed, parsed: ParsedFeed, entry: FeedEntry, *, deliver: bool
@@ -63,10 +73,21 @@ class NewPostStep:
         analysis = await self._analyzer.analyze(article)
         self._metrics.analysis(time.perf_counter() - started)
         post = NewPost(entry, analysis, entry_hash(entry), relevant=analysis.relevant)
-        try:
-            stored = await self._store.briefs.store_post(
-                feed, post, fan_out=self._fan_out if deliver else None
+
+        async def write(story: int | None) -> StoredPost:
+            return await self._store.briefs.store_post(
+                feed,
+                post,
+                fan_out=self._fan_out if deliver else None,
+                story=story,
+                row_kind=self._kinds if deliver else None,
             )
+
+        try:
+            if self._stories is None:
+                stored = await write(None)
+            else:
+                stored = await self._stories.store(feed, post, write)
         except EntryAlreadyStored:
             log.info(
                 "feed %d: entry %s was stored by another poller",

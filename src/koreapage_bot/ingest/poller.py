@@ -38,6 +38,7 @@ from koreapage_bot.ports import (
     NoticeSink,
     Storage,
 )
+from koreapage_bot.stories.window import StoryWindow
 
 log = logging.getLogger(__name__)
 
@@ -75,6 +76,7 @@ class Poller:
         clock: Callable[[], datetime] = utcnow,
         metrics: Metrics | None = None,
         notices: NoticeSink | None = None,
+        stories: StoryWindow | None = None,
     ) -> None:
         self._store = store
         self._metrics = metrics or NoMetrics()
@@ -87,7 +89,12 @@ class Poller:
         # Article pages are fetched from entry links, which whoever writes the feed chose:
         # never with the operator's trust (private addresses), whatever the feed's trust.
         self.new_posts = NewPostStep(
-            store, analyzer, pages=pages or self._untrusted, analysis=analysis, metrics=metrics
+            store,
+            analyzer,
+            pages=pages or self._untrusted,
+            analysis=analysis,
+            metrics=metrics,
+            stories=stories,
         )
         self._on_deliveries = on_deliveries
         self._clock = clock

@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from koreapage_bot.dates import utcnow
 from koreapage_bot.domain import Analysis, Brief, DeliveryState, Feed, Subscription
 from koreapage_bot.links import web_link
-from koreapage_bot.ports import EntryAlreadyStored, FanOut, NewPost, StoredPost
+from koreapage_bot.ports import EntryAlreadyStored, FanOut, NewPost, RowKind, StoredPost
 from koreapage_bot.store import tables as t
 from koreapage_bot.store.rows import (
     BRIEF_COLUMNS,
@@ -43,11 +43,17 @@ def analysis_record(analysis: Analysis) -> dict[str, Any]:
 
 
 async def write_deliveries(
-    conn: AsyncConnection, briefs: Sequence[Brief], fan_out: FanOut, now: datetime
+    conn: AsyncConnection,
+    briefs: Sequence[Brief],
+    fan_out: FanOut,
+    now: datetime,
+    row_kind: RowKind | None = None,
 ) -> int:
     """Outbox rows for `briefs`, one for each subscription `fan_out` picks, in the caller's
     transaction (which also reads the subscriptions, so none can vanish in between). A row
-    that exists (same subscription and brief) is left alone. Returns how many were written."""
+    that exists (same subscription and brief) is left alone. With `row_kind`, a brief whose
+    story another brief's row already brought to a channel gets the kind it says there (a
+    story update). Returns how many were written."""
     if not briefs:
         return 0
     subs = [
@@ -82,25 +88,44 @@ async def write_deliveries(
                 )
             ).scalars()
         )
-        rows = [
-            {
-                "subscription_id": s.id,
-                "brief_id": brief.id,
-                "kind": "brief",
-                "state": DeliveryState.PENDING.value,
-                "attempts": 0,
-                "rate_limited": 0,
-                "next_attempt_at": now,
-                "created_at": now,
-                "updated_at": now,
-            }
-            for s in {s.id: s for s in chosen}.values()
-            if s.id not in existing
-        ]
+        with_story = await _channels_with_story(conn, brief) if row_kind is not None else set[int]()
+        rows = []
+        for s in {s.id: s for s in chosen}.values():
+            if s.id in existing:
+                continue
+            kind = row_kind(s, s.id in with_story) if row_kind is not None else "brief"
+            rows.append(
+                {
+                    "subscription_id": s.id,
+                    "brief_id": brief.id,
+                    "kind": kind,
+                    "payload": {"story": brief.story_id} if kind == "story" else None,
+                    "state": DeliveryState.PENDING.value,
+                    "attempts": 0,
+                    "rate_limited": 0,
+                    "next_attempt_at": now,
+                    "created_at": now,
+                    "updated_at": now,
+                }
+            )
         if rows:
             await conn.execute(t.deliveries.insert(), rows)
             total += len(rows)
     return total
+
+
+async def _channels_with_story(conn: AsyncConnection, brief: Brief) -> set[int]:
+    """Subscriptions with a row of another brief of `brief`'s story (any state)."""
+    if brief.story_id is None:
+        return set()
+    b, d = t.briefs, t.deliveries
+    query = (
+        select(d.c.subscription_id)
+        .select_from(d.join(b, b.c.id == d.c.brief_id))
+        .where(b.c.story_id == brief.story_id, b.c.id != brief.id)
+        .distinct()
+    )
+    return set((await conn.execute(query)).scalars())
 
 
 def _new_id(result: CursorResult[Any]) -> int:
@@ -139,9 +164,12 @@ class BriefRepository:
         *,
         fan_out: FanOut | None = None,
         now: datetime | None = None,
+        story: int | None = None,
+        row_kind: RowKind | None = None,
     ) -> StoredPost:
-        """Insert the post, its brief when relevant, and (with `fan_out`) its outbox rows, in
-        one transaction: a crash leaves either all of them or none."""
+        """Insert the post, its brief when relevant (in `story`, or a new story), and (with
+        `fan_out`) its outbox rows, in one transaction: a crash leaves either all of them or
+        none."""
         now = now or utcnow()
         entry = post.entry
         url = web_link(entry.url)  # whoever built the entry, only a usable link is stored
@@ -153,9 +181,22 @@ class BriefRepository:
             post_id = _new_id(result)
             if not post.relevant:
                 return StoredPost(post_id, None, 0)
-            brief = await self._insert_brief(conn, feed, post_id, post, now)
-            count = await write_deliveries(conn, [brief], fan_out, now) if fan_out else 0
+            story_id = await self._story_for(conn, story, now)
+            brief = await self._insert_brief(conn, feed, post_id, post, now, story_id)
+            count = await write_deliveries(conn, [brief], fan_out, now, row_kind) if fan_out else 0
         return StoredPost(post_id, brief, count)
+
+    async def _story_for(self, conn: AsyncConnection, story: int | None, now: datetime) -> int:
+        """The story a new brief joins (its latest report is now) or, for None or a story
+        that is not there, a new one."""
+        if story is not None:
+            result = await conn.execute(
+                update(t.stories).where(t.stories.c.id == story).values(updated_at=now)
+            )
+            if result.rowcount:
+                return story
+        created = await conn.execute(t.stories.insert().values(created_at=now, updated_at=now))
+        return _new_id(created)
 
     async def _insert_post(
         self, conn: AsyncConnection, feed: Feed, post: NewPost, url: str | None, now: datetime
@@ -180,9 +221,15 @@ class BriefRepository:
         )
 
     async def _insert_brief(
-        self, conn: AsyncConnection, feed: Feed, post_id: int, post: NewPost, now: datetime
+        self,
+        conn: AsyncConnection,
+        feed: Feed,
+        post_id: int,
+        post: NewPost,
+        now: datetime,
+        story_id: int,
     ) -> Brief:
-        made = post.brief(feed, brief_id=0, post_id=post_id, now=now)
+        made = post.brief(feed, brief_id=0, post_id=post_id, now=now, story_id=story_id)
         result = await conn.execute(
             t.briefs.insert().values(
                 post_id=made.post_id,
@@ -198,6 +245,7 @@ class BriefRepository:
                 search_text=post.search_text(feed),
                 created_at=made.created_at,
                 language=made.language,
+                story_id=story_id,
             )
         )
         brief = replace(made, id=_new_id(result))

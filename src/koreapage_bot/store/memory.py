@@ -46,14 +46,18 @@ from koreapage_bot.ports import (
     FeedPollUpdate,
     NewPost,
     NoticeLog,
+    RowKind,
     StatsSource,
     Storage,
     StoredPost,
     StoreStats,
+    StoryContext,
+    StoryMember,
     SubscriptionSpec,
     parse_row_id,
 )
 from koreapage_bot.store.search import SearchTerms, parse_query
+from koreapage_bot.store.stories import LEAD_CHARS
 from koreapage_bot.store.subscriptions import RESUME_BACKLOG
 
 _WORD = re.compile(r"[^\W_]+", re.UNICODE)
@@ -68,6 +72,7 @@ class _Post:
     content_hash: str
     title: str
     updated_at: datetime
+    text: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -266,25 +271,43 @@ class MemoryBriefs:
         *,
         fan_out: FanOut | None = None,
         now: datetime | None = None,
+        story: int | None = None,
+        row_kind: RowKind | None = None,
     ) -> StoredPost:
         now = now or utcnow()
         entry = post.entry
         if any(p.feed_id == feed.id and p.entry_key == entry.key for p in self._posts.values()):
             raise EntryAlreadyStored(entry.key)
         stored = _Post(
-            next(self._post_ids), feed.id, entry.key, post.content_hash, entry.title, now
+            next(self._post_ids),
+            feed.id,
+            entry.key,
+            post.content_hash,
+            entry.title,
+            now,
+            post.analysis.text,
         )
         self._posts[stored.id] = stored
         if not post.relevant:
             return StoredPost(stored.id, None, 0)
-        brief = post.brief(feed, brief_id=next(self._brief_ids), post_id=stored.id, now=now)
+        story_id = self._db.stories.join(story, now)
+        brief = post.brief(
+            feed, brief_id=next(self._brief_ids), post_id=stored.id, now=now, story_id=story_id
+        )
         self._briefs[brief.id] = _Indexed(
             brief,
             entry.published or now,
             tuple(_words(text) for text in (brief.title, brief.summary, post.search_text(feed))),
         )
-        count = self._db.outbox.write(brief, fan_out, now) if fan_out is not None else 0
+        count = self._db.outbox.write(brief, fan_out, now, row_kind) if fan_out is not None else 0
         return StoredPost(stored.id, brief, count)
+
+    def indexed(self) -> list[_Indexed]:
+        return list(self._briefs.values())
+
+    def post_text(self, post_id: int) -> str:
+        post = self._posts.get(post_id)
+        return post.text if post else ""
 
     async def touch_post(
         self, post_id: int, *, title: str, content_hash: str, now: datetime | None = None
@@ -488,18 +511,26 @@ class MemoryOutbox:
 
     # -- helpers for the other tables ---------------------------------------------------------
 
-    def write(self, brief: Brief, fan_out: FanOut, now: datetime) -> int:
+    def write(
+        self, brief: Brief, fan_out: FanOut, now: datetime, row_kind: RowKind | None = None
+    ) -> int:
         chosen = fan_out(brief, self._db.subscriptions.every())
         have = {
             r.delivery.subscription_id
             for r in self._rows.values()
             if r.delivery.brief_id == brief.id
         }
+        story = self._db.stories.brief_ids(brief.story_id) - {brief.id}
+        with_story = {
+            r.delivery.subscription_id for r in self._rows.values() if r.delivery.brief_id in story
+        }
         written = 0
         for sub in {s.id: s for s in chosen}.values():
             if sub.id in have or self._db.subscriptions.row(sub.id) is None:
                 continue
-            self._insert(sub.id, brief.id, "brief", {}, now)
+            kind = row_kind(sub, sub.id in with_story) if row_kind is not None else "brief"
+            payload: dict[str, Any] = {"story": brief.story_id} if kind == "story" else {}
+            self._insert(sub.id, brief.id, kind, payload, now)
             written += 1
         return written
 
@@ -779,6 +810,32 @@ class MemoryOutbox:
         now = now or utcnow()
         return sum(self.write(brief, fan_out, now) for brief in briefs)
 
+    async def story_context(self, delivery_id: int) -> StoryContext | None:
+        row = self._rows.get(delivery_id)
+        if row is None or row.delivery.kind != "story" or row.delivery.brief_id is None:
+            return None
+        d, brief_id = row.delivery, row.delivery.brief_id
+        sub = self._db.subscriptions.row(d.subscription_id)
+        brief = await self._db.briefs.get(brief_id)
+        if sub is None or brief is None or brief.story_id is None:
+            return None
+        members = self._db.stories.members(brief.story_id)
+        ids = {m.id for m in members}
+        earlier = sorted(
+            (
+                r.delivery
+                for r in self._rows.values()
+                if r.delivery.subscription_id == d.subscription_id
+                and r.delivery.brief_id in ids
+                and r.delivery.id < d.id
+                and r.delivery.state is DeliveryState.SENT
+                and r.delivery.message_id is not None
+            ),
+            key=lambda x: x.id,
+        )
+        anchor = earlier[0] if earlier else None
+        return StoryContext.of(brief, sub, anchor, members)
+
     async def heartbeat(self, holder: str, now: datetime) -> None:
         self._holders[holder] = now
 
@@ -876,6 +933,53 @@ class MemoryStats:
         return StoreStats(feeds=feeds, deliveries=deliveries, oldest_due=oldest)
 
 
+class MemoryStories:
+    """ports.StoryStore: the story rows (id -> last update), the briefs hold their story."""
+
+    def __init__(self, db: MemoryStore) -> None:
+        self._db = db
+        self._rows: dict[int, datetime] = {}
+        self._ids = itertools.count(1)
+
+    def join(self, story: int | None, now: datetime) -> int:
+        """The story a new brief joins, or a new one (None, or a story that is not there)."""
+        if story is not None and story in self._rows:
+            self._rows[story] = now
+            return story
+        story_id = next(self._ids)
+        self._rows[story_id] = now
+        return story_id
+
+    def members(self, story_id: int) -> list[Brief]:
+        found = [x for x in self._db.briefs.indexed() if x.brief.story_id == story_id]
+        found.sort(key=lambda x: (x.sort_at, x.brief.id))
+        return [x.brief for x in found]
+
+    def brief_ids(self, story_id: int | None) -> set[int]:
+        if story_id is None:
+            return set()
+        return {x.brief.id for x in self._db.briefs.indexed() if x.brief.story_id == story_id}
+
+    async def window(self, since: datetime, after_id: int = 0) -> list[StoryMember]:
+        found = [
+            x for x in self._db.briefs.indexed() if x.sort_at >= since and x.brief.id > after_id
+        ]
+        found.sort(key=lambda x: x.brief.id)
+        return [
+            StoryMember(x.brief, self._db.briefs.post_text(x.brief.post_id)[:LEAD_CHARS])
+            for x in found
+        ]
+
+    async def reports(self, story_ids: Sequence[int]) -> dict[int, list[Brief]]:
+        wanted = set(story_ids)
+        found: dict[int, list[Brief]] = {}
+        for story_id in sorted(wanted):
+            members = self.members(story_id)
+            if members:
+                found[story_id] = members
+        return found
+
+
 class MemoryStore:
     """ports.Storage in memory (see the module docstring for what it does not do)."""
 
@@ -887,6 +991,7 @@ class MemoryStore:
         self.replays = MemoryReplays()
         self.notices = MemoryNotices()
         self.stats = MemoryStats(self)
+        self.stories = MemoryStories(self)
         self._meta: dict[str, str] = {}
 
     async def get_meta(self, key: str) -> str | None:

@@ -34,10 +34,15 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from koreapage_bot.dates import utcnow
 from koreapage_bot.domain import Brief, Delivery, DeliveryState, Subscription
 from koreapage_bot.error_text import bounded_error
-from koreapage_bot.ports import Claim, ClaimedDelivery, FanOut
+from koreapage_bot.ports import Claim, ClaimedDelivery, FanOut, StoryContext
 from koreapage_bot.store import tables as t
 from koreapage_bot.store.briefs import _new_id, write_deliveries
-from koreapage_bot.store.rows import brief_from_row, delivery_from_row, subscription_from_row
+from koreapage_bot.store.rows import (
+    BRIEF_COLUMNS,
+    brief_from_row,
+    delivery_from_row,
+    subscription_from_row,
+)
 
 
 def _claim(now: datetime, holder: str | None) -> Update:
@@ -500,6 +505,66 @@ class OutboxRepository:
         """Queue these (already stored) briefs for the subscriptions `fan_out` picks."""
         async with self._engine.begin() as conn:
             return await write_deliveries(conn, briefs, fan_out, now or utcnow())
+
+    async def story_context(self, delivery_id: int) -> StoryContext | None:
+        """The story's message in the row's channel and the reports to show (StoryContext):
+        read when a story row is claimed, so it sees what the channel's earlier rows did."""
+        d, b = t.deliveries, t.briefs
+        async with self._engine.connect() as conn:
+            head = (
+                await conn.execute(
+                    select(d, t.subscriptions)
+                    .join(t.subscriptions, t.subscriptions.c.id == d.c.subscription_id)
+                    .where(d.c.id == delivery_id, d.c.kind == "story")
+                )
+            ).first()
+            if head is None:
+                return None
+            mapping = head._mapping
+            row = delivery_from_row({c.name: mapping[d.c[c.name]] for c in d.c})
+            sub = subscription_from_row(
+                {c.name: mapping[t.subscriptions.c[c.name]] for c in t.subscriptions.c}
+            )
+            own = (
+                (await conn.execute(select(*BRIEF_COLUMNS).where(b.c.id == row.brief_id)))
+                .mappings()
+                .first()
+            )
+            if own is None or own["story_id"] is None:
+                return None
+            brief = brief_from_row(own)
+            story_id = int(own["story_id"])
+            members = [
+                brief_from_row(r)
+                for r in (
+                    await conn.execute(
+                        select(*BRIEF_COLUMNS)
+                        .where(b.c.story_id == story_id)
+                        .order_by(b.c.sort_at, b.c.id)
+                    )
+                ).mappings()
+            ]
+            anchor_row = (
+                (
+                    await conn.execute(
+                        select(d)
+                        .join(b, b.c.id == d.c.brief_id)
+                        .where(
+                            b.c.story_id == story_id,
+                            d.c.subscription_id == row.subscription_id,
+                            d.c.id < row.id,
+                            d.c.state == DeliveryState.SENT.value,
+                            d.c.message_id.is_not(None),
+                        )
+                        .order_by(d.c.id)
+                        .limit(1)
+                    )
+                )
+                .mappings()
+                .first()
+            )
+        anchor = delivery_from_row(anchor_row) if anchor_row is not None else None
+        return StoryContext.of(brief, sub, anchor, members)
 
     # -- dispatcher processes (see delivery.holder) ----------------------------------------
 

@@ -69,6 +69,7 @@ def brief_from_row(row: Mapping[Any, Any]) -> Brief:
         relevance=float(row["relevance"]),
         created_at=row["created_at"],
         language=row["language"] or "en",
+        story_id=row["story_id"],
     )
 
 

@@ -16,6 +16,7 @@ from koreapage_bot.store.notices import NoticeRepository
 from koreapage_bot.store.outbox import OutboxRepository
 from koreapage_bot.store.replays import ReplayRepository
 from koreapage_bot.store.stats import StatsRepository
+from koreapage_bot.store.stories import StoryRepository
 from koreapage_bot.store.subscriptions import SubscriptionRepository
 
 PING_TIMEOUT = 5.0
@@ -31,6 +32,7 @@ class Store:
         self.replays = ReplayRepository(engine)
         self.notices = NoticeRepository(engine)
         self.stats = StatsRepository(engine)
+        self.stories = StoryRepository(engine)
 
     @classmethod
     async def open(cls, url: str) -> Store:

@@ -131,7 +131,11 @@ briefs = Table(
     # by the database (virtual on SQLite, stored on PostgreSQL) so it can never disagree with
     # the two columns, and indexed so no list sorts the archive.
     Column("sort_at", UtcDateTime, Computed("coalesce(published, created_at)")),
+    # The story it reports (stories/matcher.py): other outlets' briefs of the event share it.
+    # Every brief has one (a brief stored before stories existed is a story of its own).
+    Column("story_id", Integer),
     Index("ix_briefs_created", "created_at", "id"),
+    Index("ix_briefs_story", "story_id", "id"),
     Index("ix_briefs_sort", "sort_at", "id"),
     Index("ix_briefs_feed_sort", "feed_id", "sort_at", "id"),
 )
@@ -151,6 +155,16 @@ brief_issues = Table(
     # issue are a walk down one index however rare or common the issue is.
     Column("sort_at", UtcDateTime, nullable=False),
     Index("ix_brief_issues_sort", "issue_id", "sort_at", "brief_id"),
+)
+
+# One row per story. Its briefs point at it; it is never deleted (a story whose briefs are
+# gone is an empty id).
+stories = Table(
+    "stories",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),  # when its latest report was stored
 )
 
 subscriptions = Table(

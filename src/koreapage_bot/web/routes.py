@@ -193,10 +193,15 @@ class WebArchive:
             raise NotFound("There is no brief with this number.")
         feed = await self._store.feeds.get(brief.feed_id)
         item = BriefItem.of(brief, feed.site_url if feed else None)
+        # The other reports of its story (other outlets on the same event), oldest first.
+        story = (await self._store.stories.reports([brief.story_id]) if brief.story_id else {}).get(
+            brief.story_id or 0, []
+        )
         body = self._render(
             request,
             "brief.html",
             b=item,
+            others=tuple(BriefItem.of(o) for o in story if o.id != brief.id),
             canonical=f"{self._base_url(request)}/briefs/{brief.id}",
             section="brief",
         )

@@ -103,9 +103,11 @@ class InTestApi:
         await self._note("digest", caller)
         return self._briefs("Today's digest", self.views[:10])
 
-    async def subscribe(self, caller: Caller, issues: Sequence[str] = ()) -> Reply:
+    async def subscribe(
+        self, caller: Caller, issues: Sequence[str] = (), *, every_report: bool | None = None
+    ) -> Reply:
         await self._note("subscribe", caller, tuple(issues))
-        reply = await self.service.subscribe(caller, issues)
+        reply = await self.service.subscribe(caller, issues, every_report=every_report)
         if reply.kind is ReplyKind.DONE:
             self.subscribed[caller.channel] = reply.subscriptions[0].issues
         return reply

@@ -90,8 +90,10 @@ class LocalCommandApi:
         ]
         return self._list(found, f"Briefs matching “{query}”")
 
-    async def subscribe(self, caller: Caller, issues: Sequence[str] = ()) -> Reply:
-        reply = await self.service.subscribe(caller, issues)
+    async def subscribe(
+        self, caller: Caller, issues: Sequence[str] = (), *, every_report: bool | None = None
+    ) -> Reply:
+        reply = await self.service.subscribe(caller, issues, every_report=every_report)
         if reply.kind is ReplyKind.DONE:
             self.subscribed.append((caller.channel, tuple(issues)))
         return reply

@@ -176,3 +176,59 @@ async def test_the_search_indexes_migration_downgrades_and_upgrades_again(old_ur
         assert [b.id for b in await store.briefs.latest(5, issue="gsomia")] == [2, 1]
     finally:
         await store.close()
+
+
+async def test_briefs_stored_before_stories_each_become_a_story_of_their_own(
+    old_url: str,
+) -> None:
+    engine = create_engine(old_url)
+    async with engine.begin() as conn:
+        await conn.run_sync(_to("0008_scaleout"))  # type: ignore[arg-type]
+        await _brief_rows_without_issues(conn)
+    await engine.dispose()
+    store = await Store.open(old_url)
+    try:
+        briefs = await store.briefs.get_many([1, 2, 3])
+        assert [b.story_id for b in briefs] == [1, 2, 3]
+        reports = await store.stories.reports([1, 2, 3])
+        assert {k: [b.id for b in v] for k, v in reports.items()} == {1: [1], 2: [2], 3: [3]}
+        # A story made now numbers on from them (PostgreSQL's sequence was moved past them).
+        feed = await store.feeds.get(1)
+        assert feed is not None
+        from tests.integration.store.test_stories import post
+
+        stored = await store.briefs.store_post(feed, post("new", "A new report"), now=T0)
+        assert stored.brief is not None and stored.brief.story_id == 4
+    finally:
+        await store.close()
+
+
+async def _brief_rows_without_issues(conn: AsyncConnection) -> None:
+    await conn.execute(
+        text(
+            "INSERT INTO feeds (id, url, name, state, next_poll_at, consecutive_failures,"
+            " baselined, created_at) VALUES (1, 'https://desk.example/feed', 'News Desk',"
+            " 'active', :t, 0, :yes, :t)"
+        ),
+        {"t": T0, "yes": True},
+    )
+    for n in (1, 2, 3):
+        await conn.execute(
+            text(
+                "INSERT INTO posts (id, feed_id, entry_key, title, text, content_hash, relevant,"
+                " relevance, created_at, updated_at) VALUES (:n, 1, :k, 'Old', '', 'h', :yes,"
+                " 0.9, :t, :t)"
+            ),
+            {"n": n, "k": f"k{n}", "t": T0, "yes": True},
+        )
+        await conn.execute(
+            text(
+                "INSERT INTO briefs (id, post_id, feed_id, title, source, summary, key_issues,"
+                " relevance, search_text, created_at) VALUES (:n, :n, 1, 'Old', 'News Desk',"
+                " 'An old brief.', '[]', 0.9, '', :t)"
+            ),
+            {"n": n, "t": T0},
+        )
+    if conn.dialect.name == "postgresql":  # ids given by hand: the next ones follow them
+        for table in ("feeds", "posts", "briefs"):
+            await conn.execute(text(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), 3)"))

@@ -383,3 +383,14 @@ def test_command_values_are_frozen() -> None:
     with pytest.raises(dataclasses.FrozenInstanceError):
         value.count = 6  # type: ignore[union-attr,misc]
     assert hash(value) == hash(Latest(5, "usfk"))
+
+
+def test_subscribe_every_report_or_per_story() -> None:
+    every = parse("briefs", "subscribe usfk --every-report")
+    assert isinstance(every, Subscribe) and every.every_report is True
+    per_story = parse("briefs", "subscribe --per-story")
+    assert isinstance(per_story, Subscribe) and per_story.every_report is False
+    plain = parse("briefs", "subscribe usfk")
+    assert isinstance(plain, Subscribe) and plain.every_report is None  # as it was
+    with pytest.raises(GrammarError, match="not both"):
+        parse("briefs", "subscribe --every-report --per-story")

@@ -191,10 +191,22 @@ class BriefsGroup(app_commands.Group):
         await self.r.answer(interaction, lambda c: self.r.api.show(c, id), public=True)
 
     @app_commands.command(name="subscribe", description="Post new briefs in this channel")
-    @app_commands.describe(issues="Only these key issues, comma-separated (default: all)")
-    async def subscribe(self, interaction: Interaction, issues: str | None = None) -> None:
+    @app_commands.describe(
+        issues="Only these key issues, comma-separated (default: all)",
+        every_report="Post every report of a story (default: update the story's message)",
+    )
+    async def subscribe(
+        self,
+        interaction: Interaction,
+        issues: str | None = None,
+        every_report: bool | None = None,
+    ) -> None:
         wanted = split_issues(issues)
-        await self.r.answer(interaction, lambda c: self.r.api.subscribe(c, wanted), public=False)
+        await self.r.answer(
+            interaction,
+            lambda c: self.r.api.subscribe(c, wanted, every_report=every_report),
+            public=False,
+        )
 
     @app_commands.command(name="unsubscribe", description="Stop posting briefs in this channel")
     async def unsubscribe(self, interaction: Interaction) -> None:

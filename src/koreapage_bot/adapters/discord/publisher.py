@@ -13,6 +13,7 @@ import asyncio
 import hashlib
 import logging
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from datetime import datetime, timedelta
 from types import SimpleNamespace
 from typing import Any
@@ -22,6 +23,7 @@ import discord
 
 from koreapage_bot.adapters.discord.notice import notice_content
 from koreapage_bot.adapters.discord.render import (
+    ALSO_REPORTED,
     Embed,
     brief_embed,
     digest_parts,
@@ -38,6 +40,7 @@ from koreapage_bot.ports import (
     Found,
     LookupOutcome,
     Notice,
+    PostedMessage,
     PublishOutcome,
     RetryAfter,
     Sent,
@@ -213,6 +216,64 @@ class DiscordPublisher:
         target = DeliveryTarget(0, 0, self.platform, None, channel, 1, key)
         return await self._send(target, notice_content(notice), [], thread_name="")
 
+    async def edit(
+        self, target: DeliveryTarget, message: PostedMessage, view: BriefView
+    ) -> PublishOutcome:
+        """Update the story's message to `view` (PATCH /channels/{id}/messages/{id}), keeping
+        its delivery key in the footer. A retry (an earlier attempt may have made the edit)
+        reads the message first and leaves it alone when it already shows `view`."""
+        client = self._client()
+        if client is None or client.user is None or client.is_closed():
+            return RetryAfter(NETWORK_RETRY, "Discord client is not logged in yet")
+        try:
+            channel_id, message_id = int(target.channel), int(message.message_id)
+        except ValueError:
+            return Failed(f"not a Discord message: {target.channel!r} {message.message_id!r}")
+        embeds = fit_message(stamp([brief_embed(view)], message.key))
+        channel = client.get_partial_messageable(channel_id)
+        try:
+            if target.maybe_sent or target.attempt > 1:
+                current = await channel.fetch_message(message_id)
+                if _shows(current, embeds):
+                    return Sent(message.message_id)
+            edited = await channel.get_partial_message(message_id).edit(
+                embeds=to_embeds(embeds), allowed_mentions=no_mentions()
+            )
+        except discord.NotFound:
+            # The story's message was deleted: nothing to update, and no reason to pause.
+            return Failed("the story's message is gone (deleted)")
+        except Exception as exc:
+            outcome = map_error(exc, global_limit=self.global_limit.active())
+            if isinstance(outcome, Failed) and outcome.channel_unusable:
+                return outcome
+            log.warning("discord story update %s: %s", target.delivery_id, outcome)
+            return outcome
+        return Sent(str(edited.id))
+
+    async def reply(
+        self, target: DeliveryTarget, message: PostedMessage, view: BriefView
+    ) -> PublishOutcome:
+        """Post a later report in the story's thread: the thread a message starts has the
+        message's id (Discord), so this is a post to that channel. No thread yet (it could
+        not be made with the post): it is made now; threads off: a post in the channel."""
+        if not self._settings.allow_threads:
+            return await self.publish(replace(target, options={}), view)
+        thread = replace(target, channel=message.message_id, options={})
+        outcome = await self.publish(thread, view)
+        if not (isinstance(outcome, Failed) and outcome.channel_unusable):
+            return outcome
+        client = self._client()
+        if client is None:
+            return RetryAfter(NETWORK_RETRY, "Discord client is not logged in yet")
+        try:
+            parent = client.get_partial_messageable(int(target.channel))
+            started = parent.get_partial_message(int(message.message_id))
+            await started.create_thread(name=truncate(view.title, THREAD_NAME_MAX) or "Reports")
+        except Exception as exc:
+            reason = outcome.reason
+            return Failed(f"cannot reply in the story's thread ({reason}; {exc!r})")
+        return await self.publish(thread, view)
+
     def _uses_webhook(self, target: DeliveryTarget) -> bool:
         return bool(target.options.get("webhook")) and self._settings.allow_webhooks
 
@@ -223,16 +284,29 @@ class DiscordPublisher:
     async def find_sent(self, targets: Sequence[DeliveryTarget]) -> LookupOutcome:
         """Which of these deliveries (one channel) are already posted: the bot's messages
         from the window in which an attempt may have posted them, matched by the delivery
-        key in the embed footer. Needs Read Message History."""
+        key in the embed footer. A reply in a story's thread is looked for in that thread.
+        Needs Read Message History."""
+        where: dict[str, list[DeliveryTarget]] = {}
+        for t in targets:
+            where.setdefault(str(t.options.get("reply_to") or t.channel), []).append(t)
+        found: dict[str, str] = {}
+        for channel, group in where.items():
+            outcome = await self._find_in(channel, group)
+            if not isinstance(outcome, Found):
+                return outcome
+            found.update(outcome.messages)
+        return Found(found)
+
+    async def _find_in(self, channel_ref: str, targets: Sequence[DeliveryTarget]) -> LookupOutcome:
         if not targets:
             return Found({})
         client = self._client()
         if client is None or client.user is None or client.is_closed():
             return RetryAfter(NETWORK_RETRY, "Discord client is not logged in yet")
         try:
-            channel_id = int(targets[0].channel)
+            channel_id = int(channel_ref)
         except ValueError:
-            return Failed(f"not a Discord channel id: {targets[0].channel!r}")
+            return Failed(f"not a Discord channel id: {channel_ref!r}")
         wanted = {t.idempotency_key for t in targets}
         since, until = _window(targets)
         channel = client.get_partial_messageable(channel_id)
@@ -348,6 +422,21 @@ class DiscordPublisher:
             if hook.token and hook.name == WEBHOOK_NAME:
                 return hook
         return await channel.create_webhook(name=WEBHOOK_NAME)
+
+
+def _shows(message: discord.Message, embeds: Sequence[Embed]) -> bool:
+    """Whether `message` already shows these embeds where a story update changes them (its
+    title, summary and fields, the "Also reported by" list among them)."""
+    if len(message.embeds) != len(embeds):
+        return False
+    for have, want in zip(message.embeds, embeds, strict=True):
+        fields = [(f.name, f.value) for f in have.fields]
+        wanted = [(f["name"], f["value"]) for f in want.get("fields", [])]
+        if fields != wanted or (have.title or "") != want.get("title", ""):
+            return False
+        if (have.description or "") != want.get("description", ""):
+            return False
+    return any(f.name == ALSO_REPORTED for e in message.embeds for f in e.fields)
 
 
 def _window(targets: Sequence[DeliveryTarget]) -> tuple[datetime | None, datetime | None]:

@@ -110,12 +110,34 @@ def brief_embed(view: BriefView, *, compact: bool = False) -> Embed:
         embed["fields"].append(
             {"name": "Source", "value": _safe(view.source, FIELD_VALUE_MAX), "inline": True}
         )
+    if view.also:
+        embed["fields"].append(
+            {"name": ALSO_REPORTED, "value": also_reported(view), "inline": False}
+        )
     stamp = _timestamp(view.published)
     if stamp:
         embed["timestamp"] = stamp
     if not embed["description"]:
         del embed["description"]
     return embed
+
+
+ALSO_REPORTED = "Also reported by"
+
+
+def also_reported(view: BriefView, limit: int = FIELD_VALUE_MAX) -> str:
+    """The story's other reports as links ("[Korea Herald](…), [Yonhap](…)"), as many whole
+    ones as fit in an embed field; the outlet names are escaped, the links well formed."""
+    parts: list[str] = []
+    for n, ref in enumerate(view.also):
+        name = _safe(ref.source or ref.title or f"Brief {ref.brief_id}", 200)
+        url = link_target(ref.url)
+        part = f"[{name}]({url})" if url else name
+        more = f" and {len(view.also) - n} more"
+        if len(", ".join([*parts, part])) + len(more) > limit:
+            return ", ".join(parts) + more
+        parts.append(part)
+    return ", ".join(parts)
 
 
 def embed_length(embed: Embed) -> int:

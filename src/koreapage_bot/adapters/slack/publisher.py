@@ -16,7 +16,7 @@ from __future__ import annotations
 import logging
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -33,6 +33,7 @@ from koreapage_bot.ports import (
     Found,
     LookupOutcome,
     Notice,
+    PostedMessage,
     PublishOutcome,
     RetryAfter,
     Sent,
@@ -121,6 +122,44 @@ class SlackPublisher:
         target = DeliveryTarget(0, 0, self.platform, None, channel, 1, key)
         return await self._post(target, text=notice_fallback(notice), blocks=notice_blocks(notice))
 
+    async def edit(
+        self, target: DeliveryTarget, message: PostedMessage, view: BriefView
+    ) -> PublishOutcome:
+        """chat.update the story's message to `view`, keeping its metadata (the delivery key
+        `find_sent` reads). Making the same update twice changes nothing."""
+        channel, _, ts = message.message_id.rpartition(":")
+        if not ts:
+            return Failed(f"slack: not a message reference: {message.message_id!r}")
+        try:
+            response = await self._client.chat_update(
+                channel=channel or target.channel,
+                ts=ts,
+                text=render.brief_fallback(view),
+                blocks=render.brief_blocks(view),
+                metadata=_metadata(message.key),
+            )
+        except SlackApiError as exc:
+            data = getattr(exc.response, "data", None)
+            error = str(data.get("error") or "") if isinstance(data, dict) else ""
+            if error in ("message_not_found", "cant_update_message", "edit_window_closed"):
+                # Deleted, or not ours to change: nothing to update, no reason to pause.
+                return Failed(f"slack: cannot update the story's message: {error}")
+            return self._from_api_error(target, exc)
+        except (TimeoutError, aiohttp.ClientError) as exc:
+            # Sent or not, sending the same update again is harmless.
+            reason = f"slack: network error: {exc!r}"
+            return RetryAfter(_backoff(target.attempt), reason, maybe_sent=True)
+        ts = response.get("ts") or ts
+        return Sent(f"{response.get('channel') or channel}:{ts}")
+
+    async def reply(
+        self, target: DeliveryTarget, message: PostedMessage, view: BriefView
+    ) -> PublishOutcome:
+        """A later report in the story's thread (`thread_ts`), with its own delivery key."""
+        _, _, ts = message.message_id.rpartition(":")
+        threaded = replace(target, options={**target.options, "thread_ts": ts})
+        return await self.publish(threaded, view)
+
     async def _post(
         self, target: DeliveryTarget, *, text: str, blocks: list[render.Block]
     ) -> PublishOutcome:
@@ -130,10 +169,7 @@ class SlackPublisher:
             "blocks": blocks,
             "unfurl_links": False,
             "unfurl_media": False,
-            "metadata": {
-                "event_type": METADATA_EVENT,
-                "event_payload": {"delivery_key": target.idempotency_key},
-            },
+            "metadata": _metadata(target.idempotency_key),
         }
         thread_ts = target.options.get("thread_ts")
         if isinstance(thread_ts, str) and thread_ts:
@@ -160,7 +196,63 @@ class SlackPublisher:
         """Which of these deliveries (one channel) are already posted, by the delivery key in
         the message metadata. One conversations.history call (more only for a busy window)
         answers for all of them, asked only about the window in which they may have been
-        posted. Needs channels:history / groups:history."""
+        posted; a reply in a story's thread is looked for in that thread
+        (conversations.replies). Needs channels:history / groups:history."""
+        plain = [t for t in targets if not t.options.get("reply_to")]
+        threads: dict[str, list[DeliveryTarget]] = {}
+        for t in targets:
+            if t.options.get("reply_to"):
+                threads.setdefault(str(t.options["reply_to"]), []).append(t)
+        found: dict[str, str] = {}
+        for parent, group in threads.items():
+            outcome = await self._find_in_thread(parent, group)
+            if not isinstance(outcome, Found):
+                return outcome
+            found.update(outcome.messages)
+        if plain:
+            outcome = await self._find_in_channel(plain)
+            if not isinstance(outcome, Found):
+                return outcome
+            found.update(outcome.messages)
+        return Found(found)
+
+    async def _find_in_thread(
+        self, parent: str, targets: Sequence[DeliveryTarget]
+    ) -> LookupOutcome:
+        channel, _, ts = parent.rpartition(":")
+        channel = channel or targets[0].channel
+        oldest, latest = _window(targets)
+        wanted = {t.idempotency_key for t in targets}
+        found: dict[str, str] = {}
+        cursor: str | None = None
+        for _ in range(MAX_PAGES):
+            params: dict[str, Any] = {
+                "channel": channel,
+                "ts": ts,
+                "limit": HISTORY_LIMIT,
+                "include_all_metadata": True,
+                "inclusive": True,
+            }
+            if oldest:
+                params["oldest"] = oldest
+            if latest:
+                params["latest"] = latest
+            if cursor:
+                params["cursor"] = cursor
+            try:
+                response = await self._client.conversations_replies(**params)
+            except SlackApiError as exc:
+                return self._lookup_error(channel, exc)
+            except (TimeoutError, aiohttp.ClientError) as exc:
+                return RetryAfter(TRANSIENT_BASE, f"slack: replies: network error: {exc!r}")
+            found.update(_keys_in(response.get("messages") or [], wanted, channel))
+            meta = response.get("response_metadata") or {}
+            cursor = meta.get("next_cursor") or None
+            if found.keys() >= wanted or not response.get("has_more") or not cursor:
+                return Found(found)
+        return Failed(f"slack: more than {MAX_PAGES * HISTORY_LIMIT} replies to check")
+
+    async def _find_in_channel(self, targets: Sequence[DeliveryTarget]) -> LookupOutcome:
         if not targets:
             return Found({})
         channel = targets[0].channel
@@ -194,12 +286,10 @@ class SlackPublisher:
                 return outcome
             except (TimeoutError, aiohttp.ClientError) as exc:
                 return RetryAfter(TRANSIENT_BASE, f"slack: history: network error: {exc!r}")
-            for message in response.get("messages") or []:
-                metadata = message.get("metadata") or {}
-                payload = metadata.get("event_payload") or {}
-                delivery_key = payload.get("delivery_key")
-                if metadata.get("event_type") == METADATA_EVENT and delivery_key in wanted:
-                    found.setdefault(str(delivery_key), f"{channel}:{message.get('ts')}")
+            for delivery_key, ref in _keys_in(
+                response.get("messages") or [], wanted, channel
+            ).items():
+                found.setdefault(delivery_key, ref)
             meta = response.get("response_metadata") or {}
             cursor = meta.get("next_cursor") or None
             if found.keys() >= wanted or not response.get("has_more") or not cursor:
@@ -246,6 +336,22 @@ class SlackPublisher:
         # the same body will not help, so the core marks it failed without pausing the channel.
         log.warning("slack rejected a post to %s: %s (%s)", target.channel, error, status)
         return Failed(f"slack: {error or f'http {status}'}")
+
+
+def _keys_in(messages: Sequence[Any], wanted: set[str], channel: str) -> dict[str, str]:
+    """Delivery key -> "channel:ts" of the messages carrying one of `wanted` in metadata."""
+    found: dict[str, str] = {}
+    for message in messages:
+        metadata = message.get("metadata") or {}
+        payload = metadata.get("event_payload") or {}
+        delivery_key = payload.get("delivery_key")
+        if metadata.get("event_type") == METADATA_EVENT and delivery_key in wanted:
+            found.setdefault(str(delivery_key), f"{channel}:{message.get('ts')}")
+    return found
+
+
+def _metadata(key: str) -> dict[str, Any]:
+    return {"event_type": METADATA_EVENT, "event_payload": {"delivery_key": key}}
 
 
 def _retry_after(headers: Any) -> float:

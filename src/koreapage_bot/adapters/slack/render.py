@@ -133,6 +133,8 @@ def brief_blocks(view: BriefView) -> list[Block]:
     if language:
         byline.append(escape_mrkdwn(language))
     blocks.append(_context(" · ".join(byline)))
+    if view.also:
+        blocks.append(_context(also_reported(view)))
     url = safe_url(view.url)
     if url:
         blocks.append(
@@ -151,6 +153,20 @@ def brief_blocks(view: BriefView) -> list[Block]:
     return blocks
 
 
+def also_reported(view: BriefView, limit: int = CONTEXT_TEXT_MAX) -> str:
+    """ "Also reported by: <link|Korea Herald>, <link|Yonhap>": the story's other reports, as
+    many whole ones as fit; names escaped, links well formed."""
+    head = "*Also reported by:* "
+    parts: list[str] = []
+    for n, ref in enumerate(view.also):
+        part = mrkdwn_link(ref.url, ref.source or ref.title or f"brief {ref.brief_id}", 200)
+        more = f" and {len(view.also) - n} more"
+        if len(head) + len(", ".join([*parts, part])) + len(more) > limit:
+            return head + ", ".join(parts) + more
+        parts.append(part)
+    return head + ", ".join(parts)
+
+
 def brief_fallback(view: BriefView) -> str:
     """Notification text; Slack parses it like mrkdwn, so it is escaped too."""
     return fit_mrkdwn(one_line(f"{view.title} — {view.source}"), FALLBACK_MAX)
@@ -165,6 +181,8 @@ def _brief_item(view: BriefView, summary_max: int) -> list[Block]:
         meta += " · " + escape_mrkdwn(language_label(view.language))
     if view.key_issues:
         meta += " · " + fit_mrkdwn(", ".join(t.label for t in view.key_issues), 300)
+    if view.also:
+        meta += " · " + also_reported(view, 1200)
     return [_section(text), _context(meta)]
 
 

@@ -1,0 +1,103 @@
+"""Story matching quality on labelled real reports (../shared), development and held-out parts.
+
+    .venv/bin/python bench/eval_stories.py [--fit] [--errors]
+
+Prints pairwise precision and recall of the shipped model (stories/model.py) on the
+development part and on the held-out part (fixed before tuning: see
+tests/integration/stories/evaluation.py). `--fit` refits the model on the development part and
+prints it as Python for stories/model.py, with the development curve over thresholds.
+`--errors` lists the development part's wrong pairs (never the held-out part's).
+Exits with a message when ../shared is absent; asserts nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # for tests.integration...
+
+from tests.integration.stories.evaluation import (
+    SHARED,
+    Figures,
+    evaluate,
+    fit,
+    load_labels,
+    load_real,
+    load_reports,
+)
+
+from koreapage_bot.stories.matcher import FEATURE_NAMES, Models, PairModel
+from koreapage_bot.stories.model import MODELS
+
+
+def _line(name: str, f: Figures) -> str:
+    return (
+        f"{name:<28} precision {f.precision:.3f}  recall {f.recall:.3f}  "
+        f"(pairs: {f.tp} joined right, {f.fp} joined wrong, {f.fn} missed)"
+    )
+
+
+def _python(models: Models) -> str:
+    def one(m: PairModel) -> str:
+        weights = ", ".join(f"{w}" for w in m.weights)
+        return (
+            f"PairModel(\n        weights=({weights}),\n        bias={m.bias},\n"
+            f"        threshold={m.threshold},\n    )"
+        )
+
+    names = ", ".join(FEATURE_NAMES)
+    return (
+        f"# weights over: {names}\n"
+        f"MODELS = Models(\n    same={one(models.same)},\n    cross={one(models.cross)},\n)"
+    )
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--fit", action="store_true", help="refit on the development part")
+    parser.add_argument("--errors", action="store_true", help="list the dev part's wrong pairs")
+    args = parser.parse_args()
+    if not (SHARED / "eval-dev").is_dir():
+        print(f"{SHARED} is absent: nothing to measure", file=sys.stderr)
+        return 0
+    started = time.perf_counter()
+    labels = load_labels()
+    real = load_real(labels)
+    reports = load_reports()
+    dev_real = [i for i in real if not i.held_out]
+    held = [i for i in real if i.held_out]
+    dev = dev_real + reports
+    print(
+        f"{len(real)} labelled real items ({len(dev_real)} development, {len(held)} held out), "
+        f"{len(reports)} invented reports (development only); loaded in "
+        f"{time.perf_counter() - started:.1f} s"
+    )
+    models = MODELS
+    if args.fit:
+        models, curve = fit(dev, labels)
+        print("\ndevelopment F1 by threshold:")
+        for threshold, f in curve[::5]:
+            print(f"  {threshold:.2f}: F1 {f.f1:.3f} (P {f.precision:.3f}, R {f.recall:.3f})")
+        print(f"\nchosen threshold {models.same.threshold}\n")
+        print(_python(models))
+        print()
+    for name, part in (
+        ("development (real)", dev_real),
+        ("development (with invented)", dev),
+        ("held out (real)", held),
+    ):
+        print(_line(name, evaluate(part, models, labels)))
+    if args.errors:
+        figures = evaluate(dev, models, labels)
+        for a, b in figures.false_pairs:
+            print(f"  joined wrong: {a}  |  {b}")
+        for a, b in figures.missed_pairs:
+            print(f"  missed:       {a}  |  {b}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

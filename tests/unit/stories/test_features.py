@@ -1,0 +1,55 @@
+"""What the story matcher reads from a brief: terms, names, numbers, dates."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from koreapage_bot.stories.features import concepts_of, dates_of, names_of, numbers_of, terms_of
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("$700 billion", {"7e+11"}),
+        ("7,000억 달러를 돌파했다", {"7e+11"}),
+        ("1조5천200억원", {"1.52e+12"}),
+        ("주한미군 2만8천500명", {"2.85e+04"}),
+        ("28,500 American troops", {"2.85e+04"}),
+        ("rose 12.4 percent, or 12.4%", {"12.4%"}),
+        ("in 2026, on the 5 of them", set()),  # years and small counts say little
+        ("the second round of talks on the 13th Special Measures Agreement", {"#2", "#13"}),
+        ("제13차 방위비분담특별협정 2차 협상", {"#13", "#2"}),
+    ],
+)
+def test_numbers_read_the_same_in_both_languages(text: str, expected: set[str]) -> None:
+    assert numbers_of(text) == expected
+
+
+def test_dates_resolve_against_the_publication_date() -> None:
+    published = datetime(2025, 12, 30, 3, tzinfo=UTC)  # a Tuesday
+    assert dates_of("said Monday", published) == {"2025-12-29"}
+    assert dates_of("브런슨 사령관은 29일", published) == {"2025-12-29"}
+    assert dates_of("on Dec. 29", published) == {"2025-12-29"}
+    assert dates_of("12월 15일자로", published) == {"2025-12-15"}
+    # A day of the month still to come is last month's; a month far ahead, last year's.
+    assert dates_of("31일", published) == set()  # November has no 31st
+    assert dates_of("on March 3", published) == {"2025-03-03"}
+
+
+def test_korean_terms_are_bigrams_of_each_word_without_its_particle() -> None:
+    assert terms_of("주한미군을") == ["주한", "한미", "미군"]
+    assert terms_of("launches launched launching") == ["launch"] * 3
+
+
+def test_names_in_both_languages_meet_in_one_concept() -> None:
+    english = concepts_of("Gen. Xavier Brunson, commander of U.S. Forces Korea, in Pyeongtaek")
+    korean = concepts_of("브런슨 주한미군사령관은 평택에서")
+    assert {"p:brunson", "o:usfk", "g:pyeongtaek"} <= english & korean
+
+
+def test_capitalised_words_are_names_but_not_at_a_sentence_start() -> None:
+    found = names_of("The FDI inflows fell. Analysts at the RBI said Menendez was in Delhi.")
+    assert {"fdi", "rbi", "menendez", "delhi"} <= found
+    assert "analyst" not in found and "the" not in found
