@@ -1,6 +1,8 @@
 """Analysis quality on ../shared/eval-dev, through the product's own `analyze` JSONL path.
 
     .venv/bin/python bench/eval_analysis.py [--errors] [--dev-only]
+    .venv/bin/python bench/eval_analysis.py --set PATH
+
 
 Both files of the dev set are split once and for all: in each file the line with 0-based index
 i is held out when i % 5 == 4. Figures are printed for the development part and the held-out
@@ -11,6 +13,11 @@ and for every item's summary. `--errors` lists the development items the analysi
 and their flagged summaries; per-item results of the held-out part are never printed, only
 its totals. How each figure is counted (borderline items, author matching, summary checks) is
 in tests/integration/analysis/evaluation.py.
+`--set PATH` measures a labelled JSONL file of your own instead (the fields of the dev set:
+`id`, `title`, `text`, `url`, `date`, `language`, `author`, `label_alliance` true / false /
+"borderline", `key_issues` as taxonomy ids, `text_is_excerpt`): the whole file is one part,
+`set`, counted as above, so a fresh blind-labelled set is scored exactly like the dev set.
+Per-item lines are not printed for it. Keep such files outside the project.
 Exits with a message when ../shared is absent; asserts nothing.
 """
 
@@ -18,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import sys
 from pathlib import Path
 
@@ -26,6 +34,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # for tests.integr
 from tests.integration.analysis.evaluation import (
     SUMMARY_FLAGS,
     Figures,
+    Item,
     load,
     merge,
     run,
@@ -68,6 +77,44 @@ def _rows(groups: dict[tuple[str, str, str], Figures], part: str) -> list[tuple[
     return rows
 
 
+class SetItem(Item):
+    """A line of a `--set` file: the whole file is one part, `set`; none of it is held out."""
+
+    __slots__ = ()
+
+    @property
+    def part(self) -> str:
+        return "set"
+
+
+def load_set(path: Path) -> list[Item]:
+    """The labelled items of `path`; a line that cannot be scored stops with its number."""
+    items: list[Item] = []
+    seen: set[str] = set()
+    lines = path.read_text(encoding="utf-8").splitlines()
+    for number, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        where = f"{path}:{number}"
+        try:
+            raw = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise SystemExit(f"{where}: not a JSON object ({exc.msg})") from None
+        if not isinstance(raw, dict):
+            raise SystemExit(f"{where}: not a JSON object")
+        if not str(raw.get("id") or "").strip() or not isinstance(raw.get("text"), str):
+            raise SystemExit(f"{where}: needs an `id` and a `text`")
+        if raw.get("label_alliance") not in (True, False, "borderline"):
+            raise SystemExit(f'{where}: `label_alliance` must be true, false or "borderline"')
+        if str(raw["id"]) in seen:
+            raise SystemExit(f"{where}: id {raw['id']!r} is repeated")
+        seen.add(str(raw["id"]))
+        items.append(SetItem(path.name, len(items), raw))
+    if not items:
+        raise SystemExit(f"{path}: no items")
+    return items
+
+
 def _f1(c: list[int]) -> float:
     tp, fp, fn = c
     return 2 * tp / (2 * tp + fp + fn) if tp else (1.0 if not (fp or fn) else 0.0)
@@ -77,12 +124,23 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--errors", action="store_true", help="list development-part errors")
     ap.add_argument("--dev-only", action="store_true", help="do not run the held-out part")
+    ap.add_argument(
+        "--set", type=Path, metavar="PATH", help="measure this labelled JSONL file instead"
+    )
     args = ap.parse_args()
-    if not (SHARED / "eval-dev").exists():
+    parts: tuple[str, ...]
+    if args.set is not None:
+        if not args.set.is_file():
+            print(f"{args.set}: no such file", file=sys.stderr)
+            return 2
+        parts = ("set",)
+        items = load_set(args.set)
+    elif not (SHARED / "eval-dev").exists():
         print(f"no dev set under {SHARED} (../shared is absent); nothing to measure")
         return 0
-    parts = ("dev",) if args.dev_only else ("dev", "held-out")
-    items = load(SHARED, parts)
+    else:
+        parts = ("dev",) if args.dev_only else ("dev", "held-out")
+        items = load(SHARED, parts)
     outputs = asyncio.run(run(items))
     errors: list[str] = []
     groups = tally(items, outputs, errors if args.errors else None)
