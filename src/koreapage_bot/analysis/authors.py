@@ -18,7 +18,7 @@ from collections.abc import Iterable, Sequence
 from urllib.parse import unquote, urlsplit
 
 from koreapage_bot.analysis.noise import _BYLINE, Cleaned
-from koreapage_bot.analysis.normalize import BYLINE_DATE
+from koreapage_bot.analysis.normalize import BYLINE_DATE, KOREAN_POSTS, KOREAN_REPORTER
 from koreapage_bot.analysis.text import wordset
 
 _EMAIL = re.compile(r"[\w.+\-]+@[\w\-]+(?:\.[\w\-]+)+")
@@ -107,21 +107,27 @@ def _title_case(name: str) -> str:
 
 
 # Korean bylines: "홍길동 기자", "워싱턴=홍길동 특파원", "[서울신문 홍길동 기자]".
-_KOREAN_ROLE = re.compile(
-    r"\s*(?:선임기자|객원기자|기자|특파원|통신원|논설위원|칼럼니스트|대기자|PD)\b.*$|\s*(?:기자|특파원)$"
-)
+_KOREAN_ROLE = re.compile(rf"\s*(?:{KOREAN_REPORTER}|PD)\b.*$|\s*(?:기자|특파원)$")
 _KOREAN_NAME = re.compile(r"[가-힣]{2,4}")
 # An outlet or a desk in the name's place ("한빛일보 기자", "정치부 기자"): never a person.
 _KOREAN_NOT_A_NAME = re.compile(
     r"(?:일보|신문|뉴스|방송|경제|투데이|데일리|타임스|통신|미디어|저널|닷컴|매일|팀|데스크|취재반|"
     r"편집국|보도국)$|^(?:연합|뉴시스|뉴스원|한겨레|경향|국민|동아|조선|중앙|매경|한경|노컷|"
     r"정치부|사회부|경제부|국제부|외신부|산업부|문화부|체육부|사진부|편집부|전국부|지방부|"
-    r"금융부|증권부|디지털부|온라인부|영상부|기획부|취재부|뉴스부|외교안보부|통일외교부)$"
+    r"금융부|증권부|디지털부|온라인부|영상부|기획부|취재부|뉴스부|외교안보부|통일외교부|"
+    r"전문|선임|객원|인턴|수습|사진|영상|디지털|온라인|취재|기획|특별|사회|정치|경제|국제)$"
 )
 
 
+_KOREAN_POST = re.compile(rf"^(?:{KOREAN_POSTS})$")
+
+
 def _korean_person(name: str) -> bool:
-    return bool(_KOREAN_NAME.fullmatch(name)) and not _KOREAN_NOT_A_NAME.search(name)
+    return (
+        bool(_KOREAN_NAME.fullmatch(name))
+        and not _KOREAN_NOT_A_NAME.search(name)
+        and not _KOREAN_POST.match(name)
+    )
 
 
 def _korean_author(text: str) -> str | None:
@@ -133,6 +139,8 @@ def _korean_author(text: str) -> str | None:
     words = text.split()
     if not words:
         return None
+    if len(words) >= 2 and _KOREAN_POST.match(words[-1]):
+        words = words[:-1]  # "홍길동 워싱턴 특파원": the post after the name
     # "홍길동·김철수 기자": several reporters.
     names = [n for n in re.split(r"[·,]\s*", words[-1]) if n]
     if not names or not all(_korean_person(n) and not n.startswith("기자") for n in names):
@@ -303,8 +311,11 @@ _HEADING_WORDS = wordset(
 
 def name_alone_authors(cleaned: Cleaned) -> list[str]:
     """A name alone on its line counts only when it is clearly a person's: two or three
-    words, none a heading word or a word the text uses in lower case ("Troop Costs")."""
+    words, none a heading word or a word the text uses in lower case ("Troop Costs"), and a
+    name the text does not otherwise mention."""
     lower = set(re.findall(r"(?<![\w'’\-])[a-z][a-z'’\-]+", cleaned.text))
+    # A name the text talks about (a leader in a tag list, a source) is not its byline.
+    others = "\n".join(p for p in cleaned.body if p not in cleaned.name_alone)
     found = []
     for line in cleaned.name_alone:
         author = normalize_author(line)
@@ -312,6 +323,8 @@ def name_alone_authors(cleaned: Cleaned) -> list[str]:
             continue
         words = [w.lower() for w in re.split(r"[\s\-]+", author) if w]
         if any(w in _HEADING_WORDS or w in lower for w in words):
+            continue
+        if re.search(rf"\b{re.escape(author.split()[-1])}\b", others):
             continue
         found.append(line)
     return found

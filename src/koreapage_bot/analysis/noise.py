@@ -298,9 +298,10 @@ _ROLE_LINE = re.compile(
     r"student|journalist)s?\b.{0,80})$",
     re.IGNORECASE,
 )
+# A signature ("— Jane Roe") or a name with its handle ("Jane Roe (@janeroe)") too.
 _NAME_ALONE = re.compile(
-    r"^(?:[A-Z][a-z'’\-]+|[A-Z][A-Z'’\-]+|[A-Z]\.)(?: (?:[A-Z][a-z'’\-]+|[A-Z][A-Z'’\-]+|"
-    r"[A-Z]\.|de|van|von|bin|al|da)){1,2}$"
+    r"^(?:[—–\-]\s*)?((?:[A-Z][a-z'’\-]+|[A-Z][A-Z'’\-]+|[A-Z]\.)(?: (?:[A-Z][a-z'’\-]+|"
+    r"[A-Z][A-Z'’\-]+|[A-Z]\.|de|van|von|bin|al|da)){1,2})(?:\s*\(?@\w+\)?)?$"
 )
 
 
@@ -327,7 +328,8 @@ def _names_alone(lines: list[str], title_key: str) -> tuple[str, ...]:
 
 # A bio sentence in the text: "Dr. Jane Roe is a senior fellow at the Example Institute."
 _BIO_SENTENCE = re.compile(
-    r"(?:^|(?<=[.!?] ))((?:(?:Dr|Mr|Mrs|Ms|Prof)\.\s+)?(?:[A-Z][\w'’\-]+\s){1,3}"
+    r"(?:^|(?<=[.!?] )|(?<=[Aa]uthor: )|(?<=[Aa]uthors: ))"
+    r"((?:(?:Dr|Mr|Mrs|Ms|Prof)\.\s+)?(?:[A-Z][\w'’\-]+\s){1,3}"
     r"[A-Z][\w'’\-]+)\s+(?:is|was|serves as)\s+(?:a|an|the)?\s*(?:[\w\-]+\s+){0,3}?"
     r"(?:fellow|professor|researcher|director|analyst|journalist|correspondent|reporter|"
     r"columnist|contributor|scholar|lecturer|student|candidate|editor|writer)s?\s+"
@@ -361,7 +363,8 @@ def _bio_sentence(kept: list[str]) -> tuple[list[str], Bio | None]:
             while more is not None:
                 end = more.end()
                 more = _BIO_MORE.match(para, end)
-            rest = (para[: m.start()] + para[end:]).strip()
+            before = re.sub(r"(?i)\babout the authors?:?\s*$", "", para[: m.start()])
+            rest = (before + para[end:]).strip()
             body = kept[:j] + ([rest] if rest else []) + kept[j + 1 :]
             return body, Bio(name, para[m.start() : end].strip())
     return kept, None

@@ -108,11 +108,29 @@ _COUNTRY = r"(?:,\s*(?:South |North )?[A-Z][a-z]+(?: [A-Z][a-z]+)?)"
 _DASH = r"(?:--+|—-?|–|-)"
 _NAME = r"[A-Z][\w'’.\-]*(?:\s+[A-Z][\w'’.\-]*){1,3}"
 _EMAIL = r"[\w.+\-]+@[\w\-]+(?:\.[\w\-]+)+"
+# Cities where Korean papers post correspondents ("홍길동 워싱턴 특파원"): never a name.
+KOREAN_POSTS = (
+    "워싱턴|뉴욕|베이징|도쿄|파리|런던|모스크바|베를린|브뤼셀|제네바|상하이|홍콩|하노이|방콕|"
+    "자카르타|뉴델리|실리콘밸리|로스앤젤레스|시카고|토론토|시드니|두바이|카이로|예루살렘|타이베이|"
+    "싱가포르|선양|오사카|부산|대구|광주|대전|인천|울산|세종|제주|춘천|수원|창원|전주|청주|유엔"
+)
+# The roles after a Korean reporter's name (longest first, so "전문기자" is not "전문" + 기자).
+KOREAN_REPORTER = (
+    "전문기자|선임기자|객원기자|인턴기자|수습기자|사진기자|영상기자|대기자|기자|특파원|통신원|"
+    "논설위원|논설실장|논설주간|주필|칼럼니스트|편집위원"
+)
+_KOREAN_SIGNER = (
+    "명예교수|초빙교수|겸임교수|석좌교수|교수|선임연구위원|수석연구위원|연구위원|책임연구원|"
+    "연구원|원장|소장|논설위원|논설실장|주필|칼럼니스트|편집위원|객원논설위원|대기자|전문기자|"
+    "전\\s?[가-힣]{1,6}대사|대사|변호사"
+)
 _CREDIT_BY = r"(?:Additional )?(?:[Rr]eporting|[Ww]riting|[Cc]ompiled|[Ee]diting) [Bb]y "
 # Several names: "JANE ROE AND LEE HA-NA", "Jane Roe, Lee Ha-na".
 _NAMES = rf"{_NAME}(?:(?:,\s*|\s+(?:and|AND|&)\s+){_NAME}){{0,3}}"
 # A name in title case, two or three words (a letter glued after it starts a label).
-_TITLE_NAME = r"[A-Z][a-z'’\-]+(?: [A-Z][a-z'’\-]+){1,2}"
+_TITLE_NAME = (
+    r"[A-Z][a-z'’\-]+(?: (?!(?:Staff|Senior|Contributing|Chief|Special)\b)[A-Z][a-z'’\-]+){1,2}"
+)
 _LABEL = (
     r"(?:Contributing Writer|Contributing Editor|Staff Writer|Staff Reporter|Senior Writer|"
     r"Author|AUTHOR|Writer|Reporter|Contributor|Columnist|Correspondent|(?<=[a-z])author)"
@@ -271,6 +289,14 @@ RULES: tuple[Rule, ...] = (
         r"(?<![·ㆍ/,])(?:사진|촬영|영상|그래픽)(?:기자)?\s*[=:]?\s*[가-힣]{2,4}\s?(?:기자|특파원)\b"
         r"(?:\s*[(\[<]?\s*" + _EMAIL + r"\s*[)\]>]?)?",
     ),
+    # "홍길동 워싱턴 특파원": the correspondent's post after the name.
+    _rule(
+        "Korean correspondent with a post",
+        "byline",
+        r"(?:^|(?<=[\s\[(/]))([가-힣]{2,4})\s+(?:" + KOREAN_POSTS + r"|[가-힣A-Za-z]{1,8}"
+        r"(?:뉴스|부|팀|센터|국|데스크))\s?(?:특파원|지국장|기자)\b\s*"
+        r"(?:[(\[<]?\s*" + _EMAIL + r"\s*[)\]>]?)?",
+    ),
     # "홍길동(hong@example.kr)": a Korean name with its e-mail closes the article.
     _rule(
         "Korean name with e-mail",
@@ -306,9 +332,17 @@ RULES: tuple[Rule, ...] = (
     _rule(
         "Korean byline",
         "byline",
-        r"(?:^|(?<=[\s\[(]))(?:[가-힣A-Za-z()]{1,12}\s*=\s*)?((?:[가-힣]{2,4}[·,]\s?){0,3}"
-        r"[가-힣]{2,4})\s?(?:기자|특파원|선임기자|객원기자|통신원)\s*"
+        r"(?:^|(?<=[\s\[(/]))(?:[가-힣A-Za-z()]{1,12}\s*=\s*)?((?:[가-힣]{2,4}[·,]\s?){0,3}"
+        r"[가-힣]{2,4})\s?(?:" + KOREAN_REPORTER + r")\s*"
         r"(?:=\s*|(?=\])|(?=\))|(?:\(?\s*" + _EMAIL + r"\s*\)?)|$)",
+    ),
+    # A column's or contribution's signature on its own line: "홍길동 한빛대 국제대학원 교수",
+    # "<홍길동 한빛연구원 선임연구위원>", "홍길동 논설위원".
+    _rule(
+        "Korean columnist or contributor line",
+        "byline",
+        r"^[ \t]*[<\[(〈]?[ \t]*([가-힣]{2,4})(?:[ \t]+[가-힣A-Za-z·]{1,15}){0,3}?[ \t]*"
+        r"(?:" + _KOREAN_SIGNER + r")[ \t]*[>\])〉]?[ \t]*(?:[(<]?" + _EMAIL + r"[)>]?)?[ \t]*$",
     ),
     # Korean captions are mostly in the present progressive ("…하고 있다.") and close with a
     # credit: the credit and that sentence go, not the paragraph (an article's last line may

@@ -291,3 +291,58 @@ def test_no_author_is_invented_from_these_forms(text: str) -> None:
 
     got = OfflineAnalyzer().analyze_now(ArticleInput(id="a", title="Allies open talks", text=text))
     assert got.author is None, got.author
+
+
+@pytest.mark.parametrize(
+    ("text", "author"),
+    [
+        pytest.param(f"By Jane Roe Staff Reporter\n{_LONG}", "Jane Roe", id="staff-no-comma"),
+        pytest.param(f"{_LONG}\n— Jane Roe", "Jane Roe", id="signature-dash"),
+        pytest.param(f"Jane Roe (@janeroe)\n{_LONG}", "Jane Roe", id="name-with-handle"),
+        pytest.param(
+            f"{_LONG}\nAbout the author: Jane Roe is a fellow at the Example Forum.",
+            "Jane Roe",
+            id="about-the-author-inline",
+        ),
+        # Korean roles other than 기자, and what stands between the name and the role
+        pytest.param(f"{_KO}\n홍길동 전문기자", "홍길동", id="ko-expert-reporter"),
+        pytest.param(f"{_KO}\n홍길동 인턴기자", "홍길동", id="ko-intern-reporter"),
+        pytest.param(f"{_KO}\n홍길동 논설위원", "홍길동", id="ko-editorial-writer"),
+        pytest.param(f"{_KO}\n홍길동 워싱턴 특파원", "홍길동", id="ko-correspondent-post"),
+        pytest.param(f"{_KO}\n홍길동 디지털뉴스 기자", "홍길동", id="ko-desk-between"),
+        pytest.param(f"{_KO} /홍길동 기자", "홍길동", id="ko-slash"),
+        pytest.param(
+            f"<홍길동 한빛대 국제대학원 교수>\n{_KO}", "홍길동", id="ko-contributor-signature"
+        ),
+        pytest.param(
+            f"{_KO}\n홍길동 한빛연구원 선임연구위원", "홍길동", id="ko-researcher-signature"
+        ),
+    ],
+)
+def test_byline_forms_round_two(text: str, author: str | None) -> None:
+    from koreapage_bot.analysis.pipeline import OfflineAnalyzer
+    from koreapage_bot.domain import ArticleInput
+
+    got = OfflineAnalyzer().analyze_now(ArticleInput(id="a", title="Allies open talks", text=text))
+    assert got.author == author, got.author
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # a leader the text talks about, alone on the last line (a tag list)
+        pytest.param(
+            f"{_BODY} President Ron Vale wants more money.\n{_B2}\n{_B3}\nRon Vale",
+            id="tag-name-mentioned-in-text",
+        ),
+        # a Korean sentence that names a reporter, and an official's title line
+        pytest.param(f"{_KO} 이 문제는 홍길동 기자가 처음 보도했다.", id="ko-reporter-in-sentence"),
+        pytest.param(f"{_KO}\n김철수 대통령", id="ko-official-line"),
+    ],
+)
+def test_no_author_is_invented_round_two(text: str) -> None:
+    from koreapage_bot.analysis.pipeline import OfflineAnalyzer
+    from koreapage_bot.domain import ArticleInput
+
+    got = OfflineAnalyzer().analyze_now(ArticleInput(id="a", title="Allies open talks", text=text))
+    assert got.author is None, got.author
