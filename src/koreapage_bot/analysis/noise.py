@@ -131,6 +131,9 @@ class Cleaned:
     removed: tuple[str, ...] = field(default=())
     # A name line right above the date near the top: a byline if the name is a person's.
     name_lines: tuple[str, ...] = ()
+    # A name alone on its line near the top or at the end, or above a role or agency line
+    # ("Jane Roe" / "Senior Fellow, Asia Program"): a byline only if clearly a person's name.
+    name_alone: tuple[str, ...] = ()
 
     @property
     def text(self) -> str:
@@ -166,7 +169,9 @@ def _bio_at(lines: list[str], i: int) -> tuple[Bio, int] | None:
                 if _BIO_VERB.match(after) or _BIO_WORDS.search(nxt):
                     return Bio(line, nxt), i + 2
     m = _NAME_IS_A.match(line)
-    if m and len(line) < 700 and not _NOT_A_PERSON.search(m.group(1)):
+    # A person introduced and then quoted is a source, not the author.
+    quoted = re.search(r"[\"“”]|\b(?:said|says|told)\b", line)
+    if m and len(line) < 700 and not _NOT_A_PERSON.search(m.group(1)) and not quoted:
         # Broader job words ("senior adviser", "previously served") only in the closing lines,
         # so a body paragraph about an official never cuts the article short.
         closing = len(lines) - i <= 3
@@ -269,7 +274,97 @@ def clean(text: str, title: str = "") -> Cleaned:
         kept.append(line)
         if not _is_heading(line):
             body_started = True
+    alone = _names_alone(lines, title_key)
+    if bio is None:
+        kept, bio = _bio_sentence(kept)
     headings = frozenset(j for j, ln in enumerate(kept) if _is_heading(ln))
     return Cleaned(
-        kept, headings, tuple(bylines), tuple(trailers), bio, tuple(removed), tuple(name_lines)
+        kept,
+        headings,
+        tuple(bylines),
+        tuple(trailers),
+        bio,
+        tuple(removed),
+        tuple(name_lines),
+        alone,
     )
+
+
+# A line under the name that says who the person is: a role, a title, or the agency.
+_ROLE_LINE = re.compile(
+    r"^(?:(?:The )?Associated Press|AP|Reuters|AFP|Yonhap(?: News Agency)?|Bloomberg|"
+    r"(?:[\w.&'’\-]+ ){0,4}(?:writer|reporter|correspondent|editor|columnist|contributor|"
+    r"fellow|professor|researcher|director|analyst|scholar|lecturer|chair|president|"
+    r"student|journalist)s?\b.{0,80})$",
+    re.IGNORECASE,
+)
+# A signature ("— Jane Roe") or a name with its handle ("Jane Roe (@janeroe)") too.
+_NAME_ALONE = re.compile(
+    r"^(?:[—–\-]\s*)?((?:[A-Z][a-z'’\-]+|[A-Z][A-Z'’\-]+|[A-Z]\.)(?: (?:[A-Z][a-z'’\-]+|"
+    r"[A-Z][A-Z'’\-]+|[A-Z]\.|de|van|von|bin|al|da)){1,2})(?:\s*\(?@\w+\)?)?$"
+)
+
+
+def _names_alone(lines: list[str], title_key: str) -> tuple[str, ...]:
+    """Name lines in the byline's places: among the first four lines (the opening one only
+    when a title was given: else it may be the headline) or the last two, or a line above a
+    role or agency line near either end."""
+    n = len(lines)
+    found: list[str] = []
+    for i, line in enumerate(lines):
+        if not _NAME_ALONE.match(line) or _norm(line) == title_key or _NAV_LINE.match(line):
+            continue
+        above_role = (
+            i + 1 < n
+            and len(lines[i + 1]) <= 120
+            and bool(_ROLE_LINE.match(lines[i + 1]))
+            and (i < 6 or i >= n - 4)
+        )
+        # The opening line is the headline when no title was given.
+        if above_role or (i <= 3 and (i > 0 or title_key)) or (i >= n - 2 and i > 0):
+            found.append(line)
+    return tuple(found)
+
+
+# A bio sentence in the text: "Dr. Jane Roe is a senior fellow at the Example Institute."
+_BIO_SENTENCE = re.compile(
+    r"(?:^|(?<=[.!?] )|(?<=[Aa]uthor: )|(?<=[Aa]uthors: ))"
+    r"((?:(?:Dr|Mr|Mrs|Ms|Prof)\.\s+)?(?:[A-Z][\w'’\-]+\s){1,3}"
+    r"[A-Z][\w'’\-]+)\s+(?:is|was|serves as)\s+(?:a|an|the)?\s*(?:[\w\-]+\s+){0,3}?"
+    r"(?:fellow|professor|researcher|director|analyst|journalist|correspondent|reporter|"
+    r"columnist|contributor|scholar|lecturer|student|candidate|editor|writer)s?\s+"
+    r"(?:at|of|with|in|for|on)\s+[^.!?]*?\b[A-Z][^.!?]*[.!?]"
+)
+_BIO_MORE = re.compile(
+    r"\s*(?:He|She|They|His|Her|Their)\s+(?:is|was|has|holds|previously|also|served|writes|"
+    r"covers|can|research|focus|work)[^.!?]*[.!?]"
+)
+
+
+def _bio_sentence(kept: list[str]) -> tuple[list[str], Bio | None]:
+    """An author's bio sentence anywhere in the text (a page's bio box may sit mid-text):
+    taken out, and read as the author only when the person is not also a source (the name
+    appears nowhere else, and the sentence quotes no one)."""
+    text = "\n".join(kept)
+    for j, para in enumerate(kept):
+        for m in _BIO_SENTENCE.finditer(para):
+            name = m.group(1)
+            sentence = m.group(0)
+            if _NOT_A_PERSON.search(re.sub(r"^(?:Dr|Mr|Mrs|Ms|Prof)\.\s+", "", name)):
+                continue
+            if re.search(r"[\"“”]|\b(?:said|says|told|according to)\b", sentence):
+                continue
+            surname = name.split()[-1]
+            elsewhere = text.replace(sentence, " ")
+            if re.search(rf"\b{re.escape(surname)}\b", elsewhere):
+                continue
+            end = m.end()
+            more = _BIO_MORE.match(para, end)
+            while more is not None:
+                end = more.end()
+                more = _BIO_MORE.match(para, end)
+            before = re.sub(r"(?i)\babout the authors?:?\s*$", "", para[: m.start()])
+            rest = (before + para[end:]).strip()
+            body = kept[:j] + ([rest] if rest else []) + kept[j + 1 :]
+            return body, Bio(name, para[m.start() : end].strip())
+    return kept, None

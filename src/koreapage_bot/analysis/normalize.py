@@ -108,6 +108,44 @@ _COUNTRY = r"(?:,\s*(?:South |North )?[A-Z][a-z]+(?: [A-Z][a-z]+)?)"
 _DASH = r"(?:--+|—-?|–|-)"
 _NAME = r"[A-Z][\w'’.\-]*(?:\s+[A-Z][\w'’.\-]*){1,3}"
 _EMAIL = r"[\w.+\-]+@[\w\-]+(?:\.[\w\-]+)+"
+# Cities where Korean papers post correspondents ("홍길동 워싱턴 특파원"): never a name.
+KOREAN_POSTS = (
+    "워싱턴|뉴욕|베이징|도쿄|파리|런던|모스크바|베를린|브뤼셀|제네바|상하이|홍콩|하노이|방콕|"
+    "자카르타|뉴델리|실리콘밸리|로스앤젤레스|시카고|토론토|시드니|두바이|카이로|예루살렘|타이베이|"
+    "싱가포르|선양|오사카|부산|대구|광주|대전|인천|울산|세종|제주|춘천|수원|창원|전주|청주|유엔"
+)
+# The roles after a Korean reporter's name (longest first, so "전문기자" is not "전문" + 기자).
+KOREAN_REPORTER = (
+    "전문기자|선임기자|객원기자|인턴기자|수습기자|사진기자|영상기자|대기자|기자|특파원|통신원|"
+    "논설위원|논설실장|논설주간|주필|칼럼니스트|편집위원"
+)
+_KOREAN_SIGNER = (
+    "명예교수|초빙교수|겸임교수|석좌교수|교수|선임연구위원|수석연구위원|연구위원|책임연구원|"
+    "연구원|원장|소장|논설위원|논설실장|주필|칼럼니스트|편집위원|객원논설위원|대기자|전문기자|"
+    "전\\s?[가-힣]{1,6}대사|대사|변호사"
+)
+_CREDIT_BY = r"(?:Additional )?(?:[Rr]eporting|[Ww]riting|[Cc]ompiled|[Ee]diting) [Bb]y "
+# Several names: "JANE ROE AND LEE HA-NA", "Jane Roe, Lee Ha-na".
+_NAMES = rf"{_NAME}(?:(?:,\s*|\s+(?:and|AND|&)\s+){_NAME}){{0,3}}"
+# A name in title case, two or three words (a letter glued after it starts a label).
+_TITLE_NAME = (
+    r"[A-Z][a-z'’\-]+(?: (?!(?:Staff|Senior|Contributing|Chief|Special)\b)[A-Z][a-z'’\-]+){1,2}"
+)
+_LABEL = (
+    r"(?:Contributing Writer|Contributing Editor|Staff Writer|Staff Reporter|Senior Writer|"
+    r"Author|AUTHOR|Writer|Reporter|Contributor|Columnist|Correspondent|(?<=[a-z])author)"
+)
+_MONTH_NAME = r"(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec)(?:[a-z]{0,6})\.?"
+# A date set beside a byline, with its time: "16 August 2013", "Aug. 16, 2013 10:30 KST",
+# "2013-08-16", "2013.08.16", "08/16/2013". Also read by the author step.
+BYLINE_DATE = (
+    r"(?:\b(?:on|updated|posted|published)\s+)?"
+    r"(?:\b(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun)[a-z]*\.?,?\s+)?"
+    rf"(?:\d{{1,2}}(?:st|nd|rd|th)?\s*{_MONTH_NAME},?\s*\d{{4}}|"
+    rf"{_MONTH_NAME}\s*\d{{1,2}}(?:st|nd|rd|th)?,?\s*\d{{4}}|"
+    r"\d{4}[-./]\d{1,2}[-./]\d{1,2}\.?|\d{1,2}/\d{1,2}/\d{2,4})"
+    r"(?:,?\s*(?:at\s+)?\d{1,2}:\d{2}(?::\d{2})?(?:\s*[AaPp]\.?[Mm]\.?)?(?:\s*[A-Z]{2,4})?)?"
+)
 _CREDIT_WORDS = (
     r"(?:Yonhap|Reuters|AP|AFP|EPA|UPI|Newsis|News1|Xinhua|Kyodo|Getty Images|"
     r"(?:AP|AFP|EPA|Yonhap|Reuters|Xinhua) Photo(?:/[^()\n]{1,40})?|Photo: [^()\n]{1,40}|"
@@ -199,7 +237,7 @@ RULES: tuple[Rule, ...] = (
     _rule(
         "byline with e-mail (anywhere)",
         "byline",
-        rf"^\s*(?:By|BY) ({_NAME})\s*[\[(<]?\s*{_EMAIL}\s*[\])>]?\s*$",
+        rf"(?:^|(?<=[.!?”\"] ))[ \t]*(?:By|BY) ({_NAMES})\s*[\[(<]?\s*{_EMAIL}\s*[\])>]?\s*$",
         None,
         "@",
     ),
@@ -210,24 +248,65 @@ RULES: tuple[Rule, ...] = (
         _email_of_name,
         "@",
     ),
+    # A page's label or the date beside the name, glued or set apart: "Jane RoeAuthor",
+    # "Jane Roe16 August 2013", "Jane Roe | 2013-08-16", "August 16, 2013 Jane Roe".
+    _rule(
+        "name with a label or a date",
+        "maybe-byline",
+        rf"^(?:(?:By|Author|Writer)\s*:?\s*)?({_TITLE_NAME})"
+        rf"(?:[ \t]*[,|·•/\-–—]?[ \t]*(?:{_LABEL}|{BYLINE_DATE}))+[ \t]*$",
+    ),
     _rule(
         "name, staff reporter",
         "maybe-byline",
-        r"^(?:By )?([A-Z][\w'’.\-]+(?: [A-Z][\w'’.\-]+){1,3}),\s+"
+        rf"(?:^|(?<=[.!?”\"] ))(?:By )?([A-Z][\w'’.\-]+(?: [A-Z][\w'’.\-]+){{1,3}}?)"
+        r"\s*(?:[,/|\-–—]\s*|\s)(?:(?:The )?(?:[A-Z][\w.&'’\-]*\s+){0,4}?)?"
         r"(?:[Ss]taff |[Ss]enior |[Cc]hief |[Ss]pecial |[Cc]ontributing )?"
-        r"(?:[Rr]eporter|[Ww]riter|[Cc]orrespondent|[Cc]olumnist)\s*$",
+        r"(?:[Rr]eporter|[Ww]riter|[Cc]orrespondent|[Cc]olumnist)"
+        rf"\s*(?:[\[(<]?\s*{_EMAIL}\s*[\])>]?)?\s*$",
     ),
     _rule(
-        "name glued to a label",
+        "label glued before a name",
         "maybe-byline",
-        r"^([A-Z][a-z'’\-]+(?: [A-Z][a-z'’\-]+){1,2})(?:Author|AUTHOR|Writer|Reporter|Contributor)"
-        r"\s*$",
+        rf"^(?:Author|Writer|Reporter|Columnist)({_TITLE_NAME})[ \t]*$",
     ),
     _rule(
-        "name glued to a date",
+        "date before a name",
         "maybe-byline",
-        rf"^([A-Z][a-z'’\-]+(?: [A-Z][a-z'’\-]+){{1,2}}) ?(?:\d{{1,2}} {_MONTH} \d{{4}}|"
-        rf"{_MONTH} \d{{1,2}},? \d{{4}})\s*$",
+        rf"^{BYLINE_DATE}[ \t]*[,|·•/\-–—]?[ \t]*(?:[Bb]y\s+)?({_TITLE_NAME})[ \t]*$",
+    ),
+    # Korean writer and photographer: "글 홍길동 기자 사진 김철수 기자" — the writer is the
+    # author; a photographer alone ("사진 김철수 기자") is not.
+    _rule(
+        "Korean writer and photographer credit",
+        "byline",
+        r"(?:^|(?<=\s))글\s*[=:]?\s*([가-힣]{2,4})\s?기자\s*[,/·]?\s*"
+        r"(?:사진|촬영)\s*[=:]?\s*[가-힣]{2,4}\s?기자\b",
+    ),
+    _rule(
+        "Korean photographer credit",
+        "drop",
+        r"(?<![·ㆍ/,])(?:사진|촬영|영상|그래픽)(?:기자)?\s*[=:]?\s*[가-힣]{2,4}\s?(?:기자|특파원)\b"
+        r"(?:\s*[(\[<]?\s*" + _EMAIL + r"\s*[)\]>]?)?",
+    ),
+    # "홍길동 워싱턴 특파원": the correspondent's post after the name.
+    _rule(
+        "Korean correspondent with a post",
+        "byline",
+        r"(?:^|(?<=[\s\[(/]))([가-힣]{2,4})\s+(?:" + KOREAN_POSTS + r"|[가-힣A-Za-z]{1,8}"
+        r"(?:뉴스|부|팀|센터|국|데스크))\s?(?:특파원|지국장|기자)\b\s*"
+        r"(?:[(\[<]?\s*" + _EMAIL + r"\s*[)\]>]?)?",
+    ),
+    # "홍길동(hong@example.kr)": a Korean name with its e-mail closes the article.
+    _rule(
+        "Korean name with e-mail",
+        "byline",
+        r"(?:^|(?<=[다.!?”\"] ))[ \t]*([가-힣]{2,4})[ \t]*(?:[(\[<][ \t]*"
+        + _EMAIL
+        + r"[ \t]*[)\]>]"
+        r"|" + _EMAIL + r")[ \t]*$",
+        None,
+        "@",
     ),
     # Korean bylines: "(서울=연합뉴스) 홍길동 기자 =", "[이데일리 홍길동 기자]",
     # "홍길동 기자 a@b.kr",
@@ -253,9 +332,17 @@ RULES: tuple[Rule, ...] = (
     _rule(
         "Korean byline",
         "byline",
-        r"(?:^|(?<=[\s\[(]))(?:[가-힣A-Za-z()]{1,12}\s*=\s*)?((?:[가-힣]{2,4}[·,]\s?){0,3}"
-        r"[가-힣]{2,4})\s?(?:기자|특파원|선임기자|객원기자|통신원)\s*"
+        r"(?:^|(?<=[\s\[(/]))(?:[가-힣A-Za-z()]{1,12}\s*=\s*)?((?:[가-힣]{2,4}[·,]\s?){0,3}"
+        r"[가-힣]{2,4})\s?(?:" + KOREAN_REPORTER + r")\s*"
         r"(?:=\s*|(?=\])|(?=\))|(?:\(?\s*" + _EMAIL + r"\s*\)?)|$)",
+    ),
+    # A column's or contribution's signature on its own line: "홍길동 한빛대 국제대학원 교수",
+    # "<홍길동 한빛연구원 선임연구위원>", "홍길동 논설위원".
+    _rule(
+        "Korean columnist or contributor line",
+        "byline",
+        r"^[ \t]*[<\[(〈]?[ \t]*([가-힣]{2,4})(?:[ \t]+[가-힣A-Za-z·]{1,15}){0,3}?[ \t]*"
+        r"(?:" + _KOREAN_SIGNER + r")[ \t]*[>\])〉]?[ \t]*(?:[(<]?" + _EMAIL + r"[)>]?)?[ \t]*$",
     ),
     # Korean captions are mostly in the present progressive ("…하고 있다.") and close with a
     # credit: the credit and that sentence go, not the paragraph (an article's last line may
@@ -279,8 +366,14 @@ RULES: tuple[Rule, ...] = (
     _rule(
         "agency reporting credit",
         "byline",
-        r"^\s*\(((?:Additional )?(?:[Rr]eporting|[Ww]riting|[Cc]ompiled|[Ee]diting) by "
-        r"[^()]{3,400})\)\s*$",
+        r"(?:^|(?<=[.!?”\"] ))[ \t]*[(\[](" + _CREDIT_BY + r"[^()\[\]\n]{3,400})[)\]][ \t]*$",
+    ),
+    # Without parentheses only with its editors, so a sentence is never read as one.
+    _rule(
+        "agency reporting credit on its own line",
+        "byline",
+        r"^[ \t]*(" + _CREDIT_BY + r"[^\n;]{3,200};[ \t]*(?:[Ee]diting|[Ee]dited) [Bb]y "
+        r"[^\n]{3,100}?)\.?[ \t]*$",
     ),
     _rule(
         "agency contribution credit",
@@ -572,16 +665,23 @@ def _caption_start(text: str, at: int) -> int:
     return para + ends[-1] if ends else at
 
 
+_CREDIT_NAME = re.compile(r"[A-Z][\w'’.\-]*(?: (?:[A-Z][\w'’.\-]*|de|van|von|bin|al|da)){0,3}")
+
+
 def _reuters_credit(credit: str) -> str | None:
     """`Reporting by A and B; Writing by C; Editing by D` → "By A, B and C" (editors are not
     authors; further reporters count only when no one else is named)."""
     found: dict[str, list[str]] = {"reporting": [], "writing": [], "additional": []}
     for part in re.split(r"\s*;\s*|\.\s+(?=[A-Z][a-z]+ by)", credit):
-        m = re.match(r"(Additional )?([Rr]eporting|[Ww]riting|[Cc]ompiled) by (.+)", part.strip())
+        m = re.match(
+            r"(Additional )?([Rr]eporting|[Ww]riting|[Cc]ompiled) [Bb]y (.+)", part.strip()
+        )
         if not m:
             continue
         names = re.split(r"\s*,\s*|\s+and\s+", m.group(3).strip(" ."))
         names = [re.sub(r"\s+(?:in|at|from)\s+.*$", "", n).strip() for n in names]
+        # Only names: "the Seoul bureau" or a stray sentence is no one.
+        names = [n for n in names if _CREDIT_NAME.fullmatch(n)]
         if m.group(2).lower() == "writing":
             kind = "writing"
         elif m.group(1):
@@ -673,7 +773,7 @@ def normalize_page(raw: str, title: str = "") -> Normalized:
 
 def _byline(raw: str) -> str | None:
     raw = raw.strip()
-    if re.match(r"(?:Additional )?(?:[Rr]eporting|[Ww]riting|[Cc]ompiled|[Ee]diting) by ", raw):
+    if re.match(_CREDIT_BY, raw):
         return _reuters_credit(raw)
     if re.search(r"[가-힣]", raw):
         return "·".join(re.split(r"[\s·,]+", raw)) + " 기자"

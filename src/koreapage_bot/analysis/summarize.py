@@ -95,7 +95,9 @@ _NORMATIVE = re.compile(
     r"\b(?:should|must|ought to|needs? to|has to|have to|it is (?:time|imperative|essential|"
     r"vital|crucial|necessary)|in (?:its|their|our|the [\w’' -]{2,30}) (?:best )?interests?|"
     r"cannot afford|would do well|the best (?:way|course)|the answer is)\b|"
-    r"해야 한다|해야 할|필요가 있다|필요하다|바람직하다|마땅하다|말아야 한다",
+    # Korean: any verb + "-야 한다" ("지켜야 한다", "나서야 한다"), but not a view reported
+    # ("중단해야 한다는 목소리", "해야 한다고 말했다").
+    r"[가-힣]야 (?:한다|할 것이다|합니다)(?![는고며])|필요가 있다|필요하다|바람직하다|마땅하다",
     re.IGNORECASE,
 )
 _REPORTED = re.compile(

@@ -76,3 +76,23 @@ async def test_a_fetched_page_s_metadata_names_the_author_when_its_text_does_not
     )
     result = await OfflineAnalyzer().analyze(ArticleInput(id="m", title="SMA signed", html=page))
     assert result.author == "Ana Reyes"
+
+
+async def test_an_outlet_in_a_page_s_metadata_is_not_the_author() -> None:
+    body = (
+        "<article><p>South Korea and the United States signed a new Special Measures "
+        "Agreement on Friday.</p>{}</article>"
+    )
+    outlet = '<meta name="author" content="The Peninsula Times">'
+    org_ld = (
+        '<script type="application/ld+json">{"@type": "NewsArticle", "author": '
+        '{"@type": "Organization", "name": "Yonhap"}}</script>'
+    )
+    for head in (outlet, org_ld):
+        alone = _page(head, body.format(""))
+        result = await OfflineAnalyzer().analyze(ArticleInput(id="m", title="SMA", html=alone))
+        assert result.author is None, result.author
+        # the byline in the text names the person
+        signed = _page(head, body.format("<p>By Ana Reyes</p>"))
+        result = await OfflineAnalyzer().analyze(ArticleInput(id="m", title="SMA", html=signed))
+        assert result.author == "Ana Reyes", result.author

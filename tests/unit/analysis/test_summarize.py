@@ -140,6 +140,25 @@ def test_an_analysis_summary_carries_its_argument() -> None:
     assert "Washington should abandon the demand" in s, s
 
 
+def test_a_korean_column_summary_carries_its_argument_not_a_reported_view() -> None:
+    # "-야 한다" with any verb is the column's own argument; "중단해야 한다는 목소리" is a
+    # view it reports.
+    text = (
+        "미국이 한국에 방위비 분담금을 대폭 올리라고 요구하고 있다. 정부는 이번 주 워싱턴에서 "
+        "협상을 재개한다.\n"
+        "이번 요구액은 지난해의 다섯 배에 달한다. 국회 일각에서는 협상을 중단해야 한다는 "
+        "목소리도 나온다.\n"
+        "그러나 주한미군은 한국 안보의 핵심 축이다. 북한의 핵 위협이 커지는 지금 동맹의 균열은 "
+        "적에게 기회를 준다.\n"
+        "정부는 합리적인 인상 폭을 제시하고 다년 협정을 통해 동맹의 안정성을 지켜야 한다."
+    )
+    a = ANALYZER.analyze_now(
+        ArticleInput(id="k", title="[시론] 방위비 협상, 동맹의 가치부터 따져야", text=text)
+    )
+    assert "동맹의 안정성을 지켜야 한다" in a.summary, a.summary
+    assert "목소리도 나온다" not in a.summary, a.summary
+
+
 def test_an_official_statement_summary_names_the_parties_and_commitments() -> None:
     text = (
         "Joint Statement of the 57th Security Consultative Meeting\n"
