@@ -401,9 +401,7 @@ def numbers_of(text: str) -> set[str]:
     return found
 
 
-def _resolve(
-    month: int | None, day: int, around: date, late: bool = False
-) -> date | None:
+def _resolve(month: int | None, day: int, around: date, late: bool = False) -> date | None:
     """The day `month`/`day` most likely means in a report published on `around`: this year,
     or last year when that would be more than two months ahead; a bare day of the month is
     this month's, or last month's when it has not come yet."""
@@ -485,9 +483,7 @@ def features(item: StoryText) -> Features:
         title_terms=frozenset(title_terms),
         concepts=frozenset(concepts),
         # A headline-case title capitalises every word: its names are read from the lead.
-        names=frozenset(
-            names_of(lead if not headline_case(title) else lead[len(title) :])
-        ),
+        names=frozenset(names_of(lead if not headline_case(title) else lead[len(title) :])),
         numbers=frozenset(numbers_of(lead)),
         dates=frozenset(dates_of(lead, item.at)),
     )

@@ -77,7 +77,9 @@ def test_an_aggregators_outlet_suffix_is_not_part_of_the_event() -> None:
     assert event_title("Storm Floods Harbor Town, Mayor Says - Coastal Times") == (
         "Storm Floods Harbor Town, Mayor Says"
     )
-    assert event_title("Dam opens gates after heavy rain – Wire") == "Dam opens gates after heavy rain"
+    assert (
+        event_title("Dam opens gates after heavy rain – Wire") == "Dam opens gates after heavy rain"
+    )
     assert event_title("Short - Name") == "Short - Name"  # too little left: kept whole
     assert event_title("Budget vote set for Friday") == "Budget vote set for Friday"
 
