@@ -21,14 +21,20 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # for tests.integr
 
 from tests.integration.stories.evaluation import (
     SHARED,
+    V2_ROWS,
     Figures,
+    choose_threshold,
     evaluate,
-    fit,
+    evaluate_parts,
+    fit_rows,
     load_labels,
     load_real,
     load_reports,
+    load_rows,
     load_v2,
     merged,
+    pair_rows,
+    save_rows,
 )
 
 from koreapage_bot.stories.matcher import FEATURE_NAMES, Models, PairModel
@@ -87,7 +93,6 @@ def main() -> int:
         dev_real = [i for i in dev_real if i.key not in v2_keys]
         held = [i for i in held if i.key not in v2_keys]
         v2_tune = [i for i in v2_items if not i.held_out]
-        dev = dev + v2_tune
         labels = merged(labels, v2_labels)
     print(
         f"{len(real)} labelled real items ({len(dev_real)} development, {len(held)} held out), "
@@ -96,7 +101,16 @@ def main() -> int:
     )
     models = MODELS
     if args.fit:
-        models, curve = fit(dev, labels)
+        rows = pair_rows(dev, labels)
+        parts = [dev]
+        if args.with_v2:
+            # The v2 part is replayed on its own; its training pairs are committed (numbers
+            # only) so that a checkout without ../stories-eval refits the same weights.
+            save_rows(pair_rows(v2_tune, labels), v2_keys & {i.key for i in real})
+            print(f"wrote {V2_ROWS.relative_to(V2_ROWS.parents[3])}")
+            rows += load_rows()[0]
+            parts.append(v2_tune)
+        models, curve = choose_threshold(parts, *fit_rows(rows), labels)
         print("\ndevelopment F1 by threshold:")
         for threshold, f in curve[::5]:
             print(f"  {threshold:.2f}: F1 {f.f1:.3f} (P {f.precision:.3f}, R {f.recall:.3f})")
@@ -110,7 +124,8 @@ def main() -> int:
     ] + ([("v2 tuning", v2_tune)] if args.with_v2 else []):
         print(_line(name, evaluate(part, models, labels)))
     if args.errors:
-        figures = evaluate(dev, models, labels)
+        # Each part replayed on its own, as it was fitted.
+        figures = evaluate_parts([dev, v2_tune] if args.with_v2 else [dev], models, labels)
         for a, b in figures.false_pairs:
             print(f"  joined wrong: {a}  |  {b}")
         for a, b in figures.missed_pairs:

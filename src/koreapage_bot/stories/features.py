@@ -30,6 +30,7 @@ from koreapage_bot.analysis.text import wordset
 from koreapage_bot.stories.names import CONCEPTS
 
 LEAD_CHARS = 1200  # of the body, after the title and summary: where a report states its event
+EVENT_DAYS_BACK = 3  # a day named this many days before publication, or later, can be the event's
 
 _STOP = wordset(
     """
@@ -163,12 +164,20 @@ class Features:
     known: frozenset[str] = field(init=False)
     named: frozenset[str] = field(init=False)
     issues: frozenset[str] = field(init=False)
+    # The days it names near its own publication: the days its event can be on. A report's
+    # background ("indicted on Dec. 3", "launched July 2") names older days that say nothing
+    # against another report of the same event naming only today.
+    event_days: frozenset[date] = field(init=False)
 
     def __post_init__(self) -> None:
         known = frozenset("#" + c for c in self.concepts if not c.startswith("i:"))
         object.__setattr__(self, "known", known)
         object.__setattr__(self, "named", known | {"@" + n for n in self.names})
         object.__setattr__(self, "issues", frozenset(c for c in self.concepts if c[:2] == "i:"))
+        today = self.at.date()
+        days = (date.fromisoformat(d) for d in self.dates)
+        recent = frozenset(d for d in days if -EVENT_DAYS_BACK <= (d - today).days <= 1)
+        object.__setattr__(self, "event_days", recent)
 
     def index_keys(self) -> Iterable[str]:
         """Everything the candidate index files this brief under."""
@@ -308,9 +317,19 @@ _NOT_NAMES = wordset(
 _OUTLET_SUFFIX = re.compile(r"\s+[-–—|]\s+(?:[\w.&'’]+\s?){1,5}$")
 
 
+# A wire's update markers ("(종합2보)", "[속보]", "[뉴욕증시-1보]", "(LEAD)", "(2nd LD)",
+# "UPDATE 2-") say which version of a story this is, not which story: left in, they make every
+# update of one outlet look alike and a flash unlike its fuller version.
+_UPDATE_MARKER = re.compile(
+    r"[\[(](?:[^\])]{0,8}(?:종합|속보|\d보)[^\])]{0,4}"
+    r"|LEAD|URGENT|\d+(?:st|nd|rd|th) LD|UPDATE \d*|BREAKING)[\])]|^UPDATE \d+-",
+    re.IGNORECASE,
+)
+
+
 def event_title(title: str) -> str:
-    """The title without an aggregator's trailing outlet name."""
-    text = normalise(title).strip()
+    """The title without an aggregator's trailing outlet name or a wire's update marker."""
+    text = _UPDATE_MARKER.sub(" ", normalise(title)).strip()
     stripped = _OUTLET_SUFFIX.sub("", text)
     return stripped if len(stripped) >= 12 else text
 

@@ -107,3 +107,57 @@ def test_time_zone_abbreviations_are_not_names() -> None:
 def test_special_counsel_reads_the_same_in_both_languages() -> None:
     assert "t:special-counsel" in concepts_of("The special counsel wrapped up its probe")
     assert "t:special-counsel" in concepts_of("특검팀이 수사를 마쳤다")
+
+
+@pytest.mark.parametrize(
+    ("title", "expected"),
+    [
+        (
+            "대만 동쪽해역 규모 7.0 지진…TSMC 정상작동(종합2보)",
+            "대만 동쪽해역 규모 7.0 지진...TSMC 정상작동",
+        ),
+        ("[속보] 특검, 전 대표 부부 기소", "특검, 전 대표 부부 기소"),
+        ("[뉴욕증시-1보] 연휴 분위기 속 약보합 마감", "연휴 분위기 속 약보합 마감"),
+        (
+            "(LEAD) Command says the boundary is under its authority",
+            "Command says the boundary is under its authority",
+        ),
+        (
+            "(2nd LD) N. Korea fires ballistic missile into East Sea",
+            "N. Korea fires ballistic missile into East Sea",
+        ),
+        ("UPDATE 2-Oil climbs as supply worries grow", "Oil climbs as supply worries grow"),
+        ("Governor (R) says one (1) thing happened", "Governor (R) says one (1) thing happened"),
+    ],
+)
+def test_a_wires_update_marker_is_not_part_of_the_title(title: str, expected: str) -> None:
+    """A flash, its fuller version and its second update carry different markers; the
+    markers would make a flash unlike its update and every update of one wire alike."""
+    assert event_title(title) == expected
+
+
+def test_background_days_do_not_count_as_the_events_day() -> None:
+    """A report that recalls an older day ("indicted on Dec. 3") does not name another day
+    for its event than a report naming only today."""
+    at = datetime(2025, 12, 28, 5, 0, tzinfo=UTC)
+    recap = features(
+        StoryText(
+            title="Probe wraps up",
+            summary="The team indicted her on Dec. 3 and began its work on July 2.",
+            text="",
+            language="en",
+            at=at,
+        )
+    )
+    today = features(
+        StoryText(
+            title="Probe ends today",
+            summary="The special counsel ends its work on Dec. 28.",
+            text="",
+            language="en",
+            at=at,
+        )
+    )
+    assert recap.dates == {"2025-12-03", "2025-07-02"}
+    assert recap.event_days == frozenset()
+    assert {d.isoformat() for d in today.event_days} == {"2025-12-28"}
