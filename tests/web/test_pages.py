@@ -312,3 +312,53 @@ async def test_a_brief_page_links_the_other_reports_of_its_story(sqlite_store: S
     assert page.all("a", href=f"/briefs/{second.id}")
     assert f"{second.source}: {second.title}" in page.plain
     assert Page(alone).all("a", href=f"/briefs/{first.id}")
+
+
+async def test_list_pages_show_one_item_per_story(sqlite_store: Store) -> None:
+    """Three outlets on one event: the front page lists the story once (its newest report),
+    with the other two under it; a story whose newer report sits on page 1 is not listed
+    again on page 2; a brief of a story of its own stays an item."""
+    from tests.web.support import add_feed
+
+    feed = await add_feed(sqlite_store)
+    specs = numbered(8)
+    first = await write_brief(sqlite_store, feed, replace(specs[0], published=None), 0, START)
+    story = first.story_id
+    assert story is not None
+    # Older briefs of their own (pushed to page 2 by the page size of 5).
+    alone = [
+        await write_brief(
+            sqlite_store, feed, replace(specs[n], published=None), n, START + timedelta(hours=n)
+        )
+        for n in (1, 2, 3, 4, 5)
+    ]
+    late = [
+        await write_brief(
+            sqlite_store,
+            feed,
+            replace(specs[n], published=None),
+            n,
+            START + timedelta(days=2, minutes=n),
+            story,
+        )
+        for n in (6, 7)
+    ]
+    async with serve(sqlite_store) as server:
+        _, _, front = await get(server, "/")
+        _, _, second = await get(server, "/?page=2")
+    page = Page(front)
+    items = page.all("article")
+    # Newest first: the story (at its newest report, late[1]) once, then briefs of their own.
+    assert [a.get("aria-labelledby") for a in items][:2] == [
+        f"brief-{late[1].id}",
+        f"brief-{alone[-1].id}",
+    ]
+    assert sum(1 for a in items if a.get("aria-labelledby") == f"brief-{late[0].id}") == 0
+    assert "Also reported by" in page.plain
+    assert page.all("a", href=f"/briefs/{first.id}")
+    assert page.all("a", href=f"/briefs/{late[0].id}")
+    # Page 2 holds the story's oldest report by position: shown on page 1, not again here.
+    older = Page(second)
+    labels = [a.get("aria-labelledby") for a in older.all("article")]
+    assert f"brief-{first.id}" not in labels
+    assert f"brief-{alone[0].id}" in labels

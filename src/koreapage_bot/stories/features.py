@@ -30,6 +30,7 @@ from koreapage_bot.analysis.text import wordset
 from koreapage_bot.stories.names import CONCEPTS
 
 LEAD_CHARS = 1200  # of the body, after the title and summary: where a report states its event
+EVENT_DAYS_BACK = 3  # a day named this many days before publication, or later, can be the event's
 
 _STOP = wordset(
     """
@@ -163,12 +164,20 @@ class Features:
     known: frozenset[str] = field(init=False)
     named: frozenset[str] = field(init=False)
     issues: frozenset[str] = field(init=False)
+    # The days it names near its own publication: the days its event can be on. A report's
+    # background ("indicted on Dec. 3", "launched July 2") names older days that say nothing
+    # against another report of the same event naming only today.
+    event_days: frozenset[date] = field(init=False)
 
     def __post_init__(self) -> None:
         known = frozenset("#" + c for c in self.concepts if not c.startswith("i:"))
         object.__setattr__(self, "known", known)
         object.__setattr__(self, "named", known | {"@" + n for n in self.names})
         object.__setattr__(self, "issues", frozenset(c for c in self.concepts if c[:2] == "i:"))
+        today = self.at.date()
+        days = (date.fromisoformat(d) for d in self.dates)
+        recent = frozenset(d for d in days if -EVENT_DAYS_BACK <= (d - today).days <= 1)
+        object.__setattr__(self, "event_days", recent)
 
     def index_keys(self) -> Iterable[str]:
         """Everything the candidate index files this brief under."""
@@ -299,8 +308,37 @@ _NOT_NAMES = wordset(
     monday tuesday wednesday thursday friday saturday sunday january february march april may
     june july august september october november december jan feb mar apr jun jul aug sep sept
     oct nov dec lead update updated breaking photo video read more related news editorial
+    est edt pst gmt utc kst am pm
     """
 )
+# "Explosion in Jakarta Leaves at Least 1 Dead - New York Times": an aggregator's title ends
+# with the outlet's name, which says nothing about the event (and joins every item of that
+# outlet); a dash and at most five words at the very end.
+_OUTLET_SUFFIX = re.compile(r"\s+[-–—|]\s+(?:[\w.&'’]+\s?){1,5}$")
+
+
+# A wire's update markers ("(종합2보)", "[속보]", "[뉴욕증시-1보]", "(LEAD)", "(2nd LD)",
+# "UPDATE 2-") say which version of a story this is, not which story: left in, they make every
+# update of one outlet look alike and a flash unlike its fuller version.
+_UPDATE_MARKER = re.compile(
+    r"[\[(](?:[^\])]{0,8}(?:종합|속보|\d보)[^\])]{0,4}"
+    r"|LEAD|URGENT|\d+(?:st|nd|rd|th) LD|UPDATE \d*|BREAKING)[\])]|^UPDATE \d+-",
+    re.IGNORECASE,
+)
+
+
+def event_title(title: str) -> str:
+    """The title without an aggregator's trailing outlet name or a wire's update marker."""
+    text = _UPDATE_MARKER.sub(" ", normalise(title)).strip()
+    stripped = _OUTLET_SUFFIX.sub("", text)
+    return stripped if len(stripped) >= 12 else text
+
+
+def headline_case(title: str) -> bool:
+    """Most words capitalised ("Jakarta Attacks Kill at Least 2, Officials Say"): then a
+    capital says nothing about a name."""
+    words = [w for w in re.findall(r"[A-Za-z][\w'’-]*", title) if len(w) > 3]
+    return len(words) >= 3 and sum(w[0].isupper() for w in words) >= 0.75 * len(words)
 
 
 def names_of(text: str) -> set[str]:
@@ -382,12 +420,17 @@ def numbers_of(text: str) -> set[str]:
     return found
 
 
-def _resolve(month: int | None, day: int, around: date) -> date | None:
+def _resolve(month: int | None, day: int, around: date, late: bool = False) -> date | None:
     """The day `month`/`day` most likely means in a report published on `around`: this year,
     or last year when that would be more than two months ahead; a bare day of the month is
     this month's, or last month's when it has not come yet."""
     try:
         if month is None:
+            tomorrow = around + timedelta(days=1)
+            if late and day == tomorrow.day:
+                # Stamped late in the UTC day, a report may name its own (Seoul) day: "28일"
+                # in a brief published at 16:30 UTC on the 27th is the 28th, not last month's.
+                return tomorrow
             if day > around.day:
                 first = around.replace(day=1) - timedelta(days=1)
                 return first.replace(day=day) if day <= first.day else None
@@ -424,7 +467,7 @@ def dates_of(text: str, published: datetime) -> set[str]:
         ko_month = int(m.group(1)) if m.group(1) else None
         if ko_month is not None and not 1 <= ko_month <= 12:
             continue
-        if resolved := _resolve(ko_month, int(m.group(2)), around):
+        if resolved := _resolve(ko_month, int(m.group(2)), around, published.hour >= 12):
             found.add(resolved)
     for m in _EN_WEEKDAY.finditer(text):
         # The last such day, or tomorrow's: a report dated in UTC may speak of Seoul's day.
@@ -439,11 +482,12 @@ def dates_of(text: str, published: datetime) -> set[str]:
 
 
 def lead_of(item: StoryText) -> str:
-    return f"{item.title}\n{item.summary}\n{item.text[:LEAD_CHARS]}"
+    return f"{event_title(item.title)}\n{item.summary}\n{item.text[:LEAD_CHARS]}"
 
 
 def features(item: StoryText) -> Features:
-    title_terms = terms_of(item.title)
+    title = event_title(item.title)
+    title_terms = terms_of(title)
     counts = Counter(title_terms)
     counts.update(title_terms)  # the title counts twice
     lead = lead_of(item)
@@ -457,7 +501,8 @@ def features(item: StoryText) -> Features:
         tf={t: 1.0 + math.log(c) for t, c in counts.items()},
         title_terms=frozenset(title_terms),
         concepts=frozenset(concepts),
-        names=frozenset(names_of(lead)),
+        # A headline-case title capitalises every word: its names are read from the lead.
+        names=frozenset(names_of(lead if not headline_case(title) else lead[len(title) :])),
         numbers=frozenset(numbers_of(lead)),
         dates=frozenset(dates_of(lead, item.at)),
     )

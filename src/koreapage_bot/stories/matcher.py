@@ -40,6 +40,11 @@ MAX_QUERY_KEYS = 32  # of a new brief's keys, the rarest this many look for cand
 IDF_FLOOR_DOCS = 200  # document frequencies are read as if the window held at least this many
 THIN_TERMS = 40  # distinct terms below which an item counts as thin
 NAMES_FLOOR = 20.0  # about four rare names: the least a pair's names are measured against
+# A title word an outlet uses in this share of its window's titles (and in at least
+# TEMPLATE_MIN of them) is its template ("tagesschau in 100 Sekunden", "Slack (NASDAQ:WORK)
+# ... Sells ... Stock"), not the story's.
+TEMPLATE_SHARE = 0.5
+TEMPLATE_MIN = 5
 
 FEATURE_NAMES = (
     "text",
@@ -52,10 +57,11 @@ FEATURE_NAMES = (
     "issues",
     "hours",
     "same_source",
+    "template",
     "thin",
 )
 # What a Korean-English pair can be scored on (the rest are zero for it).
-CROSS_FEATURES = frozenset(FEATURE_NAMES) - {"text", "title", "same_source"}
+CROSS_FEATURES = frozenset(FEATURE_NAMES) - {"text", "title", "same_source", "template"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,6 +106,12 @@ class StoryIndex:
         self.window = window
         self._entries: dict[int, _Entry] = {}
         self._postings: dict[str, set[int]] = defaultdict(set)
+        # Per outlet: its distinct titles in the window (a title republished counts once: a
+        # repeat is one story, not a template), and in how many of them each word is.
+        self._source_titles: dict[int, dict[frozenset[str], int]] = defaultdict(
+            lambda: defaultdict(int)
+        )
+        self._source_words: dict[int, dict[str, int]] = defaultdict(lambda: defaultdict(int))
         # Rarity of each key, kept while the window has changed by less than a hundredth:
         # scoring the candidates of one brief asks for the same keys many times, and a
         # rarity barely moves when one brief of thousands comes or goes (for a small window
@@ -129,6 +141,13 @@ class StoryIndex:
         self._newest = max(self._newest, brief_id)
         for key in feats.index_keys():
             self._postings[key].add(brief_id)
+        if feats.source is not None:
+            titles = self._source_titles[feats.source]
+            titles[feats.title_terms] += 1
+            if titles[feats.title_terms] == 1:
+                words = self._source_words[feats.source]
+                for term in feats.title_terms:
+                    words[term] += 1
         self._changed()
         # Kept as it is: rarities drift slowly, and recomputing every candidate's norm at
         # every match would cost more than the rest of the match.
@@ -139,6 +158,20 @@ class StoryIndex:
         if entry is None:
             return
         self._changed()
+        source = entry.features.source
+        if source is not None:
+            titles = self._source_titles[source]
+            title = entry.features.title_terms
+            titles[title] -= 1
+            if not titles[title]:
+                del titles[title]
+                words = self._source_words[source]
+                for term in title:
+                    words[term] -= 1
+                    if not words[term]:
+                        del words[term]
+            if not titles:
+                del self._source_titles[source], self._source_words[source]
         for key in entry.features.index_keys():
             posting = self._postings.get(key)
             if posting is not None:
@@ -210,7 +243,8 @@ class StoryIndex:
         """The probability that `a` and `b` report one story."""
         cross = a.language != b.language
         model = self.models.cross if cross else self.models.same
-        return model.probability(pair_features(a, b, self._idf, cross=cross))
+        template = 0.0 if cross else self._template(a, b)
+        return model.probability(pair_features(a, b, self._idf, cross=cross, template=template))
 
     def pair(self, feats: Features, entry: _Entry, own_norm: float | None = None) -> list[float]:
         """A new brief and a brief of the window as FEATURE_NAMES values, as `best` scores
@@ -219,7 +253,25 @@ class StoryIndex:
         if cross:
             return pair_features(feats, entry.features, self._idf, cross=True)
         own = norm(feats.tf, self._idf) if own_norm is None else own_norm
-        return pair_features(feats, entry.features, self._idf, norms=(own, entry.norm))
+        return pair_features(
+            feats,
+            entry.features,
+            self._idf,
+            norms=(own, entry.norm),
+            template=self._template(feats, entry.features),
+        )
+
+    def _template(self, a: Features, b: Features) -> float:
+        """Of the title words two briefs of one outlet share, the share that is the outlet's
+        template (0 for two outlets)."""
+        if a.source is None or a.source != b.source:
+            return 0.0
+        shared = a.title_terms & b.title_terms
+        if not shared:
+            return 0.0
+        words = self._source_words.get(a.source, {})
+        common = max(TEMPLATE_MIN, TEMPLATE_SHARE * len(self._source_titles.get(a.source, ())))
+        return sum(1 for t in shared if words.get(t, 0) >= common) / len(shared)
 
     def entries(self) -> list[_Entry]:
         return list(self._entries.values())
@@ -278,9 +330,11 @@ def pair_features(
     *,
     cross: bool = False,
     norms: tuple[float, float] | None = None,
+    template: float = 0.0,
 ) -> list[float]:
     """The pair as FEATURE_NAMES values (text features zero for a cross-language pair);
-    `norms`: the two term vectors' norms when the caller has them."""
+    `norms`: the two term vectors' norms when the caller has them; `template`: the share of
+    their shared title words that is their outlet's template (StoryIndex knows it)."""
     # Within one language the capitalised words count as names too (names.py cannot know
     # them all); across two, only what names.py knows in both.
     names_a, names_b = (a.known, b.known) if cross else (a.named, b.named)
@@ -294,10 +348,14 @@ def pair_features(
         "numbers_shared": float(min(shared_numbers, 3)),
         "numbers_conflict": float(bool(a.numbers and b.numbers and not shared_numbers)),
         "dates_shared": float(shared_dates > 0),
-        "dates_conflict": float(bool(a.dates and b.dates and not shared_dates)),
+        # Only days near publication can disagree about the event's day (see Features).
+        "dates_conflict": float(
+            bool(a.event_days and b.event_days and not _near_days(a.event_days, b.event_days))
+        ),
         "issues": _plain_jaccard(a.issues, b.issues),
         "hours": math.log1p(hours),
         "same_source": 0.0 if cross else float(a.source is not None and a.source == b.source),
+        "template": 0.0 if cross else template,
         # How little the shorter of the two says: a bare templated item ("Episode of 10:33")
         # matches its siblings word for word and tells nothing about its event.
         "thin": max(0.0, 1.0 - min(len(a.terms), len(b.terms)) / THIN_TERMS),
@@ -311,6 +369,10 @@ def _near_dates(a: frozenset[str], b: frozenset[str]) -> int:
         return 0
     days_b = [date.fromisoformat(d) for d in b]
     return sum(1 for d in a if any(abs((date.fromisoformat(d) - e).days) <= 1 for e in days_b))
+
+
+def _near_days(a: frozenset[date], b: frozenset[date]) -> bool:
+    return any(abs((d - e).days) <= 1 for d in a for e in b)
 
 
 def _title_overlap(a: frozenset[str], b: frozenset[str]) -> float:

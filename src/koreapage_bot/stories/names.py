@@ -254,4 +254,18 @@ CONCEPTS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "t:record": (("record", "milestone", "all-time high"), ("역대 최대", "돌파")),
     "t:strategic-flexibility": (("strategic flexibility",), ("전략적 유연성",)),
     "t:balance-of-power": (("balance of power",), ("세력 균형", "세력균형")),
+    "t:special-counsel": (
+        ("special counsel", "special prosecutor", "special probe"),
+        ("특검", "특별검사"),
+    ),
+    "p:min-joong-ki": (("Min Joong-ki",), ("민중기",)),
+    "t:indictment": (("indicted", "indictment", "indicts"), ("기소",)),
+    "t:earthquake": (("earthquake", "quake", "magnitude"), ("지진",)),
+    "t:ceasefire": (("ceasefire", "cease-fire", "truce"), ("휴전", "정전협정")),
+    "t:new-year-message": (
+        ("New Year message", "New Year's message", "New Year greetings"),
+        ("신년사", "새해 축전", "새해축전", "연하장"),
+    ),
+    "p:medvedev": (("Medvedev",), ("메드베데프",)),
+    "o:tsmc": (("TSMC",), ("TSMC",)),
 }

@@ -90,9 +90,14 @@ class BriefItem:
     url_text: str
     lang: str | None
     source_site: str | None = None
+    # In a list: the other reports of the brief's story (other outlets on the same event),
+    # shown under it instead of as items of their own.
+    also: tuple[BriefItem, ...] = ()
 
     @classmethod
-    def of(cls, brief: Brief, source_site: str | None = None) -> BriefItem:
+    def of(
+        cls, brief: Brief, source_site: str | None = None, also: tuple[BriefItem, ...] = ()
+    ) -> BriefItem:
         url = web_link(brief.url)
         url_text = readable_url(url) if url else ""
         if len(url_text) > URL_TEXT_MAX:
@@ -115,6 +120,7 @@ class BriefItem:
             url_text=url_text,
             lang=language_of(brief),
             source_site=web_link(source_site),
+            also=also,
         )
 
 

@@ -46,6 +46,11 @@ SECURITY_HEADERS = {
 READ_METHODS = ("GET", "HEAD")
 
 
+def _sort_key(brief: Brief) -> tuple[datetime, int]:
+    """Where a newest-first list puts a brief (the store's sort_at, then id)."""
+    return (brief.published or brief.created_at, brief.id)
+
+
 class BadRequest(Exception):
     """A query parameter the archive cannot use: a 400 page with this message."""
 
@@ -122,7 +127,7 @@ class WebArchive:
         page = self._page_number(request)
         size = self._config.page_size
         found = await self._store.briefs.latest(size + 1, offset=(page - 1) * size)
-        return self._list_page(
+        return await self._list_page(
             request,
             found,
             page,
@@ -143,7 +148,7 @@ class WebArchive:
         page = self._page_number(request)
         size = self._config.page_size
         found = await self._store.briefs.latest(size + 1, issue=topic.id, offset=(page - 1) * size)
-        return self._list_page(
+        return await self._list_page(
             request,
             found,
             page,
@@ -173,7 +178,7 @@ class WebArchive:
             issue=filters.issue.id if filters.issue else None,
         )
         scope = f" on {filters.issue.label}" if filters.issue else ""
-        return self._list_page(
+        return await self._list_page(
             request,
             found,
             filters.page,
@@ -207,7 +212,39 @@ class WebArchive:
         )
         return self._html(request, body, last_modified=brief.created_at)
 
-    def _list_page(
+    async def _by_story(
+        self, shown: Sequence[Brief], page: int, *, newest_first: bool, issue: str | None
+    ) -> tuple[BriefItem, ...]:
+        """`shown` one item per story: a story's first brief on the page, with its other
+        reports under it. In a newest-first list a story whose newer report sorts onto an
+        earlier page was shown there already and is left out here."""
+        ids = sorted({b.story_id for b in shown if b.story_id is not None})
+        reports = await self._store.stories.reports(ids) if ids else {}
+        top = _sort_key(shown[0]) if shown else None
+        items: list[BriefItem] = []
+        seen: set[int] = set()
+        for brief in shown:
+            story = brief.story_id
+            if story is None:
+                items.append(BriefItem.of(brief))
+                continue
+            if story in seen:
+                continue
+            seen.add(story)
+            members = reports.get(story, [])
+            if newest_first and page > 1 and top is not None:
+                earlier = any(
+                    _sort_key(m) > top
+                    and (issue is None or any(k.id == issue for k in m.key_issues))
+                    for m in members
+                )
+                if earlier:
+                    continue
+            also = tuple(BriefItem.of(m) for m in members if m.id != brief.id)
+            items.append(BriefItem.of(brief, also=also))
+        return tuple(items)
+
+    async def _list_page(
         self,
         request: web.Request,
         found: list[Brief],
@@ -225,6 +262,9 @@ class WebArchive:
         shown = found[:size]
         if not shown and page > 1:
             raise NotFound(f"There is no page {page} here; the last page comes before it.")
+        searching = filters is not None and bool(filters.query)
+        issue = filters.issue.id if filters is not None and filters.issue else None
+        items = await self._by_story(shown, page, newest_first=not searching, issue=issue)
 
         def page_url(number: int) -> str:
             params = {}
@@ -237,7 +277,7 @@ class WebArchive:
             return request.path + ("?" + urlencode(params) if params else "")
 
         view = PageView(
-            briefs=tuple(BriefItem.of(b) for b in shown),
+            briefs=items,
             number=page,
             prev_url=page_url(page - 1) if page > 1 else None,
             next_url=page_url(page + 1) if len(found) > size else None,

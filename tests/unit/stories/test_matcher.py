@@ -5,13 +5,13 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import replace
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from functools import cache
 
 import pytest
 
-from koreapage_bot.stories.features import features
-from koreapage_bot.stories.matcher import StoryIndex
+from koreapage_bot.stories.features import Features, StoryText, features
+from koreapage_bot.stories.matcher import FEATURE_NAMES, StoryIndex
 from koreapage_bot.stories.model import MODELS
 from tests.integration.stories.evaluation import Item, load_reports
 
@@ -121,3 +121,54 @@ def test_common_keys_propose_no_candidates() -> None:
         dates=frozenset(),
     )
     assert index.candidates(probe) == []
+
+
+def _titled(title: str, source: int, n: int) -> Features:
+    return features(
+        StoryText(
+            title=title,
+            summary=f"Item {n} of the day's rundown, with its own news number {n}.",
+            text="",
+            language="en",
+            at=datetime(2025, 12, 5, 8, tzinfo=UTC) + timedelta(hours=n),
+            source=source,
+        )
+    )
+
+
+def test_an_outlets_template_title_is_told_from_its_stories() -> None:
+    """Ten episodes of one programme share their title's words: between two of them those
+    words are the outlet's template. A story one outlet updates (the same title twice) is not
+    a template, nor are words another outlet shares."""
+    index = StoryIndex(MODELS, timedelta(hours=72))
+    episodes = [
+        _titled(f"Episode {n:02d}h{n} - evening news in 100 seconds", 7, n) for n in range(10)
+    ]
+    for n, episode in enumerate(episodes, start=1):
+        index.add(n, n, episode)
+    update = _titled("Typhoon makes landfall in Okinawa", 7, 11)
+    again = _titled("Typhoon makes landfall in Okinawa", 7, 12)
+    other = _titled("Evening news seconds count", 8, 13)
+    for n, item in enumerate((update, again, other), start=20):
+        index.add(n, n, item)
+    names = list(FEATURE_NAMES)
+    template = names.index("template")
+    entries = {e.brief_id: e for e in index.entries()}
+    assert index.pair(episodes[0], entries[2])[template] == 1.0
+    assert index.pair(again, entries[20])[template] == 0.0
+    assert index.pair(other, entries[1])[template] == 0.0  # another outlet
+
+
+def test_the_template_counts_follow_the_window() -> None:
+    index = StoryIndex(MODELS, timedelta(hours=72))
+    episodes = [
+        _titled(f"Episode {n:02d}h{n} - evening news in 100 seconds", 7, n) for n in range(6)
+    ]
+    for n, episode in enumerate(episodes, start=1):
+        index.add(n, n, episode)
+    template = list(FEATURE_NAMES).index("template")
+    assert index.pair(episodes[0], index.entries()[1])[template] == 1.0
+    for n in range(1, 6):
+        index.remove(n)
+    index.add(9, 9, episodes[1])
+    assert index.pair(episodes[0], index.entries()[-1])[template] == 0.0
