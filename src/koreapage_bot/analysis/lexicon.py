@@ -104,6 +104,14 @@ _ENTERTAINMENT = re.compile(
 )
 
 
+# A term that names Korea itself ("U.S. Forces Korea", "주한미군", "Ulchi Freedom Shield") is
+# Korea's wherever it stands; any other alliance term in a sentence about another ally and not
+# South Korea ("Japan's host-nation support", "NATO burden sharing") is that ally's.
+_NAMES_KOREA = re.compile(
+    r"Korea|\bROK\b|KORUS|Humphreys|Yongsan|Pyeongtaek|Seongju|Ulchi|주한|한미|한국|韓|평택|용산|성주|을지"
+)
+
+
 def _is_place_of_voices(text: str, m: re.Match[str]) -> bool:
     if m.group(0).lower() not in _CAPITALS:
         return False
@@ -256,6 +264,7 @@ class IssueMatcher:
     strong: TermSet
     normal: TermSet
     weak: TermSet
+    names: TermSet | None = None  # the issue's terms that only name an institution
 
 
 @dataclass(frozen=True, slots=True)
@@ -281,6 +290,7 @@ def compile_lexicon(taxonomy: Taxonomy) -> Lexicon:
                 TermSet.of(i.strong_terms),
                 TermSet.of(i.terms),
                 TermSet.of(i.weak_terms),
+                TermSet.of(i.names) if i.names else None,
             )
             for i in taxonomy.issues
         ),
@@ -299,6 +309,7 @@ class Hit:
     term: str
     sentence: int
     attribution: bool
+    name: bool = False  # a term that only names the issue's institution ("USFK")
 
 
 @dataclass(slots=True)
@@ -431,11 +442,14 @@ def build_doc(
             if _CONDEMNATION.search(sent.text):
                 sent.hostile = True
     hits: list[Hit] = []
+    theirs = {s.index for s in sentences if s.other_ally and not (s.rok or s.bilateral)}
     for issue in lexicon.issues:
+        korea_only = issue.kind == "alliance" and issue.anchor
         # Spans already claimed by this issue, disjoint and sorted: a bisect finds overlaps
         # (a scan of every earlier span was quadratic on long texts).
         starts_c: list[int] = []
         ends_c: list[int] = []
+        names = {m.span() for m in issue.names.finditer(scan)} if issue.names else set()
         for tier, termset in (
             ("strong", issue.strong),
             ("normal", issue.normal),
@@ -448,10 +462,12 @@ def build_doc(
                     continue  # inside a longer match
                 starts_c.insert(k, a)
                 ends_c.insert(k, b)
+                if korea_only and where(a) in theirs and not _NAMES_KOREA.search(m.group(0)):
+                    continue
                 attribution = bool(
                     _ATTRIBUTION_AFTER.match(joined, b, min(len(joined), b + 40))
                     or _ATTRIBUTION_BEFORE.search(joined, max(0, a - 20), a)
                 )
-                hits.append(Hit(issue.id, tier, m.group(0), where(a), attribution))
+                hits.append(Hit(issue.id, tier, m.group(0), where(a), attribution, (a, b) in names))
     words = sum(word_count(s.text) for s in sentences[1:])
     return Doc(sentences, hits, words, language, len(sport_words) + len(show_words))
