@@ -28,11 +28,10 @@ and its figures there say so.
 from __future__ import annotations
 
 import math
-import re
 from collections import defaultdict
 from dataclasses import dataclass
 
-from koreapage_bot.analysis.lexicon import Doc, Hit, Lexicon
+from koreapage_bot.analysis.lexicon import ASIDE, Doc, Hit, Lexicon
 from koreapage_bot.domain import KeyIssue
 
 TIER_WEIGHT = {"strong": 1.5, "normal": 1.0, "weak": 0.5}
@@ -77,15 +76,6 @@ class IssueScore:
     # Every sentence naming it tells background: "the first talks since the THAAD row of
     # 2017", "by comparison, …".
     aside: bool = False
-
-
-# What marks a sentence as background to the post's subject: the past recalled, a comparison.
-_ASIDE = re.compile(
-    r"\b(?:since|by comparison|compared (?:with|to)|in contrast|unlike|recalled|years ago|"
-    r"(?:in|of|since) (?:19|20)\d\d|(?:the|a) (?:former|previous|earlier))\b|"
-    r"이후|당시|과거|비교하면|비해|(?:19|20)\d\d년",
-    re.IGNORECASE,
-)
 
 
 def length_floor(words: float) -> float:
@@ -145,7 +135,7 @@ def score_issues(doc: Doc, lexicon: Lexicon) -> list[IssueScore]:
     acted_on: set[str] = set()
     foreground: set[str] = set()
     for idx, named_here in telling.items():
-        if not _ASIDE.search(doc.sentences[idx].text):
+        if not ASIDE.search(doc.sentences[idx].text):
             foreground.update(named_here)
     for idx, values in raw.items():
         sent = doc.sentences[idx]
@@ -216,10 +206,10 @@ def _kept(s: IssueScore, floor: float, top_alliance: float, short: bool, body: i
     sentences or more; in one, where that sentence is the headline, or a strong term in the
     lead, or a strong term where the allies act on it ("Trump ruled out cutting the U.S.
     troops stationed in Korea") that does not recall the past or compare ("the first talks
-    since the THAAD row of 2017"): that is a mention in passing. A context issue (North Korea, China,
-    Japan) in a long article is background unless more than one sentence names it and it is
-    in the title or the lead or has weight of its own beside the alliance issues; in a short
-    excerpt, where every sentence counts, one clear mention is enough.
+    since the THAAD row of 2017"): that is a mention in passing. A context issue (North
+    Korea, China, Japan) in a long article is background unless more than one sentence
+    names it and it is in the title or the lead or has weight of its own beside the alliance
+    issues; in a short excerpt, where every sentence counts, one clear mention is enough.
     """
     if s.points < floor or not s.plain or not s.topic:
         return False

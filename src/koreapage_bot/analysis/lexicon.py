@@ -108,8 +108,26 @@ _ENTERTAINMENT = re.compile(
 # Korea's wherever it stands; any other alliance term in a sentence about another ally and not
 # South Korea ("Japan's host-nation support", "NATO burden sharing") is that ally's.
 _NAMES_KOREA = re.compile(
-    r"Korea|\bROK\b|KORUS|Humphreys|Yongsan|Pyeongtaek|Seongju|Ulchi|주한|한미|한국|韓|평택|용산|성주|을지"
+    r"Korea|\bROK\b|KORUS|Humphreys|Yongsan|Pyeongtaek|Seongju|Osan|Kunsan|Ulchi|"
+    r"주한|한미|한국|韓|평택|용산|성주|오산|군산|을지"
 )
+
+
+# What marks a sentence as background to the post's subject: the past recalled ("the first
+# talks since the THAAD row of 2017"), a comparison ("by comparison, Seoul pays …", "한국이
+# 주한미군 주둔을 위해 부담하는 금액보다 많다").
+ASIDE = re.compile(
+    r"\b(?:since|by comparison|compared (?:with|to)|in contrast|unlike|recalled|years ago|"
+    r"(?:in|of|since) (?:19|20)\d\d|(?:the|a) (?:former|previous|earlier)|"
+    r"than (?:what )?(?:South Korea|Seoul|Korea)\b)|"
+    r"이후|당시|과거|비교하면|비해|(?:19|20)\d\d년|보다 ?(?:많|적|크|높|낮|작)",
+    re.IGNORECASE,
+)
+
+
+def names_korea(term: str) -> bool:
+    """The matched term names Korea itself ("U.S. Forces Korea", "주한미군")."""
+    return bool(_NAMES_KOREA.search(term))
 
 
 def _is_place_of_voices(text: str, m: re.Match[str]) -> bool:
