@@ -329,3 +329,18 @@ def test_a_context_issue_tied_to_the_alliance_matter_in_an_excerpt_is_kept() -> 
         "Korea."
     )
     assert "north-korea" in _issues(_analyze("Allies open talks on cost sharing", text))
+
+
+# --- Korean vocabulary -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("term", "issue"),
+    [("확장억지", "extended-deterrence"), ("확장억지 강화", "extended-deterrence")],
+)
+def test_korean_variants_name_their_issue(term: str, issue: str) -> None:
+    text = (
+        f"한국과 미국은 {term} 문제를 논의했다고 정부가 밝혔다. "
+        f"양국은 {term}에 대해 다음 달 추가 협의를 하기로 했다."
+    )
+    assert issue in _issues(_analyze(f"한미, {term} 논의", text))
