@@ -31,7 +31,7 @@ import math
 from collections import defaultdict
 from dataclasses import dataclass
 
-from koreapage_bot.analysis.lexicon import Doc, Hit, Lexicon
+from koreapage_bot.analysis.lexicon import ASIDE, Doc, Hit, Lexicon
 from koreapage_bot.domain import KeyIssue
 
 TIER_WEIGHT = {"strong": 1.5, "normal": 1.0, "weak": 0.5}
@@ -67,6 +67,15 @@ class IssueScore:
     with_alliance: bool = False
     # Named in a sentence where the US, South Korea or "the allies" act on it.
     acted_on: bool = False
+    # Named by a term that says what is done to the issue, not only by its institution's
+    # name ("USFK staged a drill" names the command; "USFK will cut a battalion" is the issue).
+    topic: bool = False
+    # Named by more than a background word in the headline: one such mention is the post's
+    # subject. (Not the lede: it lists what a summit covered, "summits and exercises".)
+    headline: bool = False
+    # Every sentence naming it tells background: "the first talks since the THAAD row of
+    # 2017", "by comparison, …".
+    aside: bool = False
 
 
 def length_floor(words: float) -> float:
@@ -85,6 +94,8 @@ def score_issues(doc: Doc, lexicon: Lexicon) -> list[IssueScore]:
     opening: dict[str, bool] = defaultdict(bool)
     named: dict[str, bool] = defaultdict(bool)
     plain: dict[str, bool] = defaultdict(bool)
+    topic: dict[str, bool] = defaultdict(bool)
+    headline: dict[str, bool] = defaultdict(bool)
     up_front: dict[str, bool] = defaultdict(bool)
     terms: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     raw: dict[int, dict[str, float]] = {}
@@ -108,6 +119,13 @@ def score_issues(doc: Doc, lexicon: Lexicon) -> list[IssueScore]:
                     named[issue_id] = True
                 if h.tier != "weak":
                     plain[issue_id] = True
+                    # The command itself named up front ("USFK commander says …") features
+                    # it; troops named, even in the headline ("pay $10 billion for U.S.
+                    # troops"), do not.
+                    featured = h.tier == "strong" and in_opening and not h.attribution
+                    topic[issue_id] = topic[issue_id] or not h.name or featured
+                    if idx == 0 and not h.attribution:
+                        headline[issue_id] = True
                     if in_opening:
                         up_front[issue_id] = True
                     if not h.attribution:
@@ -115,6 +133,10 @@ def score_issues(doc: Doc, lexicon: Lexicon) -> list[IssueScore]:
         raw[idx] = values
     with_alliance: set[str] = set()
     acted_on: set[str] = set()
+    foreground: set[str] = set()
+    for idx, named_here in telling.items():
+        if not ASIDE.search(doc.sentences[idx].text):
+            foreground.update(named_here)
     for idx, values in raw.items():
         sent = doc.sentences[idx]
         if sent.us or sent.rok or sent.bilateral or sent.alliance_word:
@@ -148,6 +170,9 @@ def score_issues(doc: Doc, lexicon: Lexicon) -> list[IssueScore]:
             up_front[i],
             i in with_alliance,
             i in acted_on,
+            topic[i],
+            headline[i],
+            i not in foreground,
         )
         for i in points
     ]
@@ -173,21 +198,32 @@ def _kept(s: IssueScore, floor: float, top_alliance: float, short: bool, body: i
     """An issue of the post, not a mention in passing.
 
     Every issue needs its points to reach the length floor and more than background words
-    ("Japan" alone is not the trilateral). An alliance issue is then kept on its own merits,
-    never relative to a bigger one (a document on tariffs, troops, OPCON and deterrence has
-    four issues): one sentence with a plain term is a passing mention; one that names the
-    issue outright (title, lead, "USFK", "THAAD" with more than a word: "cut the U.S. troops
-    stationed in Korea") may be that sentence's point. A context issue (North Korea, China,
-    Japan) in a long article is background unless more than one sentence names it and it is
-    in the title or the lead or has weight of its own beside the alliance issues; in a short
-    excerpt, where every sentence counts, one clear mention is enough.
+    ("Japan" alone is not the trilateral), and more than the name of the issue's institution
+    (`names` in the taxonomy: "USFK staged a drill", "28,500 U.S. troops are stationed" name
+    the troops; a cut, a move, a base is the issue), unless that name is a strong term in the
+    title or the lead. An alliance issue is then kept on its own merits, never relative to a
+    bigger one (a document on tariffs, troops, OPCON and deterrence has four issues): in two
+    sentences or more; in one, where that sentence is the headline, or a strong term in the
+    lead, or a strong term where the allies act on it ("Trump ruled out cutting the U.S.
+    troops stationed in Korea") that does not recall the past or compare ("the first talks
+    since the THAAD row of 2017"): that is a mention in passing. A context issue (North
+    Korea, China, Japan) in a long article is background unless more than one sentence
+    names it and it is in the title or the lead or has weight of its own beside the alliance
+    issues; in a short excerpt, where every sentence counts, one clear mention is enough.
     """
-    if s.points < floor or not s.plain:
+    if s.points < floor or not s.plain or not s.topic:
         return False
     if s.kind == "alliance":
         if s.sentences >= 2:
             return True
-        return s.named and (s.opening or s.acted_on or s.points >= SINGLE_FLOOR * floor)
+        # One sentence: the post's point where it is the headline's or the lede's, or a
+        # strong term in the opening; deeper down, a sentence where the allies act on it
+        # ("Trump ruled out reducing the U.S. forces stationed in Korea") unless it recalls
+        # the past or compares ("the first talks since the THAAD dispute"): a mention in
+        # passing, however strong the term.
+        if s.headline or s.opening:
+            return True
+        return s.named and not s.aside and (s.acted_on or s.points >= SINGLE_FLOOR * floor)
     if short:
         return True
     if s.sentences < 2:

@@ -104,6 +104,32 @@ _ENTERTAINMENT = re.compile(
 )
 
 
+# A term that names Korea itself ("U.S. Forces Korea", "주한미군", "Ulchi Freedom Shield") is
+# Korea's wherever it stands; any other alliance term in a sentence about another ally and not
+# South Korea ("Japan's host-nation support", "NATO burden sharing") is that ally's.
+_NAMES_KOREA = re.compile(
+    r"Korea|\bROK\b|KORUS|Humphreys|Yongsan|Pyeongtaek|Seongju|Osan|Kunsan|Ulchi|"
+    r"주한|한미|한국|韓|평택|용산|성주|오산|군산|을지"
+)
+
+
+# What marks a sentence as background to the post's subject: the past recalled ("the first
+# talks since the THAAD row of 2017"), a comparison ("by comparison, Seoul pays …", "한국이
+# 주한미군 주둔을 위해 부담하는 금액보다 많다").
+ASIDE = re.compile(
+    r"\b(?:since|by comparison|compared (?:with|to)|in contrast|unlike|recalled|years ago|"
+    r"(?:in|of|since) (?:19|20)\d\d|(?:the|a) (?:former|previous|earlier)|"
+    r"than (?:what )?(?:South Korea|Seoul|Korea)\b)|"
+    r"이후|당시|과거|비교하면|비해|(?:19|20)\d\d년|보다 ?(?:많|적|크|높|낮|작)",
+    re.IGNORECASE,
+)
+
+
+def names_korea(term: str) -> bool:
+    """The matched term names Korea itself ("U.S. Forces Korea", "주한미군")."""
+    return bool(_NAMES_KOREA.search(term))
+
+
 def _is_place_of_voices(text: str, m: re.Match[str]) -> bool:
     if m.group(0).lower() not in _CAPITALS:
         return False
@@ -256,6 +282,7 @@ class IssueMatcher:
     strong: TermSet
     normal: TermSet
     weak: TermSet
+    names: TermSet | None = None  # the issue's terms that only name an institution
 
 
 @dataclass(frozen=True, slots=True)
@@ -281,6 +308,7 @@ def compile_lexicon(taxonomy: Taxonomy) -> Lexicon:
                 TermSet.of(i.strong_terms),
                 TermSet.of(i.terms),
                 TermSet.of(i.weak_terms),
+                TermSet.of(i.names) if i.names else None,
             )
             for i in taxonomy.issues
         ),
@@ -299,6 +327,7 @@ class Hit:
     term: str
     sentence: int
     attribution: bool
+    name: bool = False  # a term that only names the issue's institution ("USFK")
 
 
 @dataclass(slots=True)
@@ -431,11 +460,14 @@ def build_doc(
             if _CONDEMNATION.search(sent.text):
                 sent.hostile = True
     hits: list[Hit] = []
+    theirs = {s.index for s in sentences if s.other_ally and not (s.rok or s.bilateral)}
     for issue in lexicon.issues:
+        korea_only = issue.kind == "alliance" and issue.anchor
         # Spans already claimed by this issue, disjoint and sorted: a bisect finds overlaps
         # (a scan of every earlier span was quadratic on long texts).
         starts_c: list[int] = []
         ends_c: list[int] = []
+        names = {m.span() for m in issue.names.finditer(scan)} if issue.names else set()
         for tier, termset in (
             ("strong", issue.strong),
             ("normal", issue.normal),
@@ -448,10 +480,12 @@ def build_doc(
                     continue  # inside a longer match
                 starts_c.insert(k, a)
                 ends_c.insert(k, b)
+                if korea_only and where(a) in theirs and not _NAMES_KOREA.search(m.group(0)):
+                    continue
                 attribution = bool(
                     _ATTRIBUTION_AFTER.match(joined, b, min(len(joined), b + 40))
                     or _ATTRIBUTION_BEFORE.search(joined, max(0, a - 20), a)
                 )
-                hits.append(Hit(issue.id, tier, m.group(0), where(a), attribution))
+                hits.append(Hit(issue.id, tier, m.group(0), where(a), attribution, (a, b) in names))
     words = sum(word_count(s.text) for s in sentences[1:])
     return Doc(sentences, hits, words, language, len(sport_words) + len(show_words))

@@ -31,8 +31,15 @@ What does not count, or counts less:
   entertainment words (a K-pop "US tour" after "Seoul shows") keeps OFFTOPIC_FACTOR of its
   points unless a strong alliance term is in it;
 - trade told without any security matter (no other alliance issue, no "alliance") is a market
-  story: its points count TRADE_ALONE (the KORUS deal as part of the security relationship
-  counts in full);
+  story: its trade points count TRADE_ALONE, and the post's points MARKET_STORY, unless the
+  trade agreement itself ("KORUS") is up front or a thread of the post (`market_story`);
+- a strong term is the alliance's only beside South Korea (in its paragraph, or a Korean
+  place in its sentence): "OPCON" in US Army doctrine, NATO "burden sharing" count as plain
+  terms; an alliance term in a sentence about another ally and not Korea is that ally's
+  (lexicon.py);
+- a strong term once, outside the title and opening of a post longer than an excerpt, does
+  not lift the checks below; evidence only in sentences that compare or recall the past
+  ("by comparison, Seoul pays … toward USFK") counts SINGLE_SENTENCE;
 - evidence in a single sentence of a long post, with no strong term, is a passing mention:
   points count SINGLE_SENTENCE;
 - a post that never names the United States (or never names South Korea) keeps only a small
@@ -57,7 +64,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from koreapage_bot.analysis.lexicon import LEAD_SENTENCES, Doc, Lexicon
+from koreapage_bot.analysis.lexicon import ASIDE, LEAD_SENTENCES, Doc, Lexicon, names_korea
 from koreapage_bot.domain import KeyIssue
 
 SCALE = 6.0
@@ -71,6 +78,7 @@ HOSTILE_FACTOR = 0.5  # issue points in a sentence in (or reporting) Pyongyang's
 OFFTOPIC_WORDS = 4  # distinct sports/entertainment words that make a post off-topic
 OFFTOPIC_FACTOR = 0.5
 TRADE_ALONE = 0.5
+MARKET_STORY = 0.3  # a trade story with no security matter: see `market_story`
 SINGLE_SENTENCE = 0.5
 SINGLE_SENTENCE_WORDS = 150  # shorter posts may make their point in one sentence
 GENERAL_ALLIANCE_SENTENCES = 2  # "alliance" sentences that make a general alliance story
@@ -158,6 +166,7 @@ def score_relevance(doc: Doc, lexicon: Lexicon) -> Relevance:
     points = 0.0
     title_points = 0.0
     strong_terms: dict[str, int] = defaultdict(int)
+    strong_sentences: set[int] = set()
     issue_terms: dict[str, int] = defaultdict(int)
     together = 0
     per_sentence: dict[int, float] = {}
@@ -182,9 +191,14 @@ def score_relevance(doc: Doc, lexicon: Lexicon) -> Relevance:
             if kinds[issue] == "alliance":
                 if tier == "strong" and issue not in anchors:
                     tier = "normal"  # names the issue, but the US role must be shown
+                if tier == "strong" and not (para_rok or names_korea(s.text)):
+                    # "OPCON" in US Army doctrine, NATO "burden sharing": the term is the
+                    # alliance's only beside South Korea.
+                    tier = "normal"
                 if tier == "strong":
                     gain = 2.0
                     strong_terms[term] += 1
+                    strong_sentences.add(s.index)
                 elif tier == "normal" and actor:
                     gain = plain
                     issue_terms[term] += 1
@@ -220,10 +234,19 @@ def score_relevance(doc: Doc, lexicon: Lexicon) -> Relevance:
             title_points = p * s.weight
     raw = points
     why: list[str] = []
-    if not has_us and not strong_terms:
+    # A strong term once, deep in a post ("by comparison, Seoul pays … toward USFK") names
+    # the alliance without making it the subject: it does not lift the checks below.
+    strong = bool(strong_sentences) and (
+        len(strong_sentences) >= 2
+        or bool(strong_sentences & opening(doc))
+        or doc.length <= SINGLE_SENTENCE_WORDS
+    )
+    if strong_terms and not strong:
+        why.append("a strong alliance term comes up only once, not up front")
+    if not has_us and not strong:
         points *= NO_US_FACTOR
         why.append("the United States is never named")
-    if not has_rok and not strong_terms:
+    if not has_rok and not strong:
         points *= NO_ROK_FACTOR
         why.append("South Korea is never named")
     # Named once, deep in the post ("exporters in South Korea and Taiwan would welcome it"):
@@ -232,22 +255,26 @@ def score_relevance(doc: Doc, lexicon: Lexicon) -> Relevance:
         (has_us, NO_US_FACTOR, "the United States"),
         (has_rok, NO_ROK_FACTOR, "South Korea"),
     ):
-        if named and not strong_terms and _named_in_passing(doc, who == "South Korea"):
+        if named and not strong and _named_in_passing(doc, who == "South Korea"):
             points *= (1.0 + factor) / 2
             why.append(f"{who} is named only in passing")
-    if doc.offtopic >= OFFTOPIC_WORDS and not strong_terms:
+    if doc.offtopic >= OFFTOPIC_WORDS and not strong:
         points *= OFFTOPIC_FACTOR
         why.append("a sports or entertainment story")
     on_issue = [i for i in per_sentence if per_issue.get(i) or i in allied_sentences]
     substantive = sorted({*on_issue, *pair_sentences})
-    if len(on_issue) <= 1 and not strong_terms and doc.length > SINGLE_SENTENCE_WORDS:
+    if len(on_issue) <= 1 and not strong and doc.length > SINGLE_SENTENCE_WORDS:
         points *= SINGLE_SENTENCE
         why.append("the alliance comes up in one sentence only")
+    elif market_story(doc, security, per_issue):
+        points *= MARKET_STORY
+        why.append("trade told as a market story, with no security matter")
+    elif substantive and all(ASIDE.search(doc.sentences[i].text) for i in substantive):
+        points *= SINGLE_SENTENCE
+        why.append("the alliance comes up only as background: a comparison or the past")
     elif off_lead(doc, substantive):
         points *= OFF_LEAD
         why.append("the alliance is in neither the title nor the opening: a side thread")
-    if not security and any("trade" in v for v in per_issue.values()):
-        why.append("trade told as a market story, with no security matter")
     length = max(1.0, doc.length / 500.0)
     norm = points / math.sqrt(length)
     score = 1.0 - math.exp(-norm / SCALE)
@@ -271,10 +298,21 @@ def score_relevance(doc: Doc, lexicon: Lexicon) -> Relevance:
         per_sentence,
         dict(per_issue),
         tuple(allied_sentences),
-        bool(strong_terms),
+        strong,
         tuple(pair_sentences),
         tuple(substantive),
     )
+
+
+def market_story(doc: Doc, security: bool, per_issue: dict[int, dict[str, float]]) -> bool:
+    """Tariffs, exports, the won: trade evidence with no security matter anywhere in the post,
+    and the trade agreement itself ("KORUS") neither up front nor a thread of the post. The
+    convention: trade counts as the alliance where it is told as part of the security
+    relationship, or where the bilateral agreement is the subject."""
+    if security or not any("trade" in v for v in per_issue.values()):
+        return False
+    agreement = {h.sentence for h in doc.hits if h.issue == "trade" and h.tier == "strong"}
+    return len(agreement) < 2 and not agreement & opening(doc)
 
 
 def general_alliance_story(doc: Doc, rel: Relevance) -> bool:
@@ -330,6 +368,7 @@ def explain(
             or "sports" in w
             or "market story" in w
             or "one sentence" in w
+            or "only as background" in w
             or "nor the opening" in w
             or "no alliance evidence" in w
         ]

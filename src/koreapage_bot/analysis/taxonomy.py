@@ -30,6 +30,10 @@ class Issue:
     # A context issue whose plain terms also count as alliance evidence where the US is named
     # (the US-Japan-ROK trilateral is an alliance matter; Japan alone is not).
     evidence: bool = False
+    # Terms (among the issue's own) that only name an institution of the issue ("USFK", "the
+    # Combined Forces Command"): evidence of the alliance, but the post is about the issue
+    # only where another of its terms says what is done to it (a cut, a transfer).
+    names: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -158,6 +162,7 @@ def _parse_issue(raw: dict[str, Any], where: str) -> Issue:
         "kind",
         "anchor",
         "evidence",
+        "names",
     }
     unknown = set(raw) - known
     if unknown:
@@ -172,7 +177,12 @@ def _parse_issue(raw: dict[str, Any], where: str) -> Issue:
         kind=kind,
         anchor=anchor,
         evidence=evidence,
+        names=_terms(raw, "names", where),
     )
+    own = {*issue.terms, *issue.strong_terms, *issue.weak_terms}
+    stray = [t for t in issue.names if t not in own]
+    if stray:
+        raise TaxonomyError(f"{where}: key 'names': {stray[0]!r} is not one of the issue's terms")
     if not (issue.terms or issue.strong_terms):
         raise TaxonomyError(f"{where}: key 'terms': at least one term is needed")
     return issue

@@ -56,7 +56,7 @@ def test_threshold_is_configurable() -> None:
 
     art = next(a for a in ARTICLES if a["id"] == "neg-economy")
     strict = OfflineAnalyzer(AnalysisConfig(threshold=0.99))
-    lax = OfflineAnalyzer(AnalysisConfig(threshold=0.05))
+    lax = OfflineAnalyzer(AnalysisConfig(threshold=0.01))
     article = ArticleInput(id="e", title=art["title"], text=art["text"])
     assert not strict.analyze_now(article).relevant
     assert lax.analyze_now(article).relevant

@@ -119,7 +119,8 @@ def test_a_summit_with_china_that_recalls_thaad_is_not_an_alliance_story() -> No
     # The alliance is in neither the headline nor the opening, and in one body sentence.
     a = _analyze("Lee, Xi agree to restore exchanges", _long(*SUMMIT_PARAGRAPHS))
     assert not a.relevant, a.why
-    assert any("neither the title nor the opening" in w for w in a.why), a.why
+    reasons = ("neither the title nor the opening", "in one sentence only", "only in passing")
+    assert any(r in w for w in a.why for r in reasons), a.why
 
 
 def test_a_long_post_with_the_alliance_in_its_opening_stays_relevant() -> None:

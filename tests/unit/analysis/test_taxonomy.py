@@ -49,6 +49,7 @@ def test_user_file_with_issues_only_borrows_the_default_actors(tmp_path: Path) -
         ('[[issue]]\nid = "x"\nlabel = "X"\nterms = ["a"]\nkind = "odd"\n', "key 'kind'"),
         ('[[issue]]\nid = "x"\nlabel = "X"\nterms = ["re:("]\n', "bad regex"),
         ('[[issue]]\nid = "x"\nlabel = "X"\nterms = ["a"]\ncolour = 1\n', "unknown key"),
+        ('[[issue]]\nid = "x"\nlabel = "X"\nterms = ["a"]\nnames = ["b"]\n', "key 'names'"),
         ("issue = [", "not valid TOML"),
         ("title = 'no issues'\n", "key 'issue'"),
     ],
