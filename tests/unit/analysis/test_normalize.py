@@ -313,3 +313,33 @@ def test_a_heading_glued_to_the_first_sentence_is_split() -> None:
         "Last week, the ministry released guidelines on base relocation.",
         "He updated his LinkedIn profile, officials said.",
     ]
+
+
+@pytest.mark.parametrize(
+    ("raw", "text"),
+    [
+        pytest.param(
+            "<앵커>\n한미 양국이 합의했습니다.", "한미 양국이 합의했습니다.", id="anchor-tag"
+        ),
+        pytest.param(
+            "【 앵커멘트 】\n한미 양국이 합의했습니다.\n【 기자 】\n협상은 길었습니다.",
+            "한미 양국이 합의했습니다.\n협상은 길었습니다.",
+            id="anchor-remark-and-reporter-tags",
+        ),
+        pytest.param(
+            "앵커 : 한미 양국이 합의했습니다.", "한미 양국이 합의했습니다.", id="anchor-colon"
+        ),
+        pytest.param(
+            '한미 양국이 합의했습니다.\n▶ 인터뷰 : 김철수 / 한빛대 교수\n- "중요합니다."',
+            '한미 양국이 합의했습니다.\n"중요합니다."',
+            id="interviewee-caption-line",
+        ),
+        pytest.param(
+            "한미 양국이 합의했습니다. (영상취재: 김철수 / 영상편집: 이영희)",
+            "한미 양국이 합의했습니다.",
+            id="crew-credit",
+        ),
+    ],
+)
+def test_broadcast_script_cues_are_not_content(raw: str, text: str) -> None:
+    assert normalize_page(raw).text == text
