@@ -721,8 +721,8 @@ _CREDIT_NAME = re.compile(r"[A-Z][\w'’.\-]*(?: (?:[A-Z][\w'’.\-]*|de|van|von
 
 
 def _reuters_credit(credit: str) -> str | None:
-    """`Reporting by A and B; Writing by C; Editing by D` → "By A, B and C" (editors are not
-    authors; further reporters count only when no one else is named)."""
+    """`Reporting by A and B; Writing by C; Editing by D` → "By A, B and C" (editors and
+    additional reporters are not authors)."""
     found: dict[str, list[str]] = {"reporting": [], "writing": [], "additional": []}
     for part in re.split(r"\s*;\s*|\.\s+(?=[A-Z][a-z]+ by)", credit):
         m = re.match(
@@ -741,10 +741,9 @@ def _reuters_credit(credit: str) -> str | None:
         else:
             kind = "reporting"  # "Reporting by", "Compiled by"
         found[kind].extend(n for n in names if n)
-    # The reporters and the writer; further reporters only when no reporter is named.
+    # The reporters and the writer. "Additional reporting" credits contributors to a story
+    # someone else wrote (a repost often drops that byline): they are never the author.
     names = found["reporting"] + found["writing"]
-    if not found["reporting"]:
-        names += found["additional"]
     if not names:
         return None
     return "By " + (names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1])

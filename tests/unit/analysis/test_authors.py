@@ -422,6 +422,12 @@ def test_byline_forms_round_three(text: str, author: str) -> None:
 @pytest.mark.parametrize(
     "text",
     [
+        # contributors to a story whose byline the repost dropped
+        pytest.param(
+            f"{_LONG}\n(Additional reporting by Ann Lee in Seoul and Tom Park in Tokyo; Editing "
+            "by Pat Moore)",
+            id="additional-reporting-only",
+        ),
         # an outlet's name on the line under the headline
         pytest.param(f"Al Jazeera\n{_LONG}", id="outlet-line-al-jazeera"),
         pytest.param(f"{_LONG}\nThe Guardian", id="outlet-line-guardian"),

@@ -204,7 +204,10 @@ def test_reuters_credit_names_writers_and_reporters_not_editors() -> None:
     extra = normalize_page(
         "The allies met.\n(Additional reporting by Bo Kim in Tokyo; Writing by Sam Cho)"
     )
-    assert extra.bylines == ("By Sam Cho and Bo Kim",)
+    assert extra.bylines == ("By Sam Cho",)
+    # additional reporters alone: the story's own byline is missing, so no author
+    added = normalize_page("The allies met.\n(Additional reporting by Bo Kim in Tokyo)")
+    assert added.bylines == () and added.text == "The allies met."
     editors = normalize_page("The allies met.\n(Editing by Pat Moore)")
     assert editors.bylines == () and editors.text == "The allies met."
 
