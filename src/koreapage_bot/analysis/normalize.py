@@ -185,9 +185,21 @@ def _rule(
     return Rule(form, re.compile(pattern, re.MULTILINE), action, check, needle)
 
 
+# A press release's contact block names whom to call, not who wrote it.
+_CONTACT_LABEL = re.compile(
+    r"(?:contacts?|inquiries|enquiries|for more information|press office|media relations)"
+    r"\s*:?\s*$",
+    re.IGNORECASE,
+)
+
+
 def _email_of_name(m: re.Match[str]) -> bool:
     """The address belongs to the name before it: its local part holds a part of the name
-    ("sanjaykumar@", "minsikyoon@") or its initials ("mjh@" for Moon Joon-hyun)."""
+    ("sanjaykumar@", "minsikyoon@") or its initials ("mjh@" for Moon Joon-hyun); and the
+    name is not under a contact label ("Media contact:")."""
+    above = m.string[: m.start()].rstrip("\n").rsplit("\n", 1)[-1]
+    if _CONTACT_LABEL.search(above):
+        return False
     local = re.sub(r"[^a-z]", "", m.group(0).split("@")[0].lower().rsplit(None, 1)[-1])
     parts = [w for w in re.split(r"[\s\-]+", m.group(1).lower()) if w]
     if any(len(w) >= 3 and w in local for w in parts):
@@ -262,8 +274,16 @@ RULES: tuple[Rule, ...] = (
     _rule(
         "name with a label or a date",
         "maybe-byline",
-        rf"^(?:(?:By|Author|Writer)\s*:?\s*)?({_TITLE_NAME})"
+        rf"^(?:(?:By|Authors?|Writers?)\s*:?\s*)?({_TITLE_NAME})"
         rf"(?:[ \t]*[,|·•/\-–—]?[ \t]*(?:{_LABEL}|{BYLINE_DATE}))+[ \t]*$",
+    ),
+    # The name and the agency or paper it writes for: "Jane Roe | Reuters".
+    _rule(
+        "name beside its outlet",
+        "maybe-byline",
+        rf"^(?:By\s+)?({_TITLE_NAME})[ \t]*[|·•/,][ \t]*(?:{_AGENCY}|Associated Press|"
+        r"(?:The )?(?:[A-Z][\w.&'’\-]*\s){0,3}(?:Times|Post|Herald|Daily|News|Journal|Tribune|"
+        r"Review|Monitor|Diplomat|Observer|Gazette|Press))[ \t]*$",
     ),
     _rule(
         "name, staff reporter",
@@ -303,7 +323,8 @@ RULES: tuple[Rule, ...] = (
         "Korean correspondent with a post",
         "byline",
         r"(?:^|(?<=[\s\[(/]))([가-힣]{2,4})\s+(?:" + KOREAN_POSTS + r"|[가-힣A-Za-z]{1,8}"
-        r"(?:뉴스|부|팀|센터|국|데스크))\s?(?:특파원|지국장|기자)\b\s*"
+        r"(?:뉴스|부|팀|센터|국|데스크|일보|신문|방송|경제|타임스|통신|데일리|투데이|미디어|저널))"
+        r"\s?(?:특파원|지국장|기자)\b\s*"
         r"(?:[(\[<]?\s*" + _EMAIL + r"\s*[)\]>]?)?",
     ),
     # Broadcast scripts (KBS, MBC, YTN, VOA, RFA): the anchor hands over to the reporter in a
@@ -324,17 +345,19 @@ RULES: tuple[Rule, ...] = (
     _rule(
         "Korean broadcast sign-off",
         "byline",
-        r"(?:^|(?<=[.!?다]\s))[ \t]*(?:(?:[A-Z]{2,5}|[가-힣A-Za-z0-9]{1,8}(?:뉴스|방송|통신|TV))"
-        r"[ \t]*(?:뉴스[ \t]*)?)?(?:[가-힣]{1,8}에서[ \t]+)?([가-힣]{2,4})[ \t]?"
+        r"(?:^|(?<=[.!?다]\s))[ \t]*(?:[가-힣]{1,8}에서[ \t]+)?"
+        r"(?:(?:[A-Z]{2,5}|[가-힣A-Za-z0-9]{1,8}(?:뉴스|방송|통신|TV))[ \t]*){0,2}"
+        r"(?:뉴스[ \t]*)?(?:[가-힣]{1,8}에서[ \t]+)?([가-힣]{2,4})[ \t]?"
         r"(?:기자|특파원)?[ \t]*(?:[\[(<][ \t]*" + _EMAIL + r"[ \t]*[\])>])?[ \t]*"
         r"(?:입니다|(?:이)?었습니다|였습니다)\.?[ \t]*$",
         _signed_off,
     ),
-    # A record's author field: "저자 홍길동", "필자: 홍길동·김철수" (archives, think tanks).
+    # A record's author field: "저자 홍길동", "필자: 홍길동·김철수" (archives, think tanks),
+    # "기자 홍길동" alone on its line.
     _rule(
         "Korean author field",
         "byline",
-        r"^[ \t]*(?:저자|필자|글쓴이|집필|작성자)[ \t]*[:：]?[ \t]*"
+        r"^[ \t]*(?:저자|필자|글쓴이|집필|작성자|기자|글|글·사진)[ \t]*[:：=]?[ \t]*"
         r"((?:[가-힣]{2,4}[ \t]*[,·][ \t]*){0,3}[가-힣]{2,4})[ \t]*$",
     ),
     # "홍길동(hong@example.kr)": a Korean name with its e-mail closes the article.
@@ -367,14 +390,17 @@ RULES: tuple[Rule, ...] = (
     _rule(
         "Korean byline after a place",
         "byline",
-        r"(?:^|(?<=[\s\[(]))[가-힣]{1,8}\s*=\s*([가-힣]{2,4})\s?(?:기자|특파원|통신원)\b\s*",
+        r"(?:^|(?<=[\s\[(【〔]))[가-힣]{1,8}\s*=\s*([가-힣]{2,4})\s?(?:기자|특파원|통신원)\b\s*",
     ),
     _rule(
         "Korean byline",
         "byline",
-        r"(?:^|(?<=[\s\[(/|ㅣ｜]))(?:[가-힣A-Za-z()]{1,12}\s*=\s*)?((?:[가-힣]{2,4}[·,]\s?){0,3}"
+        r"(?:^|(?<=[\s\[(/|ㅣ｜【〔]))(?:[가-힣A-Za-z()]{1,12}\s*=\s*)?((?:[가-힣]{2,4}[·,]\s?){0,3}"
         r"[가-힣]{2,4})\s?(?:" + KOREAN_REPORTER + r")\s*"
-        r"(?:=\s*|(?=\])|(?=\))|(?:\(?\s*" + _EMAIL + r"\s*\)?)|$)",
+        r"(?:=\s*|(?=[\])】〕])|(?:\(?\s*" + _EMAIL + r"\s*\)?)|$|"
+        # the page's stamp or link after the byline: "홍길동 기자 입력 2024.03.04",
+        # "홍길동 기자 다른기사 보기"
+        r"(?=(?:입력|수정|승인|등록|기사입력|업데이트|\d{4}[.\-/년])|다른\s?기사|기사\s?더\s?보기))",
     ),
     # A column's or contribution's signature on its own line: "홍길동 한빛대 국제대학원 교수",
     # "<홍길동 한빛연구원 선임연구위원>", "홍길동 논설위원".

@@ -408,6 +408,27 @@ def _author_of(text: str, title: str = "Allies open talks") -> str | None:
             "홍길동",
             id="ko-desk-glued-name-above-headline",
         ),
+        # the page's stamp, a link or an outlet beside a Korean byline; other brackets
+        pytest.param(
+            f"홍길동 기자 입력 2024. 3. 4. 10:30\n{_KO}", "홍길동", id="ko-byline-then-stamp"
+        ),
+        pytest.param(f"{_KO}\n홍길동 기자 다른기사 보기", "홍길동", id="ko-more-articles-link"),
+        pytest.param(f"{_KO}\n홍길동 한빛일보 기자", "홍길동", id="ko-outlet-between"),
+        pytest.param(f"【워싱턴=홍길동 특파원】 {_KO}", "홍길동", id="ko-lenticular-brackets"),
+        pytest.param(f"{_KO}\n기자 홍길동", "홍길동", id="ko-label-before-name"),
+        pytest.param(
+            f"{_KO}\nRFA 한빛자유방송 홍길동입니다.", "홍길동", id="ko-signoff-two-outlets"
+        ),
+        pytest.param(
+            f"{_KO}\n워싱턴에서 KBN 뉴스 홍길동입니다.", "홍길동", id="ko-signoff-place-first"
+        ),
+        # English: a plural label; the name beside the agency it writes for
+        pytest.param(
+            f"Authors: Jane Roe and Tom Park\n{_LONG}",
+            "Jane Roe and Tom Park",
+            id="authors-plural-label",
+        ),
+        pytest.param(f"Jane Roe | Reuters\n{_LONG}", "Jane Roe", id="name-pipe-agency"),
         # "By" above a repeated headline is kept though the headline goes
         pytest.param(
             f"By Jane Roe\nAllies open talks\n{_LONG}", "Jane Roe", id="by-above-headline"
@@ -438,6 +459,15 @@ def test_byline_forms_round_three(text: str, author: str) -> None:
         ),
         pytest.param(f"{_KO}\n[김철수 교수] 네, 김철수입니다.", id="ko-speaker-intro"),
         pytest.param(f"{_KO}\n홍길동입니다.", id="ko-name-alone-signoff"),
+        # a press release's contact block, a translator, an editor, a contributor
+        pytest.param(f"{_LONG}\nContact:\nJane Roe\njroe@example.org", id="contact-block"),
+        pytest.param(f"{_LONG}\nMedia Contact: Jane Roe, jroe@example.org", id="media-contact"),
+        pytest.param(f"{_LONG}\nTranslated by Jane Roe", id="translator"),
+        pytest.param(f"{_LONG}\nEditor: Jane Roe", id="editor-label"),
+        pytest.param(f"{_LONG}\nJane Roe contributed to this report.", id="contributor"),
+        pytest.param(f"{_KO}\n에디터 홍길동, 웹팀 김철수", id="ko-editor-credits"),
+        pytest.param(f"{_KO}\n홍길동 외교부 대변인", id="ko-spokesman-line"),
+        pytest.param(f"{_KO}\n문의: 홍길동 (02-123-4567)", id="ko-inquiries"),
         # a place before "특파원" is not a name; a topic tag above the headline is no desk
         pytest.param(f"{_KO}\n서울 특파원", id="ko-post-without-name"),
         pytest.param(
