@@ -312,6 +312,14 @@ RULES: tuple[Rule, ...] = (
         r"(?:^|(?<=\s))글\s*[=:]?\s*([가-힣]{2,4})\s?기자\s*[,/·]?\s*"
         r"(?:사진|촬영)\s*[=:]?\s*[가-힣]{2,4}\s?기자\b",
     ),
+    # A photo caption and its dated credit glued to the next paragraph: "… 세워져 있다.
+    # 2022.8.18/뉴스1 ⓒ News1 홍길동 기자주한미군 …" — the caption and the photographer go.
+    _rule(
+        "Korean caption with a dated credit glued to the text",
+        "sentence",
+        r"(?<=있다\.)[ \t]*\d{4}\.\d{1,2}\.\d{1,2}\.?[ \t]*/[ \t]*[가-힣A-Za-z0-9]{2,10}[ \t]*"
+        r"(?:ⓒ[ \t]*[A-Za-z0-9가-힣]+[ \t]*)?(?:[가-힣]{2,4}[ \t]?기자)?(?=[가-힣\[“\"(])",
+    ),
     _rule(
         "Korean photographer credit",
         "drop",
@@ -338,6 +346,8 @@ RULES: tuple[Rule, ...] = (
         r"(?:보도합니다|전합니다|전해\s?드립니다|보도해\s?드립니다|취재했습니다|만났습니다|"
         r"알아봤습니다|알아보았습니다|정리했습니다|짚어봤습니다|짚어\s?봅니다|들어봤습니다|"
         r"다녀왔습니다|전해\s?왔습니다)|의\s+(?:보도|리포트|취재)입니다)\.?[ \t]*",
+        None,
+        "니다",
     ),
     # The reporter's sign-off at the end of a broadcast script: "YTN 홍길동[hong@example.kr]
     # 입니다.", "한빛방송 뉴스 홍길동입니다.", "워싱턴에서 홍길동 특파원이었습니다." — with an
@@ -351,6 +361,7 @@ RULES: tuple[Rule, ...] = (
         r"(?:기자|특파원)?[ \t]*(?:[\[(<][ \t]*" + _EMAIL + r"[ \t]*[\])>])?[ \t]*"
         r"(?:입니다|(?:이)?었습니다|였습니다)\.?[ \t]*$",
         _signed_off,
+        "니다",
     ),
     # A record's author field: "저자 홍길동", "필자: 홍길동·김철수" (archives, think tanks),
     # "기자 홍길동" alone on its line.
@@ -581,6 +592,14 @@ RULES: tuple[Rule, ...] = (
     _rule("teaser cut off before a link", "sentence", r"(?:\.\.\.|…)\s*https?://\S+", None, "http"),
     _rule("e-mail alone", "drop", rf"^\s*[\[(<]?{_EMAIL}[\])>]?\s*$", None, "@"),
     _rule("trailing e-mail", "drop", rf"(?<=[.!?”\"다]) ?{_EMAIL}\s*$", None, "@"),
+    # Blog templates' comment counters and prompts: '0 Responses to "Title"', 'Post a Comment'.
+    _rule(
+        "comment counter or prompt",
+        "drop",
+        r"^[ \t]*(?:(?:\d+|No) (?:[Rr]esponses?|[Cc]omments?|[Rr]epl(?:y|ies))(?: (?:to|on) "
+        r"[\"“][^\n]{1,200}[\"”])?:?|Post a [Cc]omment|Leave a [Rr]eply|Add a [Cc]omment|"
+        r"Newer Post|Older Post)[ \t]*$",
+    ),
     _rule("click prompt", "drop", r"^\s*[Cc]lick here\b[^\n]{0,120}$"),
     # Bullets: the marker goes, the item stays (headings markers too).
     # Numbered items of a year-in-review list ("… 계획이다.❾ 기업경영 …") too.

@@ -346,3 +346,22 @@ def test_a_heading_glued_to_the_first_sentence_is_split() -> None:
 )
 def test_broadcast_script_cues_are_not_content(raw: str, text: str) -> None:
     assert normalize_page(raw).text == text
+
+
+def test_a_korean_caption_with_a_dated_credit_glued_to_the_next_paragraph() -> None:
+    raw = (
+        "양국 대표가 악수하고 있다. 2022.8.18/뉴스1 ⓒ News1 홍길동 기자주한미군 기지는 "
+        "평소처럼 운영됐다."
+    )
+    n = normalize_page(raw)
+    assert n.text == "주한미군 기지는 평소처럼 운영됐다."
+    assert n.bylines == ()
+
+
+@pytest.mark.parametrize(
+    "furniture",
+    ['0 Response to "Allies Open Talks"', "3 Comments", "Post a Comment", "Leave a Reply"],
+)
+def test_blog_comment_counters_and_prompts_are_not_content(furniture: str) -> None:
+    n = normalize_page(f"The allies met on Monday.\n{furniture}\nThey will meet again.")
+    assert n.text == "The allies met on Monday.\nThey will meet again."
