@@ -39,7 +39,11 @@ _ORG_WORDS = wordset(
     sbs jtbc ytn mbn admin administrator webmaster site blog page
     media network group service services bureau office ministry department korea korean
     diplomat report review tribune world global international association society channel
-    wire radio tv television the"""
+    wire radio tv television the
+    jazeera guardian telegraph economist politico axios newsweek forbes nikkei asahi mainichi
+    yomiuri sankei jiji straits scmp msnbc cnbc npr pbs nbc abc cbs huffpost buzzfeed
+    breitbart dailymail wsj nyt interfax sputnik bernama antara anadolu kuna menafn
+    newswire businesswire prnewswire gazette chronicle observer guardian examiner courier"""
 )
 # Words that open or close a byline line but never name a person ("Posted Friday", "Updated
 # Monday", "Read More"): a date or a label glued to the line is not a name.

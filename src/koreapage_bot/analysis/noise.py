@@ -68,7 +68,7 @@ _DATE_TOKENS = re.compile(
     re.IGNORECASE,
 )
 _BYLINE = re.compile(
-    r"^(?:by|written by|words by|story by|reporting by|author(?:[`'’]s name)?|posted by)"
+    r"^(?:by|written by|words by|story by|reporting by|authors?(?:[`'’]s name)?|posted by)"
     r"\s*:?\s+(.+)$",
     re.IGNORECASE,
 )

@@ -112,7 +112,9 @@ _EMAIL = r"[\w.+\-]+@[\w\-]+(?:\.[\w\-]+)+"
 KOREAN_POSTS = (
     "워싱턴|뉴욕|베이징|도쿄|파리|런던|모스크바|베를린|브뤼셀|제네바|상하이|홍콩|하노이|방콕|"
     "자카르타|뉴델리|실리콘밸리|로스앤젤레스|시카고|토론토|시드니|두바이|카이로|예루살렘|타이베이|"
-    "싱가포르|선양|오사카|부산|대구|광주|대전|인천|울산|세종|제주|춘천|수원|창원|전주|청주|유엔"
+    "싱가포르|선양|오사카|부산|대구|광주|대전|인천|울산|세종|제주|춘천|수원|창원|전주|청주|유엔|"
+    # Overseas Korean outlets (Korean-American radio, VOA, RFA) post correspondents in Seoul.
+    "서울|평양|워싱턴DC|LA|엘에이|샌프란시스코|애틀랜타|하와이|밴쿠버|프랑크푸르트|단둥"
 )
 # The roles after a Korean reporter's name (longest first, so "전문기자" is not "전문" + 기자).
 KOREAN_REPORTER = (
@@ -183,9 +185,21 @@ def _rule(
     return Rule(form, re.compile(pattern, re.MULTILINE), action, check, needle)
 
 
+# A press release's contact block names whom to call, not who wrote it.
+_CONTACT_LABEL = re.compile(
+    r"(?:contacts?|inquiries|enquiries|for more information|press office|media relations)"
+    r"\s*:?\s*$",
+    re.IGNORECASE,
+)
+
+
 def _email_of_name(m: re.Match[str]) -> bool:
     """The address belongs to the name before it: its local part holds a part of the name
-    ("sanjaykumar@", "minsikyoon@") or its initials ("mjh@" for Moon Joon-hyun)."""
+    ("sanjaykumar@", "minsikyoon@") or its initials ("mjh@" for Moon Joon-hyun); and the
+    name is not under a contact label ("Media contact:")."""
+    above = m.string[: m.start()].rstrip("\n").rsplit("\n", 1)[-1]
+    if _CONTACT_LABEL.search(above):
+        return False
     local = re.sub(r"[^a-z]", "", m.group(0).split("@")[0].lower().rsplit(None, 1)[-1])
     parts = [w for w in re.split(r"[\s\-]+", m.group(1).lower()) if w]
     if any(len(w) >= 3 and w in local for w in parts):
@@ -200,6 +214,13 @@ def _glued_heading(m: re.Match[str]) -> bool:
         return False
     head = m.string[: m.start()]
     return len(head) <= 250 and len(head.split()) >= 4 and not re.search(r"[.!?]", head)
+
+
+def _signed_off(m: re.Match[str]) -> bool:
+    """A sign-off names the reporter beside an outlet, a role or an e-mail, not alone."""
+    before = m.string[m.start() : m.start(1)].strip()
+    after = m.string[m.end(1) :]
+    return bool(before) or bool(re.match(r"[ \t]?(?:기자|특파원)|[ \t]*[\[(<]", after))
 
 
 def _not_a_korean_particle(m: re.Match[str]) -> bool:
@@ -253,8 +274,16 @@ RULES: tuple[Rule, ...] = (
     _rule(
         "name with a label or a date",
         "maybe-byline",
-        rf"^(?:(?:By|Author|Writer)\s*:?\s*)?({_TITLE_NAME})"
+        rf"^(?:(?:By|Authors?|Writers?)\s*:?\s*)?({_TITLE_NAME})"
         rf"(?:[ \t]*[,|·•/\-–—]?[ \t]*(?:{_LABEL}|{BYLINE_DATE}))+[ \t]*$",
+    ),
+    # The name and the agency or paper it writes for: "Jane Roe | Reuters".
+    _rule(
+        "name beside its outlet",
+        "maybe-byline",
+        rf"^(?:By\s+)?({_TITLE_NAME})[ \t]*[|·•/,][ \t]*(?:{_AGENCY}|Associated Press|"
+        r"(?:The )?(?:[A-Z][\w.&'’\-]*\s){0,3}(?:Times|Post|Herald|Daily|News|Journal|Tribune|"
+        r"Review|Monitor|Diplomat|Observer|Gazette|Press))[ \t]*$",
     ),
     _rule(
         "name, staff reporter",
@@ -283,6 +312,14 @@ RULES: tuple[Rule, ...] = (
         r"(?:^|(?<=\s))글\s*[=:]?\s*([가-힣]{2,4})\s?기자\s*[,/·]?\s*"
         r"(?:사진|촬영)\s*[=:]?\s*[가-힣]{2,4}\s?기자\b",
     ),
+    # A photo caption and its dated credit glued to the next paragraph: "… 세워져 있다.
+    # 2022.8.18/뉴스1 ⓒ News1 홍길동 기자주한미군 …" — the caption and the photographer go.
+    _rule(
+        "Korean caption with a dated credit glued to the text",
+        "sentence",
+        r"(?<=있다\.)[ \t]*\d{4}\.\d{1,2}\.\d{1,2}\.?[ \t]*/[ \t]*[가-힣A-Za-z0-9]{2,10}[ \t]*"
+        r"(?:ⓒ[ \t]*[A-Za-z0-9가-힣]+[ \t]*)?(?:[가-힣]{2,4}[ \t]?기자)?(?=[가-힣\[“\"(])",
+    ),
     _rule(
         "Korean photographer credit",
         "drop",
@@ -294,8 +331,45 @@ RULES: tuple[Rule, ...] = (
         "Korean correspondent with a post",
         "byline",
         r"(?:^|(?<=[\s\[(/]))([가-힣]{2,4})\s+(?:" + KOREAN_POSTS + r"|[가-힣A-Za-z]{1,8}"
-        r"(?:뉴스|부|팀|센터|국|데스크))\s?(?:특파원|지국장|기자)\b\s*"
+        r"(?:뉴스|부|팀|센터|국|데스크|일보|신문|방송|경제|타임스|통신|데일리|투데이|미디어|저널))"
+        r"\s?(?:특파원|지국장|기자)\b\s*"
         r"(?:[(\[<]?\s*" + _EMAIL + r"\s*[)\]>]?)?",
+    ),
+    # Broadcast scripts (KBS, MBC, YTN, VOA, RFA): the anchor hands over to the reporter in a
+    # fixed formula of the present or of a report ("홍길동 기자가 보도합니다.", "서울에서 홍길동
+    # 기자가 만났습니다.", "홍길동 기자의 보도입니다."); a sentence that only mentions a
+    # reporter ("홍길동 기자가 처음 보도했다.") is not this formula.
+    _rule(
+        "Korean broadcast hand-over to the reporter",
+        "byline",
+        r"(?:^|(?<=\s))([가-힣]{2,4})\s?(?:기자|특파원|통신원)(?:가\s+(?:[가-힣]{1,6}\s+)?"
+        r"(?:보도합니다|전합니다|전해\s?드립니다|보도해\s?드립니다|취재했습니다|만났습니다|"
+        r"알아봤습니다|알아보았습니다|정리했습니다|짚어봤습니다|짚어\s?봅니다|들어봤습니다|"
+        r"다녀왔습니다|전해\s?왔습니다)|의\s+(?:보도|리포트|취재)입니다)\.?[ \t]*",
+        None,
+        "니다",
+    ),
+    # The reporter's sign-off at the end of a broadcast script: "YTN 홍길동[hong@example.kr]
+    # 입니다.", "한빛방송 뉴스 홍길동입니다.", "워싱턴에서 홍길동 특파원이었습니다." — with an
+    # outlet, a role or an e-mail beside the name, so a speaker's "홍길동입니다" is not one.
+    _rule(
+        "Korean broadcast sign-off",
+        "byline",
+        r"(?:^|(?<=[.!?다]\s))[ \t]*(?:[가-힣]{1,8}에서[ \t]+)?"
+        r"(?:(?:[A-Z]{2,5}|[가-힣A-Za-z0-9]{1,8}(?:뉴스|방송|통신|TV))[ \t]*){0,2}"
+        r"(?:뉴스[ \t]*)?(?:[가-힣]{1,8}에서[ \t]+)?([가-힣]{2,4})[ \t]?"
+        r"(?:기자|특파원)?[ \t]*(?:[\[(<][ \t]*" + _EMAIL + r"[ \t]*[\])>])?[ \t]*"
+        r"(?:입니다|(?:이)?었습니다|였습니다)\.?[ \t]*$",
+        _signed_off,
+        "니다",
+    ),
+    # A record's author field: "저자 홍길동", "필자: 홍길동·김철수" (archives, think tanks),
+    # "기자 홍길동" alone on its line.
+    _rule(
+        "Korean author field",
+        "byline",
+        r"^[ \t]*(?:저자|필자|글쓴이|집필|작성자|기자|글|글·사진)[ \t]*[:：=]?[ \t]*"
+        r"((?:[가-힣]{2,4}[ \t]*[,·][ \t]*){0,3}[가-힣]{2,4})[ \t]*$",
     ),
     # "홍길동(hong@example.kr)": a Korean name with its e-mail closes the article.
     _rule(
@@ -327,14 +401,17 @@ RULES: tuple[Rule, ...] = (
     _rule(
         "Korean byline after a place",
         "byline",
-        r"(?:^|(?<=[\s\[(]))[가-힣]{1,8}\s*=\s*([가-힣]{2,4})\s?(?:기자|특파원|통신원)\b\s*",
+        r"(?:^|(?<=[\s\[(【〔]))[가-힣]{1,8}\s*=\s*([가-힣]{2,4})\s?(?:기자|특파원|통신원)\b\s*",
     ),
     _rule(
         "Korean byline",
         "byline",
-        r"(?:^|(?<=[\s\[(/]))(?:[가-힣A-Za-z()]{1,12}\s*=\s*)?((?:[가-힣]{2,4}[·,]\s?){0,3}"
+        r"(?:^|(?<=[\s\[(/|ㅣ｜【〔]))(?:[가-힣A-Za-z()]{1,12}\s*=\s*)?((?:[가-힣]{2,4}[·,]\s?){0,3}"
         r"[가-힣]{2,4})\s?(?:" + KOREAN_REPORTER + r")\s*"
-        r"(?:=\s*|(?=\])|(?=\))|(?:\(?\s*" + _EMAIL + r"\s*\)?)|$)",
+        r"(?:=\s*|(?=[\])】〕])|(?:\(?\s*" + _EMAIL + r"\s*\)?)|$|"
+        # the page's stamp or link after the byline: "홍길동 기자 입력 2024.03.04",
+        # "홍길동 기자 다른기사 보기"
+        r"(?=(?:입력|수정|승인|등록|기사입력|업데이트|\d{4}[.\-/년])|다른\s?기사|기사\s?더\s?보기))",
     ),
     # A column's or contribution's signature on its own line: "홍길동 한빛대 국제대학원 교수",
     # "<홍길동 한빛연구원 선임연구위원>", "홍길동 논설위원".
@@ -360,6 +437,17 @@ RULES: tuple[Rule, ...] = (
         "drop",
         r"^[ \t]*[\[(]\s*(?:사진|자료사진)\s*=\s*[^\])\n]{1,30}[\])][ \t]*[^\n]{5,200}?있다\."
         r"(?=\s|$)",
+    ),
+    # Broadcast script cues: "<앵커>", "【 앵커멘트 】", "앵커 :", the interviewee's caption line
+    # ("▶ 인터뷰 : 홍길동 / 한빛대 교수") and the crew credits ("(영상취재: … / 영상편집: …)").
+    _rule(
+        "Korean broadcast cue",
+        "drop",
+        r"[<\[【〈]\s*(?:앵커(?:\s?멘트)?|리포트|기자|인터뷰|녹취|현장음|자막|스탠드업|클로징)\s*"
+        r"[>\]】〉]\s*|^[ \t]*(?:앵커|기자|리포트|진행자)[ \t]*[:：][ \t]*|"
+        r"^[ \t]*▶?[ \t]*(?:인터뷰|녹취|싱크|현장음|전화\s?인터뷰)[ \t]*[:：][^\n]*$|"
+        r"[(\[][ \t]*(?:영상취재|영상편집|촬영기자|영상\s?디자인|그래픽|편집)[ \t]*[:：]"
+        r"[^)\]\n]{1,80}[)\]]",
     ),
     _rule("Korean label in brackets", "drop", r"\[[^\]\n]{0,30}[가-힣][^\]\n]{0,30}\]\s*|\[\s*\]"),
     # Reuters' closing credit: the writers are bylines, the editors are not.
@@ -504,6 +592,14 @@ RULES: tuple[Rule, ...] = (
     _rule("teaser cut off before a link", "sentence", r"(?:\.\.\.|…)\s*https?://\S+", None, "http"),
     _rule("e-mail alone", "drop", rf"^\s*[\[(<]?{_EMAIL}[\])>]?\s*$", None, "@"),
     _rule("trailing e-mail", "drop", rf"(?<=[.!?”\"다]) ?{_EMAIL}\s*$", None, "@"),
+    # Blog templates' comment counters and prompts: '0 Responses to "Title"', 'Post a Comment'.
+    _rule(
+        "comment counter or prompt",
+        "drop",
+        r"^[ \t]*(?:(?:\d+|No) (?:[Rr]esponses?|[Cc]omments?|[Rr]epl(?:y|ies))(?: (?:to|on) "
+        r"[\"“][^\n]{1,200}[\"”])?:?|Post a [Cc]omment|Leave a [Rr]eply|Add a [Cc]omment|"
+        r"Newer Post|Older Post)[ \t]*$",
+    ),
     _rule("click prompt", "drop", r"^\s*[Cc]lick here\b[^\n]{0,120}$"),
     # Bullets: the marker goes, the item stays (headings markers too).
     # Numbered items of a year-in-review list ("… 계획이다.❾ 기업경영 …") too.
@@ -592,9 +688,10 @@ def _skeleton(text: str) -> tuple[str, list[int]]:
     return "".join(chars), where
 
 
-def _title_prefix(text: str, title: str) -> tuple[int, int] | None:
-    """The span from the start of the text through the headline repeated there (wire copy
-    prints slug, headline and notes before the dateline), or None."""
+def _title_prefix(text: str, title: str) -> tuple[int, int, int] | None:
+    """(0, where the headline starts, its end): the span from the start of the text through
+    the headline repeated there (wire copy prints slug, headline and notes before the
+    dateline), or None."""
     tkey, _ = _skeleton(title)
     if len(tkey) < 12:
         return None
@@ -611,7 +708,7 @@ def _title_prefix(text: str, title: str) -> tuple[int, int] | None:
     after = text[end:].lstrip(" \t")
     if not after.strip() or after[0].islower() or after[0] in ",;:":
         return None
-    return 0, end
+    return 0, where[k], end
 
 
 class _Pass:
@@ -669,8 +766,8 @@ _CREDIT_NAME = re.compile(r"[A-Z][\w'’.\-]*(?: (?:[A-Z][\w'’.\-]*|de|van|von
 
 
 def _reuters_credit(credit: str) -> str | None:
-    """`Reporting by A and B; Writing by C; Editing by D` → "By A, B and C" (editors are not
-    authors; further reporters count only when no one else is named)."""
+    """`Reporting by A and B; Writing by C; Editing by D` → "By A, B and C" (editors and
+    additional reporters are not authors)."""
     found: dict[str, list[str]] = {"reporting": [], "writing": [], "additional": []}
     for part in re.split(r"\s*;\s*|\.\s+(?=[A-Z][a-z]+ by)", credit):
         m = re.match(
@@ -689,10 +786,9 @@ def _reuters_credit(credit: str) -> str | None:
         else:
             kind = "reporting"  # "Reporting by", "Compiled by"
         found[kind].extend(n for n in names if n)
-    # The reporters and the writer; further reporters only when no reporter is named.
+    # The reporters and the writer. "Additional reporting" credits contributors to a story
+    # someone else wrote (a repost often drops that byline): they are never the author.
     names = found["reporting"] + found["writing"]
-    if not found["reporting"]:
-        names += found["additional"]
     if not names:
         return None
     return "By " + (names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1])
@@ -721,8 +817,11 @@ def normalize_page(raw: str, title: str = "") -> Normalized:
         # Wire copy prints slug, headline and notes before the dateline.
         span = _title_prefix(p.text, _title_without_notes(title))
         if span is not None:
-            removed.append(("headline repeated above the body", p.text[span[0] : span[1]]))
-            p.run([(span[0], span[1], "")])
+            start, head, end = span
+            # A byline set above the headline goes with it, but to the author step.
+            _prefix_bylines(p.text[start:head], p.text[end:], bylines, maybe)
+            removed.append(("headline repeated above the body", p.text[start:end]))
+            p.run([(start, end, "")])
     for rule in RULES:
         if rule.needle and rule.needle not in p.text:
             continue
@@ -769,6 +868,37 @@ def normalize_page(raw: str, title: str = "") -> Normalized:
     p.run([(m.start(), m.end(), "\n") for m in re.finditer(r"\n{2,}", p.text)])
     p.run([(m.start(), m.end(), "") for m in re.finditer(r"^\n+|\n+$", p.text)])
     return Normalized(p.text, tuple(bylines), tuple(maybe), tuple(removed), tuple(p.maps))
+
+
+# Korean family names, for a reporter's name glued to the desk it works for.
+_KOREAN_SURNAMES = (
+    "김이박최정강조윤장임한오서신권황안송류유전홍고문양손배백허남심노하곽성차주우구민진나지엄"
+    "채원천방공현함변염여추도소석선설마길연위표명기반라왕금옥육인맹제모탁국어은편용예경봉사"
+)
+# A broadcaster's page opens with the desk and the reporter above the headline, often glued:
+# "문화연예홍길동", "정치 홍길동 기자".
+_DESK_AND_NAME = re.compile(
+    r"(?:정치|경제|사회|국제|문화|연예|문화연예|스포츠|생활|과학|IT|IT과학|전국|지역|북한|통일|"
+    r"통일외교|외교|외교안보|국방|사건사고|건강|교육|환경|법조|산업|금융|부동산|기획|탐사)"
+    rf"[ \t]?([{_KOREAN_SURNAMES}][가-힣]{{2}})(?:[ \t]?기자)?"
+)
+
+
+def _prefix_bylines(prefix: str, rest: str, bylines: list[str], maybe: list[str]) -> None:
+    """Bylines among the lines above a repeated headline (`rest` is the text after it): the
+    desk and the reporter — a name the text does not use again, so a topic tag ("사회양극화")
+    is not read as one — a "By" line, or any byline form of `RULES`."""
+    if not prefix.strip():
+        return
+    for line in prefix.split("\n"):
+        m = _DESK_AND_NAME.fullmatch(line.strip())
+        if m and m.group(1) not in rest:
+            bylines.append(m.group(1) + " 기자")
+        elif re.fullmatch(r"(?:By|BY) [A-Z][^\n]{2,80}", line.strip()):
+            bylines.append(line.strip())
+    found = normalize_page(prefix)
+    bylines.extend(found.bylines)
+    maybe.extend(found.maybe_bylines)
 
 
 def _byline(raw: str) -> str | None:

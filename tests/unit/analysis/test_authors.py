@@ -346,3 +346,135 @@ def test_no_author_is_invented_round_two(text: str) -> None:
 
     got = OfflineAnalyzer().analyze_now(ArticleInput(id="a", title="Allies open talks", text=text))
     assert got.author is None, got.author
+
+
+# --- issue 9, third round: byline forms of Korean broadcast scripts, archives and overseas
+# Korean outlets, and credits that never name the author (texts invented for the project).
+
+_HEADLINE = "한미 방위비 협상 시작, 다음 달 워싱턴에서 재개"
+
+
+def _author_of(text: str, title: str = "Allies open talks") -> str | None:
+    from koreapage_bot.analysis.pipeline import OfflineAnalyzer
+    from koreapage_bot.domain import ArticleInput
+
+    return OfflineAnalyzer().analyze_now(ArticleInput(id="a", title=title, text=text)).author
+
+
+@pytest.mark.parametrize(
+    ("text", "author"),
+    [
+        # the anchor hands over to the reporter: "… 기자가 보도합니다." and its variants
+        pytest.param(
+            f"{_KO}\n홍길동 기자가 보도합니다.\n{_KO}", "홍길동", id="ko-handover-reports"
+        ),
+        pytest.param(
+            f"{_KO}\n이어서 홍길동 기자가 보도합니다.\n{_KO}", "홍길동", id="ko-handover-next"
+        ),
+        pytest.param(
+            f"{_KO} 김철수 교수를 서울에서 홍길동 기자가 만났습니다.\n{_KO}",
+            "홍길동",
+            id="ko-handover-interview",
+        ),
+        pytest.param(f"{_KO}\n홍길동 특파원의 보도입니다.\n{_KO}", "홍길동", id="ko-handover-of"),
+        pytest.param(
+            f"{_KO} 홍길동 기자가 보도합니다. (영상취재: 김철수 / 영상편집: 이영희)",
+            "홍길동",
+            id="ko-handover-with-crew",
+        ),
+        # the reporter's sign-off closing the script
+        pytest.param(
+            f"{_KO}\n한빛방송 홍길동[hong@example.kr]입니다.", "홍길동", id="ko-signoff-email"
+        ),
+        pytest.param(f"{_KO}\nKBN 뉴스 홍길동입니다.", "홍길동", id="ko-signoff-outlet"),
+        pytest.param(f"{_KO}\n워싱턴에서 홍길동 특파원이었습니다.", "홍길동", id="ko-signoff-past"),
+        # a correspondent posted in Seoul by an overseas Korean outlet
+        pytest.param(
+            f"{_KO}\n\n홍길동 서울 특파원\n\n댓글 0", "홍길동", id="ko-seoul-correspondent"
+        ),
+        # an archive record's author field
+        pytest.param(
+            f"상세내역\n저자 홍길동\n소속 및 직함 한빛연구부 교수\n{_KO}",
+            "홍길동",
+            id="ko-author-field",
+        ),
+        pytest.param(f"필자: 홍길동·김철수\n{_KO}", "홍길동, 김철수", id="ko-author-field-two"),
+        # a bar between the outlet and the reporter in the bracketed byline
+        pytest.param(f"[한빛뉴스ㅣ홍길동 기자] {_KO}", "홍길동", id="ko-bracket-hangul-bar"),
+        pytest.param(f"[한빛뉴스 | 홍길동 기자] {_KO}", "홍길동", id="ko-bracket-pipe"),
+        # a broadcaster's desk glued to the reporter above the repeated headline
+        pytest.param(
+            f"정치홍길동\n\n{_HEADLINE}\n\n입력 2019-04-23 09:29\n{_KO}",
+            "홍길동",
+            id="ko-desk-glued-name-above-headline",
+        ),
+        # the page's stamp, a link or an outlet beside a Korean byline; other brackets
+        pytest.param(
+            f"홍길동 기자 입력 2024. 3. 4. 10:30\n{_KO}", "홍길동", id="ko-byline-then-stamp"
+        ),
+        pytest.param(f"{_KO}\n홍길동 기자 다른기사 보기", "홍길동", id="ko-more-articles-link"),
+        pytest.param(f"{_KO}\n홍길동 한빛일보 기자", "홍길동", id="ko-outlet-between"),
+        pytest.param(f"【워싱턴=홍길동 특파원】 {_KO}", "홍길동", id="ko-lenticular-brackets"),
+        pytest.param(f"{_KO}\n기자 홍길동", "홍길동", id="ko-label-before-name"),
+        pytest.param(
+            f"{_KO}\nRFA 한빛자유방송 홍길동입니다.", "홍길동", id="ko-signoff-two-outlets"
+        ),
+        pytest.param(
+            f"{_KO}\n워싱턴에서 KBN 뉴스 홍길동입니다.", "홍길동", id="ko-signoff-place-first"
+        ),
+        # English: a plural label; the name beside the agency it writes for
+        pytest.param(
+            f"Authors: Jane Roe and Tom Park\n{_LONG}",
+            "Jane Roe and Tom Park",
+            id="authors-plural-label",
+        ),
+        pytest.param(f"Jane Roe | Reuters\n{_LONG}", "Jane Roe", id="name-pipe-agency"),
+        # "By" above a repeated headline is kept though the headline goes
+        pytest.param(
+            f"By Jane Roe\nAllies open talks\n{_LONG}", "Jane Roe", id="by-above-headline"
+        ),
+    ],
+)
+def test_byline_forms_round_three(text: str, author: str) -> None:
+    title = _HEADLINE if text.startswith("정치") else "Allies open talks"
+    assert _author_of(text, title) == author
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # contributors to a story whose byline the repost dropped
+        pytest.param(
+            f"{_LONG}\n(Additional reporting by Ann Lee in Seoul and Tom Park in Tokyo; Editing "
+            "by Pat Moore)",
+            id="additional-reporting-only",
+        ),
+        # an outlet's name on the line under the headline
+        pytest.param(f"Al Jazeera\n{_LONG}", id="outlet-line-al-jazeera"),
+        pytest.param(f"{_LONG}\nThe Guardian", id="outlet-line-guardian"),
+        # a crew credit, an interviewee's caption, a speaker introducing himself
+        pytest.param(f"{_KO} (영상취재: 김철수 / 영상편집: 이영희)", id="ko-crew-credit"),
+        pytest.param(
+            f'{_KO}\n▶ 인터뷰 : 김철수 / 한빛대 교수\n- "동맹은 중요합니다."', id="ko-interviewee"
+        ),
+        pytest.param(f"{_KO}\n[김철수 교수] 네, 김철수입니다.", id="ko-speaker-intro"),
+        pytest.param(f"{_KO}\n홍길동입니다.", id="ko-name-alone-signoff"),
+        # a press release's contact block, a translator, an editor, a contributor
+        pytest.param(f"{_LONG}\nContact:\nJane Roe\njroe@example.org", id="contact-block"),
+        pytest.param(f"{_LONG}\nMedia Contact: Jane Roe, jroe@example.org", id="media-contact"),
+        pytest.param(f"{_LONG}\nTranslated by Jane Roe", id="translator"),
+        pytest.param(f"{_LONG}\nEditor: Jane Roe", id="editor-label"),
+        pytest.param(f"{_LONG}\nJane Roe contributed to this report.", id="contributor"),
+        pytest.param(f"{_KO}\n에디터 홍길동, 웹팀 김철수", id="ko-editor-credits"),
+        pytest.param(f"{_KO}\n홍길동 외교부 대변인", id="ko-spokesman-line"),
+        pytest.param(f"{_KO}\n문의: 홍길동 (02-123-4567)", id="ko-inquiries"),
+        # a place before "특파원" is not a name; a topic tag above the headline is no desk
+        pytest.param(f"{_KO}\n서울 특파원", id="ko-post-without-name"),
+        pytest.param(
+            f"사회양극화\n\n{_HEADLINE}\n{_KO} 양극화가 심해졌다.", id="ko-topic-above-headline"
+        ),
+    ],
+)
+def test_no_author_is_invented_round_three(text: str) -> None:
+    title = _HEADLINE if text.startswith("사회") else "Allies open talks"
+    assert _author_of(text, title) is None

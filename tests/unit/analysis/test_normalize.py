@@ -204,7 +204,10 @@ def test_reuters_credit_names_writers_and_reporters_not_editors() -> None:
     extra = normalize_page(
         "The allies met.\n(Additional reporting by Bo Kim in Tokyo; Writing by Sam Cho)"
     )
-    assert extra.bylines == ("By Sam Cho and Bo Kim",)
+    assert extra.bylines == ("By Sam Cho",)
+    # additional reporters alone: the story's own byline is missing, so no author
+    added = normalize_page("The allies met.\n(Additional reporting by Bo Kim in Tokyo)")
+    assert added.bylines == () and added.text == "The allies met."
     editors = normalize_page("The allies met.\n(Editing by Pat Moore)")
     assert editors.bylines == () and editors.text == "The allies met."
 
@@ -313,3 +316,52 @@ def test_a_heading_glued_to_the_first_sentence_is_split() -> None:
         "Last week, the ministry released guidelines on base relocation.",
         "He updated his LinkedIn profile, officials said.",
     ]
+
+
+@pytest.mark.parametrize(
+    ("raw", "text"),
+    [
+        pytest.param(
+            "<앵커>\n한미 양국이 합의했습니다.", "한미 양국이 합의했습니다.", id="anchor-tag"
+        ),
+        pytest.param(
+            "【 앵커멘트 】\n한미 양국이 합의했습니다.\n【 기자 】\n협상은 길었습니다.",
+            "한미 양국이 합의했습니다.\n협상은 길었습니다.",
+            id="anchor-remark-and-reporter-tags",
+        ),
+        pytest.param(
+            "앵커 : 한미 양국이 합의했습니다.", "한미 양국이 합의했습니다.", id="anchor-colon"
+        ),
+        pytest.param(
+            '한미 양국이 합의했습니다.\n▶ 인터뷰 : 김철수 / 한빛대 교수\n- "중요합니다."',
+            '한미 양국이 합의했습니다.\n"중요합니다."',
+            id="interviewee-caption-line",
+        ),
+        pytest.param(
+            "한미 양국이 합의했습니다. (영상취재: 김철수 / 영상편집: 이영희)",
+            "한미 양국이 합의했습니다.",
+            id="crew-credit",
+        ),
+    ],
+)
+def test_broadcast_script_cues_are_not_content(raw: str, text: str) -> None:
+    assert normalize_page(raw).text == text
+
+
+def test_a_korean_caption_with_a_dated_credit_glued_to_the_next_paragraph() -> None:
+    raw = (
+        "양국 대표가 악수하고 있다. 2022.8.18/뉴스1 ⓒ News1 홍길동 기자주한미군 기지는 "
+        "평소처럼 운영됐다."
+    )
+    n = normalize_page(raw)
+    assert n.text == "주한미군 기지는 평소처럼 운영됐다."
+    assert n.bylines == ()
+
+
+@pytest.mark.parametrize(
+    "furniture",
+    ['0 Response to "Allies Open Talks"', "3 Comments", "Post a Comment", "Leave a Reply"],
+)
+def test_blog_comment_counters_and_prompts_are_not_content(furniture: str) -> None:
+    n = normalize_page(f"The allies met on Monday.\n{furniture}\nThey will meet again.")
+    assert n.text == "The allies met on Monday.\nThey will meet again."
