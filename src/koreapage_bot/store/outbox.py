@@ -80,6 +80,16 @@ def _unsettled_ahead(rows: FromClause | None = None) -> ColumnElement[bool]:
     )
 
 
+def _preferred(
+    subscription_id: ColumnElement[int], prefer: tuple[int, int] | None
+) -> list[ColumnElement[int]]:
+    """ORDER BY terms that put the channels of rank `prefer[0]` (of `prefer[1]`) first."""
+    if prefer is None or prefer[1] <= 1:
+        return []
+    rank, processes = prefer
+    return [(subscription_id + (processes - rank % processes)) % processes]
+
+
 class OutboxRepository:
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
@@ -90,6 +100,7 @@ class OutboxRepository:
         limit: int,
         platforms: Collection[str],
         per_subscription: int | None = None,
+        prefer: tuple[int, int] | None = None,
     ) -> Select[Any]:
         # Per-channel order: a row waits while an earlier row of its subscription is waiting
         # out a retry or in flight, and due rows are taken in queue (id) order.
@@ -125,7 +136,7 @@ class OutboxRepository:
                 select(t.deliveries.c.id)
                 .select_from(joined)
                 .where(*conditions)
-                .order_by(t.deliveries.c.id)
+                .order_by(*_preferred(t.deliveries.c.subscription_id, prefer), t.deliveries.c.id)
                 .limit(limit)
             )
         # At most `per_subscription` rows of each channel, so one channel's backlog cannot
@@ -136,7 +147,11 @@ class OutboxRepository:
             .label("rank")
         )
         ranked = (
-            select(t.deliveries.c.id.label("id"), rank)
+            select(
+                t.deliveries.c.id.label("id"),
+                t.deliveries.c.subscription_id.label("subscription_id"),
+                rank,
+            )
             .select_from(joined)
             .where(*conditions)
             .subquery()
@@ -144,7 +159,7 @@ class OutboxRepository:
         return (
             select(ranked.c.id)
             .where(ranked.c.rank <= per_subscription)
-            .order_by(ranked.c.id)
+            .order_by(*_preferred(ranked.c.subscription_id, prefer), ranked.c.id)
             .limit(limit)
         )
 
@@ -163,13 +178,17 @@ class OutboxRepository:
         platforms: Collection[str],
         *,
         per_subscription: int | None = None,
+        prefer: tuple[int, int] | None = None,
     ) -> list[int]:
         """The ids `due` would load, in queue order; with `per_subscription`, at most that many
-        of each subscription (the first ones in its queue)."""
+        of each subscription (the first ones in its queue). With `prefer=(rank, processes)`
+        the channels whose id is `rank` modulo `processes` come first, then the next rank's:
+        several dispatchers reading the same queue each start on their own channels instead of
+        all racing for the same heads (only order changes: any process may take any row)."""
         if not platforms:
             return []
         async with self._engine.connect() as conn:
-            query = self._due_query(now, limit, platforms, per_subscription)
+            query = self._due_query(now, limit, platforms, per_subscription, prefer)
             return list((await conn.execute(query)).scalars().all())
 
     async def claim_one(

@@ -285,6 +285,35 @@ async def test_rows_written_by_one_process_wake_the_others(pg: Store) -> None:
         await _until(lambda: "deliveries" in woken)
 
 
+# -- dispatchers start on their own channels --------------------------------------------
+
+
+@pytest.mark.postgres
+async def test_each_dispatcher_reads_its_own_channels_first(pg: Store) -> None:
+    """With three live dispatchers, each one's due list starts with the channels of its rank
+    (ids modulo three), then the next rank's: they do not all race for the same heads, and
+    every row is still in every list."""
+    subs = [await subscribe(pg, f"ch-{i}") for i in range(6)]
+    feed = await a_feed(pg)
+    for n in range(2):
+        await a_brief(pg, feed, f"Alliance brief {n}")
+    now = utcnow() + timedelta(seconds=1)
+    plain = await pg.outbox.due_ids(now, 100, ["fake"], per_subscription=10)
+    rows = {d.id: d.subscription_id for d in await pg.outbox.all(limit=100)}
+    assert {rows[i] for i in plain} == {s.id for s in subs}
+    for rank in range(3):
+        ids = await pg.outbox.due_ids(now, 100, ["fake"], per_subscription=10, prefer=(rank, 3))
+        assert sorted(ids) == sorted(plain)
+        groups = [(rows[i] - rank) % 3 for i in ids]
+        assert groups == sorted(groups)  # own channels, then the next rank's, then the last
+        assert groups[0] == 0
+        first_of_group = [i for i in ids if (rows[i] - rank) % 3 == 0]
+        assert first_of_group == sorted(first_of_group)  # queue order within a group
+    # Limited: a process gets its own channels' rows before anyone else's.
+    mine = await pg.outbox.due_ids(now, 2, ["fake"], per_subscription=10, prefer=(1, 3))
+    assert all(rows[i] % 3 == 1 for i in mine)
+
+
 # -- a rate shared through the database ---------------------------------------------------
 
 
