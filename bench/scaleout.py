@@ -3,8 +3,11 @@ real processes of the console script, the local feed server, the fake Discord an
 
     .venv/bin/python bench/scaleout.py [--only polls,deliveries,failover,chaos] [--kills 20]
 
-(polls)      polls per second with 1, 2 and 3 processes: 300 feeds on the local feed server,
-             each polled once (the first poll of a feed), from the first request to the last.
+(polls)      polls per second with 1, 2 and 3 processes on the local feed farm
+             (bench/feed_farm.py in its own process: --farm-feeds feeds of 20 items, 50 ms
+             latency, spread over loopback hosts): every feed's first poll, from the farm's
+             first request to its last, and how many feeds were asked twice. Without
+             ../shared (the farm's items) the in-process feed server, 300 feeds.
 (deliveries) Discord deliveries per second with 1, 2 and 3 processes: 600 due (120 channels x
              5 briefs). Discord allows 50 requests a second per bot, not per process: the
              figure should stay near 50 whatever the count, and the most requests the fake saw
@@ -33,6 +36,7 @@ from datetime import timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # for tests.fakes and tests...
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # for farmctl
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
@@ -53,6 +57,7 @@ from tests.fakes.feed_server import FeedServer, Item, SlowRoute
 from tests.fakes.slack_server import FakeSlack
 from tests.integration.delivery.support import a_brief, a_feed, max_in_window
 
+from farmctl import Farm, FarmSkipped, feed_farm
 from koreapage_bot.dates import utcnow
 from koreapage_bot.store.store import Store
 
@@ -104,6 +109,39 @@ async def polls(workdir: Path, n: int) -> float:
         await store.close()
         firsts = [feeds.requests(p)[0].at for p in paths]
         return len(paths) / (max(firsts) - min(firsts))
+
+
+async def farm_polls(workdir: Path, farm: Farm, n: int, feeds: int) -> tuple[float, int]:
+    """Polls per second of `n` processes on the out-of-process feed farm: every feed's first
+    poll (a 200, parsed and baselined), from the farm's first request to its last. Also how
+    many feeds were asked for more than once (another process's poll in the same interval)."""
+    url = await fresh_database()
+    farm.reset()
+    async with FakeDiscord() as discord, FakeSlack() as slack:
+        env = bot_env(
+            workdir,
+            url,
+            discord,
+            slack,
+            feeds=farm.urls,
+            poll="concurrency = 16\nper_host_limit = 4\n",
+        )
+        processes = [BotProcess(workdir, env, f"farm-polls-{n}-{i}") for i in range(n)]
+        try:
+            for p in processes:
+                await p.start()
+
+            async def done() -> bool:
+                stats = await asyncio.to_thread(farm.stats)
+                return int(stats["feeds_requested"]) >= feeds
+
+            await until(done, 900, "every farm feed polled", alive=processes, every=0.5)
+        finally:
+            await stop(processes)
+    stats = farm.stats()
+    return feeds / (float(stats["last"]) - float(stats["first"])), int(
+        stats["feeds_requested_more_than_once"]
+    )
 
 
 async def deliveries(workdir: Path, n: int) -> tuple[float, int, int]:
@@ -261,13 +299,25 @@ async def main() -> None:
     parser.add_argument("--only", default="polls,deliveries,failover,chaos")
     parser.add_argument("--kills", type=int, default=20)
     parser.add_argument("--seed", type=int, default=11)
+    parser.add_argument("--farm-feeds", type=int, default=400)
     args = parser.parse_args()
     only = set(args.only.split(","))
     workdir = Path(tempfile.mkdtemp(prefix="koreapage-scaleout-"))
     print(f"logs in {workdir}")
     if "polls" in only:
-        for n in (1, 2, 3):
-            print(f"polls/s with {n} process(es): {await polls(workdir, n):.1f}", flush=True)
+        try:
+            with feed_farm(workdir, "--feeds", str(args.farm_feeds), "--latency", "0.05") as farm:
+                for n in (1, 2, 3):
+                    rate, twice = await farm_polls(workdir, farm, n, args.farm_feeds)
+                    print(
+                        f"polls/s on the feed farm ({args.farm_feeds} feeds, 50 ms latency) "
+                        f"with {n} process(es): {rate:.1f} (feeds asked twice: {twice})",
+                        flush=True,
+                    )
+        except FarmSkipped as exc:
+            print(f"feed farm skipped ({exc}); the in-process feed server instead")
+            for n in (1, 2, 3):
+                print(f"polls/s with {n} process(es): {await polls(workdir, n):.1f}", flush=True)
     if "deliveries" in only:
         for n in (1, 2, 3):
             rate, peak, extra = await deliveries(workdir, n)

@@ -341,10 +341,19 @@ class SharedPace:
                     self._joined_at = started
             else:
                 self._joined_at = None
-            self.members = len(alive | {self._holder})
-            share = self._rate / self.members
+            members = len(alive | {self._holder})
+            share = self._rate / members
             if share != self._bucket.rate:
                 self._bucket.retune(share, _window(self._rate, share))
+            if members != self.members:
+                log.info(
+                    "%s rate shared by %d processes: %.1f requests/s here",
+                    self.name,
+                    members,
+                    share,
+                    extra={"event": "rate_share", "members": members, "share": share},
+                )
+            self.members = members
             self._viewed_at = started
             if blocked > 0 and self.on_blocked is not None:
                 self.on_blocked(blocked)
