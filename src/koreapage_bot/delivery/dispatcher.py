@@ -256,6 +256,7 @@ class Dispatcher:
     async def _pump(self, *, until_idle: bool, max_rounds: int = 1_000_000) -> None:
         loop = asyncio.get_running_loop()
         next_recover = self._clock()
+        budgets_started = False
         recovered = False
         last_feed = -math.inf
         interval = min(self._config.dispatch_interval_seconds, HEARTBEAT_EVERY.total_seconds())
@@ -265,6 +266,11 @@ class Dispatcher:
                 return
             try:
                 await self._heartbeat()
+                if not budgets_started:
+                    # Registered (the heartbeat): a shared rate may count this process now.
+                    for budget in self._budgets.values():
+                        budget.start()
+                    budgets_started = True
                 if not until_idle and self._clock() >= next_recover:
                     if not recovered or self._leads():
                         await self.recover()

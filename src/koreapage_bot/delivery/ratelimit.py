@@ -299,6 +299,12 @@ class SharedPace:
         """Requests a second this process may make now."""
         return self._bucket.rate
 
+    def start(self) -> None:
+        """Begin looking now (a dispatcher starting), so this process has joined the share by
+        the time its first request comes instead of waiting `SHARE_JOIN_WAIT` then."""
+        self._last_take = self._clock()
+        self._keep_fresh()
+
     async def take(self) -> None:
         self._last_take = self._clock()
         self._keep_fresh()
@@ -525,6 +531,11 @@ class RateBudget:
                     task.add_done_callback(self._telling.discard)
         else:
             self.bucket(key).block_for(retry_after)
+
+    def start(self) -> None:
+        """A dispatcher starts: a shared rate begins registering this process now."""
+        if self.shared is not None:
+            self.shared.start()
 
     def prune(self) -> int:
         """Drop per-key buckets idle for `idle_ttl` and back at rest. Returns how many."""
