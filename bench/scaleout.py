@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import itertools
 import random
 import sys
 import tempfile
@@ -53,7 +54,7 @@ from tests.e2e.processes import (
     until,
 )
 from tests.fakes.discord_server import FakeDiscord
-from tests.fakes.feed_server import FeedServer, Item, SlowRoute
+from tests.fakes.feed_server import FeedRoute, FeedServer, Item, SlowRoute
 from tests.fakes.slack_server import FakeSlack
 from tests.integration.delivery.support import a_brief, a_feed, max_in_window
 
@@ -225,7 +226,12 @@ async def chaos(workdir: Path, kills: int, seed: int) -> dict[str, object]:
     url = await fresh_database()
     store = await Store.open(url)
     rng = random.Random(seed)
-    async with FakeDiscord() as discord, FakeSlack() as slack:
+    async with FeedServer() as feeds, FakeDiscord() as discord, FakeSlack() as slack:
+        # Feeds polled all along (every 3 s, each answer 0.4 s late), so kills land during
+        # polls too; none of them has anything new, so they add no deliveries.
+        paths = [f"/chaos-{i}.xml" for i in range(20)]
+        for path in paths:
+            feeds.route(path, SlowRoute(delay=0.4, then=FeedRoute(items=[OLD])))
         discord_channels = [str(790000000000000000 + i) for i in range(180)]
         slack_channels = [f"C0CHAOS{i:03d}" for i in range(20)]
         for channel in [*slack_channels, "C0DIGEST"]:
@@ -247,8 +253,18 @@ async def chaos(workdir: Path, kills: int, seed: int) -> dict[str, object]:
         for b in range(5):
             await a_brief(store, feed, f"Alliance brief {b}", now=due - timedelta(minutes=5))
         expected = 5 * (len(discord_channels) + len(slack_channels))
-        env = bot_env(workdir, url, discord, slack)
+        env = bot_env(
+            workdir,
+            url,
+            discord,
+            slack,
+            feeds=[feeds.url(p) for p in paths],
+            poll_interval=3,
+            http="total_timeout = 10\n",
+        )
         processes = [BotProcess(workdir, env, f"chaos-{i}") for i in range(3)]
+        polling_at_kill = 0
+        in_flight_at_kill = 0
         done = 0
         started = time.monotonic()
         try:
@@ -261,8 +277,17 @@ async def chaos(workdir: Path, kills: int, seed: int) -> dict[str, object]:
                     found = await leaders(processes)
                     victim = found[0] if found else victim
                 victim.check_alive()
+                polls_before = sum(feeds.count(p) for p in paths)
                 victim.kill9()
                 await victim.wait()
+                states = await delivery_states(store)
+                in_flight_at_kill += states["sending"]
+                # A poll asked for less than 0.4 s before the kill was still waiting for its
+                # answer (any process's; the victim's share of them is about a third).
+                recent = [
+                    r for p in paths for r in feeds.requests(p) if r.at > time.monotonic() - 0.4
+                ]
+                polling_at_kill += bool(recent) and polls_before > 0
                 done += 1
                 await victim.start()
             due_left = (await delivery_states(store))["pending"]
@@ -280,6 +305,12 @@ async def chaos(workdir: Path, kills: int, seed: int) -> dict[str, object]:
         await store.close()
         messages = posted(discord, slack)
         per_key = Counter((platform, key) for platform, _, key in messages)
+        settled = sum(
+            line.count('"event": "in_doubt_settled"') + line.count("were in flight in a stopped")
+            for p in processes
+            for line in p.log().splitlines()
+        )
+        gaps = [b.at - a.at for p in paths for a, b in itertools.pairwise(feeds.requests(p))]
         return {
             "kills": done,
             "deliveries": len(rows),
@@ -290,6 +321,11 @@ async def chaos(workdir: Path, kills: int, seed: int) -> dict[str, object]:
             "out of order": out_of_order(messages),
             "digest rows": sum(1 for *_, kind in rows.values() if kind == "digest"),
             "digest messages": sum(1 for _, channel, _ in messages if channel == "C0DIGEST"),
+            "kills with rows in `sending` (summed)": in_flight_at_kill,
+            "kills while a poll was waiting for its answer": polling_at_kill,
+            "in-doubt settlements logged": settled,
+            "polls": len(gaps) + len(paths),
+            "polls closer than 2.5 s to the feed's previous one": sum(g < 2.5 for g in gaps),
             "seconds": round(elapsed, 1),
         }
 
