@@ -3,8 +3,11 @@ real processes of the console script, the local feed server, the fake Discord an
 
     .venv/bin/python bench/scaleout.py [--only polls,deliveries,failover,chaos] [--kills 20]
 
-(polls)      polls per second with 1, 2 and 3 processes: 300 feeds on the local feed server,
-             each polled once (the first poll of a feed), from the first request to the last.
+(polls)      polls per second with 1, 2 and 3 processes on the local feed farm
+             (bench/feed_farm.py in its own process: --farm-feeds feeds of 20 items, 50 ms
+             latency, spread over loopback hosts): every feed's first poll, from the farm's
+             first request to its last, and how many feeds were asked twice. Without
+             ../shared (the farm's items) the in-process feed server, 300 feeds.
 (deliveries) Discord deliveries per second with 1, 2 and 3 processes: 600 due (120 channels x
              5 briefs). Discord allows 50 requests a second per bot, not per process: the
              figure should stay near 50 whatever the count, and the most requests the fake saw
@@ -24,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import itertools
 import random
 import sys
 import tempfile
@@ -33,6 +37,7 @@ from datetime import timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # for tests.fakes and tests...
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # for farmctl
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
@@ -49,10 +54,11 @@ from tests.e2e.processes import (
     until,
 )
 from tests.fakes.discord_server import FakeDiscord
-from tests.fakes.feed_server import FeedServer, Item, SlowRoute
+from tests.fakes.feed_server import FeedRoute, FeedServer, Item, SlowRoute
 from tests.fakes.slack_server import FakeSlack
 from tests.integration.delivery.support import a_brief, a_feed, max_in_window
 
+from farmctl import Farm, FarmSkipped, feed_farm
 from koreapage_bot.dates import utcnow
 from koreapage_bot.store.store import Store
 
@@ -104,6 +110,39 @@ async def polls(workdir: Path, n: int) -> float:
         await store.close()
         firsts = [feeds.requests(p)[0].at for p in paths]
         return len(paths) / (max(firsts) - min(firsts))
+
+
+async def farm_polls(workdir: Path, farm: Farm, n: int, feeds: int) -> tuple[float, int]:
+    """Polls per second of `n` processes on the out-of-process feed farm: every feed's first
+    poll (a 200, parsed and baselined), from the farm's first request to its last. Also how
+    many feeds were asked for more than once (another process's poll in the same interval)."""
+    url = await fresh_database()
+    farm.reset()
+    async with FakeDiscord() as discord, FakeSlack() as slack:
+        env = bot_env(
+            workdir,
+            url,
+            discord,
+            slack,
+            feeds=farm.urls,
+            poll="concurrency = 16\nper_host_limit = 4\n",
+        )
+        processes = [BotProcess(workdir, env, f"farm-polls-{n}-{i}") for i in range(n)]
+        try:
+            for p in processes:
+                await p.start()
+
+            async def done() -> bool:
+                stats = await asyncio.to_thread(farm.stats)
+                return int(stats["feeds_requested"]) >= feeds
+
+            await until(done, 900, "every farm feed polled", alive=processes, every=0.5)
+        finally:
+            await stop(processes)
+    stats = farm.stats()
+    return feeds / (float(stats["last"]) - float(stats["first"])), int(
+        stats["feeds_requested_more_than_once"]
+    )
 
 
 async def deliveries(workdir: Path, n: int) -> tuple[float, int, int]:
@@ -187,7 +226,12 @@ async def chaos(workdir: Path, kills: int, seed: int) -> dict[str, object]:
     url = await fresh_database()
     store = await Store.open(url)
     rng = random.Random(seed)
-    async with FakeDiscord() as discord, FakeSlack() as slack:
+    async with FeedServer() as feeds, FakeDiscord() as discord, FakeSlack() as slack:
+        # Feeds polled all along (every 3 s, each answer 0.4 s late), so kills land during
+        # polls too; none of them has anything new, so they add no deliveries.
+        paths = [f"/chaos-{i}.xml" for i in range(20)]
+        for path in paths:
+            feeds.route(path, SlowRoute(delay=0.4, then=FeedRoute(items=[OLD])))
         discord_channels = [str(790000000000000000 + i) for i in range(180)]
         slack_channels = [f"C0CHAOS{i:03d}" for i in range(20)]
         for channel in [*slack_channels, "C0DIGEST"]:
@@ -209,8 +253,18 @@ async def chaos(workdir: Path, kills: int, seed: int) -> dict[str, object]:
         for b in range(5):
             await a_brief(store, feed, f"Alliance brief {b}", now=due - timedelta(minutes=5))
         expected = 5 * (len(discord_channels) + len(slack_channels))
-        env = bot_env(workdir, url, discord, slack)
+        env = bot_env(
+            workdir,
+            url,
+            discord,
+            slack,
+            feeds=[feeds.url(p) for p in paths],
+            poll_interval=3,
+            http="total_timeout = 10\n",
+        )
         processes = [BotProcess(workdir, env, f"chaos-{i}") for i in range(3)]
+        polling_at_kill = 0
+        in_flight_at_kill = 0
         done = 0
         started = time.monotonic()
         try:
@@ -223,8 +277,17 @@ async def chaos(workdir: Path, kills: int, seed: int) -> dict[str, object]:
                     found = await leaders(processes)
                     victim = found[0] if found else victim
                 victim.check_alive()
+                polls_before = sum(feeds.count(p) for p in paths)
                 victim.kill9()
                 await victim.wait()
+                states = await delivery_states(store)
+                in_flight_at_kill += states["sending"]
+                # A poll asked for less than 0.4 s before the kill was still waiting for its
+                # answer (any process's; the victim's share of them is about a third).
+                recent = [
+                    r for p in paths for r in feeds.requests(p) if r.at > time.monotonic() - 0.4
+                ]
+                polling_at_kill += bool(recent) and polls_before > 0
                 done += 1
                 await victim.start()
             due_left = (await delivery_states(store))["pending"]
@@ -242,6 +305,12 @@ async def chaos(workdir: Path, kills: int, seed: int) -> dict[str, object]:
         await store.close()
         messages = posted(discord, slack)
         per_key = Counter((platform, key) for platform, _, key in messages)
+        settled = sum(
+            line.count('"event": "in_doubt_settled"') + line.count("were in flight in a stopped")
+            for p in processes
+            for line in p.log().splitlines()
+        )
+        gaps = [b.at - a.at for p in paths for a, b in itertools.pairwise(feeds.requests(p))]
         return {
             "kills": done,
             "deliveries": len(rows),
@@ -252,6 +321,11 @@ async def chaos(workdir: Path, kills: int, seed: int) -> dict[str, object]:
             "out of order": out_of_order(messages),
             "digest rows": sum(1 for *_, kind in rows.values() if kind == "digest"),
             "digest messages": sum(1 for _, channel, _ in messages if channel == "C0DIGEST"),
+            "kills with rows in `sending` (summed)": in_flight_at_kill,
+            "kills while a poll was waiting for its answer": polling_at_kill,
+            "in-doubt settlements logged": settled,
+            "polls": len(gaps) + len(paths),
+            "polls closer than 2.5 s to the feed's previous one": sum(g < 2.5 for g in gaps),
             "seconds": round(elapsed, 1),
         }
 
@@ -261,13 +335,25 @@ async def main() -> None:
     parser.add_argument("--only", default="polls,deliveries,failover,chaos")
     parser.add_argument("--kills", type=int, default=20)
     parser.add_argument("--seed", type=int, default=11)
+    parser.add_argument("--farm-feeds", type=int, default=400)
     args = parser.parse_args()
     only = set(args.only.split(","))
     workdir = Path(tempfile.mkdtemp(prefix="koreapage-scaleout-"))
     print(f"logs in {workdir}")
     if "polls" in only:
-        for n in (1, 2, 3):
-            print(f"polls/s with {n} process(es): {await polls(workdir, n):.1f}", flush=True)
+        try:
+            with feed_farm(workdir, "--feeds", str(args.farm_feeds), "--latency", "0.05") as farm:
+                for n in (1, 2, 3):
+                    rate, twice = await farm_polls(workdir, farm, n, args.farm_feeds)
+                    print(
+                        f"polls/s on the feed farm ({args.farm_feeds} feeds, 50 ms latency) "
+                        f"with {n} process(es): {rate:.1f} (feeds asked twice: {twice})",
+                        flush=True,
+                    )
+        except FarmSkipped as exc:
+            print(f"feed farm skipped ({exc}); the in-process feed server instead")
+            for n in (1, 2, 3):
+                print(f"polls/s with {n} process(es): {await polls(workdir, n):.1f}", flush=True)
     if "deliveries" in only:
         for n in (1, 2, 3):
             rate, peak, extra = await deliveries(workdir, n)

@@ -24,10 +24,12 @@ from koreapage_bot.commands.feedprobe import make_prober
 from koreapage_bot.commands.metered import MeteredCommands
 from koreapage_bot.commands.service import CommandService
 from koreapage_bot.config import ConfigError, Settings, SlackMode
+from koreapage_bot.dates import utcnow
 from koreapage_bot.delivery.digests import Digests
 from koreapage_bot.delivery.dispatcher import Dispatcher
+from koreapage_bot.delivery.holder import Holder, is_alive
 from koreapage_bot.delivery.notices import Notifier
-from koreapage_bot.delivery.ratelimit import RateBudget, discord_budget, slack_budget
+from koreapage_bot.delivery.ratelimit import RateBudget, SharedPace, discord_budget, slack_budget
 from koreapage_bot.domain import IssueTag
 from koreapage_bot.ingest.fetch import FeedFetcher
 from koreapage_bot.ingest.moves import sync_config_feeds
@@ -37,7 +39,7 @@ from koreapage_bot.metrics import PrometheusMetrics
 from koreapage_bot.ports import Publisher, ReplayGuard, SubscriptionSpec
 from koreapage_bot.scheduler import BotScheduler
 from koreapage_bot.store.coordination import LocalCoordination, PgCoordination, coordination_for
-from koreapage_bot.store.rates import SharedRates
+from koreapage_bot.store.rates import SharedRates, wake_topic
 from koreapage_bot.store.store import Store
 from koreapage_bot.stories.window import StoryWindow
 
@@ -226,11 +228,21 @@ async def open_bot(
                 # discord.py paces per route itself; the core keeps fan-out under the global
                 # 50 req/s so a burst of deliveries never earns 429s (or a ban).
                 # 50 req/s per bot, not per process: with PostgreSQL every process takes
-                # its turns from one schedule in the database, and a global 429 seen by
+                # its share (the rate over the live processes), and a global 429 seen by
                 # one holds them all.
-                budgets["discord"] = discord_budget(
-                    shared=SharedRates(store.engine) if several else None
-                )
+                pace = None
+                if several:
+                    pace = SharedPace(
+                        SharedRates(store.engine),
+                        "discord",
+                        50.0,
+                        holder=Holder.current().id,
+                        liveness=is_alive,
+                        now=utcnow,
+                    )
+                    stack.push_async_callback(pace.close)
+                    coordination.on_wake(wake_topic(pace.name), pace.wake)
+                budgets["discord"] = discord_budget(shared=pace)
                 _tell_global_limits(adapters, budgets["discord"])
             if "slack" in publishers:
                 # About one post a second per channel, and a workspace-wide ceiling.

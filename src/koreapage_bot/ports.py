@@ -572,10 +572,12 @@ class OutboxStore(Protocol):
         platforms: Collection[str],
         *,
         per_subscription: int | None = None,
+        prefer: tuple[int, int] | None = None,
     ) -> list[int]:
         """Pending rows due by `now` of active subscriptions on `platforms`, in queue order,
         that no earlier row of their channel waits ahead of (a retry not yet due, or a row in
-        flight); with `per_subscription`, at most that many of each channel."""
+        flight); with `per_subscription`, at most that many of each channel; with
+        `prefer=(rank, processes)`, the channels whose id is `rank` modulo `processes` first."""
         ...
 
     async def load(self, ids: Sequence[int]) -> list[ClaimedDelivery]:

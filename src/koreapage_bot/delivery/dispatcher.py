@@ -77,6 +77,7 @@ LEASE_MARGIN = timedelta(seconds=15)
 RECOVER_EVERY = timedelta(seconds=60)
 FORGET_HOLDERS_AFTER = timedelta(days=1)
 PER_CHANNEL = 10  # rows of one channel fetched at a time (the rest wait their turn in the store)
+RANK_EVERY = timedelta(seconds=2)  # how often the live dispatchers are counted
 FEED_GAP = 0.2  # seconds: lanes ending in a burst are refilled by one query, not one each
 
 
@@ -193,6 +194,8 @@ class Dispatcher:
         self._poke = asyncio.Event()  # a lane ended or ran low: feed soon
         self._stop: asyncio.Event | None = None
         self._next_heartbeat: datetime | None = None
+        self._next_rank: datetime | None = None
+        self._rank: tuple[int, int] | None = None  # (this one, of how many live dispatchers)
         self._fatal: BaseException | None = None  # a lane died of something not an Exception
 
     @property
@@ -253,6 +256,7 @@ class Dispatcher:
     async def _pump(self, *, until_idle: bool, max_rounds: int = 1_000_000) -> None:
         loop = asyncio.get_running_loop()
         next_recover = self._clock()
+        budgets_started = False
         recovered = False
         last_feed = -math.inf
         interval = min(self._config.dispatch_interval_seconds, HEARTBEAT_EVERY.total_seconds())
@@ -262,6 +266,11 @@ class Dispatcher:
                 return
             try:
                 await self._heartbeat()
+                if not budgets_started:
+                    # Registered (the heartbeat): a shared rate may count this process now.
+                    for budget in self._budgets.values():
+                        budget.start()
+                    budgets_started = True
                 if not until_idle and self._clock() >= next_recover:
                     if not recovered or self._leads():
                         await self.recover()
@@ -332,6 +341,19 @@ class Dispatcher:
         if self._next_heartbeat is None or now >= self._next_heartbeat:
             await self._store.outbox.heartbeat(self._holder, now)
             self._next_heartbeat = now + HEARTBEAT_EVERY
+        if self._next_rank is None or now >= self._next_rank:
+            self._next_rank = now + RANK_EVERY
+            await self._find_rank(now)
+
+    async def _find_rank(self, now: datetime) -> None:
+        """Where this process stands among the live dispatchers: each one starts on its own
+        share of the channels (`due_ids(prefer=...)`), so they do not all race for the same
+        heads; a dead one's channels come next in the others' order."""
+        heartbeats = await self._store.outbox.holders()
+        live = sorted(
+            {h for h in heartbeats if self._liveness(h, heartbeats, now)} | {self._holder}
+        )
+        self._rank = (live.index(self._holder), len(live)) if len(live) > 1 else None
 
     # -- feeding lanes -------------------------------------------------------------------
 
@@ -347,7 +369,11 @@ class Dispatcher:
         if room <= 0:
             return 0
         ids = await self._store.outbox.due_ids(
-            self._clock(), len(queued) + room, [platform], per_subscription=PER_CHANNEL
+            self._clock(),
+            len(queued) + room,
+            [platform],
+            per_subscription=PER_CHANNEL,
+            prefer=self._rank,
         )
         new = [i for i in ids if i not in queued and i not in self._in_flight][:room]
         if not new:

@@ -16,7 +16,8 @@ import contextlib
 import logging
 import math
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from datetime import datetime
 from typing import Protocol
 
 log = logging.getLogger(__name__)
@@ -164,6 +165,15 @@ class TokenBucket:
         self._take(now, n)
         return True
 
+    def retune(self, rate_per_s: float, window: tuple[int, float] | None) -> None:
+        """A new rate (and window) from now on; waiters re-check with it when they wake."""
+        _check_rate(rate_per_s, self._capacity)
+        self._refill(self._clock())
+        self._rate = float(rate_per_s)
+        self._window = window
+        recent = list(self._recent)
+        self._recent = collections.deque(recent, maxlen=window[0] if window else 1)
+
     # -- penalties ----------------------------------------------------------------------------
 
     def block_until(self, when: float) -> None:
@@ -206,18 +216,37 @@ def _check_rate(rate_per_s: float, burst: float) -> None:
 class SharedRate(Protocol):
     """A platform-wide rate kept in the database for every process (store.rates.SharedRates)."""
 
-    async def reserve(self, name: str, count: int, spacing: float) -> tuple[float, float]: ...
+    async def view(self, name: str) -> tuple[float, Mapping[str, datetime]]: ...
     async def block(self, name: str, seconds: float) -> None: ...
 
 
-class SharedPace:
-    """This process's turns in a rate shared by several processes: slots reserved from the
-    database a few at a time (`batch`), each waited for before the request goes. A slot left
-    unused for longer than one spacing is dropped, never used late in a burst. A platform-wide
-    block any process reported comes back with the next reservation (`on_blocked`).
+# Whether a registered process still runs: (holder id, heartbeats, now); delivery.holder.is_alive.
+Liveness = Callable[[str, Mapping[str, datetime], datetime], bool]
 
-    When the database cannot answer, requests go on at this process's own pace (the local
-    budget still holds): claiming deliveries needs the database too, so few would go."""
+SHARE_REFRESH = 1.0  # seconds between two looks at who shares the rate
+# A view of the members older than this is not used: the takers wait for a fresh one.
+SHARE_MAX_AGE = 2.0
+# A process joining waits this long after its first view that shows itself, so every other
+# process has seen it (and lowered its share) before it sends: the sum never passes the rate.
+SHARE_JOIN_WAIT = SHARE_MAX_AGE + SHARE_REFRESH + 1.0
+
+
+class SharedPace:
+    """This process's share of a rate that several processes share (Discord's 50 requests a
+    second are per bot, not per process): the rate divided by the live dispatcher processes,
+    paced locally, so a request costs no database round trip. Who lives is read every
+    `SHARE_REFRESH` seconds (delivery_holders: the process table on this host, heartbeats
+    elsewhere); a process that joins waits `SHARE_JOIN_WAIT` before its first request, and a
+    view older than `SHARE_MAX_AGE` is refreshed before anyone goes, so the shares never add
+    up to more than the rate while the processes keep their loops turning.
+
+    A platform-wide block any process reported comes back with the next look, or at once when
+    the report's NOTIFY arrives (`wake`): `on_blocked`. A process with little to send leaves
+    part of its share unused (the price of no per-request round trip); with a shared queue
+    every process has work while there is a backlog.
+
+    When the database cannot answer, the last view stands (claiming deliveries needs the
+    database too, so few would go)."""
 
     def __init__(
         self,
@@ -225,54 +254,154 @@ class SharedPace:
         name: str,
         rate_per_s: float,
         *,
-        batch: int = 5,
+        holder: str,
+        liveness: Liveness,
+        now: Callable[[], datetime],
         clock: Clock | None = None,
         sleep: Sleep | None = None,
+        refresh: float = SHARE_REFRESH,
+        max_age: float = SHARE_MAX_AGE,
+        join_wait: float = SHARE_JOIN_WAIT,
     ) -> None:
         _check_rate(rate_per_s, 1.0)
+        if not 0 < refresh < max_age < join_wait:
+            raise ValueError("need 0 < refresh < max_age < join_wait")
         self._rates = rates
         self.name = name
-        self._spacing = 1.0 / rate_per_s
-        self._batch = max(1, batch)
+        self._rate = float(rate_per_s)
+        self._refresh_every, self._max_age, self._join_wait = refresh, max_age, join_wait
+        self._holder = holder
+        self._liveness = liveness
+        self._now = now
         self._clock: Clock = clock or loop_clock
         self._sleep: Sleep = sleep or asyncio.sleep
-        self._slots: collections.deque[float] = collections.deque()
-        self._lock = asyncio.Lock()
+        self.members = 1  # live processes sharing the rate, this one included
+        self._joined_at: float | None = None  # clock time of the first view that showed us
+        self._viewed_at = -math.inf  # clock time a successful view started
+        self._tried_at = -math.inf
+        self._bucket = TokenBucket(
+            self._rate,
+            2.0,
+            clock=self._clock,
+            sleep=self._sleep,
+            initial=1.0,
+            window=_window(self._rate, self._rate),
+        )
+        self._refreshing = asyncio.Lock()
+        self._poke = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._last_take = -math.inf
         self.on_blocked: Callable[[float], None] | None = None
-        self.reservations = 0  # round trips to the database (bench, tests)
+        self.views = 0  # round trips to the database (bench, tests)
+
+    @property
+    def share(self) -> float:
+        """Requests a second this process may make now."""
+        return self._bucket.rate
+
+    def start(self) -> None:
+        """Begin looking now (a dispatcher starting), so this process has joined the share by
+        the time its first request comes instead of waiting `SHARE_JOIN_WAIT` then."""
+        self._last_take = self._clock()
+        self._keep_fresh()
 
     async def take(self) -> None:
-        async with self._lock:
+        self._last_take = self._clock()
+        self._keep_fresh()
+        while True:
             now = self._clock()
-            while self._slots and self._slots[0] < now - self._spacing:
-                self._slots.popleft()
-            if not self._slots:
-                try:
-                    delay, blocked = await self._rates.reserve(
-                        self.name, self._batch, self._spacing
-                    )
-                except Exception as exc:
-                    log.warning("shared %s rate unavailable (%r); local pace only", self.name, exc)
-                    return
-                self.reservations += 1
-                if blocked > 0 and self.on_blocked is not None:
-                    self.on_blocked(blocked)
-                now = self._clock()
-                self._slots.extend(now + delay + i * self._spacing for i in range(self._batch))
-            at = self._slots.popleft()
-        wait = at - self._clock()
-        if wait > 0:
-            await self._sleep(wait)
+            stale = now - self._viewed_at > self._max_age
+            if stale and now - self._tried_at >= self._refresh_every:
+                await self.refresh()
+            now = self._clock()
+            if self._joined_at is None or now - self._viewed_at > self._max_age:
+                # Not registered yet (nobody counts us), or no fresh view to go on.
+                await self._sleep(self._refresh_every)
+                continue
+            wait = self._joined_at + self._join_wait - now
+            if wait > 0:
+                await self._sleep(wait)
+                continue
+            await self._bucket.acquire()
+            return
 
-    def forget_slots(self) -> None:
-        """A platform-wide block began: the slots held were reserved before it."""
-        self._slots.clear()
+    async def refresh(self) -> None:
+        """Look at who shares the rate and whether a platform-wide block is on."""
+        async with self._refreshing:
+            started = self._clock()
+            if started - self._tried_at < 0.05:  # another caller just looked
+                return
+            self._tried_at = started
+            try:
+                blocked, heartbeats = await self._rates.view(self.name)
+            except Exception as exc:
+                # Nobody can register meanwhile either: the last view stands.
+                log.warning("shared %s rate unavailable (%r); last share kept", self.name, exc)
+                self._viewed_at = started
+                return
+            self.views += 1
+            now = self._now()
+            alive = {h for h in heartbeats if self._liveness(h, heartbeats, now)}
+            if self._holder in heartbeats:
+                if self._joined_at is None:
+                    self._joined_at = started
+            else:
+                self._joined_at = None
+            members = len(alive | {self._holder})
+            share = self._rate / members
+            if share != self._bucket.rate:
+                self._bucket.retune(share, _window(self._rate, share))
+            if members != self.members:
+                log.info(
+                    "%s rate shared by %d processes: %.1f requests/s here",
+                    self.name,
+                    members,
+                    share,
+                    extra={"event": "rate_share", "members": members, "share": share},
+                )
+            self.members = members
+            self._viewed_at = started
+            if blocked > 0 and self.on_blocked is not None:
+                self.on_blocked(blocked)
+
+    def wake(self) -> None:
+        """Another process reported a platform-wide block: look now."""
+        self._tried_at = -math.inf
+        self._poke.set()
+
+    def _keep_fresh(self) -> None:
+        if self._task is None or self._task.done():
+            self._task = asyncio.get_running_loop().create_task(
+                self._refresh_loop(), name=f"share-{self.name}"
+            )
+
+    async def _refresh_loop(self) -> None:
+        # While requests go (and a while after), the view is kept fresh in the background so
+        # a waiting request never goes on an old share.
+        while self._clock() - self._last_take < 30.0:
+            await self.refresh()
+            self._poke.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._poke.wait(), self._refresh_every)
+
+    async def close(self) -> None:
+        task, self._task = self._task, None
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
 
     async def block(self, seconds: float) -> None:
         try:
             await self._rates.block(self.name, seconds)
         except Exception as exc:
             log.warning("could not share a %s rate limit (%r)", self.name, exc)
+
+
+def _window(rate: float, share: float) -> tuple[int, float]:
+    """The hard ceiling of one share: the shares' counts add up to at most the rate in any
+    second and a spacing (requests reach the platform a little closer than they left)."""
+    return (max(1, int(share + 1e-9)), 1.0 + 1.0 / rate)
 
 
 class RateBudget:
@@ -396,13 +525,17 @@ class RateBudget:
         if is_global or key is None:
             self.global_bucket.block_for(retry_after)
             if self.shared is not None:
-                self.shared.forget_slots()
                 with contextlib.suppress(RuntimeError):  # no running loop: nothing to tell
                     task = asyncio.get_running_loop().create_task(self.shared.block(retry_after))
                     self._telling.add(task)
                     task.add_done_callback(self._telling.discard)
         else:
             self.bucket(key).block_for(retry_after)
+
+    def start(self) -> None:
+        """A dispatcher starts: a shared rate begins registering this process now."""
+        if self.shared is not None:
+            self.shared.start()
 
     def prune(self) -> int:
         """Drop per-key buckets idle for `idle_ttl` and back at rest. Returns how many."""
@@ -427,7 +560,7 @@ def discord_budget(
     sleep: Sleep | None = None,
     idle_ttl: float = 300.0,
     max_keys: int = 10_000,
-    shared: SharedRate | None = None,
+    shared: SharedPace | None = None,
 ) -> RateBudget:
     """Discord: 50 requests/s per bot globally, evenly spaced, and never more than 50 in any
     1.02 s window. One token of credit (burst 2, starting with 1) lets a request the event loop
@@ -437,15 +570,9 @@ def discord_budget(
     Per-route limits are not hard-coded: discord.py waits out each route's own window (its
     X-RateLimit-* headers); a 429 that still comes back penalises the channel or the budget.
 
-    `shared`: the 50/s is per bot, not per process: with several processes every request also
-    takes a slot of one schedule kept in PostgreSQL (SharedPace), and a global 429 seen by one
-    process holds them all.
+    `shared`: the 50/s is per bot, not per process: with several processes each one takes its
+    share of it (SharedPace), and a global 429 seen by one process holds them all.
     """
-    pace = (
-        SharedPace(shared, "discord", global_rate, clock=clock, sleep=sleep)
-        if shared is not None
-        else None
-    )
     return RateBudget(
         global_rate,
         2.0,
@@ -459,7 +586,7 @@ def discord_budget(
         max_keys=max_keys,
         clock=clock,
         sleep=sleep,
-        shared=pace,
+        shared=shared,
     )
 
 

@@ -598,9 +598,16 @@ class MemoryOutbox:
         platforms: Collection[str],
         *,
         per_subscription: int | None = None,
+        prefer: tuple[int, int] | None = None,
     ) -> list[int]:
         if not platforms:
             return []
+        if prefer is not None and prefer[1] > 1:
+            every = await self.due_ids(now, 1 << 30, platforms, per_subscription=per_subscription)
+            rank, n = prefer
+            channel = {i: self._rows[i].delivery.subscription_id for i in every}
+            every.sort(key=lambda i: ((channel[i] + n - rank % n) % n, i))
+            return every[:limit]
         due: list[int] = []
         taken: dict[int, int] = {}
         for row_id in sorted(self._rows):

@@ -11,6 +11,7 @@ is gone (see dispatcher).
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Collection, Sequence
 from datetime import datetime
 from typing import Any
@@ -21,6 +22,7 @@ from sqlalchemy import (
     Select,
     Update,
     and_,
+    bindparam,
     delete,
     func,
     or_,
@@ -30,6 +32,8 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.sql.dml import ReturningUpdate
+from sqlalchemy.sql.elements import BindParameter
 
 from koreapage_bot.dates import utcnow
 from koreapage_bot.domain import Brief, Delivery, DeliveryState, Subscription
@@ -45,7 +49,7 @@ from koreapage_bot.store.rows import (
 )
 
 
-def _claim(now: datetime, holder: str | None) -> Update:
+def _claim(now: datetime | BindParameter[Any], holder: str | BindParameter[Any] | None) -> Update:
     """pending → sending with the attempt counted and its holder named. The state check in the
     WHERE makes a row another claimer took first match nothing (re-evaluated under the row lock
     on PostgreSQL)."""
@@ -80,6 +84,43 @@ def _unsettled_ahead(rows: FromClause | None = None) -> ColumnElement[bool]:
     )
 
 
+def _preferred(
+    subscription_id: ColumnElement[int], prefer: tuple[int, int] | None
+) -> list[ColumnElement[int]]:
+    """ORDER BY terms that put the channels of rank `prefer[0]` (of `prefer[1]`) first."""
+    if prefer is None or prefer[1] <= 1:
+        return []
+    rank, processes = prefer
+    return [(subscription_id + (processes - rank % processes)) % processes]
+
+
+@functools.cache
+def _pg_claim_statement() -> ReturningUpdate[Any]:
+    """claim_one on PostgreSQL, built once: building it (an alias of `deliveries` and its
+    column proxies) took more of a dispatcher's CPU than anything else it did per delivery.
+
+    Several processes: the row is locked with SKIP LOCKED, so a claim another process is
+    making right now answers "not yours" at once instead of waiting for it, and the holder
+    (this claim's lease, see delivery.holder) is written in the same statement. The order
+    check reads committed rows only; `write_deliveries` makes a channel's rows commit in id
+    order, so none can appear ahead of a claimed one."""
+    now = bindparam("kp_now", type_=t.deliveries.c.claimed_at.type)
+    holder = bindparam("kp_holder", type_=t.deliveries.c.claimed_by.type)
+    claimable = t.deliveries.alias("claimable")
+    locked = (
+        select(claimable.c.id)
+        .where(
+            claimable.c.id == bindparam("kp_id", type_=t.deliveries.c.id.type),
+            claimable.c.state == DeliveryState.PENDING.value,
+            claimable.c.next_attempt_at <= now,
+            ~_unsettled_ahead(claimable),
+        )
+        .with_for_update(skip_locked=True)
+        .scalar_subquery()
+    )
+    return _claim(now, holder).where(t.deliveries.c.id == locked).returning(*t.deliveries.c)
+
+
 class OutboxRepository:
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
@@ -90,6 +131,7 @@ class OutboxRepository:
         limit: int,
         platforms: Collection[str],
         per_subscription: int | None = None,
+        prefer: tuple[int, int] | None = None,
     ) -> Select[Any]:
         # Per-channel order: a row waits while an earlier row of its subscription is waiting
         # out a retry or in flight, and due rows are taken in queue (id) order.
@@ -125,7 +167,7 @@ class OutboxRepository:
                 select(t.deliveries.c.id)
                 .select_from(joined)
                 .where(*conditions)
-                .order_by(t.deliveries.c.id)
+                .order_by(*_preferred(t.deliveries.c.subscription_id, prefer), t.deliveries.c.id)
                 .limit(limit)
             )
         # At most `per_subscription` rows of each channel, so one channel's backlog cannot
@@ -136,7 +178,11 @@ class OutboxRepository:
             .label("rank")
         )
         ranked = (
-            select(t.deliveries.c.id.label("id"), rank)
+            select(
+                t.deliveries.c.id.label("id"),
+                t.deliveries.c.subscription_id.label("subscription_id"),
+                rank,
+            )
             .select_from(joined)
             .where(*conditions)
             .subquery()
@@ -144,7 +190,7 @@ class OutboxRepository:
         return (
             select(ranked.c.id)
             .where(ranked.c.rank <= per_subscription)
-            .order_by(ranked.c.id)
+            .order_by(*_preferred(ranked.c.subscription_id, prefer), ranked.c.id)
             .limit(limit)
         )
 
@@ -163,13 +209,17 @@ class OutboxRepository:
         platforms: Collection[str],
         *,
         per_subscription: int | None = None,
+        prefer: tuple[int, int] | None = None,
     ) -> list[int]:
         """The ids `due` would load, in queue order; with `per_subscription`, at most that many
-        of each subscription (the first ones in its queue)."""
+        of each subscription (the first ones in its queue). With `prefer=(rank, processes)`
+        the channels whose id is `rank` modulo `processes` come first, then the next rank's:
+        several dispatchers reading the same queue each start on their own channels instead of
+        all racing for the same heads (only order changes: any process may take any row)."""
         if not platforms:
             return []
         async with self._engine.connect() as conn:
-            query = self._due_query(now, limit, platforms, per_subscription)
+            query = self._due_query(now, limit, platforms, per_subscription, prefer)
             return list((await conn.execute(query)).scalars().all())
 
     async def claim_one(
@@ -181,24 +231,13 @@ class OutboxRepository:
         row of its channel is not settled yet (per-channel order holds even against a caller
         whose view of the queue is out of date)."""
         if self._engine.dialect.name == "postgresql":
-            # Several processes: the row is locked with SKIP LOCKED, so a claim another process
-            # is making right now answers "not yours" at once instead of waiting for it, and
-            # the holder (this claim's lease, see delivery.holder) is written in the same
-            # statement. The order check reads committed rows only; `write_deliveries` makes a
-            # channel's rows commit in id order, so none can appear ahead of a claimed one.
-            claimable = t.deliveries.alias("claimable")
-            locked = (
-                select(claimable.c.id)
-                .where(
-                    claimable.c.id == delivery_id,
-                    claimable.c.state == DeliveryState.PENDING.value,
-                    claimable.c.next_attempt_at <= now,
-                    ~_unsettled_ahead(claimable),
+            async with self._engine.begin() as conn:
+                result = await conn.execute(
+                    _pg_claim_statement(),
+                    {"kp_id": delivery_id, "kp_now": now, "kp_holder": holder},
                 )
-                .with_for_update(skip_locked=True)
-                .scalar_subquery()
-            )
-            statement = _claim(now, holder).where(t.deliveries.c.id == locked)
+                row = result.mappings().first()
+            return delivery_from_row(row) if row else None
         else:
             statement = _claim(now, holder).where(
                 t.deliveries.c.id == delivery_id,

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import itertools
 import time
 from collections.abc import AsyncIterator
 from datetime import timedelta
@@ -22,7 +21,7 @@ from koreapage_bot.domain import DeliveryState
 from koreapage_bot.store import tables as t
 from koreapage_bot.store.briefs import write_deliveries
 from koreapage_bot.store.coordination import PgCoordination
-from koreapage_bot.store.rates import SharedRates
+from koreapage_bot.store.rates import SharedRates, wake_topic
 from koreapage_bot.store.store import Store
 from tests.conftest import _reset_pg
 from tests.integration.delivery.support import a_brief, a_feed, subscribe
@@ -286,41 +285,65 @@ async def test_rows_written_by_one_process_wake_the_others(pg: Store) -> None:
         await _until(lambda: "deliveries" in woken)
 
 
+# -- dispatchers start on their own channels --------------------------------------------
+
+
+@pytest.mark.postgres
+async def test_each_dispatcher_reads_its_own_channels_first(pg: Store) -> None:
+    """With three live dispatchers, each one's due list starts with the channels of its rank
+    (ids modulo three), then the next rank's: they do not all race for the same heads, and
+    every row is still in every list."""
+    subs = [await subscribe(pg, f"ch-{i}") for i in range(6)]
+    feed = await a_feed(pg)
+    for n in range(2):
+        await a_brief(pg, feed, f"Alliance brief {n}")
+    now = utcnow() + timedelta(seconds=1)
+    plain = await pg.outbox.due_ids(now, 100, ["fake"], per_subscription=10)
+    rows = {d.id: d.subscription_id for d in await pg.outbox.all(limit=100)}
+    assert {rows[i] for i in plain} == {s.id for s in subs}
+    for rank in range(3):
+        ids = await pg.outbox.due_ids(now, 100, ["fake"], per_subscription=10, prefer=(rank, 3))
+        assert sorted(ids) == sorted(plain)
+        groups = [(rows[i] - rank) % 3 for i in ids]
+        assert groups == sorted(groups)  # own channels, then the next rank's, then the last
+        assert groups[0] == 0
+        first_of_group = [i for i in ids if (rows[i] - rank) % 3 == 0]
+        assert first_of_group == sorted(first_of_group)  # queue order within a group
+    # Limited: a process gets its own channels' rows before anyone else's.
+    mine = await pg.outbox.due_ids(now, 2, ["fake"], per_subscription=10, prefer=(1, 3))
+    assert all(rows[i] % 3 == 1 for i in mine)
+
+
 # -- a rate shared through the database ---------------------------------------------------
 
 
 @pytest.mark.postgres
-async def test_shared_rate_hands_out_slots_that_never_overlap(pg: Store) -> None:
-    """Two processes reserve from one schedule: each window starts where the last one ended,
-    whoever reserved it."""
-    url = pg.engine.url.render_as_string(hide_password=False)
-    engine = await _engine(url)
-    try:
-        a, b = SharedRates(pg.engine), SharedRates(engine)
-        spacing, count = 0.02, 5
-        starts = []
-        for rates in (a, b, a, b):
-            sent = time.monotonic()
-            delay, blocked = await rates.reserve("discord", count, spacing)
-            starts.append(sent + delay)
-            assert blocked <= 0
-        # Measured with this process's clock around each call: each start lies at least one
-        # window (count * spacing) after the one before, less the time the calls took.
-        for before, after in itertools.pairwise(starts):
-            assert after - before > count * spacing - 0.05
-    finally:
-        await engine.dispose()
+async def test_shared_rate_view_lists_the_dispatcher_processes(pg: Store) -> None:
+    """Each process's share is the rate over the processes registered in delivery_holders."""
+    await pg.outbox.heartbeat("host/ns/1/a", utcnow())
+    await pg.outbox.heartbeat("host/ns/2/b", utcnow())
+    blocked, holders = await SharedRates(pg.engine).view("discord")
+    assert blocked <= 0
+    assert set(holders) == {"host/ns/1/a", "host/ns/2/b"}
 
 
 @pytest.mark.postgres
 async def test_a_platform_wide_block_reaches_every_process(pg: Store) -> None:
+    """A global 429 one process reports is in every process's next view, and its NOTIFY wakes
+    the others at once."""
     url = pg.engine.url.render_as_string(hide_password=False)
     engine = await _engine(url)
+    listener = PgCoordination(engine, retry_seconds=0.2)
+    heard: list[str] = []
+    listener.on_wake(wake_topic("discord"), lambda: heard.append("rate"))
+    await listener.start()
     try:
+        await asyncio.sleep(0.5)  # LISTEN is in place once the session is up
         a, b = SharedRates(pg.engine), SharedRates(engine)
         await a.block("discord", 30.0)
-        delay, blocked = await b.reserve("discord", 1, 0.02)
+        blocked, _ = await b.view("discord")
         assert 25 < blocked <= 30
-        assert delay >= blocked - 0.1  # the next slot is after the block
+        await _until(lambda: heard == ["rate"])
     finally:
+        await listener.close()
         await engine.dispose()
