@@ -31,7 +31,7 @@ import math
 from collections import defaultdict
 from dataclasses import dataclass
 
-from koreapage_bot.analysis.lexicon import ASIDE, Doc, Hit, Lexicon
+from koreapage_bot.analysis.lexicon import Doc, Hit, Lexicon, is_aside, named_as_threat
 from koreapage_bot.domain import KeyIssue
 
 TIER_WEIGHT = {"strong": 1.5, "normal": 1.0, "weak": 0.5}
@@ -45,6 +45,10 @@ CONTEXT_SHARE = 0.3  # and this share of the main alliance issue's points
 CONTEXT_SENTENCES = 0.05  # and named in this share of the body's sentences
 SECONDARY_SHARE = 0.5  # a sentence's credit for an issue that is not its main one
 SPREAD_BONUS = 0.15  # per further paragraph that names the issue (up to 4)
+# An alliance issue that is itself about a context issue's relations: where it is a key issue
+# and the post names the context at all, that context is a key issue too (GSOMIA is the
+# Japan-South Korea pact inside the trilateral).
+CARRIES = {"gsomia": "japan-trilateral"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,6 +80,9 @@ class IssueScore:
     # Every sentence naming it tells background: "the first talks since the THAAD row of
     # 2017", "by comparison, …".
     aside: bool = False
+    # A context issue named only as the threat an alliance matter answers ("troops stationed
+    # to defend against North Korea", "북한의 위협 등 안보 상황"): it sets the scene.
+    threat_only: bool = False
 
 
 def length_floor(words: float) -> float:
@@ -134,9 +141,17 @@ def score_issues(doc: Doc, lexicon: Lexicon) -> list[IssueScore]:
     with_alliance: set[str] = set()
     acted_on: set[str] = set()
     foreground: set[str] = set()
+    not_threat: set[str] = set()
     for idx, named_here in telling.items():
-        if not ASIDE.search(doc.sentences[idx].text):
+        if not is_aside(doc, idx):
             foreground.update(named_here)
+        text = doc.sentences[idx].text
+        for issue_id in named_here:
+            if kinds[issue_id] == "alliance":
+                continue
+            hits = [h for h in by_sentence[idx][issue_id] if h.tier != "weak"]
+            if not all(named_as_threat(text, h.term) for h in hits):
+                not_threat.add(issue_id)
     for idx, values in raw.items():
         sent = doc.sentences[idx]
         if sent.us or sent.rok or sent.bilateral or sent.alliance_word:
@@ -146,10 +161,17 @@ def score_issues(doc: Doc, lexicon: Lexicon) -> list[IssueScore]:
         sentence = doc.sentences[idx]
         # A sentence naming several alliance issues belongs to the post's main one among them
         # ("pay $5 billion for US troops" is about cost sharing); the others get half.
+        # An issue here only by its institution's name ("the cost of stationing American
+        # troops") does not take the sentence; one named by a strong term of its own ("troops
+        # stay, and OPCON returns") is the sentence's point too and keeps its credit.
         alliance = [i for i in values if kinds[i] == "alliance"]
-        main = max(alliance, key=lambda i: totals[i]) if alliance else None
+        topical = [i for i in alliance if any(not h.name for h in by_sentence[idx][i])]
+        main = max(topical or alliance, key=lambda i: totals[i]) if alliance else None
         for issue_id, value in values.items():
-            if kinds[issue_id] == "alliance" and issue_id != main:
+            strong = any(
+                h.tier == "strong" and not h.attribution for h in by_sentence[idx][issue_id]
+            )
+            if kinds[issue_id] == "alliance" and issue_id != main and not strong:
                 value *= SECONDARY_SHARE
             points[issue_id] += value * sentence.weight
             if issue_id in telling[idx]:
@@ -173,6 +195,7 @@ def score_issues(doc: Doc, lexicon: Lexicon) -> list[IssueScore]:
             topic[i],
             headline[i],
             i not in foreground,
+            kinds[i] != "alliance" and count[i] > 0 and i not in not_threat,
         )
         for i in points
     ]
@@ -186,6 +209,12 @@ def key_issues(doc: Doc, lexicon: Lexicon) -> tuple[KeyIssue, ...]:
     short = doc.length <= SHORT_POST
     body = sum(1 for s in doc.sentences if not s.is_title)
     kept = [s for s in scores if _kept(s, floor, top_alliance, short, body)]
+    ids = {s.id for s in kept}
+    for issue_id, context in CARRIES.items():
+        # Japan named in a post about the Japan-Korea pact: the post is about Japan-Korea
+        # relations inside the trilateral, however the text names Japan.
+        if issue_id in ids and context not in ids:
+            kept.extend(s for s in scores if s.id == context)
     kept.sort(key=lambda s: (s.kind != "alliance", -s.points))
     # Scores are relative to the main alliance issue (context issues can be mentioned more).
     top = max((s.points for s in kept if s.kind == "alliance"), default=0.0) or max(
@@ -224,6 +253,8 @@ def _kept(s: IssueScore, floor: float, top_alliance: float, short: bool, body: i
         if s.headline or s.opening:
             return True
         return s.named and not s.aside and (s.acted_on or s.points >= SINGLE_FLOOR * floor)
+    if s.threat_only and not s.up_front:
+        return False
     if short:
         return True
     if s.sentences < 2:

@@ -125,6 +125,63 @@ ASIDE = re.compile(
 )
 
 
+# A year recalls the past only where the post names a later one elsewhere (its dateline, its
+# news): "2024년 8월 훈련에서 … 포함하기로 합의했다" in a post dated 2024 is a plan, not a look
+# back. A post naming no other year keeps the year as background ("the THAAD row of 2017").
+_YEAR = re.compile(r"(?<!\d)((?:19|20)\d\d)(?!\d)")
+_ASIDE_YEAR = re.compile(r"\b(?:in|of|since) ((?:19|20)\d\d)\b|((?:19|20)\d\d)년", re.IGNORECASE)
+_ASIDE_WORDS = re.compile(
+    r"\b(?:since|by comparison|compared (?:with|to)|in contrast|unlike|recalled|years ago|"
+    r"(?:the|a) (?:former|previous|earlier)|than (?:what )?(?:South Korea|Seoul|Korea)\b)|"
+    r"이후|당시|과거|비교하면|비해|보다 ?(?:많|적|크|높|낮|작)",
+    re.IGNORECASE,
+)
+
+
+def is_aside(doc: Doc, index: int) -> bool:
+    """The sentence tells background: the past recalled or a comparison (see ASIDE)."""
+    text = doc.sentences[index].text
+    if _ASIDE_WORDS.search(text):
+        return True
+    years = [int(m.group(1) or m.group(2)) for m in _ASIDE_YEAR.finditer(text)]
+    if not years:
+        return False
+    later = doc.latest_year(excluding=index)
+    return later is None or min(years) < later
+
+
+# A context issue named only as the threat an alliance matter answers ("troops stationed to
+# defend against North Korea", "북한의 핵위협에 대한 … 확장억제", "북한의 위협 등 안보 상황")
+# sets the scene: the post is about the answer, not about the North.
+_THREAT_AFTER = re.compile(
+    r"(?:'s|’s)\s(?:[\w-]+\s){0,2}?(?:threats?|provocations?|aggression)\b|"
+    r"[의이가]?\s?(?:\S+\s){0,3}?\S*?(?:위협|도발)|"
+    r"[의이가에]?\s?(?:\S+\s){0,3}?\S*?에\s?(?:대응|대비|맞서)",
+    re.IGNORECASE,
+)
+_THREAT_BEFORE = re.compile(
+    r"\b(?:defen[cs]e|defend(?:ing)?|deter(?:s|ring|rence)?|protect(?:ing|ion)?)"
+    r"(?:\s[\w-]+){0,2}\sagainst\s(?:the\s|a\s)?$|\bthreats?\s(?:from|posed by)\s(?:the\s)?$",
+    re.IGNORECASE,
+)
+
+
+def named_as_threat(text: str, term: str) -> bool:
+    """Every mention of `term` in the sentence names it as the threat or adversary."""
+    found = False
+    start = text.find(term)
+    while start >= 0:
+        end = start + len(term)
+        if not (
+            _THREAT_AFTER.match(text, end, min(len(text), end + 30))
+            or _THREAT_BEFORE.search(text, max(0, start - 40), start)
+        ):
+            return False
+        found = True
+        start = text.find(term, end)
+    return found
+
+
 def names_korea(term: str) -> bool:
     """The matched term names Korea itself ("U.S. Forces Korea", "주한미군")."""
     return bool(_NAMES_KOREA.search(term))
@@ -369,6 +426,8 @@ class Doc:
     # Distinct sports and entertainment words: a match report or a K-pop story names the US
     # and Korea for other reasons than the alliance.
     offtopic: int = 0
+    # The year the post was published, when known (the dateline is cleaned out of the text).
+    year: int | None = None
 
     @property
     def has_us(self) -> bool:
@@ -380,6 +439,18 @@ class Doc:
 
     def body(self) -> list[Sentence]:
         return [s for s in self.sentences if not s.is_title]
+
+    def latest_year(self, excluding: int = -1) -> int | None:
+        """The latest year named in the post outside sentence `excluding` (its dateline too)."""
+        years = [
+            int(m.group(1))
+            for s in self.sentences
+            if s.index != excluding
+            for m in _YEAR.finditer(s.text)
+        ]
+        if self.year is not None:
+            years.append(self.year)
+        return max(years, default=None)
 
     @property
     def length(self) -> float:

@@ -86,6 +86,7 @@ def analyze_sync(article: ArticleInput, config: AnalysisConfig, lexicon: Lexicon
     if inferred:
         title = cleaned.body[0]
     doc = build_doc(title, build_blocks(cleaned, skip_first=inferred), lexicon, language)
+    doc.year = article.published.year if article.published else None
     rel = score_relevance(doc, lexicon)
     issues = key_issues(doc, lexicon)
     subject = {m.id for m in lexicon.issues if m.kind == "alliance" or m.evidence}
