@@ -43,7 +43,8 @@ _ORG_WORDS = wordset(
     jazeera guardian telegraph economist politico axios newsweek forbes nikkei asahi mainichi
     yomiuri sankei jiji straits scmp msnbc cnbc npr pbs nbc abc cbs huffpost buzzfeed
     breitbart dailymail wsj nyt interfax sputnik bernama antara anadolu kuna menafn
-    newswire businesswire prnewswire gazette chronicle observer guardian examiner courier"""
+    newswire businesswire prnewswire gazette chronicle observer guardian examiner courier
+    today stripes"""
 )
 # Words that open or close a byline line but never name a person ("Posted Friday", "Updated
 # Monday", "Read More"): a date or a label glued to the line is not a name.
@@ -54,7 +55,9 @@ _NOT_NAME_WORDS = wordset(
     photos video videos opinion analysis commentary editorial column latest top trending
     related stories story articles article comments comment subscribe newsletter contact about
     us north south asia pacific america american foreign national security policy
-    defense defence military politics economy business world alliance forces army navy"""
+    defense defence military politics economy business world alliance forces army navy
+    facebook twitter linkedin whatsapp telegram kakaotalk pinterest reddit instagram youtube
+    email e-mail"""
 )
 _GENERIC = frozenset(
     {"admin", "administrator", "webmaster", "editor", "guest", "anonymous", "unknown", "staff"}
@@ -164,6 +167,11 @@ _LABEL_WORDS = (
     r"(?:Contributing Writer|Contributing Editor|Staff Writer|Staff Reporter|Senior Writer|"
     r"Author|Writer|Reporter|Contributor|Columnist|Correspondent)"
 )
+# A role after the name with the post or beat before it: "Jane Roe, Gyeonggi Correspondent
+# and Tom Park, Washington Correspondent".
+_POSTED_ROLE = re.compile(
+    r",\s*(?:[A-Z][\w'’\-]*\s+){1,3}(?:Correspondent|Bureau Chief|Reporter|Writer|Editor)s?\b"
+)
 # "Jane RoeAuthor", "Jane Roe Author", "AuthorJane Roe": a page's label beside the name.
 _LABEL_AFTER = re.compile(
     rf"(?:(?<=[a-z])|\s+){_LABEL_WORDS}s?(?=$|[\s,|/·•\-–—])|(?<=[a-z])author$|(?<=[a-z])(?:Contributing|Staff|Senior|Chief|Special)$"
@@ -190,6 +198,7 @@ def normalize_author(raw: str | None) -> str | None:
     text = _HANDLE.sub(" ", text)
     text = re.sub(r"\(\s*\)|\[\s*\]|<\s*>|\bmailto:", " ", text)
     text = _DATE_IN_BYLINE.sub(" | ", text)
+    text = _POSTED_ROLE.sub(" | ", text)
     text = _LABEL_AFTER.sub(" | ", text)
     text = _CAPS_THEN_WORDS.sub(" | ", text)
     text = re.sub(r"\s+", " ", text).strip(" ,;|-–—:")
@@ -207,7 +216,11 @@ def normalize_author(raw: str | None) -> str | None:
             part = _title_case(part)
         if part not in names:
             names.append(part)
-    people = [n for n in names if _looks_like_person(n) or _single_name(n)]
+    people = [n for n in names if _looks_like_person(n)]
+    if not people:
+        # a single given name only where no full name is there: beside "Jane Roe", the
+        # capitalized words of an outlet ("STARS AND STRIPES") are no one
+        people = [n for n in names if _single_name(n)]
     if people:
         names = people  # the outlet or desk beside a person is not an author
     if not names:

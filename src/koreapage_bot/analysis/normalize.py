@@ -129,6 +129,8 @@ _KOREAN_SIGNER = (
 _CREDIT_BY = r"(?:Additional )?(?:[Rr]eporting|[Ww]riting|[Cc]ompiled|[Ee]diting) [Bb]y "
 # Several names: "JANE ROE AND LEE HA-NA", "Jane Roe, Lee Ha-na".
 _NAMES = rf"{_NAME}(?:(?:,\s*|\s+(?:and|AND|&)\s+){_NAME}){{0,3}}"
+# A romanized Korean name with a capital after its hyphen: "Choe Sang-Hun".
+_HYPHEN_NAME = r"[A-Z][a-z]+ [A-Z][a-z]+-[A-Z][a-z]+"
 # A name in title case, two or three words (a letter glued after it starts a label).
 _TITLE_NAME = (
     r"[A-Z][a-z'’\-]+(?: (?!(?:Staff|Senior|Contributing|Chief|Special)\b)[A-Z][a-z'’\-]+){1,2}"
@@ -158,6 +160,13 @@ _CREDIT_WORDS = (
 )
 
 
+# Korean family names, for a reporter's name glued to the desk it works for.
+_KOREAN_SURNAMES = (
+    "김이박최정강조윤장임한오서신권황안송류유전홍고문양손배백허남심노하곽성차주우구민진나지엄"
+    "채원천방공현함변염여추도소석선설마길연위표명기반라왕금옥육인맹제모탁국어은편용예경봉사"
+)
+
+
 @dataclass(frozen=True, slots=True)
 class Rule:
     """One page form. `action`: "drop" the match, "space" (insert a space at the match),
@@ -165,7 +174,8 @@ class Rule:
     byline; "maybe-byline" when the form alone does not prove it names a person),
     "caption" (drop the match and the caption before it in its paragraph), "sentence" (drop
     the match and the sentence it ends), "whole-sentence" (drop the sentence the match is
-    in), "strip" (drop what precedes group 1). `check`, when
+    in), "strip" (drop what precedes group 1), "note-byline" (keep group 1 as a byline and
+    the text as it is). `check`, when
     set, must accept the match for the rule to apply."""
 
     form: str
@@ -223,6 +233,14 @@ def _signed_off(m: re.Match[str]) -> bool:
     return bool(before) or bool(re.match(r"[ \t]?(?:기자|특파원)|[ \t]*[\[(<]", after))
 
 
+def _a_caption(m: re.Match[str]) -> bool:
+    """A caption describes the photo ("…하고 있다.", "왼쪽부터 …") or is credited with a
+    slash, and is not the text's last paragraph (where a reporter signs off)."""
+    line = m.string[m.string.rfind("\n", 0, m.start()) + 1 : m.start()]
+    slash = "/" in m.group(0)
+    return slash or bool(re.search(r"있다\.|(?:왼쪽|오른쪽)(?:부터|에서)|가운데", line))
+
+
 def _not_a_korean_particle(m: re.Match[str]) -> bool:
     return m.string[m.end() : m.end() + 1] not in set("가이은는을를의에와과도로")
 
@@ -262,6 +280,46 @@ RULES: tuple[Rule, ...] = (
         None,
         "@",
     ),
+    # The closing byline glued to the last sentence, its address cut short or hidden by the
+    # page ("… in January.BY JANE ROE [ [email protected]").
+    _rule(
+        "byline glued to the last sentence",
+        "byline",
+        rf"(?<=[a-z0-9)][.!?])[ \t]*(?:By|BY) ({_NAMES})[ \t]*[\[(<][ \t]*"
+        rf"(?:{_EMAIL}|\[?email[ \t]protected\]?)?[ \t]*[\])>]?[ \t]*$",
+    ),
+    # The page's date stamp, then the byline and the outlet it first ran in:
+    # "October 27, 2005|By Jane Roe, The Example Post." ("By" names the author).
+    _rule(
+        "date, then By and the name",
+        "byline",
+        rf"^{BYLINE_DATE}[ \t]*[|·•/\-–—]?[ \t]*(?:By|BY)[ \t]+({_NAMES}"
+        r"(?:,[ \t]*(?:The )?[A-Z][\w.&'’\-]*(?:[ \t][A-Z][\w.&'’\-]*){0,3})?)\.?[ \t]*$",
+    ),
+    # An English page of a Korean outlet with the byline in Hangul: "… 11:28 By 홍길동".
+    _rule(
+        "By and a Korean name",
+        "byline",
+        r"(?:^|(?<=\s))(?:By|BY)[ \t]+([가-힣]{2,4})[ \t]*$",
+    ),
+    # Writers on their own line right above the agency's tag: "Jane Roe and Tom Park" /
+    # "(Bloomberg) -- …".
+    _rule(
+        "names above an agency tag",
+        "byline",
+        rf"^((?:{_TITLE_NAME})(?:(?:,[ \t]*|[ \t]+and[ \t]+)(?:{_TITLE_NAME})){{0,3}})[ \t]*\n"
+        rf"(?=[ \t]*(?:{_CITY}{_COUNTRY}?,?[ \t]*(?:{_MONTH}[ \t]*\d{{1,2}}[ \t]*)?)?"
+        rf"\({_AGENCY}\)[ \t]*{_DASH})",
+    ),
+    # A broadcast report's sign-off: "… on Sunday. Jane Roe, Example News." — the reporter
+    # beside a broadcaster's name, closing the text.
+    _rule(
+        "broadcast sign-off with the broadcaster",
+        "byline",
+        r"(?:^|(?<=[.!?”\"] ))([A-Z][a-z'’]+(?: [A-Z][a-z'’]+(?:-[A-Za-z][a-z'’]+)?){1,2}),"
+        r"[ \t]*(?:[A-Z][\w&'’\-]*[ \t]){0,3}(?:News|TV|Television|Radio)"
+        r"(?:,[ \t]*[A-Z][a-z]+)?\.?[ \t]*$",
+    ),
     _rule(
         "name above or beside an e-mail",
         "byline",
@@ -281,7 +339,8 @@ RULES: tuple[Rule, ...] = (
     _rule(
         "name beside its outlet",
         "maybe-byline",
-        rf"^(?:By\s+)?({_TITLE_NAME})[ \t]*[|·•/,][ \t]*(?:{_AGENCY}|Associated Press|"
+        rf"^(?:>>[ \t]*)?(?:By\s+)?({_TITLE_NAME}|{_HYPHEN_NAME})"
+        rf"(?:[ \t]*[|·•/,][ \t]*|(?<=[a-z])(?=The [A-Z]))(?:{_AGENCY}|Associated Press|"
         r"(?:The )?(?:[A-Z][\w.&'’\-]*\s){0,3}(?:Times|Post|Herald|Daily|News|Journal|Tribune|"
         r"Review|Monitor|Diplomat|Observer|Gazette|Press))[ \t]*$",
     ),
@@ -349,6 +408,25 @@ RULES: tuple[Rule, ...] = (
         None,
         "니다",
     ),
+    # The hand-over as a sentence of its own: "워싱턴에서 홍길동 특파원입니다."
+    _rule(
+        "Korean broadcast hand-over sentence",
+        "byline",
+        r"(?:^|(?<=[.!?]\s))[ \t]*(?:[가-힣]{1,8}[ \t]+){0,2}?([가-힣]{2,4})[ \t]?(?:기자|특파원)"
+        r"입니다\.[ \t]*",
+        None,
+        "니다",
+    ),
+    # A transcript without sentence ends: the hand-over ("이어서 베이징 홍길동 특파원입니다") or
+    # the anchor's call to the reporter ("홍길동 기자, 자세한 소식 전해주시죠", "홍길동 특파원
+    # 연결해 …") names the reporter; the words stay, as the sentence cannot be told apart.
+    _rule(
+        "Korean broadcast hand-over inside a transcript",
+        "note-byline",
+        r"(?:^|(?<=\s))([가-힣]{2,4})[ \t]?(?:기자|특파원)(?:입니다(?=[.\s\[]|$)|"
+        r",[ \t]*[^.?!\n]{0,30}?(?:전해\s?주시죠|전해\s?주십시오|전해\s?주세요|말씀해\s?주시죠)|"
+        r"[ \t]+연결(?:해|합니다|하겠습니다|해\s?보겠습니다))",
+    ),
     # The reporter's sign-off at the end of a broadcast script: "YTN 홍길동[hong@example.kr]
     # 입니다.", "한빛방송 뉴스 홍길동입니다.", "워싱턴에서 홍길동 특파원이었습니다." — with an
     # outlet, a role or an e-mail beside the name, so a speaker's "홍길동입니다" is not one.
@@ -403,6 +481,40 @@ RULES: tuple[Rule, ...] = (
         "byline",
         r"(?:^|(?<=[\s\[(【〔]))[가-힣]{1,8}\s*=\s*([가-힣]{2,4})\s?(?:기자|특파원|통신원)\b\s*",
     ),
+    # A photo's credit closes its caption, which sits above the body: "… 설명하고 있다. 왼쪽부터
+    # …. 홍길동 기자" or "… 모여들었다. /홍길동 기자" on a paragraph that is not the last — the
+    # photographer, never the author.
+    _rule(
+        "Korean caption closed by the photographer",
+        "sentence",
+        r"(?:(?<=[.)])[ \t]*|(?<=[.)다])[ \t]*/[ \t]*)[가-힣]{2,4}[ \t]?기자[ \t]*$(?=\n.)",
+        _a_caption,
+        "기자",
+    ),
+    # Several reporters, one line each with an address, close the article.
+    _rule(
+        "Korean reporters' lines with e-mail",
+        "byline",
+        r"^((?:[가-힣]{2,4}[ \t]?기자[ \t]*[(\[<]?[ \t]*" + _EMAIL + r"[ \t]*[)\]>]?[ \t]*\n){1,3}"
+        r"[가-힣]{2,4}[ \t]?기자[ \t]*[(\[<]?[ \t]*" + _EMAIL + r"[ \t]*[)\]>]?)[ \t]*$",
+        None,
+        "@",
+    ),
+    # The outlet between the name and the role, an address after: "홍길동 한빛경제 기자 a@b.kr".
+    _rule(
+        "Korean name, outlet, role and e-mail",
+        "byline",
+        r"(?:^|(?<=\s))([가-힣]{2,4})[ \t]+[가-힣A-Za-z]{2,12}[ \t]?(?:기자|특파원)[ \t]*"
+        r"[(\[<]?[ \t]*" + _EMAIL + r"[ \t]*[)\]>]?[ \t]*$",
+        None,
+        "@",
+    ),
+    # A list page's excerpt closes with its reporter in brackets: "… 첫 경기... [홍길동]".
+    _rule(
+        "Korean reporter in brackets closing the text",
+        "byline",
+        rf"(?<=\s)\[([{_KOREAN_SURNAMES}][가-힣]{{2}})\][ \t]*\Z",
+    ),
     _rule(
         "Korean byline",
         "byline",
@@ -411,7 +523,8 @@ RULES: tuple[Rule, ...] = (
         r"(?:=\s*|(?=[\])】〕])|(?:\(?\s*" + _EMAIL + r"\s*\)?)|$|"
         # the page's stamp or link after the byline: "홍길동 기자 입력 2024.03.04",
         # "홍길동 기자 다른기사 보기"
-        r"(?=(?:입력|수정|승인|등록|기사입력|업데이트|\d{4}[.\-/년])|다른\s?기사|기사\s?더\s?보기))",
+        r"(?=(?:[|ㅣ｜][ \t]*)?(?:입력|수정|승인|등록|기사입력|업데이트|\d{4}[.\-/년])|"
+        r"다른\s?기사|기사\s?더\s?보기))",
     ),
     # A column's or contribution's signature on its own line: "홍길동 한빛대 국제대학원 교수",
     # "<홍길동 한빛연구원 선임연구위원>", "홍길동 논설위원".
@@ -822,6 +935,14 @@ def normalize_page(raw: str, title: str = "") -> Normalized:
             _prefix_bylines(p.text[start:head], p.text[end:], bylines, maybe)
             removed.append(("headline repeated above the body", p.text[start:end]))
             p.run([(start, end, "")])
+    # A broadcaster's excerpt may open with the desk and the reporter and no headline at all
+    # ("정치홍길동" / the first sentence).
+    first, _, rest = p.text.partition("\n")
+    desk = _DESK_AND_NAME.fullmatch(first.strip())
+    if desk and rest and desk.group(1) not in rest:
+        bylines.append(desk.group(1) + " 기자")
+        removed.append(("desk and reporter opening the text", first.strip()))
+        p.run([(0, len(first) + 1, "")])
     for rule in RULES:
         if rule.needle and rule.needle not in p.text:
             continue
@@ -836,6 +957,10 @@ def normalize_page(raw: str, title: str = "") -> Normalized:
                 edits.append((a, b, "\n"))
             elif rule.action == "strip":
                 edits.append((a, m.start(1), ""))
+            elif rule.action == "note-byline":
+                byline = _byline(m.group(1))
+                if byline:
+                    bylines.append(byline)
             elif rule.action in ("byline", "maybe-byline"):
                 byline = _byline(m.group(1))
                 if byline:
@@ -870,11 +995,6 @@ def normalize_page(raw: str, title: str = "") -> Normalized:
     return Normalized(p.text, tuple(bylines), tuple(maybe), tuple(removed), tuple(p.maps))
 
 
-# Korean family names, for a reporter's name glued to the desk it works for.
-_KOREAN_SURNAMES = (
-    "김이박최정강조윤장임한오서신권황안송류유전홍고문양손배백허남심노하곽성차주우구민진나지엄"
-    "채원천방공현함변염여추도소석선설마길연위표명기반라왕금옥육인맹제모탁국어은편용예경봉사"
-)
 # A broadcaster's page opens with the desk and the reporter above the headline, often glued:
 # "문화연예홍길동", "정치 홍길동 기자".
 _DESK_AND_NAME = re.compile(
@@ -906,6 +1026,8 @@ def _byline(raw: str) -> str | None:
     if re.match(_CREDIT_BY, raw):
         return _reuters_credit(raw)
     if re.search(r"[가-힣]", raw):
+        # a block of reporters' lines keeps their names only
+        raw = re.sub(rf"[(\[<]?\s*{_EMAIL}\s*[)\]>]?|(?<=[가-힣])\s?기자\b", " ", raw).strip()
         return "·".join(re.split(r"[\s·,]+", raw)) + " 기자"
     return "By " + raw
 

@@ -478,3 +478,116 @@ def test_byline_forms_round_three(text: str, author: str) -> None:
 def test_no_author_is_invented_round_three(text: str) -> None:
     title = _HEADLINE if text.startswith("사회") else "Allies open talks"
     assert _author_of(text, title) is None
+
+
+# Round four: forms of a real blind set (issue 9), in invented names and sentences.
+_ONE_LINE_KO = "한미 양국은 오늘 연합훈련을 시작했습니다 양측은 다음 달 워싱턴에서 다시 만납니다"
+
+
+@pytest.mark.parametrize(
+    ("text", "author"),
+    [
+        # English: the closing byline glued to the last sentence, its address hidden
+        pytest.param(
+            f"{_LONG}It ends in March.BY JANE ROE [ [email protected]",
+            "Jane Roe",
+            id="by-glued-to-last-sentence-hidden-email",
+        ),
+        pytest.param(
+            f"Allies open talks\nOctober 27, 2005|By Tom Park, The Example Post.\n{_LONG}",
+            "Tom Park",
+            id="date-pipe-by-name-outlet",
+        ),
+        pytest.param(f"Sept. 8, 2014 - 11:28 By 홍길동\n{_LONG}", "홍길동", id="by-hangul-name"),
+        pytest.param(
+            f"Jane Roe and Tom Park\n\n(Bloomberg) -- {_LONG}",
+            "Jane Roe and Tom Park",
+            id="names-above-agency-tag",
+        ),
+        pytest.param(
+            f"{_LONG} Lee Min-su, Example News.", "Lee Min-su", id="broadcast-signoff-outlet"
+        ),
+        pytest.param(
+            f"Allies open talks\n>> Choe Min-SuThe Example Times\nPublished : 10 Jan 2021\n{_LONG}",
+            "Choe Min-Su",
+            id="name-glued-to-outlet-the",
+        ),
+        pytest.param(
+            "By Jane Roe, Gyeonggi Correspondent and Tom Park, Washington Correspondent"
+            f"\n\n{_LONG}",
+            "Jane Roe and Tom Park",
+            id="by-names-with-posted-correspondent",
+        ),
+        pytest.param(
+            f"By JANE ROE | STARS AND STRIPES Published: February 23, 2017\n{_LONG}",
+            "Jane Roe",
+            id="by-caps-name-pipe-caps-outlet",
+        ),
+        # Korean broadcast transcripts: the hand-over or the anchor's call, mid-line
+        pytest.param(
+            f"[앵커] {_ONE_LINE_KO} 워싱턴에서 홍길동 특파원입니다. [기자] {_ONE_LINE_KO}",
+            "홍길동",
+            id="ko-handover-sentence-place",
+        ),
+        pytest.param(
+            f"{_ONE_LINE_KO} 이어서 베이징 홍길동 특파원입니다 [기자] {_ONE_LINE_KO}",
+            "홍길동",
+            id="ko-handover-no-full-stop",
+        ),
+        pytest.param(
+            f"{_ONE_LINE_KO} 홍길동 기자, 자세한 소식 전해주시죠 [리포트] 네, {_ONE_LINE_KO}",
+            "홍길동",
+            id="ko-anchor-calls-reporter",
+        ),
+        pytest.param(
+            f"{_ONE_LINE_KO} 현장에 나가 있는 홍길동 특파원 연결해 보겠습니다 {_ONE_LINE_KO}",
+            "홍길동",
+            id="ko-anchor-connects-correspondent",
+        ),
+        # Korean sign-offs and stamps
+        pytest.param(
+            f"{_KO}\n홍길동 한빛이코노믹 기자 hong@example.kr", "홍길동", id="ko-outlet-role-email"
+        ),
+        pytest.param(
+            f"{_KO}\n\n홍길동 기자   hong@example.kr\n김철수 기자   kim@example.kr",
+            "홍길동, 김철수",
+            id="ko-two-reporter-lines-with-email",
+        ),
+        pytest.param(
+            f"주한미군 감축 검토 보도 홍길동 기자 | 2025.05.23. 12:28:10 {_KO}",
+            "홍길동",
+            id="ko-byline-bar-stamp-inline",
+        ),
+        pytest.param(f"{_KO} 첫 경기... [홍길동]", "홍길동", id="ko-bracketed-name-closing"),
+        pytest.param(f"정치홍길동\n{_KO}", "홍길동", id="ko-desk-glued-name-opening"),
+    ],
+)
+def test_byline_forms_round_four(text: str, author: str | None) -> None:
+    assert _author_of(text) == author
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # a photo's caption credited to the photographer, above the body
+        pytest.param(
+            f"대통령이 회의에서 발언하고 있다. 왼쪽부터 김철수 실장, 대통령. 홍길동 기자\n\n{_KO}",
+            id="ko-caption-credit-above-body",
+        ),
+        pytest.param(
+            f"인력시장에 사람들이 모여들었다. /홍길동 기자\n\n{_KO}", id="ko-caption-slash-credit"
+        ),
+        # share buttons and an outlet's name above the date
+        pytest.param(
+            f"Aug 24. 2019\nFacebook Twitter\n\nBy The Example Shimbun\n{_LONG}", id="share-buttons"
+        ),
+        pytest.param(
+            f"\n\nGulf Today\n05-04-2025\n- Politics\n- Gulf Today\n{_LONG}", id="outlet-today"
+        ),
+        # a bracketed label closing the text is no reporter
+        pytest.param(f"{_KO} [종합]", id="ko-bracketed-label-closing"),
+        pytest.param(f"정치개혁\n{_KO}", id="ko-topic-opening-line"),
+    ],
+)
+def test_no_author_is_invented_round_four(text: str) -> None:
+    assert _author_of(text) is None
