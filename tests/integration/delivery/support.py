@@ -43,7 +43,9 @@ class Clock:
     """The dispatcher's wall clock, moved by hand so backoff and due times are exact."""
 
     def __init__(self, start: datetime | None = None) -> None:
-        # Just after the real now: rows written with the store's default timestamps are due.
+        # Just after the real now: rows written with the store's default timestamps are due,
+        # but only for about a second of real time; rows written later in a test (after a
+        # drain against the fake servers, say) are stamped with `now=clock.now`.
         self.now = start or datetime.now(UTC) + timedelta(seconds=1)
 
     def __call__(self) -> datetime:

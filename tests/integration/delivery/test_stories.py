@@ -10,7 +10,7 @@ import asyncio
 import json
 import sys
 from collections.abc import AsyncIterator
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -48,8 +48,20 @@ async def slack() -> AsyncIterator[FakeSlack]:
         yield fake
 
 
-async def report(store: Store, outlet: str, n: int, story: int | None) -> Brief:
-    """One outlet's report of the story (stored the way the bot stores it)."""
+def behind_the_wall_clock() -> Clock:
+    """The dispatcher's clock, an hour behind the real one: a row stamped with the real time
+    would never be due, so a test that forgets to stamp rows with its clock fails every time
+    instead of only when the machine is slow (see `report`). Not for a test that looks
+    messages up: the fakes stamp messages with the real time, and a look-up searches the
+    dispatcher's time window."""
+    return Clock(datetime.now(UTC) - timedelta(hours=1))
+
+
+async def report(store: Store, clock: Clock, outlet: str, n: int, story: int | None) -> Brief:
+    """One outlet's report of the story (stored the way the bot stores it), written at the
+    dispatcher's time. Stamped with the real time instead, its rows would be due only while
+    the real time lagged the test's frozen clock (a second at most): under load the drain
+    after the third report found nothing due and the message was edited once, not twice."""
     slug = outlet.lower().replace(" ", "-")
     feed, _ = await store.feeds.add(f"https://{slug}.example/rss", outlet)
     entry = FeedEntry(
@@ -76,6 +88,7 @@ async def report(store: Store, outlet: str, n: int, story: int | None) -> Brief:
         fan_out=recipients,
         row_kind=row_kind,
         story=story,
+        now=clock.now,
     )
     assert stored.brief is not None
     return stored.brief
@@ -97,7 +110,7 @@ async def test_three_outlets_one_message_per_channel_updated_twice(
     sqlite_store: Store, slack: FakeSlack
 ) -> None:
     async with FakeDiscord() as fake, discord_adapter(fake) as adapter:
-        store, clock = sqlite_store, Clock()
+        store, clock = sqlite_store, behind_the_wall_clock()
         cid = fake.channel_ids[0]
         await subscribe(store, str(cid), platform="discord")
         await subscribe(store, SLACK, platform="slack")
@@ -106,7 +119,7 @@ async def test_three_outlets_one_message_per_channel_updated_twice(
         )
         story: int | None = None
         for n, outlet in enumerate(OUTLETS):
-            brief = await report(store, outlet, n, story)
+            brief = await report(store, clock, outlet, n, story)
             story = brief.story_id
             await d.drain()
 
@@ -159,7 +172,7 @@ async def test_with_every_report_each_report_is_a_message(
     sqlite_store: Store, slack: FakeSlack
 ) -> None:
     async with FakeDiscord() as fake, discord_adapter(fake) as adapter:
-        store, clock = sqlite_store, Clock()
+        store, clock = sqlite_store, behind_the_wall_clock()
         cid = fake.channel_ids[0]
         await store.subscriptions.upsert(
             SubscriptionSpec(platform="discord", channel=str(cid), options={"every_report": True})
@@ -172,7 +185,7 @@ async def test_with_every_report_each_report_is_a_message(
         )
         story: int | None = None
         for n, outlet in enumerate(OUTLETS):
-            brief = await report(store, outlet, n, story)
+            brief = await report(store, clock, outlet, n, story)
             story = brief.story_id
             await d.drain()
         assert len(fake.channel_messages(cid)) == 3
@@ -185,7 +198,7 @@ async def test_with_threads_later_reports_reply_in_the_storys_thread(
     sqlite_store: Store, slack: FakeSlack
 ) -> None:
     async with FakeDiscord() as fake, discord_adapter(fake) as adapter:
-        store, clock = sqlite_store, Clock()
+        store, clock = sqlite_store, behind_the_wall_clock()
         cid = fake.channel_ids[0]
         for platform, channel in (("discord", str(cid)), ("slack", SLACK)):
             await store.subscriptions.upsert(
@@ -201,7 +214,7 @@ async def test_with_threads_later_reports_reply_in_the_storys_thread(
         )
         story: int | None = None
         for n, outlet in enumerate(OUTLETS):
-            brief = await report(store, outlet, n, story)
+            brief = await report(store, clock, outlet, n, story)
             story = brief.story_id
             await d.drain()
         [message] = fake.channel_messages(cid)
@@ -239,9 +252,9 @@ async def test_an_update_cut_short_by_kill_9_is_not_made_twice_and_nothing_is_lo
             "discord": adapter.publisher,
             "slack": slack_publisher(slack),
         }
-        first = await report(store, OUTLETS[0], 0, None)
+        first = await report(store, clock, OUTLETS[0], 0, None)
         await dispatcher(store, publishers, clock).drain()
-        await report(store, OUTLETS[1], 1, first.story_id)
+        await report(store, clock, OUTLETS[1], 1, first.story_id)
 
         process = await _a_process()
         holder = Holder.of_pid(process.pid)
@@ -280,7 +293,7 @@ async def test_an_update_cut_short_by_kill_9_is_not_made_twice_and_nothing_is_lo
         assert slack_text(versions[2]["blocks"]).count("Harbor Daily") == 1
 
         # Nothing lost: the third report updates both again, each still one message.
-        await report(store, OUTLETS[2], 2, first.story_id)
+        await report(store, clock, OUTLETS[2], 2, first.story_id)
         await restarted.drain()
         assert len(fake.channel_messages(cid)) == 1 and len(slack.messages_in(SLACK)) == 1
         assert "Seoul Ledger" in discord_fields(fake.channel_messages(cid)[0])["Also reported by"]
@@ -308,11 +321,11 @@ async def test_a_thread_reply_whose_answer_was_lost_is_looked_up_in_its_thread(
         d = dispatcher(
             store, {"discord": adapter.publisher, "slack": slack_publisher(slack)}, clock
         )
-        first = await report(store, OUTLETS[0], 0, None)
+        first = await report(store, clock, OUTLETS[0], 0, None)
         await d.drain()
         [message] = fake.channel_messages(cid)
         [post] = slack.messages_in(SLACK)
-        await report(store, OUTLETS[1], 1, first.story_id)
+        await report(store, clock, OUTLETS[1], 1, first.story_id)
         fake.lose_answers("drop", channel=int(message["id"]))
         slack.lose_answers("drop", channel=SLACK)
         await d.drain()
