@@ -24,6 +24,7 @@ from koreapage_bot.commands.feedprobe import make_prober
 from koreapage_bot.commands.metered import MeteredCommands
 from koreapage_bot.commands.service import CommandService
 from koreapage_bot.config import ConfigError, Settings, SlackMode
+from koreapage_bot.cpu import CpuPool
 from koreapage_bot.delivery.digests import Digests
 from koreapage_bot.delivery.dispatcher import Dispatcher
 from koreapage_bot.delivery.notices import Notifier
@@ -92,8 +93,20 @@ def fetcher(
     )
 
 
-def build_analyzer(settings: Settings, taxonomy: Taxonomy) -> OfflineAnalyzer:
-    return OfflineAnalyzer(settings.analysis, taxonomy)
+def build_analyzer(
+    settings: Settings, taxonomy: Taxonomy, cpu: CpuPool | None = None
+) -> OfflineAnalyzer:
+    return OfflineAnalyzer(settings.analysis, taxonomy, cpu)
+
+
+def cpu_pool(settings: Settings, taxonomy: Taxonomy) -> CpuPool:
+    """Worker processes for parsing and analysis, set up with this config's taxonomy. They
+    start only when the work is parallel (cpu.py)."""
+    from koreapage_bot.workers import init_analysis
+
+    return CpuPool(
+        settings.poll.workers, initializer=init_analysis, initargs=(settings.analysis, taxonomy)
+    )
 
 
 def story_window(store: Store, settings: Settings) -> StoryWindow | None:
@@ -127,7 +140,9 @@ async def open_bot(
 
     async with contextlib.AsyncExitStack() as stack:
         stack.push_async_callback(store.close)
-        analyzer = await stack.enter_async_context(build_analyzer(settings, taxonomy))
+        cpu = cpu_pool(settings, taxonomy)
+        stack.push_async_callback(cpu.aclose)
+        analyzer = await stack.enter_async_context(build_analyzer(settings, taxonomy, cpu))
         # One set of per-host slots for every fetcher: politeness counts connections to a
         # host, whichever trust level or purpose they serve.
         host_slots: dict[str, asyncio.Semaphore] = {}
@@ -185,6 +200,7 @@ async def open_bot(
             metrics=metrics,
             notices=notifier,
             stories=story_window(store, settings),
+            cpu=cpu,
         )
         pipeline = PollPipeline(
             poller,

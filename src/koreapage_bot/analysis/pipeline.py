@@ -1,8 +1,9 @@
 """The offline analyzer: extract, normalise, clean, decide relevance, find key issues, author,
 summary, in the post's language.
 
-`OfflineAnalyzer` implements `ports.Analyzer`. The CPU work runs in a worker thread; the only
-I/O is the optional LLM summarizer, which falls back to the extractive summary on any failure.
+`OfflineAnalyzer` implements `ports.Analyzer`. The CPU work runs in a worker process (`cpu`)
+or thread; the only I/O is the optional LLM summarizer, which falls back to the extractive
+summary on any failure.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import asyncio
 import logging
 from dataclasses import dataclass
 from types import TracebackType
+from typing import TYPE_CHECKING
 
 from koreapage_bot.analysis.authors import find_author
 from koreapage_bot.analysis.extract import extract_article, looks_like_page, metadata_author
@@ -25,6 +27,9 @@ from koreapage_bot.analysis.taxonomy import Taxonomy, load_taxonomy
 from koreapage_bot.analysis.text import detect_language, html_to_text, split_sentences
 from koreapage_bot.config import AnalysisConfig
 from koreapage_bot.domain import Analysis, ArticleInput
+
+if TYPE_CHECKING:
+    from koreapage_bot.cpu import CpuPool
 
 log = logging.getLogger(__name__)
 
@@ -120,13 +125,18 @@ class OfflineAnalyzer:
     """`Analyzer` that needs no network; an LLM summary is used only when configured."""
 
     def __init__(
-        self, config: AnalysisConfig | None = None, taxonomy: Taxonomy | None = None
+        self,
+        config: AnalysisConfig | None = None,
+        taxonomy: Taxonomy | None = None,
+        cpu: CpuPool | None = None,
     ) -> None:
         """`taxonomy`: the key issues, already loaded (else `config.issues_file`, else the
-        packaged default)."""
+        packaged default). `cpu`: worker processes set up with this config and taxonomy
+        (`workers.init_analysis`); None: a thread of this process."""
         self.config = config or AnalysisConfig()
         self.taxonomy = taxonomy or load_taxonomy(self.config.issues_file)
         self._lexicon = compile_lexicon(self.taxonomy)
+        self._cpu = cpu
         llm = self.config.llm
         self._llm = LlmSummarizer(llm) if llm.enabled else None
 
@@ -149,13 +159,23 @@ class OfflineAnalyzer:
         """Synchronous analysis without the LLM step (benchmarks, scripts)."""
         return analyze_sync(article, self.config, self._lexicon).analysis
 
+    def _analyze_here(self, article: ArticleInput) -> tuple[Analysis, str]:
+        prepared = analyze_sync(article, self.config, self._lexicon)
+        return prepared.analysis, prepared.doc.sentences[0].text
+
     async def analyze(self, article: ArticleInput) -> Analysis:
-        prepared = await asyncio.to_thread(analyze_sync, article, self.config, self._lexicon)
-        analysis = prepared.analysis
+        if self._cpu is None:
+            analysis, title = await asyncio.to_thread(self._analyze_here, article)
+        else:
+            from koreapage_bot.workers import analyze_job
+
+            analysis, title = await self._cpu.run(
+                analyze_job, article, inline=lambda: self._analyze_here(article)
+            )
         if self._llm is None or not analysis.relevant or not analysis.text:
             return analysis
         answer = await self._llm.summarize(
-            title=prepared.doc.sentences[0].text,
+            title=title,
             text=analysis.text,
             issues=[i.label for i in analysis.key_issues],
             language=analysis.language,

@@ -1,6 +1,6 @@
 """The poller: one feed from fetch to stored briefs and outbox rows.
 
-fetch (conditional GET) → policy (next poll, backoff, state) → parse (in a thread) →
+fetch (conditional GET) → policy (next poll, backoff, state) → parse (off the loop) →
 identify (stable keys; known keys are never briefed again) → for each new entry, the new-post
 step (analyse → store → fan out: ingest.newpost) → the poll's result on the feed row. The
 first successful fetch of a feed archives its entries without delivering them ("baseline");
@@ -19,6 +19,7 @@ from urllib.parse import urlsplit
 from urllib.request import url2pathname
 
 from koreapage_bot.config import AnalysisConfig, PollConfig
+from koreapage_bot.cpu import CpuPool
 from koreapage_bot.dates import utcnow
 from koreapage_bot.delivery.notices import feed_broken, feed_disabled
 from koreapage_bot.domain import Brief, Feed, FeedEntry, FeedState, ParsedFeed
@@ -77,8 +78,10 @@ class Poller:
         metrics: Metrics | None = None,
         notices: NoticeSink | None = None,
         stories: StoryWindow | None = None,
+        cpu: CpuPool | None = None,
     ) -> None:
         self._store = store
+        self._cpu = cpu  # parses in its worker processes (None: a thread)
         self._metrics = metrics or NoMetrics()
         self._notices = notices or NoNotices()
         self._config = config
@@ -137,7 +140,9 @@ class Poller:
         parsed: ParsedFeed | None = None
         if decision.parse and result.body is not None:
             try:
-                parsed = await parse_feed(result.body, result.final_url, result.content_type)
+                parsed = await parse_feed(
+                    result.body, result.final_url, result.content_type, self._cpu
+                )
             except NotAFeed as exc:
                 decision = policy.parse_failed(
                     feed, decision, f"not a feed: {exc}", now, self._config
