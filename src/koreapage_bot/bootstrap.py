@@ -94,9 +94,11 @@ def fetcher(
 
 
 def build_analyzer(
-    settings: Settings, taxonomy: Taxonomy, cpu: CpuPool | None = None
+    settings: Settings, taxonomy: Taxonomy, cpu: CpuPool | None = None, *, gate: bool = False
 ) -> OfflineAnalyzer:
-    return OfflineAnalyzer(settings.analysis, taxonomy, cpu)
+    """`gate`: the ingest path's analyzer, which summarises only relevant posts (the
+    `analyze` command summarises everything it is given)."""
+    return OfflineAnalyzer(settings.analysis, taxonomy, cpu, gate=gate)
 
 
 def cpu_pool(settings: Settings, taxonomy: Taxonomy) -> CpuPool:
@@ -142,7 +144,7 @@ async def open_bot(
         stack.push_async_callback(store.close)
         cpu = cpu_pool(settings, taxonomy)
         stack.push_async_callback(cpu.aclose)
-        analyzer = await stack.enter_async_context(build_analyzer(settings, taxonomy, cpu))
+        analyzer = await stack.enter_async_context(build_analyzer(settings, taxonomy, cpu, gate=True))
         # One set of per-host slots for every fetcher: politeness counts connections to a
         # host, whichever trust level or purpose they serve.
         host_slots: dict[str, asyncio.Semaphore] = {}

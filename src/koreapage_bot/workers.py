@@ -22,12 +22,12 @@ def init_analysis(config: AnalysisConfig, taxonomy: Taxonomy) -> None:
     _analysis = (config, compile_lexicon(taxonomy))
 
 
-def analyze_job(article: ArticleInput) -> tuple[Analysis, str]:
+def analyze_job(article: ArticleInput, gate: bool) -> tuple[Analysis, str]:
     """(the analysis, the title it read) of one article, as `analyze_sync` makes it."""
     if _analysis is None:
         raise RuntimeError("worker started without init_analysis")
     config, lexicon = _analysis
-    prepared = analyze_sync(article, config, lexicon)
+    prepared = analyze_sync(article, config, lexicon, gate)
     return prepared.analysis, prepared.doc.sentences[0].text
 
 

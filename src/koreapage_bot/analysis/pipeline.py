@@ -80,7 +80,13 @@ def build_blocks(cleaned: Cleaned, skip_first: bool = False) -> list[tuple[str, 
     return blocks
 
 
-def analyze_sync(article: ArticleInput, config: AnalysisConfig, lexicon: Lexicon) -> Prepared:
+def analyze_sync(
+    article: ArticleInput, config: AnalysisConfig, lexicon: Lexicon, gate: bool = False
+) -> Prepared:
+    """The whole analysis. With `gate` (the ingest path), the relevance verdict comes first
+    and a post it rejects gets no summary: nothing shows one (it is archived, never a brief),
+    and the summary is a fifth of the analysis's time. The verdict, score, key issues, author,
+    text and language are the same either way."""
     raw, page_author, title = _body_and_meta(article, extract_pages=True)
     normalized = normalize_page(raw, title)
     title = clean_title(title)
@@ -107,7 +113,11 @@ def analyze_sync(article: ArticleInput, config: AnalysisConfig, lexicon: Lexicon
         text_bylines=normalized.bylines,
         maybe_bylines=normalized.maybe_bylines,
     )
-    summary = summarize(doc, [i.id for i in issues], max_chars=SUMMARY_CHARS)
+    summary = (
+        summarize(doc, [i.id for i in issues], max_chars=SUMMARY_CHARS)
+        if relevant or not gate
+        else ""
+    )
     analysis = Analysis(
         relevant=relevant,
         relevance=rel.score,
@@ -129,10 +139,14 @@ class OfflineAnalyzer:
         config: AnalysisConfig | None = None,
         taxonomy: Taxonomy | None = None,
         cpu: CpuPool | None = None,
+        *,
+        gate: bool = False,
     ) -> None:
         """`taxonomy`: the key issues, already loaded (else `config.issues_file`, else the
         packaged default). `cpu`: worker processes set up with this config and taxonomy
-        (`workers.init_analysis`); None: a thread of this process."""
+        (`workers.init_analysis`); None: a thread of this process. `gate`: posts that are
+        not relevant get no summary (the ingest path; `analyze` shows everything)."""
+        self.gate = gate
         self.config = config or AnalysisConfig()
         self.taxonomy = taxonomy or load_taxonomy(self.config.issues_file)
         self._lexicon = compile_lexicon(self.taxonomy)
@@ -160,7 +174,7 @@ class OfflineAnalyzer:
         return analyze_sync(article, self.config, self._lexicon).analysis
 
     def _analyze_here(self, article: ArticleInput) -> tuple[Analysis, str]:
-        prepared = analyze_sync(article, self.config, self._lexicon)
+        prepared = analyze_sync(article, self.config, self._lexicon, self.gate)
         return prepared.analysis, prepared.doc.sentences[0].text
 
     async def analyze(self, article: ArticleInput) -> Analysis:
@@ -170,7 +184,7 @@ class OfflineAnalyzer:
             from koreapage_bot.workers import analyze_job
 
             analysis, title = await self._cpu.run(
-                analyze_job, article, inline=lambda: self._analyze_here(article)
+                analyze_job, article, self.gate, inline=lambda: self._analyze_here(article)
             )
         if self._llm is None or not analysis.relevant or not analysis.text:
             return analysis
