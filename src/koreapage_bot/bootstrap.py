@@ -144,7 +144,9 @@ async def open_bot(
         stack.push_async_callback(store.close)
         cpu = cpu_pool(settings, taxonomy)
         stack.push_async_callback(cpu.aclose)
-        analyzer = await stack.enter_async_context(build_analyzer(settings, taxonomy, cpu, gate=True))
+        analyzer = await stack.enter_async_context(
+            build_analyzer(settings, taxonomy, cpu, gate=True)
+        )
         # One set of per-host slots for every fetcher: politeness counts connections to a
         # host, whichever trust level or purpose they serve.
         host_slots: dict[str, asyncio.Semaphore] = {}
