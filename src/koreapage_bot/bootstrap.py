@@ -22,14 +22,14 @@ from koreapage_bot.analysis.taxonomy import Taxonomy, TaxonomyError, load_taxono
 from koreapage_bot.commands.api import CommandApi
 from koreapage_bot.commands.feedprobe import make_prober
 from koreapage_bot.commands.metered import MeteredCommands
-from koreapage_bot.commands.service import CommandService
+from koreapage_bot.commands.service import CommandService, FeedProbe
 from koreapage_bot.config import ConfigError, Settings, SlackMode
 from koreapage_bot.cpu import CpuPool
 from koreapage_bot.delivery.digests import Digests
 from koreapage_bot.delivery.dispatcher import Dispatcher
 from koreapage_bot.delivery.notices import Notifier
 from koreapage_bot.delivery.ratelimit import RateBudget, discord_budget, slack_budget
-from koreapage_bot.domain import IssueTag
+from koreapage_bot.domain import Feed, IssueTag
 from koreapage_bot.ingest.fetch import FeedFetcher
 from koreapage_bot.ingest.moves import sync_config_feeds
 from koreapage_bot.ingest.pipeline import PollPipeline, poll_lease
@@ -225,6 +225,7 @@ async def open_bot(
             admin_allowlist=settings.delivery.admin_allowlist,
             on_subscriptions_changed=scheduler.resync_digests,
             on_feed_added=scheduler.wake_polls,
+            first_poll=lambda feed, probe: _first_poll(pipeline, feed, probe),
             max_chat_feeds=settings.delivery.max_chat_feeds,
         )
         adapters: list[ChatAdapter] = []
@@ -287,6 +288,12 @@ async def open_bot(
             http=http,
             coordination=coordination,
         )
+
+
+async def _first_poll(pipeline: PollPipeline, feed: Feed, probe: FeedProbe) -> None:
+    """A feed just added is polled from its probe's response: fetched once, not twice."""
+    if probe.fetched is not None:
+        await pipeline.first_poll(feed, probe.fetched, probe.parsed)
 
 
 def _tell_global_limits(adapters: list[ChatAdapter], budget: RateBudget) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
 from koreapage_bot.commands import grammar
 from koreapage_bot.commands.replies import (
@@ -19,8 +20,11 @@ from koreapage_bot.commands.replies import (
     SubscriptionLine,
 )
 from koreapage_bot.config import ConfigError, validate_timezone
-from koreapage_bot.domain import Brief, Feed, FeedState, IssueTag, Subscription
+from koreapage_bot.domain import Brief, Feed, FeedState, IssueTag, ParsedFeed, Subscription
 from koreapage_bot.ports import MAX_ROW_ID, BriefView, Storage, SubscriptionSpec, parse_row_id
+
+if TYPE_CHECKING:
+    from koreapage_bot.ingest.fetch import FetchResult
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +38,9 @@ class FeedProbe:
     url: str  # the feed URL to store (after discovery / permanent redirects)
     title: str | None
     items: int
+    # The response read and what it held: a new feed's first poll, so it is fetched once.
+    fetched: FetchResult | None = None
+    parsed: ParsedFeed | None = None
 
 
 class FeedRefused(Exception):
@@ -51,6 +58,8 @@ class Refused(Exception):
 
 # Fetches a URL once (with the SSRF guard) and says what feed it found, or raises FeedRefused.
 FeedProber = Callable[[str], Awaitable[FeedProbe]]
+# Polls a feed just added from the probe's response (stored, baselined, next poll set).
+FirstPoll = Callable[[Feed, FeedProbe], Awaitable[None]]
 
 
 def subscription_line(s: Subscription) -> SubscriptionLine:
@@ -154,6 +163,7 @@ class CommandService:
         admin_allowlist: Sequence[str] = (),
         on_subscriptions_changed: Callable[[], None] | None = None,
         on_feed_added: Callable[[], None] | None = None,
+        first_poll: FirstPoll | None = None,
         max_chat_feeds: int = 25,
     ) -> None:
         self._store = store
@@ -163,6 +173,7 @@ class CommandService:
         self._allowlist = frozenset(admin_allowlist)
         self._changed = on_subscriptions_changed
         self._feed_added = on_feed_added
+        self._first_poll = first_poll
         self._max_chat_feeds = max_chat_feeds
 
     # -- helpers -------------------------------------------------------------------------
@@ -528,7 +539,16 @@ class CommandService:
             self._changed()
         return Reply(ReplyKind.DONE, "Unsubscribed: this channel gets no more briefs.")
 
-    async def feeds_add(self, caller: Caller, url: str, *, name: str | None = None) -> Reply:
+    async def feeds_add(
+        self,
+        caller: Caller,
+        url: str,
+        *,
+        name: str | None = None,
+        first_poll: FirstPoll | None = None,
+    ) -> Reply:
+        """Probe `url` and follow the feed found. A new feed's first poll is the probe's
+        response (`first_poll`, else the service's): the feed is fetched once, not twice."""
         if not self._may_change(caller):
             return self._refuse("add feeds")
         url = url.strip()
@@ -559,7 +579,10 @@ class CommandService:
             (name or title)[:200],
             added_by=None if operator else added_by(caller),
         )
-        if created and self._feed_added is not None:
+        first_poll = first_poll or self._first_poll
+        if created and first_poll is not None and probe.fetched is not None:
+            await first_poll(feed, probe)
+        elif created and self._feed_added is not None:
             self._feed_added()  # polled (baselined) now, not at the next idle check
         found = f"“{title}” with {probe.items} item{'s' if probe.items != 1 else ''}"
         if not created:

@@ -106,12 +106,20 @@ class Poller:
         return self._untrusted if feed.added_by else self._trusted
 
     async def poll(
-        self, feed: Feed, progress: Progress | None = None, on_brief: BriefSink | None = None
+        self,
+        feed: Feed,
+        progress: Progress | None = None,
+        on_brief: BriefSink | None = None,
+        *,
+        fetched: FetchResult | None = None,
+        parsed: ParsedFeed | None = None,
     ) -> PollReport:
         """Poll one feed. With `on_brief`, each brief goes there as it is stored instead of
-        into `PollReport.briefs` (a first fetch of a huge feed is never held in memory)."""
+        into `PollReport.briefs` (a first fetch of a huge feed is never held in memory).
+        `fetched` (and what it `parsed` to): a response already read for this feed (the
+        probe of a feed just added), used instead of fetching it again."""
         try:
-            return await self._poll(feed, progress, on_brief)
+            return await self._poll(feed, progress, on_brief, fetched, parsed)
         except Exception as exc:  # a bug or a database error for one feed: log, back off
             log.exception(
                 "feed %d (%s): poll failed",
@@ -127,10 +135,17 @@ class Poller:
             return PollReport(feed.id, "error", error=str(exc))
 
     async def _poll(
-        self, feed: Feed, progress: Progress | None, on_brief: BriefSink | None
+        self,
+        feed: Feed,
+        progress: Progress | None,
+        on_brief: BriefSink | None,
+        fetched: FetchResult | None,
+        given: ParsedFeed | None,
     ) -> PollReport:
         fetcher = self._fetcher(feed)
-        if feed.url.startswith("file://"):
+        if fetched is not None:
+            result = fetched
+        elif feed.url.startswith("file://"):
             result = await read_file_feed(feed.url)
         else:
             result = await fetcher.fetch(feed.url, feed.etag, feed.last_modified)
@@ -138,7 +153,9 @@ class Poller:
         decision = policy.decide(feed, result, now, self._config)
         report = PollReport(feed.id, decision.outcome.value)
         parsed: ParsedFeed | None = None
-        if decision.parse and result.body is not None:
+        if decision.parse and given is not None:
+            parsed = given
+        elif decision.parse and result.body is not None:
             try:
                 parsed = await parse_feed(
                     result.body, result.final_url, result.content_type, self._cpu
