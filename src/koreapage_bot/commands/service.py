@@ -218,14 +218,17 @@ class CommandService:
 
     # -- queries -------------------------------------------------------------------------
 
-    async def latest_briefs(self, count: int, issue: str | None = None) -> list[Brief]:
+    async def latest_briefs(
+        self, count: int, issue: str | None = None, *, most: int = grammar.LATEST_MAX
+    ) -> list[Brief]:
         """The newest `count` briefs, optionally on one issue; Refused for a count out of range
-        or an unknown issue."""
-        if not grammar.LATEST_MIN <= count <= grammar.LATEST_MAX:
+        (1 to `most`: chat shows 10, the CLI lists up to `grammar.CLI_MAX`) or an unknown
+        issue."""
+        if not grammar.LATEST_MIN <= count <= most:
             raise Refused(
                 Reply(
                     ReplyKind.USAGE,
-                    f"Count must be between {grammar.LATEST_MIN} and {grammar.LATEST_MAX}.",
+                    f"Count must be between {grammar.LATEST_MIN} and {most}.",
                     details=(grammar.usage_line("briefs", "latest"),),
                 )
             )
@@ -234,8 +237,11 @@ class CommandService:
             raise Refused(self._unknown_issue(issue))
         return await self._store.briefs.latest(count, issue=issue)
 
-    async def matching_briefs(self, query: str, limit: int = grammar.BRIEFS_MAX) -> list[Brief]:
-        """Full-text search, best first; Refused for an empty query or a limit out of range."""
+    async def matching_briefs(
+        self, query: str, limit: int = grammar.BRIEFS_MAX, *, most: int = grammar.BRIEFS_MAX
+    ) -> list[Brief]:
+        """Full-text search, best first; Refused for an empty query or a limit out of range
+        (1 to `most`)."""
         if not query.strip():
             raise Refused(
                 Reply(
@@ -244,10 +250,8 @@ class CommandService:
                     details=(grammar.usage_line("briefs", "search"),),
                 )
             )
-        if not 1 <= limit <= grammar.BRIEFS_MAX:
-            raise Refused(
-                Reply(ReplyKind.USAGE, f"Show between 1 and {grammar.BRIEFS_MAX} briefs.")
-            )
+        if not 1 <= limit <= most:
+            raise Refused(Reply(ReplyKind.USAGE, f"Show between 1 and {most} briefs."))
         return await self._store.briefs.search(query.strip(), limit=limit)
 
     async def _grouped(
@@ -279,10 +283,12 @@ class CommandService:
             groups.append(StoryGroup(shown, members))
         return groups
 
-    async def latest_stories(self, count: int, issue: str | None = None) -> list[StoryGroup]:
+    async def latest_stories(
+        self, count: int, issue: str | None = None, *, most: int = grammar.LATEST_MAX
+    ) -> list[StoryGroup]:
         """The newest `count` stories (optionally on one issue), newest report first, each as
         its first report with all its reports; Refused as `latest_briefs`."""
-        briefs = await self.latest_briefs(count, issue)
+        briefs = await self.latest_briefs(count, issue, most=most)
         issue = _issue_id(issue)
         # A story with several reports takes several briefs: read on until `count` stories
         # (a few pages at most).
@@ -296,19 +302,17 @@ class CommandService:
         return await self._grouped(briefs, count, first=True)
 
     async def matching_stories(
-        self, query: str, limit: int = grammar.BRIEFS_MAX
+        self, query: str, limit: int = grammar.BRIEFS_MAX, *, most: int = grammar.BRIEFS_MAX
     ) -> list[StoryGroup]:
         """Search, one line per story: the best-matching report, with all of its story's."""
-        if not 1 <= limit <= grammar.BRIEFS_MAX:
-            raise Refused(
-                Reply(ReplyKind.USAGE, f"Show between 1 and {grammar.BRIEFS_MAX} briefs.")
-            )
-        found = await self.matching_briefs(query, grammar.BRIEFS_MAX)
-        if len(found) == grammar.BRIEFS_MAX:
+        if not 1 <= limit <= most:
+            raise Refused(Reply(ReplyKind.USAGE, f"Show between 1 and {most} briefs."))
+        page = max(limit, grammar.BRIEFS_MAX)
+        found = await self.matching_briefs(query, page, most=max(page, most))
+        if len(found) == page:
+            # Several reports of one story take several briefs: read one more page.
             found.extend(
-                await self._store.briefs.search(
-                    query.strip(), limit=grammar.BRIEFS_MAX * 2, offset=len(found)
-                )
+                await self._store.briefs.search(query.strip(), limit=page * 2, offset=len(found))
             )
         return await self._grouped(found, limit, first=False)
 
