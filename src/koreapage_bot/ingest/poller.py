@@ -165,6 +165,10 @@ class Poller:
                     feed, decision, f"not a feed: {exc}", now, self._config
                 )
                 report.outcome = Outcome.FAILED.value
+        # The bytes are read (the decision keeps their hash): let them go before the entries
+        # are analysed, so a huge feed is not held twice, as bytes and as entries.
+        result = replace(result, body=None)
+        fetched = None
         if parsed is not None:
             report.baseline = not feed.baselined
             if parsed.title and auto_named(feed):
