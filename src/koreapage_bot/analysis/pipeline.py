@@ -149,10 +149,18 @@ class OfflineAnalyzer:
         self.gate = gate
         self.config = config or AnalysisConfig()
         self.taxonomy = taxonomy or load_taxonomy(self.config.issues_file)
-        self._lexicon = compile_lexicon(self.taxonomy)
+        self._compiled: Lexicon | None = None
         self._cpu = cpu
         llm = self.config.llm
         self._llm = LlmSummarizer(llm) if llm.enabled else None
+
+    @property
+    def _lexicon(self) -> Lexicon:
+        # Compiled on first use: with worker processes analysing, this process never needs
+        # it.
+        if self._compiled is None:
+            self._compiled = compile_lexicon(self.taxonomy)
+        return self._compiled
 
     async def __aenter__(self) -> OfflineAnalyzer:
         return self

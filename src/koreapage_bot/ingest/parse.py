@@ -17,8 +17,6 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urljoin
 
-import feedparser
-
 from koreapage_bot.dates import parse_date
 from koreapage_bot.domain import FeedEntry, ParsedFeed
 from koreapage_bot.ingest.discover import FeedLink, discover_feed_links
@@ -76,6 +74,9 @@ async def parse_feed(
 def parse_feed_sync(
     body: bytes, base_url: str | None, content_type: str | None = None
 ) -> ParsedFeed:
+    # Imported here: with worker processes parsing, the bot's own process never loads it.
+    import feedparser
+
     # No content-location: feedparser would resolve relative Atom <id>s against it, and an
     # entry's identity must not change when its feed moves. Links are joined below instead.
     headers: dict[str, str] = {}
