@@ -6,6 +6,8 @@ the pool's initializer), so a job carries only its own input and output.
 
 from __future__ import annotations
 
+import signal
+
 from koreapage_bot.analysis.lexicon import Lexicon, compile_lexicon
 from koreapage_bot.analysis.pipeline import analyze_sync
 from koreapage_bot.analysis.taxonomy import Taxonomy
@@ -17,8 +19,11 @@ _analysis: tuple[AnalysisConfig, Lexicon] | None = None
 
 
 def init_analysis(config: AnalysisConfig, taxonomy: Taxonomy) -> None:
-    """The pool's initializer: what every analysis job of this worker uses."""
+    """The pool's initializer: what every analysis job of this worker uses. Ctrl-C at the
+    terminal reaches the whole process group: the bot shuts its workers down itself, so a
+    worker ignores it rather than die mid-job with a traceback."""
     global _analysis
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     _analysis = (config, compile_lexicon(taxonomy))
 
 
