@@ -1,6 +1,6 @@
 """Analysis quality on ../shared/eval-dev, through the product's own `analyze` JSONL path.
 
-    .venv/bin/python bench/eval_analysis.py [--errors] [--dev-only]
+    .venv/bin/python bench/eval_analysis.py [--errors] [--dev-only] [--gated]
     .venv/bin/python bench/eval_analysis.py --set PATH
 
 
@@ -18,6 +18,8 @@ in tests/integration/analysis/evaluation.py.
 "borderline", `key_issues` as taxonomy ids, `text_is_excerpt`): the whole file is one part,
 `set`, counted as above, so a fresh blind-labelled set is scored exactly like the dev set.
 Per-item lines are not printed for it. Keep such files outside the project.
+`--gated` runs the analyzer the bot polls with (a post the relevance verdict rejects gets no
+summary): every figure but the summary counts of rejected items must equal the plain run's.
 Exits with a message when ../shared is absent; asserts nothing.
 """
 
@@ -40,6 +42,8 @@ from tests.integration.analysis.evaluation import (
     run,
     tally,
 )
+
+from koreapage_bot.analysis.pipeline import OfflineAnalyzer
 
 SHARED = (Path(__file__).resolve().parents[1] / ".." / "shared").resolve()
 
@@ -127,6 +131,12 @@ def main() -> int:
     ap.add_argument(
         "--set", type=Path, metavar="PATH", help="measure this labelled JSONL file instead"
     )
+    ap.add_argument(
+        "--gated",
+        action="store_true",
+        help="the ingest path's analyzer (no summary for posts it rejects); relevance, "
+        "issue and author figures must not move",
+    )
     args = ap.parse_args()
     parts: tuple[str, ...]
     if args.set is not None:
@@ -141,7 +151,7 @@ def main() -> int:
     else:
         parts = ("dev",) if args.dev_only else ("dev", "held-out")
         items = load(SHARED, parts)
-    outputs = asyncio.run(run(items))
+    outputs = asyncio.run(run(items, OfflineAnalyzer(gate=True) if args.gated else None))
     errors: list[str] = []
     groups = tally(items, outputs, errors if args.errors else None)
     print(

@@ -473,20 +473,26 @@ def pg_reachable() -> bool:
 
 
 def cli(db: Path, runs: int = 5) -> None:
-    exe = REPO / ".venv" / "bin" / "koreapage-bot"
+    # The checkout's own venv when it has one, else this interpreter on this checkout's
+    # source (a git worktree sharing another checkout's venv).
+    py = REPO / ".venv" / "bin" / "python"
+    exe = [str(REPO / ".venv" / "bin" / "koreapage-bot")]
     env = {**os.environ, "KOREAPAGE_DATABASE_URL": f"sqlite+aiosqlite:///{db}"}
+    if not py.exists():
+        py = Path(sys.executable)
+        exe = [str(py), "-m", "koreapage_bot"]
+        env["PYTHONPATH"] = os.pathsep.join([str(REPO / "src"), env.get("PYTHONPATH", "")])
     query = "korea alliance"
     walls = []
     for _ in range(runs):
         t0 = time.perf_counter()
         done = subprocess.run(
-            [str(exe), "briefs", "search", query], env=env, capture_output=True, text=True
+            [*exe, "briefs", "search", query], env=env, capture_output=True, text=True
         )
         walls.append(time.perf_counter() - t0)
         if done.returncode != 0:
             print(f"CLI failed ({done.returncode}): {done.stderr[-500:]}")
             return
-    py = REPO / ".venv" / "bin" / "python"
     t0 = time.perf_counter()
     done = subprocess.run(
         [str(py), "-X", "importtime", "-m", "koreapage_bot", "briefs", "search", query],

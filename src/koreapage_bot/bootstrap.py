@@ -10,38 +10,34 @@ import signal
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
-from rich.console import Console
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import DBAPIError, SQLAlchemyError
-
-from koreapage_bot.adapters.console import CONSOLE_PLATFORM, ConsolePublisher
-from koreapage_bot.analysis.pipeline import OfflineAnalyzer
 from koreapage_bot.analysis.taxonomy import Taxonomy, TaxonomyError, load_taxonomy
-from koreapage_bot.commands.api import CommandApi
-from koreapage_bot.commands.feedprobe import make_prober
-from koreapage_bot.commands.metered import MeteredCommands
-from koreapage_bot.commands.service import CommandService
+from koreapage_bot.commands.service import CommandService, FeedProbe
 from koreapage_bot.config import ConfigError, Settings, SlackMode
-from koreapage_bot.dates import utcnow
-from koreapage_bot.delivery.digests import Digests
-from koreapage_bot.delivery.dispatcher import Dispatcher
-from koreapage_bot.delivery.holder import Holder, is_alive
-from koreapage_bot.delivery.notices import Notifier
-from koreapage_bot.delivery.ratelimit import RateBudget, SharedPace, discord_budget, slack_budget
-from koreapage_bot.domain import IssueTag
-from koreapage_bot.ingest.fetch import FeedFetcher
-from koreapage_bot.ingest.moves import sync_config_feeds
-from koreapage_bot.ingest.pipeline import PollPipeline, poll_lease
-from koreapage_bot.ingest.poller import Poller
-from koreapage_bot.metrics import PrometheusMetrics
-from koreapage_bot.ports import Publisher, ReplayGuard, SubscriptionSpec
-from koreapage_bot.scheduler import BotScheduler
-from koreapage_bot.store.coordination import LocalCoordination, PgCoordination, coordination_for
-from koreapage_bot.store.rates import SharedRates, wake_topic
-from koreapage_bot.store.store import Store
-from koreapage_bot.stories.window import StoryWindow
+from koreapage_bot.cpu import CpuPool
+from koreapage_bot.domain import Feed, IssueTag
+
+# The rest is imported where it is used: a CLI command that only reads the store
+# (`open_queries`) never loads the analysis, the fetchers, the scheduler or the chat SDKs.
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from koreapage_bot.analysis.pipeline import OfflineAnalyzer
+    from koreapage_bot.commands.api import CommandApi
+    from koreapage_bot.delivery.digests import Digests
+    from koreapage_bot.delivery.dispatcher import Dispatcher
+    from koreapage_bot.delivery.notices import Notifier
+    from koreapage_bot.delivery.ratelimit import RateBudget
+    from koreapage_bot.ingest.fetch import FeedFetcher
+    from koreapage_bot.ingest.pipeline import PollPipeline
+    from koreapage_bot.ingest.poller import Poller
+    from koreapage_bot.metrics import PrometheusMetrics
+    from koreapage_bot.ports import Publisher, ReplayGuard
+    from koreapage_bot.scheduler import BotScheduler
+    from koreapage_bot.store.coordination import LocalCoordination, PgCoordination
+    from koreapage_bot.store.store import Store
+    from koreapage_bot.stories.window import StoryWindow
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +50,12 @@ class ChatAdapter(Protocol):
 
     async def start(self) -> None: ...
     async def close(self) -> None: ...
+
+
+def _local_coordination() -> LocalCoordination:
+    from koreapage_bot.store.coordination import LocalCoordination
+
+    return LocalCoordination()
 
 
 @dataclass
@@ -73,7 +75,7 @@ class Bot:
     adapters: list[ChatAdapter] = field(default_factory=list)
     http: Any = None  # koreapage_bot.http.HttpServer when serving
     # The other processes on this database: who leads, wake-ups (store/coordination.py).
-    coordination: LocalCoordination | PgCoordination = field(default_factory=LocalCoordination)
+    coordination: LocalCoordination | PgCoordination = field(default_factory=_local_coordination)
 
 
 def fetcher(
@@ -84,6 +86,8 @@ def fetcher(
     host_slots: dict[str, asyncio.Semaphore] | None = None,
 ) -> FeedFetcher:
     """A fetcher with the configured timeouts and limits, at one trust level."""
+    from koreapage_bot.ingest.fetch import FeedFetcher
+
     return FeedFetcher(
         settings.http,
         per_host_limit=settings.poll.per_host_limit,
@@ -94,12 +98,30 @@ def fetcher(
     )
 
 
-def build_analyzer(settings: Settings, taxonomy: Taxonomy) -> OfflineAnalyzer:
-    return OfflineAnalyzer(settings.analysis, taxonomy)
+def build_analyzer(
+    settings: Settings, taxonomy: Taxonomy, cpu: CpuPool | None = None, *, gate: bool = False
+) -> OfflineAnalyzer:
+    """`gate`: the ingest path's analyzer, which summarises only relevant posts (the
+    `analyze` command summarises everything it is given)."""
+    from koreapage_bot.analysis.pipeline import OfflineAnalyzer
+
+    return OfflineAnalyzer(settings.analysis, taxonomy, cpu, gate=gate)
+
+
+def cpu_pool(settings: Settings, taxonomy: Taxonomy) -> CpuPool:
+    """Worker processes for parsing and analysis, set up with this config's taxonomy. They
+    start only when the work is parallel (cpu.py)."""
+    from koreapage_bot.workers import init_analysis
+
+    return CpuPool(
+        settings.poll.workers, initializer=init_analysis, initargs=(settings.analysis, taxonomy)
+    )
 
 
 def story_window(store: Store, settings: Settings) -> StoryWindow | None:
     """The story matcher's window, or None when stories are off (every brief its own)."""
+    from koreapage_bot.stories.window import StoryWindow
+
     if not settings.stories.enabled:
         return None
     return StoryWindow(store, window=timedelta(hours=settings.stories.window_hours))
@@ -115,6 +137,24 @@ async def open_bot(
 ) -> AsyncIterator[Bot]:
     """Everything wired and ready, nothing running yet. `chat=False` leaves Discord and Slack
     out (CLI commands that only read or change the store)."""
+    from rich.console import Console
+
+    from koreapage_bot.adapters.console import CONSOLE_PLATFORM, ConsolePublisher
+    from koreapage_bot.commands.feedprobe import make_prober
+    from koreapage_bot.commands.metered import MeteredCommands
+    from koreapage_bot.dates import utcnow
+    from koreapage_bot.delivery.digests import Digests
+    from koreapage_bot.delivery.dispatcher import Dispatcher
+    from koreapage_bot.delivery.holder import Holder, is_alive
+    from koreapage_bot.delivery.notices import Notifier
+    from koreapage_bot.delivery.ratelimit import SharedPace, discord_budget, slack_budget
+    from koreapage_bot.ingest.pipeline import PollPipeline, poll_lease
+    from koreapage_bot.ingest.poller import Poller
+    from koreapage_bot.metrics import PrometheusMetrics
+    from koreapage_bot.scheduler import BotScheduler
+    from koreapage_bot.store.coordination import coordination_for
+    from koreapage_bot.store.rates import SharedRates, wake_topic
+
     console = console or Console()
     try:
         taxonomy = load_taxonomy(settings.analysis.issues_file)
@@ -129,7 +169,11 @@ async def open_bot(
 
     async with contextlib.AsyncExitStack() as stack:
         stack.push_async_callback(store.close)
-        analyzer = await stack.enter_async_context(build_analyzer(settings, taxonomy))
+        cpu = cpu_pool(settings, taxonomy)
+        stack.push_async_callback(cpu.aclose)
+        analyzer = await stack.enter_async_context(
+            build_analyzer(settings, taxonomy, cpu, gate=True)
+        )
         # One set of per-host slots for every fetcher: politeness counts connections to a
         # host, whichever trust level or purpose they serve.
         host_slots: dict[str, asyncio.Semaphore] = {}
@@ -187,6 +231,7 @@ async def open_bot(
             metrics=metrics,
             notices=notifier,
             stories=story_window(store, settings),
+            cpu=cpu,
         )
         pipeline = PollPipeline(
             poller,
@@ -207,6 +252,7 @@ async def open_bot(
             admin_allowlist=settings.delivery.admin_allowlist,
             on_subscriptions_changed=scheduler.resync_digests,
             on_feed_added=scheduler.wake_polls,
+            first_poll=lambda feed, probe: _first_poll(pipeline, feed, probe),
             max_chat_feeds=settings.delivery.max_chat_feeds,
         )
         adapters: list[ChatAdapter] = []
@@ -281,6 +327,47 @@ async def open_bot(
         )
 
 
+async def _first_poll(pipeline: PollPipeline, feed: Feed, probe: FeedProbe) -> None:
+    """A feed just added is polled from its probe's response: fetched once, not twice."""
+    if probe.fetched is not None:
+        await pipeline.first_poll(feed, probe.fetched, probe.parsed)
+
+
+@dataclass
+class Queries:
+    """The store and the command service alone (`open_queries`)."""
+
+    settings: Settings
+    store: Store
+    commands: CommandService
+
+
+@contextlib.asynccontextmanager
+async def open_queries(settings: Settings) -> AsyncIterator[Queries]:
+    """The store and the command service, nothing else: for CLI commands that read or
+    change rows (`briefs …`, `feeds list`). No analysis, fetchers, scheduler or chat SDK is
+    built or imported, so they start in a fraction of a second. Adding feeds needs
+    `open_bot` (the probe and the first poll)."""
+    try:
+        taxonomy = load_taxonomy(settings.analysis.issues_file)
+    except TaxonomyError as exc:
+        raise ConfigError(str(exc)) from None
+    store = await open_store(settings.database_url)
+    try:
+        yield Queries(
+            settings,
+            store,
+            CommandService(
+                store,
+                issue_tags(taxonomy),
+                admin_allowlist=settings.delivery.admin_allowlist,
+                max_chat_feeds=settings.delivery.max_chat_feeds,
+            ),
+        )
+    finally:
+        await store.close()
+
+
 def _tell_global_limits(adapters: list[ChatAdapter], budget: RateBudget) -> None:
     """Every global 429 the Discord client sees (also those discord.py waits out by itself)
     holds the budget, and through it every process that shares it."""
@@ -319,6 +406,11 @@ async def open_store(url: str) -> Store:
     """The store at KOREAPAGE_DATABASE_URL, or a ConfigError saying why it cannot be used (no
     server there, a name that does not resolve, a bad port, a directory that cannot be
     written, a file that is not a database)."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import DBAPIError, SQLAlchemyError
+
+    from koreapage_bot.store.store import Store
+
     try:
         return await Store.open(url)
     except (OSError, ValueError, ArithmeticError, SQLAlchemyError) as exc:
@@ -363,6 +455,10 @@ def _chat_adapters(
 
 async def prepare(bot: Bot) -> None:
     """Start-of-run housekeeping: config feeds in the store, the console subscription."""
+    from koreapage_bot.adapters.console import CONSOLE_PLATFORM
+    from koreapage_bot.ingest.moves import sync_config_feeds
+    from koreapage_bot.ports import SubscriptionSpec
+
     added = await sync_config_feeds(
         bot.store, [(f.url, f.name, f.interval_seconds) for f in bot.settings.feeds]
     )

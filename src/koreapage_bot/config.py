@@ -61,6 +61,8 @@ class PollConfig:
     broken_after: int = 10
     max_backoff_seconds: int = 86400
     tick_seconds: int = 30
+    # Processes that parse and analyse (0: one per usable core; 1: threads only).
+    workers: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -383,12 +385,15 @@ def parse_settings(
         broken_after=p.positive("broken_after", int, _POLL.broken_after),
         max_backoff_seconds=p.positive("max_backoff", int, _POLL.max_backoff_seconds),
         tick_seconds=p.positive("tick", int, _POLL.tick_seconds),
+        workers=p.get("workers", int, _POLL.workers),
     )
     p.check_unknown()
     if poll.interval_seconds < poll.min_interval_seconds:
         raise p.fail(
             "interval", f"must be at least poll.min_interval ({poll.min_interval_seconds})"
         )
+    if not 0 <= poll.workers <= 1024:
+        raise p.fail("workers", "must be between 0 (one per core) and 1024")
     if not 0 <= poll.jitter <= 0.5:
         raise p.fail("jitter", "must be between 0 and 0.5 (a fraction of the interval)")
 

@@ -278,6 +278,7 @@ async def test_feeds_add_list_remove(tmp_path: Path) -> None:
         )
         assert "Already following feed 1" in ok(trusted).out
         assert len(ok(await cli(wd, "poll", server.url("/down.xml"), "--json")).json()) == 2
+        assert server.count("/down.xml") == 1  # the probe's response was the first poll
         server.route("/down.xml", StatusRoute(500))  # the feed's server breaks
         broken = await cli(wd, "poll", server.url("/down.xml"), "--json")
         assert broken.code == 1 and broken.json() == [] and "500" in broken.err
@@ -489,6 +490,7 @@ async def test_poll_of_a_page_url_discovers_its_feed_or_says_there_is_none(
             cli(wd, "poll", server.url("/about/"), "--json"),
         )
         assert [b["title"] for b in ok(found).json()] == [SMA, GSOMIA]
+        assert server.count("/feeds/alliance.xml") == 1  # found, then polled from that fetch
         assert none.code == 1 and none.json() == [] and "links to no RSS/Atom feed" in none.err
         feeds = ok(await cli(wd, "feeds", "list", "--json")).json()
         assert [f["url"] for f in feeds] == [server.url("/feeds/alliance.xml")]

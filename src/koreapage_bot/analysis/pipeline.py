@@ -1,8 +1,9 @@
 """The offline analyzer: extract, normalise, clean, decide relevance, find key issues, author,
 summary, in the post's language.
 
-`OfflineAnalyzer` implements `ports.Analyzer`. The CPU work runs in a worker thread; the only
-I/O is the optional LLM summarizer, which falls back to the extractive summary on any failure.
+`OfflineAnalyzer` implements `ports.Analyzer`. The CPU work runs in a worker process (`cpu`)
+or thread; the only I/O is the optional LLM summarizer, which falls back to the extractive
+summary on any failure.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import asyncio
 import logging
 from dataclasses import dataclass
 from types import TracebackType
+from typing import TYPE_CHECKING
 
 from koreapage_bot.analysis.authors import find_author
 from koreapage_bot.analysis.extract import extract_article, looks_like_page, metadata_author
@@ -25,6 +27,9 @@ from koreapage_bot.analysis.taxonomy import Taxonomy, load_taxonomy
 from koreapage_bot.analysis.text import detect_language, html_to_text, split_sentences
 from koreapage_bot.config import AnalysisConfig
 from koreapage_bot.domain import Analysis, ArticleInput
+
+if TYPE_CHECKING:
+    from koreapage_bot.cpu import CpuPool
 
 log = logging.getLogger(__name__)
 
@@ -75,7 +80,13 @@ def build_blocks(cleaned: Cleaned, skip_first: bool = False) -> list[tuple[str, 
     return blocks
 
 
-def analyze_sync(article: ArticleInput, config: AnalysisConfig, lexicon: Lexicon) -> Prepared:
+def analyze_sync(
+    article: ArticleInput, config: AnalysisConfig, lexicon: Lexicon, gate: bool = False
+) -> Prepared:
+    """The whole analysis. With `gate` (the ingest path), the relevance verdict comes first
+    and a post it rejects gets no summary: nothing shows one (it is archived, never a brief),
+    and the summary is a fifth of the analysis's time. The verdict, score, key issues, author,
+    text and language are the same either way."""
     raw, page_author, title = _body_and_meta(article, extract_pages=True)
     normalized = normalize_page(raw, title)
     title = clean_title(title)
@@ -103,7 +114,11 @@ def analyze_sync(article: ArticleInput, config: AnalysisConfig, lexicon: Lexicon
         text_bylines=normalized.bylines,
         maybe_bylines=normalized.maybe_bylines,
     )
-    summary = summarize(doc, [i.id for i in issues], max_chars=SUMMARY_CHARS)
+    summary = (
+        summarize(doc, [i.id for i in issues], max_chars=SUMMARY_CHARS)
+        if relevant or not gate
+        else ""
+    )
     analysis = Analysis(
         relevant=relevant,
         relevance=rel.score,
@@ -121,15 +136,32 @@ class OfflineAnalyzer:
     """`Analyzer` that needs no network; an LLM summary is used only when configured."""
 
     def __init__(
-        self, config: AnalysisConfig | None = None, taxonomy: Taxonomy | None = None
+        self,
+        config: AnalysisConfig | None = None,
+        taxonomy: Taxonomy | None = None,
+        cpu: CpuPool | None = None,
+        *,
+        gate: bool = False,
     ) -> None:
         """`taxonomy`: the key issues, already loaded (else `config.issues_file`, else the
-        packaged default)."""
+        packaged default). `cpu`: worker processes set up with this config and taxonomy
+        (`workers.init_analysis`); None: a thread of this process. `gate`: posts that are
+        not relevant get no summary (the ingest path; `analyze` shows everything)."""
+        self.gate = gate
         self.config = config or AnalysisConfig()
         self.taxonomy = taxonomy or load_taxonomy(self.config.issues_file)
-        self._lexicon = compile_lexicon(self.taxonomy)
+        self._compiled: Lexicon | None = None
+        self._cpu = cpu
         llm = self.config.llm
         self._llm = LlmSummarizer(llm) if llm.enabled else None
+
+    @property
+    def _lexicon(self) -> Lexicon:
+        # Compiled on first use: with worker processes analysing, this process never needs
+        # it.
+        if self._compiled is None:
+            self._compiled = compile_lexicon(self.taxonomy)
+        return self._compiled
 
     async def __aenter__(self) -> OfflineAnalyzer:
         return self
@@ -150,13 +182,23 @@ class OfflineAnalyzer:
         """Synchronous analysis without the LLM step (benchmarks, scripts)."""
         return analyze_sync(article, self.config, self._lexicon).analysis
 
+    def _analyze_here(self, article: ArticleInput) -> tuple[Analysis, str]:
+        prepared = analyze_sync(article, self.config, self._lexicon, self.gate)
+        return prepared.analysis, prepared.doc.sentences[0].text
+
     async def analyze(self, article: ArticleInput) -> Analysis:
-        prepared = await asyncio.to_thread(analyze_sync, article, self.config, self._lexicon)
-        analysis = prepared.analysis
+        if self._cpu is None:
+            analysis, title = await asyncio.to_thread(self._analyze_here, article)
+        else:
+            from koreapage_bot.workers import analyze_job
+
+            analysis, title = await self._cpu.run(
+                analyze_job, article, self.gate, inline=lambda: self._analyze_here(article)
+            )
         if self._llm is None or not analysis.relevant or not analysis.text:
             return analysis
         answer = await self._llm.summarize(
-            title=prepared.doc.sentences[0].text,
+            title=title,
             text=analysis.text,
             issues=[i.label for i in analysis.key_issues],
             language=analysis.language,

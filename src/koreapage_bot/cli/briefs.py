@@ -12,30 +12,33 @@ from koreapage_bot.adapters.console import brief_panel
 from koreapage_bot.cli.common import (
     JsonOpt,
     RowId,
-    bot_for_cli,
     briefs_app,
     dump,
     fail,
     out,
     print_stories,
+    queries_for_cli,
     run_async,
     show_reply,
 )
-from koreapage_bot.commands.grammar import BRIEFS_MAX, LATEST_DEFAULT, LATEST_MIN
+from koreapage_bot.commands.grammar import BRIEFS_MAX, CLI_MAX, LATEST_MIN
 from koreapage_bot.commands.service import CommandService, Refused, StoryGroup
 from koreapage_bot.ports import BriefView
 
 # -- briefs ----------------------------------------------------------------------------------
 
 
-# The same limits as in chat: the command service checks them (and the issue).
-Limit = Annotated[int, typer.Option("--limit", "-n", min=LATEST_MIN, max=BRIEFS_MAX)]
+# Ten by default, like chat; a terminal may ask for up to CLI_MAX (chat stays at ten). The
+# command service checks the limit again (and the issue).
+Limit = Annotated[
+    int, typer.Option("--limit", "-n", min=LATEST_MIN, max=CLI_MAX, help=f"1 to {CLI_MAX}.")
+]
 
 
 async def _stories(
     query: Callable[[CommandService], Awaitable[list[StoryGroup]]],
 ) -> list[StoryGroup]:
-    async with bot_for_cli() as bot:
+    async with queries_for_cli() as bot:
         try:
             return await query(bot.commands)
         except Refused as refused:
@@ -45,13 +48,15 @@ async def _stories(
 
 @briefs_app.command("latest")
 def briefs_latest(
-    limit: Limit = LATEST_DEFAULT,
+    limit: Limit = BRIEFS_MAX,
     issue: Annotated[str | None, typer.Option("--issue", help="A key-issue id.")] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """The latest stories (one line each, with every outlet that reported it), optionally on
     one key issue."""
-    found = run_async(_stories(lambda commands: commands.latest_stories(limit, issue)))
+    found = run_async(
+        _stories(lambda commands: commands.latest_stories(limit, issue, most=CLI_MAX))
+    )
     print_stories(found, as_json, "No briefs yet.")
 
 
@@ -62,7 +67,9 @@ def briefs_search(
     as_json: JsonOpt = False,
 ) -> None:
     """Full-text search over briefs, best match first, one line per story."""
-    found = run_async(_stories(lambda commands: commands.matching_stories(query, limit)))
+    found = run_async(
+        _stories(lambda commands: commands.matching_stories(query, limit, most=CLI_MAX))
+    )
     print_stories(found, as_json, f"No briefs match {query!r}.")
 
 
@@ -71,7 +78,7 @@ def briefs_show(brief_id: RowId, as_json: JsonOpt = False) -> None:
     """One brief in full, and every report of its story."""
 
     async def main() -> StoryGroup | None:
-        async with bot_for_cli() as bot:
+        async with queries_for_cli() as bot:
             brief = await bot.store.briefs.get(brief_id)
             return await bot.commands.story_of(brief) if brief is not None else None
 

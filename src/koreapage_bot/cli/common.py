@@ -10,7 +10,7 @@ import os
 import sys
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator, Sequence
 from datetime import datetime
-from typing import Annotated, Any, TextIO, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TextIO, TypeVar
 
 import typer
 from rich.console import Console
@@ -18,12 +18,16 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.text import Text
 
 from koreapage_bot.adapters.console import CONSOLE_PLATFORM, brief_panel, render_reply
-from koreapage_bot.bootstrap import Bot, open_bot
 from koreapage_bot.commands.replies import Caller, Reply
-from koreapage_bot.commands.service import StoryGroup
 from koreapage_bot.config import ConfigError, Settings, load_settings
 from koreapage_bot.domain import Brief, Feed, FeedState
 from koreapage_bot.ports import MAX_ROW_ID, BriefView
+
+if TYPE_CHECKING:
+    # bootstrap is imported by the commands that open the bot, when they run: the CLI's
+    # start loads only what the command it runs needs.
+    from koreapage_bot.bootstrap import Bot, Queries
+    from koreapage_bot.commands.service import StoryGroup
 
 T = TypeVar("T")
 
@@ -81,9 +85,23 @@ async def _main(coro: Awaitable[T]) -> T:
 async def bot_for_cli(chat: bool = False, *, console: Console | None = None) -> AsyncIterator[Bot]:
     """The bot for one CLI command. `console` is where deliveries to the console channel are
     printed (stderr when stdout carries JSON)."""
+    from koreapage_bot.bootstrap import open_bot
+
     try:
         async with open_bot(settings(), console=console or out, chat=chat) as bot:
             yield bot
+    except ConfigError as exc:
+        raise fail(f"configuration error: {exc}", 2) from None
+
+
+@contextlib.asynccontextmanager
+async def queries_for_cli() -> AsyncIterator[Queries]:
+    """The store and the command service only, for commands that read or change rows."""
+    from koreapage_bot.bootstrap import open_queries
+
+    try:
+        async with open_queries(settings()) as queries:
+            yield queries
     except ConfigError as exc:
         raise fail(f"configuration error: {exc}", 2) from None
 

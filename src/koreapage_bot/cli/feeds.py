@@ -18,6 +18,7 @@ from koreapage_bot.cli.common import (
     feeds_app,
     next_poll,
     out,
+    queries_for_cli,
     run_async,
     show_reply,
 )
@@ -47,7 +48,7 @@ def feeds_list(as_json: JsonOpt = False) -> None:
     """The feeds, with state, last error and next poll time."""
 
     async def main() -> list[Feed]:
-        async with bot_for_cli() as bot:
+        async with queries_for_cli() as bot:
             return await bot.store.feeds.all()
 
     feeds = run_async(main())
@@ -72,7 +73,7 @@ def feeds_remove(feed: Annotated[str, typer.Argument(help="Feed id, URL or name.
     """Stop following a feed; its briefs stay searchable."""
 
     async def main() -> Reply:
-        async with bot_for_cli() as bot:
+        async with queries_for_cli() as bot:
             return await bot.commands.feeds_remove(OPERATOR, feed)
 
     show_reply(run_async(main()))

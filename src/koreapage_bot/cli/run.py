@@ -7,7 +7,7 @@ import logging
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, TextIO
+from typing import TYPE_CHECKING, Annotated, TextIO
 
 import typer
 from rich.text import Text
@@ -30,6 +30,11 @@ from koreapage_bot.cli.common import (
 )
 from koreapage_bot.config import ConfigError
 from koreapage_bot.domain import Brief
+
+if TYPE_CHECKING:
+    from koreapage_bot.commands.service import FeedProbe
+    from koreapage_bot.domain import Feed
+    from koreapage_bot.ingest.poller import PollReport
 
 # -- run -------------------------------------------------------------------------------------
 
@@ -110,11 +115,35 @@ def poll(
                     feed, _ = await bot.store.feeds.add(url, Path(url).name)
                 elif feed is None:
                     # A new URL is added as `feeds add` does: fetched once, and a page's
-                    # RSS/Atom link discovered; a URL with no feed is a clear error.
-                    reply = await bot.commands.feeds_add(OPERATOR, url)
+                    # RSS/Atom link discovered; a URL with no feed is a clear error. The
+                    # response read then is the first poll (no second fetch).
+                    first: list[PollReport] = []
+
+                    async def first_poll(
+                        added: Feed, probe: FeedProbe, first: list[PollReport] = first
+                    ) -> None:
+                        with progress_bar(not as_json) as progress:
+                            first.append(
+                                await bot.poller.poll(
+                                    added,
+                                    progress,
+                                    on_brief,
+                                    fetched=probe.fetched,
+                                    parsed=probe.parsed,
+                                )
+                            )
+
+                    reply = await bot.commands.feeds_add(OPERATOR, url, first_poll=first_poll)
                     if not reply.ok or not reply.feeds:
                         err.print(Text(f"{url}: {reply.text}", style="red"))
                         failed.append(url)
+                        continue
+                    if first:
+                        report = first[0]
+                        if report.error:
+                            err.print(Text(f"{url}: {report.error}", style="yellow"))
+                            failed.append(url)
+                        created.extend(report.briefs)
                         continue
                     feed = await bot.store.feeds.get(reply.feeds[0].id)
                     assert feed is not None

@@ -21,6 +21,12 @@ def make_prober(fetcher: FeedFetcher, *, allow_private: bool) -> FeedProber:
             found = await find_feed(fetcher, url)
         except FeedNotFound as exc:
             raise FeedRefused(str(exc)) from None
-        return FeedProbe(url=found.url, title=found.feed.title, items=len(found.feed.entries))
+        return FeedProbe(
+            url=found.url,
+            title=found.feed.title,
+            items=len(found.feed.entries),
+            fetched=found.response,
+            parsed=found.feed,
+        )
 
     return probe

@@ -19,6 +19,8 @@ GROUPS = ("briefs", "feeds")
 # The most briefs one answer lists (latest, search, digest), on every platform and the CLI:
 # a Discord message holds at most 10 embeds.
 BRIEFS_MAX = 10
+# The CLI lists more than a chat message shows (`briefs latest|search --limit`).
+CLI_MAX = 100
 LATEST_MIN, LATEST_MAX, LATEST_DEFAULT = 1, BRIEFS_MAX, 5
 # A count has at most this many digits (leading zeros aside); a longer number is out of range
 # without being converted (Python refuses int() of more than 4300 digits).

@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
 from koreapage_bot.commands import grammar
 from koreapage_bot.commands.replies import (
@@ -19,8 +20,11 @@ from koreapage_bot.commands.replies import (
     SubscriptionLine,
 )
 from koreapage_bot.config import ConfigError, validate_timezone
-from koreapage_bot.domain import Brief, Feed, FeedState, IssueTag, Subscription
+from koreapage_bot.domain import Brief, Feed, FeedState, IssueTag, ParsedFeed, Subscription
 from koreapage_bot.ports import MAX_ROW_ID, BriefView, Storage, SubscriptionSpec, parse_row_id
+
+if TYPE_CHECKING:
+    from koreapage_bot.ingest.fetch import FetchResult
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +38,9 @@ class FeedProbe:
     url: str  # the feed URL to store (after discovery / permanent redirects)
     title: str | None
     items: int
+    # The response read and what it held: a new feed's first poll, so it is fetched once.
+    fetched: FetchResult | None = None
+    parsed: ParsedFeed | None = None
 
 
 class FeedRefused(Exception):
@@ -51,6 +58,8 @@ class Refused(Exception):
 
 # Fetches a URL once (with the SSRF guard) and says what feed it found, or raises FeedRefused.
 FeedProber = Callable[[str], Awaitable[FeedProbe]]
+# Polls a feed just added from the probe's response (stored, baselined, next poll set).
+FirstPoll = Callable[[Feed, FeedProbe], Awaitable[None]]
 
 
 def subscription_line(s: Subscription) -> SubscriptionLine:
@@ -154,6 +163,7 @@ class CommandService:
         admin_allowlist: Sequence[str] = (),
         on_subscriptions_changed: Callable[[], None] | None = None,
         on_feed_added: Callable[[], None] | None = None,
+        first_poll: FirstPoll | None = None,
         max_chat_feeds: int = 25,
     ) -> None:
         self._store = store
@@ -163,6 +173,7 @@ class CommandService:
         self._allowlist = frozenset(admin_allowlist)
         self._changed = on_subscriptions_changed
         self._feed_added = on_feed_added
+        self._first_poll = first_poll
         self._max_chat_feeds = max_chat_feeds
 
     # -- helpers -------------------------------------------------------------------------
@@ -207,14 +218,17 @@ class CommandService:
 
     # -- queries -------------------------------------------------------------------------
 
-    async def latest_briefs(self, count: int, issue: str | None = None) -> list[Brief]:
+    async def latest_briefs(
+        self, count: int, issue: str | None = None, *, most: int = grammar.LATEST_MAX
+    ) -> list[Brief]:
         """The newest `count` briefs, optionally on one issue; Refused for a count out of range
-        or an unknown issue."""
-        if not grammar.LATEST_MIN <= count <= grammar.LATEST_MAX:
+        (1 to `most`: chat shows 10, the CLI lists up to `grammar.CLI_MAX`) or an unknown
+        issue."""
+        if not grammar.LATEST_MIN <= count <= most:
             raise Refused(
                 Reply(
                     ReplyKind.USAGE,
-                    f"Count must be between {grammar.LATEST_MIN} and {grammar.LATEST_MAX}.",
+                    f"Count must be between {grammar.LATEST_MIN} and {most}.",
                     details=(grammar.usage_line("briefs", "latest"),),
                 )
             )
@@ -223,8 +237,11 @@ class CommandService:
             raise Refused(self._unknown_issue(issue))
         return await self._store.briefs.latest(count, issue=issue)
 
-    async def matching_briefs(self, query: str, limit: int = grammar.BRIEFS_MAX) -> list[Brief]:
-        """Full-text search, best first; Refused for an empty query or a limit out of range."""
+    async def matching_briefs(
+        self, query: str, limit: int = grammar.BRIEFS_MAX, *, most: int = grammar.BRIEFS_MAX
+    ) -> list[Brief]:
+        """Full-text search, best first; Refused for an empty query or a limit out of range
+        (1 to `most`)."""
         if not query.strip():
             raise Refused(
                 Reply(
@@ -233,10 +250,8 @@ class CommandService:
                     details=(grammar.usage_line("briefs", "search"),),
                 )
             )
-        if not 1 <= limit <= grammar.BRIEFS_MAX:
-            raise Refused(
-                Reply(ReplyKind.USAGE, f"Show between 1 and {grammar.BRIEFS_MAX} briefs.")
-            )
+        if not 1 <= limit <= most:
+            raise Refused(Reply(ReplyKind.USAGE, f"Show between 1 and {most} briefs."))
         return await self._store.briefs.search(query.strip(), limit=limit)
 
     async def _grouped(
@@ -268,10 +283,12 @@ class CommandService:
             groups.append(StoryGroup(shown, members))
         return groups
 
-    async def latest_stories(self, count: int, issue: str | None = None) -> list[StoryGroup]:
+    async def latest_stories(
+        self, count: int, issue: str | None = None, *, most: int = grammar.LATEST_MAX
+    ) -> list[StoryGroup]:
         """The newest `count` stories (optionally on one issue), newest report first, each as
         its first report with all its reports; Refused as `latest_briefs`."""
-        briefs = await self.latest_briefs(count, issue)
+        briefs = await self.latest_briefs(count, issue, most=most)
         issue = _issue_id(issue)
         # A story with several reports takes several briefs: read on until `count` stories
         # (a few pages at most).
@@ -285,19 +302,17 @@ class CommandService:
         return await self._grouped(briefs, count, first=True)
 
     async def matching_stories(
-        self, query: str, limit: int = grammar.BRIEFS_MAX
+        self, query: str, limit: int = grammar.BRIEFS_MAX, *, most: int = grammar.BRIEFS_MAX
     ) -> list[StoryGroup]:
         """Search, one line per story: the best-matching report, with all of its story's."""
-        if not 1 <= limit <= grammar.BRIEFS_MAX:
-            raise Refused(
-                Reply(ReplyKind.USAGE, f"Show between 1 and {grammar.BRIEFS_MAX} briefs.")
-            )
-        found = await self.matching_briefs(query, grammar.BRIEFS_MAX)
-        if len(found) == grammar.BRIEFS_MAX:
+        if not 1 <= limit <= most:
+            raise Refused(Reply(ReplyKind.USAGE, f"Show between 1 and {most} briefs."))
+        page = max(limit, grammar.BRIEFS_MAX)
+        found = await self.matching_briefs(query, page, most=max(page, most))
+        if len(found) == page:
+            # Several reports of one story take several briefs: read one more page.
             found.extend(
-                await self._store.briefs.search(
-                    query.strip(), limit=grammar.BRIEFS_MAX * 2, offset=len(found)
-                )
+                await self._store.briefs.search(query.strip(), limit=page * 2, offset=len(found))
             )
         return await self._grouped(found, limit, first=False)
 
@@ -528,7 +543,16 @@ class CommandService:
             self._changed()
         return Reply(ReplyKind.DONE, "Unsubscribed: this channel gets no more briefs.")
 
-    async def feeds_add(self, caller: Caller, url: str, *, name: str | None = None) -> Reply:
+    async def feeds_add(
+        self,
+        caller: Caller,
+        url: str,
+        *,
+        name: str | None = None,
+        first_poll: FirstPoll | None = None,
+    ) -> Reply:
+        """Probe `url` and follow the feed found. A new feed's first poll is the probe's
+        response (`first_poll`, else the service's): the feed is fetched once, not twice."""
         if not self._may_change(caller):
             return self._refuse("add feeds")
         url = url.strip()
@@ -559,7 +583,10 @@ class CommandService:
             (name or title)[:200],
             added_by=None if operator else added_by(caller),
         )
-        if created and self._feed_added is not None:
+        first_poll = first_poll or self._first_poll
+        if created and first_poll is not None and probe.fetched is not None:
+            await first_poll(feed, probe)
+        elif created and self._feed_added is not None:
             self._feed_added()  # polled (baselined) now, not at the next idle check
         found = f"“{title}” with {probe.items} item{'s' if probe.items != 1 else ''}"
         if not created:

@@ -14,7 +14,7 @@ from urllib.parse import urljoin, urlsplit
 
 if TYPE_CHECKING:
     from koreapage_bot.domain import ParsedFeed
-    from koreapage_bot.ingest.fetch import FeedFetcher
+    from koreapage_bot.ingest.fetch import FeedFetcher, FetchResult
 
 FEED_TYPES = {
     "application/rss+xml": "rss",
@@ -130,6 +130,8 @@ class FoundFeed:
     url: str  # the feed URL to store (after permanent redirects / discovery)
     feed: ParsedFeed
     discovered_from: str | None = None  # the HTML page the link came from, if any
+    # The response `feed` was read from: a new feed's first poll (it is not fetched again).
+    response: FetchResult | None = None
 
 
 class FeedNotFound(Exception):
@@ -149,7 +151,7 @@ async def find_feed(fetcher: FeedFetcher, url: str) -> FoundFeed:
     stored = result.permanent_redirect_url or url
     try:
         parsed = await parse_feed(result.body, base, result.content_type)
-        return FoundFeed(url=stored, feed=parsed)
+        return FoundFeed(url=stored, feed=parsed, response=result)
     except NotAFeed as exc:
         advertised = len(exc.links)
         candidates = rank_candidates(list(exc.links), base)
@@ -169,7 +171,10 @@ async def find_feed(fetcher: FeedFetcher, url: str) -> FoundFeed:
             problems.append(f"{link.url}: not a feed")
             continue
         return FoundFeed(
-            url=sub.permanent_redirect_url or link.url, feed=parsed, discovered_from=base
+            url=sub.permanent_redirect_url or link.url,
+            feed=parsed,
+            discovered_from=base,
+            response=sub,
         )
     tried = f"the {len(problems)} best" if advertised > len(problems) else "none"
     raise FeedNotFound(

@@ -14,10 +14,8 @@ import io
 import logging
 from collections.abc import Mapping
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urljoin
-
-import feedparser
 
 from koreapage_bot.dates import parse_date
 from koreapage_bot.domain import FeedEntry, ParsedFeed
@@ -30,6 +28,9 @@ from koreapage_bot.ingest.identity import (
     inline_text,
 )
 from koreapage_bot.links import web_link
+
+if TYPE_CHECKING:
+    from koreapage_bot.cpu import CpuPool
 
 log = logging.getLogger(__name__)
 _HTML_TYPES = ("text/html", "application/xhtml+xml")
@@ -44,17 +45,38 @@ class NotAFeed(Exception):
         self.reason = reason
         self.links = links
 
+    def __reduce__(self) -> tuple[type[NotAFeed], tuple[str, tuple[FeedLink, ...]]]:
+        # Raised in a worker process: it crosses back with its links.
+        return (NotAFeed, (self.reason, self.links))
+
 
 async def parse_feed(
-    body: bytes, base_url: str | None, content_type: str | None = None
+    body: bytes,
+    base_url: str | None,
+    content_type: str | None = None,
+    cpu: CpuPool | None = None,
 ) -> ParsedFeed:
-    """Parse off the event loop. Raises only NotAFeed."""
-    return await asyncio.to_thread(parse_feed_sync, body, base_url, content_type)
+    """Parse off the event loop: in a worker process of `cpu` when it runs them, else in a
+    thread. Raises only NotAFeed."""
+    if cpu is None:
+        return await asyncio.to_thread(parse_feed_sync, body, base_url, content_type)
+    from koreapage_bot.workers import parse_job
+
+    return await cpu.run(
+        parse_job,
+        body,
+        base_url,
+        content_type,
+        inline=lambda: parse_feed_sync(body, base_url, content_type),
+    )
 
 
 def parse_feed_sync(
     body: bytes, base_url: str | None, content_type: str | None = None
 ) -> ParsedFeed:
+    # Imported here: with worker processes parsing, the bot's own process never loads it.
+    import feedparser
+
     # No content-location: feedparser would resolve relative Atom <id>s against it, and an
     # entry's identity must not change when its feed moves. Links are joined below instead.
     headers: dict[str, str] = {}

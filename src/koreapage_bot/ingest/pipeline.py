@@ -26,7 +26,8 @@ from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
 from koreapage_bot.dates import utcnow
-from koreapage_bot.domain import Brief, Feed
+from koreapage_bot.domain import Brief, Feed, ParsedFeed
+from koreapage_bot.ingest.fetch import FetchResult
 from koreapage_bot.ingest.poller import Poller, PollReport
 from koreapage_bot.ports import FeedStore
 
@@ -183,6 +184,24 @@ class PollPipeline:
             self._on_report = None
         return stats
 
+    # -- a feed just added -------------------------------------------------------------------
+
+    async def first_poll(
+        self, feed: Feed, fetched: FetchResult, parsed: ParsedFeed | None = None
+    ) -> None:
+        """Poll a feed just added from the response its probe read (no second fetch). The
+        feed is leased first, like any claim; if another process took it, that one polls it.
+        While the loop runs, the poll is one of its tasks and this returns at once; else
+        (a CLI command) it runs to the end here."""
+        now = self._clock()
+        if not await self._feeds.claim([feed], now, self._lease):
+            return
+        claim = _Claim(feed, now + self._lease, now, host_of(feed.url), fetched, parsed)
+        if self._loop_task is None:
+            await self._poll_one(claim)
+        else:
+            self._launch(claim)
+
     # -- claiming and running ----------------------------------------------------------------
 
     async def _fill(self, due_by: datetime | None) -> int:
@@ -285,7 +304,9 @@ class PollPipeline:
         try:
             # `Poller.poll` writes the result (which replaces the lease) and never raises for
             # one feed's trouble; only cancellation (shutdown) gets past it.
-            report = await self._poller.poll(feed, on_brief=_keep_none)
+            report = await self._poller.poll(
+                feed, on_brief=_keep_none, fetched=claim.fetched, parsed=claim.parsed
+            )
             recorded = True
             return report
         except asyncio.CancelledError:
@@ -337,6 +358,9 @@ class _Claim:
     held: datetime
     claimed_at: datetime
     host: str
+    # A response already read (a new feed's probe): polled from it, not fetched again.
+    fetched: FetchResult | None = None
+    parsed: ParsedFeed | None = None
 
 
 def _keep_none(_brief: Brief) -> None:

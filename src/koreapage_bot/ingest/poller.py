@@ -1,6 +1,6 @@
 """The poller: one feed from fetch to stored briefs and outbox rows.
 
-fetch (conditional GET) → policy (next poll, backoff, state) → parse (in a thread) →
+fetch (conditional GET) → policy (next poll, backoff, state) → parse (off the loop) →
 identify (stable keys; known keys are never briefed again) → for each new entry, the new-post
 step (analyse → store → fan out: ingest.newpost) → the poll's result on the feed row. The
 first successful fetch of a feed archives its entries without delivering them ("baseline");
@@ -19,6 +19,7 @@ from urllib.parse import urlsplit
 from urllib.request import url2pathname
 
 from koreapage_bot.config import AnalysisConfig, PollConfig
+from koreapage_bot.cpu import CpuPool
 from koreapage_bot.dates import utcnow
 from koreapage_bot.delivery.notices import feed_broken, feed_disabled
 from koreapage_bot.domain import Brief, Feed, FeedEntry, FeedState, ParsedFeed
@@ -77,8 +78,10 @@ class Poller:
         metrics: Metrics | None = None,
         notices: NoticeSink | None = None,
         stories: StoryWindow | None = None,
+        cpu: CpuPool | None = None,
     ) -> None:
         self._store = store
+        self._cpu = cpu  # parses in its worker processes (None: a thread)
         self._metrics = metrics or NoMetrics()
         self._notices = notices or NoNotices()
         self._config = config
@@ -103,12 +106,20 @@ class Poller:
         return self._untrusted if feed.added_by else self._trusted
 
     async def poll(
-        self, feed: Feed, progress: Progress | None = None, on_brief: BriefSink | None = None
+        self,
+        feed: Feed,
+        progress: Progress | None = None,
+        on_brief: BriefSink | None = None,
+        *,
+        fetched: FetchResult | None = None,
+        parsed: ParsedFeed | None = None,
     ) -> PollReport:
         """Poll one feed. With `on_brief`, each brief goes there as it is stored instead of
-        into `PollReport.briefs` (a first fetch of a huge feed is never held in memory)."""
+        into `PollReport.briefs` (a first fetch of a huge feed is never held in memory).
+        `fetched` (and what it `parsed` to): a response already read for this feed (the
+        probe of a feed just added), used instead of fetching it again."""
         try:
-            return await self._poll(feed, progress, on_brief)
+            return await self._poll(feed, progress, on_brief, fetched, parsed)
         except Exception as exc:  # a bug or a database error for one feed: log, back off
             log.exception(
                 "feed %d (%s): poll failed",
@@ -124,10 +135,17 @@ class Poller:
             return PollReport(feed.id, "error", error=str(exc))
 
     async def _poll(
-        self, feed: Feed, progress: Progress | None, on_brief: BriefSink | None
+        self,
+        feed: Feed,
+        progress: Progress | None,
+        on_brief: BriefSink | None,
+        fetched: FetchResult | None,
+        given: ParsedFeed | None,
     ) -> PollReport:
         fetcher = self._fetcher(feed)
-        if feed.url.startswith("file://"):
+        if fetched is not None:
+            result = fetched
+        elif feed.url.startswith("file://"):
             result = await read_file_feed(feed.url)
         else:
             result = await fetcher.fetch(feed.url, feed.etag, feed.last_modified)
@@ -135,14 +153,22 @@ class Poller:
         decision = policy.decide(feed, result, now, self._config)
         report = PollReport(feed.id, decision.outcome.value)
         parsed: ParsedFeed | None = None
-        if decision.parse and result.body is not None:
+        if decision.parse and given is not None:
+            parsed = given
+        elif decision.parse and result.body is not None:
             try:
-                parsed = await parse_feed(result.body, result.final_url, result.content_type)
+                parsed = await parse_feed(
+                    result.body, result.final_url, result.content_type, self._cpu
+                )
             except NotAFeed as exc:
                 decision = policy.parse_failed(
                     feed, decision, f"not a feed: {exc}", now, self._config
                 )
                 report.outcome = Outcome.FAILED.value
+        # The bytes are read (the decision keeps their hash): let them go before the entries
+        # are analysed, so a huge feed is not held twice, as bytes and as entries.
+        result = replace(result, body=None)
+        fetched = None
         if parsed is not None:
             report.baseline = not feed.baselined
             if parsed.title and auto_named(feed):

@@ -8,7 +8,7 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import CursorResult, Select, desc, func, select, update
+from sqlalchemy import CursorResult, RowMapping, Select, desc, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -23,7 +23,14 @@ from koreapage_bot.store.rows import (
     subscription_from_row,
     tags_to_json,
 )
-from koreapage_bot.store.search import SearchPage, parse_query, search_postgres, search_sqlite
+from koreapage_bot.store.search import (
+    SearchPage,
+    SearchTerms,
+    WordCounts,
+    parse_query,
+    search_postgres,
+    search_sqlite,
+)
 
 
 def analysis_record(analysis: Analysis) -> dict[str, Any]:
@@ -138,6 +145,8 @@ class BriefRepository:
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
         self._dialect = engine.dialect.name
+        # Per repository: which search words bm25 gives no weight (store/search.py).
+        self._word_counts = WordCounts()
 
     # -- posts ---------------------------------------------------------------------------
 
@@ -363,16 +372,24 @@ class BriefRepository:
         terms = parse_query(query)
         if terms.empty:
             return []
-        run = search_sqlite if self._dialect == "sqlite" else search_postgres
         page = SearchPage(limit=limit, offset=offset, newest=newest, issue=issue)
         async with self._engine.connect() as conn:
             for any_term in (False, True):
-                rows = await run(conn, terms, page, any_term)
+                rows = await self._search(conn, terms, page, any_term)
                 if rows or len(terms.phrases) < 2:
                     break
-                if offset and await run(conn, terms, replace(page, limit=1, offset=0), any_term):
+                if offset and await self._search(
+                    conn, terms, replace(page, limit=1, offset=0), any_term
+                ):
                     break  # past the last page of the all-words results
         return [brief_from_row(r) for r in rows]
+
+    async def _search(
+        self, conn: AsyncConnection, terms: SearchTerms, page: SearchPage, any_term: bool
+    ) -> Sequence[RowMapping]:
+        if self._dialect == "sqlite":
+            return await search_sqlite(conn, terms, page, any_term, self._word_counts)
+        return await search_postgres(conn, terms, page, any_term)
 
     async def count(self) -> int:
         async with self._engine.connect() as conn:

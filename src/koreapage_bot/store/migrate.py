@@ -11,19 +11,58 @@ import asyncio
 import contextlib
 import fcntl
 import os
+import re
 from collections.abc import AsyncIterator
+from functools import cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from alembic import command
-from alembic.config import Config
 from sqlalchemy import Connection, text
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine
+
+if TYPE_CHECKING:
+    from alembic.config import Config
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 PG_LOCK_KEY = 0x6B70_6D69  # "kpmi": any constant shared by every koreapage-bot process
+_REVISION = re.compile(r"^(down_revision|revision)\s*(?::[^=]*)?=\s*(.+)$", re.MULTILINE)
+
+
+@cache
+def head_revision() -> str | None:
+    """The newest migration's id, read from the version files (alembic's own import costs a
+    quarter of a second, which a CLI query would pay on every start); None when it cannot
+    tell (then alembic decides)."""
+    revisions: set[str] = set()
+    parents: set[str] = set()
+    for path in (MIGRATIONS / "versions").glob("[!_]*.py"):
+        found = dict(_REVISION.findall(path.read_text(encoding="utf-8")))
+        revision = found.get("revision", "").strip().strip("\"'")
+        if not revision:
+            return None
+        revisions.add(revision)
+        parents.update(re.findall(r"[\"']([^\"']+)[\"']", found.get("down_revision", "")))
+    heads = revisions - parents
+    return heads.pop() if len(heads) == 1 else None
+
+
+async def _at_head(engine: AsyncEngine) -> bool:
+    """True when the database's schema is the newest (nothing to migrate)."""
+    head = head_revision()
+    if head is None:
+        return False
+    try:
+        async with engine.connect() as conn:
+            rows = (await conn.execute(text("SELECT version_num FROM alembic_version"))).all()
+    except DBAPIError:  # a new database: no version table yet
+        return False
+    return [r[0] for r in rows] == [head]
 
 
 def alembic_config(connection: Connection) -> Config:
+    from alembic.config import Config
+
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS))
     cfg.attributes["connection"] = connection
@@ -31,6 +70,8 @@ def alembic_config(connection: Connection) -> Config:
 
 
 def _upgrade(connection: Connection) -> None:
+    from alembic import command
+
     command.upgrade(alembic_config(connection), "head")
 
 
@@ -55,6 +96,8 @@ async def _sqlite_lock(database: str | None) -> AsyncIterator[None]:
 
 
 async def upgrade(engine: AsyncEngine) -> None:
+    if await _at_head(engine):
+        return
     if engine.dialect.name == "postgresql":
         async with engine.begin() as conn:
             # Held until this transaction ends, i.e. until the migration is committed.

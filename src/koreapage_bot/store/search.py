@@ -19,7 +19,8 @@ matches, so a rare term's matches are all ranked even beside a very common one.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -114,16 +115,83 @@ def fts5_query(terms: SearchTerms, any_term: bool = False) -> str:
     return query
 
 
-def fts5_rank_query(terms: SearchTerms) -> str:
+def fts5_rank_query(terms: SearchTerms, weightless: frozenset[str] = frozenset()) -> str:
     """The words of the wanted phrases, each on its own, for scoring matches already found.
 
     bm25 weighs each phrase of its query by how many briefs contain it, which it counts over
     the whole index on every call: for a phrase of two common words that means checking word
     positions in ~80,000 briefs (~20 ms). Scored by its words, a phrase match costs a lookup of
     two document counts; the phrase itself still decides what matches. Exclusions score nothing
-    (no match contains them) and are left out for the same reason."""
+    (no match contains them) and are left out for the same reason.
+
+    `weightless` words (in half the archive or more: bm25 clamps their IDF to 1e-6, so they
+    add nothing to a score that another word carries) are left out too while another word
+    remains: counting "korea" costs a walk of ~90,000 postings per query. When every word is
+    weightless all stay, so the order is bm25's own."""
     tokens = dict.fromkeys(tok for p in terms.phrases for w in p for tok in _FTS_TOKEN.findall(w))
-    return " AND ".join(_fts5_quote(tok) for tok in tokens)
+    weighed = [tok for tok in tokens if tok not in weightless] or list(tokens)
+    return " AND ".join(_fts5_quote(tok) for tok in weighed)
+
+
+def fts5_tokens(terms: SearchTerms) -> list[str]:
+    return list(
+        dict.fromkeys(tok for p in terms.phrases for w in p for tok in _FTS_TOKEN.findall(w))
+    )
+
+
+def sqlite_varint(data: bytes) -> int:
+    """The leading SQLite varint of `data` (big-endian 7-bit groups; a ninth byte is whole)."""
+    value = 0
+    for i, byte in enumerate(data[:9]):
+        if i == 8:
+            return (value << 8) | byte
+        value = (value << 7) | (byte & 0x7F)
+        if not byte & 0x80:
+            return value
+    return value
+
+
+class WordCounts:
+    """How many briefs contain a word, and how many there are, remembered for `ttl` seconds
+    (a count costs FTS5 a walk of the word's postings). Used only to leave out of bm25 the
+    words its IDF clamp ignores anyway (`fts5_rank_query`); a margin over the clamp's half
+    (COMMON_SHARE) keeps a count a few minutes old on the safe side."""
+
+    COMMON_SHARE = 0.6
+
+    def __init__(self, ttl: float = 600.0, clock: Callable[[], float] = time.monotonic) -> None:
+        self._ttl = ttl
+        self._clock = clock
+        self._counts: dict[str, tuple[int, float]] = {}
+        self._rows: tuple[int, float] | None = None
+
+    async def weightless(self, conn: AsyncConnection, words: Sequence[str]) -> frozenset[str]:
+        if len(words) < 2:
+            return frozenset()  # one word is ranked by itself whatever its weight
+        now = self._clock()
+        if self._rows is None or now - self._rows[1] > self._ttl:
+            # bm25's own row count: the first number of FTS5's averages record (row 1 of its
+            # data table), read without scanning anything.
+            block = (
+                await conn.execute(text("SELECT block FROM briefs_fts_data WHERE id = 1"))
+            ).scalar_one_or_none()
+            self._rows = (sqlite_varint(bytes(block)) if block else 0, now)
+        rows = self._rows[0]
+        common = set()
+        for word in words:
+            hit = self._counts.get(word)
+            if hit is None or now - hit[1] > self._ttl:
+                found = await conn.execute(
+                    text("SELECT count(*) FROM briefs_fts WHERE briefs_fts MATCH :w"),
+                    {"w": _fts5_quote(word)},
+                )
+                hit = (int(found.scalar_one()), now)
+                if len(self._counts) > 4096:  # a bound, not an LRU: rarely reached
+                    self._counts.clear()
+                self._counts[word] = hit
+            if rows and hit[0] >= self.COMMON_SHARE * rows:
+                common.add(word)
+        return frozenset(common)
 
 
 def websearch_query(terms: SearchTerms, any_term: bool = False) -> str:
@@ -193,7 +261,11 @@ def _sqlite_by_date(groups: int, page: SearchPage) -> str:
 
 
 async def search_sqlite(
-    conn: AsyncConnection, terms: SearchTerms, page: SearchPage, any_term: bool
+    conn: AsyncConnection,
+    terms: SearchTerms,
+    page: SearchPage,
+    any_term: bool,
+    counts: WordCounts | None = None,
 ) -> Sequence[RowMapping]:
     groups = terms.groups(any_term)
     params: dict[str, Any] = {
@@ -205,7 +277,10 @@ async def search_sqlite(
         params["issue"] = page.issue
     for i, group in enumerate(groups):
         params[f"match{i}"] = fts5_query(group)
-        params[f"words{i}"] = fts5_rank_query(group)
+        weightless: frozenset[str] = frozenset()
+        if counts is not None and not page.newest:
+            weightless = await counts.weightless(conn, fts5_tokens(group))
+        params[f"words{i}"] = fts5_rank_query(group, weightless)
     if page.newest:
         statement = text(_sqlite_by_date(len(groups), page)).columns(*BRIEF_COLUMNS)
     else:

@@ -3,12 +3,14 @@ poller and analyser from tests/fixtures/feeds, and feeds added from a local feed
 
 from __future__ import annotations
 
+import pytest
+
 from koreapage_bot.bootstrap import issue_tags
 from koreapage_bot.commands import grammar
 from koreapage_bot.commands.feedprobe import make_prober
 from koreapage_bot.commands.grammar import LATEST_MAX
 from koreapage_bot.commands.replies import Caller, ReplyKind
-from koreapage_bot.commands.service import CommandService
+from koreapage_bot.commands.service import CommandService, Refused
 from koreapage_bot.delivery.digests import Digests
 from koreapage_bot.domain import FeedState, SubscriptionState
 from koreapage_bot.ports import SubscriptionSpec
@@ -68,6 +70,19 @@ async def test_latest_count_bounds(harness: Harness) -> None:
         assert reply.kind is ReplyKind.USAGE, bad
         assert f"between 1 and {LATEST_MAX}" in reply.text
         assert reply.details == (grammar.usage_line("briefs", "latest"),)
+
+
+async def test_the_cli_may_list_more_than_chat(harness: Harness) -> None:
+    service = harness.service()
+    over = LATEST_MAX + 15
+    for refused in (service.latest_stories(over), service.matching_stories("alliance", over)):
+        with pytest.raises(Refused):
+            await refused  # chat: ten at most
+    # The CLI passes its own ceiling (grammar.CLI_MAX).
+    assert await service.latest_stories(over, most=grammar.CLI_MAX) == []
+    assert await service.matching_stories("alliance", over, most=grammar.CLI_MAX) == []
+    with pytest.raises(Refused):
+        await service.latest_stories(grammar.CLI_MAX + 1, most=grammar.CLI_MAX)
 
 
 async def test_unknown_issue_lists_valid_ids(harness: Harness) -> None:

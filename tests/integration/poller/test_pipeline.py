@@ -213,7 +213,25 @@ async def test_a_feed_added_from_a_command_is_polled_at_once(tmp_path: Path) -> 
                 return feed.baselined
 
             await until(polled, t)
-            assert route.served == 2  # the probe, then the first poll
+            await asyncio.sleep(0.3)  # a second fetch, if one came, would be in by now
+            # The probe's response was the first poll: one fetch.
+            assert route.served == 1
+            [feed] = await bot.store.feeds.all()
+            assert feed.next_poll_at is not None and feed.next_poll_at > datetime.now(UTC)
+
+
+async def test_a_feed_added_without_the_loop_is_polled_from_its_probe(tmp_path: Path) -> None:
+    # `feeds add` / `poll URL` at the console: no loop runs; the probe's response is the
+    # first poll, there and then.
+    async with FeedServer() as server:
+        route = server.route("/news.xml", GrowingFeedRoute("news"))
+        async with bot_with(tmp_path, config_text([])) as bot:
+            reply = await bot.commands.feeds_add(OPERATOR, server.url("/news.xml"))
+            assert reply.ok
+            [feed] = await bot.store.feeds.all()
+            assert feed.baselined and feed.last_polled_at is not None
+            assert route.served == 1
+            assert (await bot.scheduler.pipeline.poll_due_now()).polled == 0
 
 
 async def test_one_hosts_feeds_never_take_every_slot(tmp_path: Path) -> None:

@@ -174,6 +174,34 @@ async def test_no_brief_with_every_word_falls_back_to_any_word(
     assert ids(await store.briefs.search("halvorsen zzzunknownword")) == ids(rare[::-1])
 
 
+async def test_words_in_most_briefs_are_not_weighed_beside_a_rarer_one(store: Store) -> None:
+    # "korea" is in every brief: bm25 gives it no weight (its IDF is clamped), so ranking
+    # leaves it out beside "gsomia" (SQLite; counting it walks all its postings). The order
+    # is the one bm25 gives with it.
+    feed = await a_feed(store)
+    for i in range(6):
+        await brief(store, feed, f"Korea news {i}", f"{FILLER} Korea.")
+    mentions = [
+        await brief(store, feed, "Korea and GSOMIA", f"Korea on GSOMIA. {FILLER}"),
+        await brief(store, feed, "GSOMIA GSOMIA", "Korea: GSOMIA, GSOMIA and GSOMIA again."),
+        await brief(store, feed, "Korea talks", f"{FILLER} Korea. {FILLER} GSOMIA."),
+    ]
+    counts = store.briefs._word_counts
+    with statements(store) as seen:
+        found = await store.briefs.search("korea gsomia")
+    assert set(ids(found)) == {m.id for m in mentions}
+    if store.engine.dialect.name != "sqlite":
+        return
+    assert ids(found) == [mentions[1].id, mentions[0].id, mentions[2].id]
+    [params] = [p for s, p in seen if "scored0" in s]
+    assert '"gsomia"' in params and '"korea" AND "gsomia"' not in params
+    async with store.engine.connect() as conn:
+        assert await counts.weightless(conn, ["korea", "gsomia"]) == {"korea"}
+        assert await counts.weightless(conn, ["korea"]) == frozenset()  # alone, it ranks
+    store.briefs._word_counts = None  # type: ignore[assignment]
+    assert ids(await store.briefs.search("korea gsomia")) == ids(found)
+
+
 async def test_search_reads_its_result_rows_in_one_statement(store: Store) -> None:
     feed = await a_feed(store)
     for i in range(5):

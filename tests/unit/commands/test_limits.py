@@ -6,7 +6,7 @@ import pytest
 from typer.testing import CliRunner
 
 from koreapage_bot.commands import grammar
-from koreapage_bot.commands.grammar import LATEST_MAX, LATEST_MIN
+from koreapage_bot.commands.grammar import BRIEFS_MAX, CLI_MAX, LATEST_MAX, LATEST_MIN
 
 
 def test_the_grammar_takes_exactly_the_shared_range() -> None:
@@ -23,10 +23,14 @@ def test_discords_option_range_is_the_shared_one() -> None:
 
 
 @pytest.mark.parametrize("command", ["latest", "search"])
-def test_the_cli_refuses_more_than_the_shared_limit(command: str) -> None:
+def test_the_cli_lists_up_to_its_own_limit(command: str) -> None:
     from koreapage_bot.cli import app
+    from koreapage_bot.cli.briefs import briefs_latest, briefs_search
 
     args = ["briefs", command, *(["alliance"] if command == "search" else [])]
     # Refused by the option's range before anything is opened.
-    result = CliRunner().invoke(app, [*args, "--limit", str(LATEST_MAX + 1)])
+    result = CliRunner().invoke(app, [*args, "--limit", str(CLI_MAX + 1)])
     assert result.exit_code == 2
+    # Ten by default, like chat.
+    function = briefs_latest if command == "latest" else briefs_search
+    assert function.__defaults__ is not None and BRIEFS_MAX in function.__defaults__
