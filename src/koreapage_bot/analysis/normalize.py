@@ -320,6 +320,14 @@ RULES: tuple[Rule, ...] = (
         r"[ \t]*(?:[A-Z][\w&'’\-]*[ \t]){0,3}(?:News|TV|Television|Radio)"
         r"(?:,[ \t]*[A-Z][a-z]+)?\.?[ \t]*$",
     ),
+    # A report's own citation line names its authors before the quoted title: "Preferred
+    # citation: Jane Roe, “Title” …", "Cite as: Jane Roe and Tom Park, "Title"".
+    _rule(
+        "citation line",
+        "note-byline",
+        rf"(?:^|(?<=\s))(?:[Pp]referred [Cc]itation|[Cc]ite (?:this|as)[^:\n]{{0,20}}|"
+        rf"[Ss]uggested [Cc]itation)[ \t]*:[ \t]*({_NAMES}),?[ \t]*[“\"‘]",
+    ),
     _rule(
         "name above or beside an e-mail",
         "byline",
@@ -404,7 +412,8 @@ RULES: tuple[Rule, ...] = (
         r"(?:^|(?<=\s))([가-힣]{2,4})\s?(?:기자|특파원|통신원)(?:가\s+(?:[가-힣]{1,6}\s+)?"
         r"(?:보도합니다|전합니다|전해\s?드립니다|보도해\s?드립니다|취재했습니다|만났습니다|"
         r"알아봤습니다|알아보았습니다|정리했습니다|짚어봤습니다|짚어\s?봅니다|들어봤습니다|"
-        r"다녀왔습니다|전해\s?왔습니다)|의\s+(?:보도|리포트|취재)입니다)\.?[ \t]*",
+        r"다녀왔습니다|전해\s?왔습니다|[가-힣]{0,4}\s?[봤왔갔았었였]습니다)|"
+        r"의\s+(?:보도|리포트|취재)입니다)\.?[ \t]*",
         None,
         "니다",
     ),
@@ -476,6 +485,15 @@ RULES: tuple[Rule, ...] = (
         "drop",
         r"[(\[【](?!사진|자료사진|그래픽)(?:[가-힣]+\s*=\s*)[가-힣A-Za-z0-9]+[)\]】]\s*",
     ),
+    # A photo caption ("…하고 있다.") closed by its place and photographer: "… 인사말을 하고
+    # 있다. 평택=홍길동 기자" — the photographer, never the author.
+    _rule(
+        "Korean caption closed by a place and the photographer",
+        "sentence",
+        r"(?<=있다\.)[ \t]*[가-힣]{1,8}[ \t]*=[ \t]*[가-힣]{2,4}[ \t]?기자\b[ \t]*[|ㅣ｜]?",
+        None,
+        "=",
+    ),
     _rule(
         "Korean byline after a place",
         "byline",
@@ -524,7 +542,7 @@ RULES: tuple[Rule, ...] = (
         # the page's stamp or link after the byline: "홍길동 기자 입력 2024.03.04",
         # "홍길동 기자 다른기사 보기"
         r"(?=(?:[|ㅣ｜][ \t]*)?(?:입력|수정|승인|등록|기사입력|업데이트|\d{4}[.\-/년])|"
-        r"다른\s?기사|기사\s?더\s?보기))",
+        r"다른\s?기사|기사\s?더\s?보기|https?://))",
     ),
     # A column's or contribution's signature on its own line: "홍길동 한빛대 국제대학원 교수",
     # "<홍길동 한빛연구원 선임연구위원>", "홍길동 논설위원".
