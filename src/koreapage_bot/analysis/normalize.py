@@ -143,7 +143,7 @@ _MONTH_NAME = r"(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec)(?:[a-z]
 # A date set beside a byline, with its time: "16 August 2013", "Aug. 16, 2013 10:30 KST",
 # "2013-08-16", "2013.08.16", "08/16/2013". Also read by the author step.
 BYLINE_DATE = (
-    r"(?:\b(?:on|updated|posted|published)\s+)?"
+    r"(?:\b(?:on|updated|posted|published|Updated|Posted|Published)\s*:?\s+)?"
     r"(?:\b(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun)[a-z]*\.?,?\s+)?"
     rf"(?:\d{{1,2}}(?:st|nd|rd|th)?\s*{_MONTH_NAME},?\s*\d{{4}}|"
     rf"{_MONTH_NAME}\s*\d{{1,2}}(?:st|nd|rd|th)?,?\s*\d{{4}}|"
@@ -361,6 +361,13 @@ RULES: tuple[Rule, ...] = (
         r"(?:[Rr]eporter|[Ww]riter|[Cc]orrespondent|[Cc]olumnist)"
         rf"\s*(?:[\[(<]?\s*{_EMAIL}\s*[\])>]?)?\s*$",
     ),
+    # "By Jane Roe" as a sentence of its own closing a line ("… dig in. By Jane Roe",
+    # "SEOUL (AP) — By Jane Roe"): only where it names a person.
+    _rule(
+        "By and a name closing a line",
+        "maybe-byline",
+        rf"(?<=[.!?”\"—–)] )[ \t]*(?:By|BY) ({_NAMES})[ \t]*$",
+    ),
     _rule(
         "label glued before a name",
         "maybe-byline",
@@ -455,7 +462,7 @@ RULES: tuple[Rule, ...] = (
     _rule(
         "Korean author field",
         "byline",
-        r"^[ \t]*(?:저자|필자|글쓴이|집필|작성자|기자|글|글·사진)[ \t]*[:：=]?[ \t]*"
+        r"^[ \t]*(?:저자|필자|글쓴이|집필|작성자|기자명|기자|글|글·사진)[ \t]*[:：=]?[ \t]*"
         r"((?:[가-힣]{2,4}[ \t]*[,·][ \t]*){0,3}[가-힣]{2,4})[ \t]*$",
     ),
     # "홍길동(hong@example.kr)": a Korean name with its e-mail closes the article.
@@ -533,15 +540,24 @@ RULES: tuple[Rule, ...] = (
         "byline",
         rf"(?<=\s)\[([{_KOREAN_SURNAMES}][가-힣]{{2}})\][ \t]*\Z",
     ),
+    # The page's stamp, then the reporter: "입력 2024.03.04 10:11 홍길동 기자 …".
+    _rule(
+        "Korean stamp, then the reporter",
+        "byline",
+        r"(?:입력|수정|등록|승인|기사입력)[ \t]*:?[ \t]*\d{4}[.\-/]\d{1,2}[.\-/]\d{1,2}\.?[ \t]*"
+        r"(?:\d{1,2}:\d{2}(?::\d{2})?)?[ \t]*[|ㅣ｜]?[ \t]*([가-힣]{2,4})[ \t]?(?:"
+        + KOREAN_REPORTER
+        + r")(?![가-힣])[ \t]*",
+    ),
     _rule(
         "Korean byline",
         "byline",
-        r"(?:^|(?<=[\s\[(/|ㅣ｜【〔]))(?:[가-힣A-Za-z()]{1,12}\s*=\s*)?((?:[가-힣]{2,4}[·,]\s?){0,3}"
+        r"(?:^|(?<=[\s\[(/|ㅣ｜【〔▶►■]))(?:[가-힣A-Za-z()]{1,12}\s*=\s*)?((?:[가-힣]{2,4}[·,]\s?){0,3}"
         r"[가-힣]{2,4})\s?(?:" + KOREAN_REPORTER + r")\s*"
         r"(?:=\s*|(?=[\])】〕])|(?:\(?\s*" + _EMAIL + r"\s*\)?)|$|"
         # the page's stamp or link after the byline: "홍길동 기자 입력 2024.03.04",
         # "홍길동 기자 다른기사 보기"
-        r"(?=(?:[|ㅣ｜][ \t]*)?(?:입력|수정|승인|등록|기사입력|업데이트|\d{4}[.\-/년])|"
+        r"(?=(?:[|ㅣ｜/][ \t]*)?(?:입력|수정|승인|등록|기사입력|업데이트|\d{4}[.\-/년])|"
         r"다른\s?기사|기사\s?더\s?보기|https?://))",
     ),
     # A column's or contribution's signature on its own line: "홍길동 한빛대 국제대학원 교수",

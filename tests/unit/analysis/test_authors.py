@@ -627,6 +627,14 @@ _KO_TV = "한미 양국이 오늘 연합훈련을 시작했습니다. 양측은 
             "Jane Roe",
             id="preferred-citation-line",
         ),
+        pytest.param(f"Reporter Jane Roe\n{_LONG}", "Jane Roe", id="role-word-before-name"),
+        pytest.param(f"SEOUL (AP) — By Jane Roe\n{_LONG}", "Jane Roe", id="by-after-agency-tag"),
+        pytest.param(f"{_LONG} By Jane Roe", "Jane Roe", id="by-name-closing-the-text"),
+        pytest.param(f"{_KO} ▶홍길동 기자", "홍길동", id="ko-arrow-byline-closing"),
+        pytest.param(
+            f"입력 2024.03.04 10:11 홍길동 기자 {_KO}", "홍길동", id="ko-stamp-then-reporter"
+        ),
+        pytest.param(f"{_KO}\n홍길동 기자 / 2024.03.04", "홍길동", id="ko-byline-slash-date"),
     ],
 )
 def test_byline_forms_round_five(text: str, author: str | None) -> None:
@@ -646,6 +654,9 @@ def test_byline_forms_round_five(text: str, author: str | None) -> None:
             f"{_LONG}\nAs Jane Roe wrote in “Allies at an Impasse”, the talks stalled.",
             id="cited-work-in-body",
         ),
+        # "by" inside a sentence names no byline
+        pytest.param(f"{_LONG} The plan was drafted by Jane Roe", id="by-inside-a-sentence"),
+        pytest.param(f"{_LONG} By Example Times", id="by-an-outlet-closing"),
     ],
 )
 def test_no_author_is_invented_round_five(text: str) -> None:
