@@ -176,7 +176,10 @@ _POSTED_ROLE = re.compile(
 _LABEL_AFTER = re.compile(
     rf"(?:(?<=[a-z])|\s+){_LABEL_WORDS}s?(?=$|[\s,|/·•\-–—])|(?<=[a-z])author$|(?<=[a-z])(?:Contributing|Staff|Senior|Chief|Special)$"
 )
-_LABEL_BEFORE = re.compile(r"^(?:Author|Writer|Reporter|Columnist|By)(?=[A-Z][a-z])")
+_LABEL_BEFORE = re.compile(
+    r"^(?:(?:Author|Writer|Reporter|Columnist|By)(?=[A-Z][a-z])|"
+    r"(?:Staff |Senior )?(?:Reporter|Correspondent|Writer|Columnist)\s*:?\s+(?=[A-Z][a-z]))"
+)
 # AP prints the name in capitals before the agency: "JANE ROE Associated Press".
 _CAPS_THEN_WORDS = re.compile(r"(?<=[A-Z]{2}) (?=[A-Z][a-z])")
 

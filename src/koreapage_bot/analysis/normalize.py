@@ -143,7 +143,7 @@ _MONTH_NAME = r"(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec)(?:[a-z]
 # A date set beside a byline, with its time: "16 August 2013", "Aug. 16, 2013 10:30 KST",
 # "2013-08-16", "2013.08.16", "08/16/2013". Also read by the author step.
 BYLINE_DATE = (
-    r"(?:\b(?:on|updated|posted|published)\s+)?"
+    r"(?:\b(?:on|updated|posted|published|Updated|Posted|Published)\s*:?\s+)?"
     r"(?:\b(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun)[a-z]*\.?,?\s+)?"
     rf"(?:\d{{1,2}}(?:st|nd|rd|th)?\s*{_MONTH_NAME},?\s*\d{{4}}|"
     rf"{_MONTH_NAME}\s*\d{{1,2}}(?:st|nd|rd|th)?,?\s*\d{{4}}|"
@@ -320,6 +320,14 @@ RULES: tuple[Rule, ...] = (
         r"[ \t]*(?:[A-Z][\w&'’\-]*[ \t]){0,3}(?:News|TV|Television|Radio)"
         r"(?:,[ \t]*[A-Z][a-z]+)?\.?[ \t]*$",
     ),
+    # A report's own citation line names its authors before the quoted title: "Preferred
+    # citation: Jane Roe, “Title” …", "Cite as: Jane Roe and Tom Park, "Title"".
+    _rule(
+        "citation line",
+        "note-byline",
+        rf"(?:^|(?<=\s))(?:[Pp]referred [Cc]itation|[Cc]ite (?:this|as)[^:\n]{{0,20}}|"
+        rf"[Ss]uggested [Cc]itation)[ \t]*:[ \t]*({_NAMES}),?[ \t]*[“\"‘]",
+    ),
     _rule(
         "name above or beside an e-mail",
         "byline",
@@ -352,6 +360,13 @@ RULES: tuple[Rule, ...] = (
         r"(?:[Ss]taff |[Ss]enior |[Cc]hief |[Ss]pecial |[Cc]ontributing )?"
         r"(?:[Rr]eporter|[Ww]riter|[Cc]orrespondent|[Cc]olumnist)"
         rf"\s*(?:[\[(<]?\s*{_EMAIL}\s*[\])>]?)?\s*$",
+    ),
+    # "By Jane Roe" as a sentence of its own closing a line ("… dig in. By Jane Roe",
+    # "SEOUL (AP) — By Jane Roe"): only where it names a person.
+    _rule(
+        "By and a name closing a line",
+        "maybe-byline",
+        rf"(?<=[.!?”\"—–)] )[ \t]*(?:By|BY) ({_NAMES})[ \t]*$",
     ),
     _rule(
         "label glued before a name",
@@ -404,7 +419,8 @@ RULES: tuple[Rule, ...] = (
         r"(?:^|(?<=\s))([가-힣]{2,4})\s?(?:기자|특파원|통신원)(?:가\s+(?:[가-힣]{1,6}\s+)?"
         r"(?:보도합니다|전합니다|전해\s?드립니다|보도해\s?드립니다|취재했습니다|만났습니다|"
         r"알아봤습니다|알아보았습니다|정리했습니다|짚어봤습니다|짚어\s?봅니다|들어봤습니다|"
-        r"다녀왔습니다|전해\s?왔습니다)|의\s+(?:보도|리포트|취재)입니다)\.?[ \t]*",
+        r"다녀왔습니다|전해\s?왔습니다|[가-힣]{0,4}\s?[봤왔갔았었였]습니다)|"
+        r"의\s+(?:보도|리포트|취재)입니다)\.?[ \t]*",
         None,
         "니다",
     ),
@@ -446,7 +462,7 @@ RULES: tuple[Rule, ...] = (
     _rule(
         "Korean author field",
         "byline",
-        r"^[ \t]*(?:저자|필자|글쓴이|집필|작성자|기자|글|글·사진)[ \t]*[:：=]?[ \t]*"
+        r"^[ \t]*(?:저자|필자|글쓴이|집필|작성자|기자명|기자|글|글·사진)[ \t]*[:：=]?[ \t]*"
         r"((?:[가-힣]{2,4}[ \t]*[,·][ \t]*){0,3}[가-힣]{2,4})[ \t]*$",
     ),
     # "홍길동(hong@example.kr)": a Korean name with its e-mail closes the article.
@@ -475,6 +491,15 @@ RULES: tuple[Rule, ...] = (
         "Korean agency dateline",
         "drop",
         r"[(\[【](?!사진|자료사진|그래픽)(?:[가-힣]+\s*=\s*)[가-힣A-Za-z0-9]+[)\]】]\s*",
+    ),
+    # A photo caption ("…하고 있다.") closed by its place and photographer: "… 인사말을 하고
+    # 있다. 평택=홍길동 기자" — the photographer, never the author.
+    _rule(
+        "Korean caption closed by a place and the photographer",
+        "sentence",
+        r"(?<=있다\.)[ \t]*[가-힣]{1,8}[ \t]*=[ \t]*[가-힣]{2,4}[ \t]?기자\b[ \t]*[|ㅣ｜]?",
+        None,
+        "=",
     ),
     _rule(
         "Korean byline after a place",
@@ -515,16 +540,25 @@ RULES: tuple[Rule, ...] = (
         "byline",
         rf"(?<=\s)\[([{_KOREAN_SURNAMES}][가-힣]{{2}})\][ \t]*\Z",
     ),
+    # The page's stamp, then the reporter: "입력 2024.03.04 10:11 홍길동 기자 …".
+    _rule(
+        "Korean stamp, then the reporter",
+        "byline",
+        r"(?:입력|수정|등록|승인|기사입력)[ \t]*:?[ \t]*\d{4}[.\-/]\d{1,2}[.\-/]\d{1,2}\.?[ \t]*"
+        r"(?:\d{1,2}:\d{2}(?::\d{2})?)?[ \t]*[|ㅣ｜]?[ \t]*([가-힣]{2,4})[ \t]?(?:"
+        + KOREAN_REPORTER
+        + r")(?![가-힣])[ \t]*",
+    ),
     _rule(
         "Korean byline",
         "byline",
-        r"(?:^|(?<=[\s\[(/|ㅣ｜【〔]))(?:[가-힣A-Za-z()]{1,12}\s*=\s*)?((?:[가-힣]{2,4}[·,]\s?){0,3}"
+        r"(?:^|(?<=[\s\[(/|ㅣ｜【〔▶►■]))(?:[가-힣A-Za-z()]{1,12}\s*=\s*)?((?:[가-힣]{2,4}[·,]\s?){0,3}"
         r"[가-힣]{2,4})\s?(?:" + KOREAN_REPORTER + r")\s*"
         r"(?:=\s*|(?=[\])】〕])|(?:\(?\s*" + _EMAIL + r"\s*\)?)|$|"
         # the page's stamp or link after the byline: "홍길동 기자 입력 2024.03.04",
         # "홍길동 기자 다른기사 보기"
-        r"(?=(?:[|ㅣ｜][ \t]*)?(?:입력|수정|승인|등록|기사입력|업데이트|\d{4}[.\-/년])|"
-        r"다른\s?기사|기사\s?더\s?보기))",
+        r"(?=(?:[|ㅣ｜/][ \t]*)?(?:입력|수정|승인|등록|기사입력|업데이트|\d{4}[.\-/년])|"
+        r"다른\s?기사|기사\s?더\s?보기|https?://))",
     ),
     # A column's or contribution's signature on its own line: "홍길동 한빛대 국제대학원 교수",
     # "<홍길동 한빛연구원 선임연구위원>", "홍길동 논설위원".

@@ -591,3 +591,73 @@ def test_byline_forms_round_four(text: str, author: str | None) -> None:
 )
 def test_no_author_is_invented_round_four(text: str) -> None:
     assert _author_of(text) is None
+
+
+# Round five: general forms rather than one outlet's exact layout.
+_KO_TV = "한미 양국이 오늘 연합훈련을 시작했습니다. 양측은 다음 달 워싱턴에서 다시 만납니다."
+
+
+@pytest.mark.parametrize(
+    ("text", "author"),
+    [
+        # the anchor hands over with any formal past verb ("가봤습니다", "들어갔습니다")
+        pytest.param(
+            f"훈련장 앞에서 오늘 시위가 열렸습니다. 현장에 홍길동 기자가 가봤습니다. {_KO_TV}",
+            "홍길동",
+            id="ko-anchor-handover-any-past-verb",
+        ),
+        # a repost's byline followed by the original article's link
+        pytest.param(
+            f"주한미군 순환배치 확대 한빛일보 2024.03.04 홍길동 기자 https://news.example.kr/a/1 "
+            f". {_KO}",
+            "홍길동",
+            id="ko-byline-then-link",
+        ),
+        # the caption's place=photographer is not the author; the closing reporters are
+        pytest.param(
+            f"{_KO}\n대통령이 장병들에게 인사말을 하고있다. 평택=김철수 기자 |\n{_KO}\n"
+            "홍길동·박영희 기자 hong@example.kr",
+            "홍길동, 박영희",
+            id="ko-place-photographer-caption-then-reporters",
+        ),
+        # a report's citation line names its author
+        pytest.param(
+            f"{_LONG}\nPreferred citation: Jane Roe, “Allies at an Impasse” Example Review, "
+            "Vol. 3, pp 1-9.",
+            "Jane Roe",
+            id="preferred-citation-line",
+        ),
+        pytest.param(f"Reporter Jane Roe\n{_LONG}", "Jane Roe", id="role-word-before-name"),
+        pytest.param(f"SEOUL (AP) — By Jane Roe\n{_LONG}", "Jane Roe", id="by-after-agency-tag"),
+        pytest.param(f"{_LONG} By Jane Roe", "Jane Roe", id="by-name-closing-the-text"),
+        pytest.param(f"{_KO} ▶홍길동 기자", "홍길동", id="ko-arrow-byline-closing"),
+        pytest.param(
+            f"입력 2024.03.04 10:11 홍길동 기자 {_KO}", "홍길동", id="ko-stamp-then-reporter"
+        ),
+        pytest.param(f"{_KO}\n홍길동 기자 / 2024.03.04", "홍길동", id="ko-byline-slash-date"),
+    ],
+)
+def test_byline_forms_round_five(text: str, author: str | None) -> None:
+    assert _author_of(text) == author
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # a caption closed by place=photographer, and no reporter's byline anywhere
+        pytest.param(
+            f"대통령이 장병들에게 인사말을 하고있다. 평택=김철수 기자 |\n{_KO}",
+            id="ko-place-photographer-caption-only",
+        ),
+        # a citation of someone else's work in the body is no citation line of the page
+        pytest.param(
+            f"{_LONG}\nAs Jane Roe wrote in “Allies at an Impasse”, the talks stalled.",
+            id="cited-work-in-body",
+        ),
+        # "by" inside a sentence names no byline
+        pytest.param(f"{_LONG} The plan was drafted by Jane Roe", id="by-inside-a-sentence"),
+        pytest.param(f"{_LONG} By Example Times", id="by-an-outlet-closing"),
+    ],
+)
+def test_no_author_is_invented_round_five(text: str) -> None:
+    assert _author_of(text) is None
