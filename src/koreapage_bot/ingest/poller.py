@@ -34,14 +34,21 @@ from koreapage_bot.ports import (
     Analyzer,
     FeedPollUpdate,
     Metrics,
+    NewPost,
     NoMetrics,
     NoNotices,
     NoticeSink,
     Storage,
+    StoredPost,
 )
 from koreapage_bot.stories.window import StoryWindow
 
 log = logging.getLogger(__name__)
+
+# A feed's new entries are stored this many to a transaction: one commit for a poll's usual
+# handful (or a 20-item first fetch), while a huge first fetch is neither held in memory
+# whole nor keeps the store's write lock for long.
+STORE_CHUNK = 50
 
 # Called as entries are analysed: (feed, done, total). Drives the CLI's progress bar.
 Progress = Callable[[Feed, int, int], None]
@@ -261,20 +268,39 @@ class Poller:
         # Oldest first, so channels get new posts in the order they were published.
         fresh.sort(key=lambda e: (e.published is None, e.published or self._clock()))
         deliver = feed.baselined
+        pending: list[NewPost] = []
         for done, entry in enumerate(fresh, 1):
-            stored = await self.new_posts.take(feed, parsed, entry, deliver=deliver)
-            if stored is None:
+            pending.append(await self.new_posts.prepare(feed, parsed, entry, deliver=deliver))
+            if len(pending) == STORE_CHUNK or done == len(fresh):
+                stored = await self.new_posts.store_all(feed, pending, deliver=deliver)
+                self._tally(
+                    feed, stored, done - len(pending), len(fresh), report, progress, on_brief
+                )
+                pending = []
+
+    @staticmethod
+    def _tally(
+        feed: Feed,
+        stored: list[StoredPost | None],
+        before: int,
+        total: int,
+        report: PollReport,
+        progress: Progress | None,
+        on_brief: BriefSink | None,
+    ) -> None:
+        for done, one in enumerate(stored, before + 1):
+            if one is None:
                 continue
             report.new_entries += 1
-            report.deliveries += stored.deliveries
-            if stored.brief is not None:
+            report.deliveries += one.deliveries
+            if one.brief is not None:
                 report.brief_count += 1
                 if on_brief is not None:
-                    on_brief(stored.brief)
+                    on_brief(one.brief)
                 else:
-                    report.briefs.append(stored.brief)
+                    report.briefs.append(one.brief)
             if progress is not None:
-                progress(feed, done, len(fresh))
+                progress(feed, done, total)
 
 
 async def read_file_feed(url: str) -> FetchResult:

@@ -16,7 +16,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from datetime import datetime, timedelta
 
 from koreapage_bot.dates import utcnow
@@ -64,39 +65,32 @@ class StoryWindow:
         """Match `post` against the window and store it with `write`, in its story."""
         if not post.relevant:
             return await write(None)
+        async with self.matching() as matching:
+            return await matching.store(feed, post, write)
+
+    @asynccontextmanager
+    async def matching(self) -> AsyncIterator[Matching]:
+        """Match and store several posts (a feed's new entries, written in one transaction)
+        under one hold of the lock and one look at the store. Open it before the store's
+        batch: it reads the store, which the batch holds (SQLite: the only connection).
+        When the block fails, the briefs it filed may not be stored: the index is dropped
+        and rebuilt at the next brief."""
         async with self._lock:
-            now = self._clock()
-            story: int | None = None
-            feats: Features | None = None
             try:
-                index = await self._synced(now)
-                made = post.brief(feed, brief_id=0, post_id=0, now=now)
-                feats = features(story_text(made, post.analysis.text))
-                match = index.best(feats)
-                story = match.story_id if match else None
+                index: StoryIndex | None = await self._synced(self._clock())
             except Exception:
-                # Matching is a nicety: a failure must not keep the brief from being stored
-                # and delivered. The index is rebuilt at the next brief.
                 log.exception(
-                    "story matching failed; the brief starts a story of its own",
-                    extra={"event": "story_match_failed", "feed_id": feed.id},
+                    "story window could not be read; briefs start stories of their own",
+                    extra={"event": "story_match_failed"},
                 )
-                self._index = None
-            stored = await write(story)
-            if stored.brief is not None and feats is not None and self._index is not None:
-                self._index.add(stored.brief.id, stored.brief.story_id or 0, feats)
-            if stored.brief is not None and story is not None:
-                log.info(
-                    "brief %d joins story %d",
-                    stored.brief.id,
-                    story,
-                    extra={
-                        "event": "story_joined",
-                        "brief_id": stored.brief.id,
-                        "story_id": story,
-                    },
-                )
-            return stored
+                self._index = index = None
+            ok = False
+            try:
+                yield Matching(self, index)
+                ok = True
+            finally:
+                if not ok:
+                    self._index = None
 
     async def _synced(self, now: datetime) -> StoryIndex:
         """The index with every brief of the window the store has (others' included)."""
@@ -118,3 +112,48 @@ class StoryWindow:
             brief = member.brief
             if brief.id not in index:
                 index.add(brief.id, brief.story_id or 0, features(story_text(brief, member.text)))
+
+
+class Matching:
+    """StoryWindow.matching: match, store, file, one post at a time."""
+
+    def __init__(self, window: StoryWindow, index: StoryIndex | None) -> None:
+        self._window = window
+        self._index = index
+
+    async def store(self, feed: Feed, post: NewPost, write: Write) -> StoredPost:
+        if not post.relevant:
+            return await write(None)
+        now = self._window._clock()
+        story: int | None = None
+        feats: Features | None = None
+        if self._index is not None:
+            try:
+                made = post.brief(feed, brief_id=0, post_id=0, now=now)
+                feats = features(story_text(made, post.analysis.text))
+                match = self._index.best(feats)
+                story = match.story_id if match else None
+            except Exception:
+                # Matching is a nicety: a failure must not keep the brief from being stored
+                # and delivered. The index is rebuilt at the next brief.
+                log.exception(
+                    "story matching failed; the brief starts a story of its own",
+                    extra={"event": "story_match_failed", "feed_id": feed.id},
+                )
+                self._window._index = self._index = None
+                feats = None
+        stored = await write(story)
+        if stored.brief is not None and feats is not None and self._index is not None:
+            self._index.add(stored.brief.id, stored.brief.story_id or 0, feats)
+        if stored.brief is not None and story is not None:
+            log.info(
+                "brief %d joins story %d",
+                stored.brief.id,
+                story,
+                extra={
+                    "event": "story_joined",
+                    "brief_id": stored.brief.id,
+                    "story_id": story,
+                },
+            )
+        return stored
