@@ -106,8 +106,15 @@ class Poller:
             metrics=metrics,
             stories=stories,
         )
+        self._stories = stories
         self._on_deliveries = on_deliveries
         self._clock = clock
+
+    def warm(self) -> None:
+        """Polls are about to start: build what their first brief will need (the story
+        index) in the background meanwhile."""
+        if self._stories is not None:
+            self._stories.warm()
 
     def _fetcher(self, feed: Feed) -> FeedFetcher:
         return self._untrusted if feed.added_by else self._trusted

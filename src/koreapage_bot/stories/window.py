@@ -19,7 +19,9 @@ import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from datetime import datetime, timedelta
+from functools import partial
 
+from koreapage_bot.cpu import CpuPool
 from koreapage_bot.dates import utcnow
 from koreapage_bot.domain import Brief, Feed
 from koreapage_bot.ports import NewPost, Storage, StoredPost, StoryMember
@@ -28,6 +30,9 @@ from koreapage_bot.stories.matcher import DEFAULT_WINDOW, Models, StoryIndex
 from koreapage_bot.stories.model import MODELS
 
 log = logging.getLogger(__name__)
+
+# Window briefs read per worker job when the index is built.
+BUILD_CHUNK = 500
 
 # Stores a post, joining the story given (None: a story of its own).
 Write = Callable[[int | None], Awaitable[StoredPost]]
@@ -53,13 +58,25 @@ class StoryWindow:
         window: timedelta = DEFAULT_WINDOW,
         models: Models = MODELS,
         clock: Callable[[], datetime] = utcnow,
+        cpu: CpuPool | None = None,
     ) -> None:
         self._store = store
         self._window = window
         self._models = models
         self._clock = clock
+        # Reads the window's briefs for a first build (None: a thread).
+        self._cpu = cpu
         self._index: StoryIndex | None = None
+        self._building: asyncio.Task[StoryIndex] | None = None
         self._lock = asyncio.Lock()
+
+    def warm(self) -> None:
+        """Start building the index now, in the background (a poll pass starts: the build
+        overlaps the fetches instead of stalling the first relevant brief)."""
+        if self._index is None and self._building is None:
+            self._building = asyncio.create_task(self._build(self._clock()))
+            # Retrieved here too, so a failed build nobody awaited is not reported twice.
+            self._building.add_done_callback(lambda t: t.cancelled() or t.exception())
 
     async def store(self, feed: Feed, post: NewPost, write: Write) -> StoredPost:
         """Match `post` against the window and store it with `write`, in its story."""
@@ -97,13 +114,38 @@ class StoryWindow:
         index = self._index
         since = now - self._window
         if index is None:
-            index = StoryIndex(self._models, self._window)
-            members = await self._store.stories.window(since)
+            building, self._building = self._building, None
+            index = await (building if building is not None else self._build(now))
             self._index = index
-        else:
-            members = await self._store.stories.window(since, after_id=index.newest_id)
+        members = await self._store.stories.window(since, after_id=index.newest_id)
         self._file(index, members)
         index.expire(now)
+        return index
+
+    async def _build(self, now: datetime) -> StoryIndex:
+        """A new index of the store's briefs of the window. The window holds thousands of
+        briefs: their features are read in the worker processes (or a thread) and filed in a
+        thread, never on the event loop (a rebuild took ~3 s of it)."""
+        members = await self._store.stories.window(now - self._window)
+        texts = [story_text(m.brief, m.text) for m in members]
+        chunks = [texts[i : i + BUILD_CHUNK] for i in range(0, len(texts), BUILD_CHUNK)]
+        if self._cpu is None:
+            read = [await asyncio.to_thread(features_of, chunk) for chunk in chunks]
+        else:
+            cpu = self._cpu
+            read = await asyncio.gather(
+                *(cpu.run(features_of, c, inline=partial(features_of, c)) for c in chunks)
+            )
+        feats = [f for chunk in read for f in chunk]
+        return await asyncio.to_thread(self._filled, members, feats)
+
+    def _filled(self, members: list[StoryMember], feats: list[Features]) -> StoryIndex:
+        # In the order of the store (brief id), as they would have been filed one by one.
+        index = StoryIndex(self._models, self._window)
+        for member, feat in zip(members, feats, strict=True):
+            brief = member.brief
+            if brief.id not in index:
+                index.add(brief.id, brief.story_id or 0, feat)
         return index
 
     @staticmethod
@@ -112,6 +154,11 @@ class StoryWindow:
             brief = member.brief
             if brief.id not in index:
                 index.add(brief.id, brief.story_id or 0, features(story_text(brief, member.text)))
+
+
+def features_of(texts: list[StoryText]) -> list[Features]:
+    """The features of a chunk of the window (a job for the worker processes)."""
+    return [features(text) for text in texts]
 
 
 class Matching:
