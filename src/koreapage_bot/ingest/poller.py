@@ -278,24 +278,18 @@ class Poller:
         pending: list[NewPost] = []
         for done, entry in enumerate(fresh, 1):
             pending.append(await self.new_posts.prepare(feed, parsed, entry, deliver=deliver))
+            if progress is not None:
+                progress(feed, done, len(fresh))
             if len(pending) == STORE_CHUNK or done == len(fresh):
                 stored = await self.new_posts.store_all(feed, pending, deliver=deliver)
-                self._tally(
-                    feed, stored, done - len(pending), len(fresh), report, progress, on_brief
-                )
+                self._tally(stored, report, on_brief)
                 pending = []
 
     @staticmethod
     def _tally(
-        feed: Feed,
-        stored: list[StoredPost | None],
-        before: int,
-        total: int,
-        report: PollReport,
-        progress: Progress | None,
-        on_brief: BriefSink | None,
+        stored: list[StoredPost | None], report: PollReport, on_brief: BriefSink | None
     ) -> None:
-        for done, one in enumerate(stored, before + 1):
+        for one in stored:
             if one is None:
                 continue
             report.new_entries += 1
@@ -306,8 +300,6 @@ class Poller:
                     on_brief(one.brief)
                 else:
                     report.briefs.append(one.brief)
-            if progress is not None:
-                progress(feed, done, total)
 
 
 async def read_file_feed(url: str) -> FetchResult:
