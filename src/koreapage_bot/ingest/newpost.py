@@ -33,6 +33,7 @@ from koreapage_bot.ports import (
     Storage,
     StoredPost,
 )
+from koreapage_bot.stories.features import Features
 from koreapage_bot.stories.window import Matching, StoryWindow
 
 log = logging.getLogger(__name__)
@@ -90,13 +91,16 @@ class NewPostStep:
         (one commit per poll instead of one per entry); with `deliver`, fan each brief out.
         None for a post another poller stored meanwhile."""
         results: list[StoredPost | None] = []
+        feats: list[Features | None] = [None] * len(posts)
+        if self._stories is not None and any(p.relevant for p in posts):
+            feats = await self._stories.features(feed, posts)
         async with AsyncExitStack() as stack:
             matching: Matching | None = None
             if self._stories is not None and any(p.relevant for p in posts):
                 # Before the store's batch: the window reads the store first.
                 matching = await stack.enter_async_context(self._stories.matching())
             batch = await stack.enter_async_context(self._store.briefs.batch())
-            for post in posts:
+            for post, feat in zip(posts, feats, strict=True):
 
                 async def write(story: int | None, post: NewPost = post) -> StoredPost:
                     return await batch.store_post(
@@ -109,7 +113,7 @@ class NewPostStep:
 
                 try:
                     stored = await (
-                        write(None) if matching is None else matching.store(feed, post, write)
+                        write(None) if matching is None else matching.store(feed, post, write, feat)
                     )
                 except EntryAlreadyStored:
                     log.info(

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from datetime import datetime, timedelta
 from functools import partial
@@ -33,6 +33,8 @@ log = logging.getLogger(__name__)
 
 # Window briefs read per worker job when the index is built.
 BUILD_CHUNK = 500
+# From this many briefs in the window, a match is scored in a thread.
+THREAD_WINDOW = 1000
 
 # Stores a post, joining the story given (None: a story of its own).
 Write = Callable[[int | None], Awaitable[StoredPost]]
@@ -84,6 +86,27 @@ class StoryWindow:
             return await write(None)
         async with self.matching() as matching:
             return await matching.store(feed, post, write)
+
+    async def features(self, feed: Feed, posts: Sequence[NewPost]) -> list[Features | None]:
+        """The matcher's features of the relevant dated posts, read in the worker processes
+        (or a thread) before matching, so the loop only matches. None for the others: an
+        undated post is dated when it is matched, so its features are read then."""
+        now = self._clock()
+        texts = [
+            story_text(p.brief(feed, brief_id=0, post_id=0, now=now), p.analysis.text)
+            for p in posts
+            if p.relevant and p.entry.published is not None
+        ]
+        if not texts:
+            return [None] * len(posts)
+        if self._cpu is None:
+            read = await asyncio.to_thread(features_of, texts)
+        else:
+            read = await self._cpu.run(features_of, texts, inline=partial(features_of, texts))
+        found = iter(read)
+        return [
+            next(found) if p.relevant and p.entry.published is not None else None for p in posts
+        ]
 
     @asynccontextmanager
     async def matching(self) -> AsyncIterator[Matching]:
@@ -168,17 +191,28 @@ class Matching:
         self._window = window
         self._index = index
 
-    async def store(self, feed: Feed, post: NewPost, write: Write) -> StoredPost:
+    async def store(
+        self, feed: Feed, post: NewPost, write: Write, feats: Features | None = None
+    ) -> StoredPost:
+        """`feats`: the post's features when read already (StoryWindow.features)."""
         if not post.relevant:
             return await write(None)
         now = self._window._clock()
         story: int | None = None
-        feats: Features | None = None
         if self._index is not None:
             try:
-                made = post.brief(feed, brief_id=0, post_id=0, now=now)
-                feats = features(story_text(made, post.analysis.text))
-                match = self._index.best(feats)
+                if feats is None:
+                    made = post.brief(feed, brief_id=0, post_id=0, now=now)
+                    feats = features(story_text(made, post.analysis.text))
+                index = self._index
+                # A large window's candidates take milliseconds to score: in a thread, so
+                # the loop goes on (safe: the index changes only under the window's lock,
+                # which this holds).
+                match = (
+                    await asyncio.to_thread(index.best, feats)
+                    if len(index) >= THREAD_WINDOW
+                    else index.best(feats)
+                )
                 story = match.story_id if match else None
             except Exception:
                 # Matching is a nicety: a failure must not keep the brief from being stored
