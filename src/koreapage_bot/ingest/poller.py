@@ -275,15 +275,23 @@ class Poller:
         # Oldest first, so channels get new posts in the order they were published.
         fresh.sort(key=lambda e: (e.published is None, e.published or self._clock()))
         deliver = feed.baselined
-        pending: list[NewPost] = []
-        for done, entry in enumerate(fresh, 1):
-            pending.append(await self.new_posts.prepare(feed, parsed, entry, deliver=deliver))
+        done = 0
+
+        async def prepared(entry: FeedEntry) -> NewPost:
+            nonlocal done
+            post = await self.new_posts.prepare(feed, parsed, entry, deliver=deliver)
+            done += 1
             if progress is not None:
                 progress(feed, done, len(fresh))
-            if len(pending) == STORE_CHUNK or done == len(fresh):
-                stored = await self.new_posts.store_all(feed, pending, deliver=deliver)
-                self._tally(stored, report, on_brief)
-                pending = []
+            return post
+
+        for start in range(0, len(fresh), STORE_CHUNK):
+            # A chunk's entries are analysed at once: one feed keeps every CPU worker busy
+            # (one by one, a poll waited on each job's round trip). Stored in feed order.
+            chunk = fresh[start : start + STORE_CHUNK]
+            pending = list(await asyncio.gather(*(prepared(e) for e in chunk)))
+            stored = await self.new_posts.store_all(feed, pending, deliver=deliver)
+            self._tally(stored, report, on_brief)
 
     @staticmethod
     def _tally(
