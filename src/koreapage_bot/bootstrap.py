@@ -118,13 +118,15 @@ def cpu_pool(settings: Settings, taxonomy: Taxonomy) -> CpuPool:
     )
 
 
-def story_window(store: Store, settings: Settings) -> StoryWindow | None:
+def story_window(
+    store: Store, settings: Settings, cpu: CpuPool | None = None
+) -> StoryWindow | None:
     """The story matcher's window, or None when stories are off (every brief its own)."""
     from koreapage_bot.stories.window import StoryWindow
 
     if not settings.stories.enabled:
         return None
-    return StoryWindow(store, window=timedelta(hours=settings.stories.window_hours))
+    return StoryWindow(store, window=timedelta(hours=settings.stories.window_hours), cpu=cpu)
 
 
 def issue_tags(taxonomy: Taxonomy) -> list[IssueTag]:
@@ -230,7 +232,7 @@ async def open_bot(
             on_deliveries=on_deliveries,
             metrics=metrics,
             notices=notifier,
-            stories=story_window(store, settings),
+            stories=story_window(store, settings, cpu),
             cpu=cpu,
         )
         pipeline = PollPipeline(
