@@ -94,6 +94,16 @@ class BotProcess:
                 f"{self.name} exited ({self.proc.returncode}):\n{self.log()[-4000:]}"
             )
 
+    async def logged(self, text: str, timeout: float = 60.0) -> None:
+        """Wait until its log says `text` (e.g. an adapter has started: the HTTP server
+        listens before the adapters mount their routes)."""
+        deadline = time.monotonic() + timeout
+        while text not in self.log():
+            self.check_alive()
+            if time.monotonic() > deadline:
+                raise AssertionError(f"{self.name} never logged {text!r}:\n{self.log()[-3000:]}")
+            await asyncio.sleep(0.1)
+
     async def http_port(self, timeout: float = 60.0) -> int:
         """The port it serves /healthz on (read from its log: it binds port 0)."""
         deadline = time.monotonic() + timeout

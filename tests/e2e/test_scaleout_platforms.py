@@ -119,6 +119,10 @@ async def test_slack_http_requests_reach_either_process_and_each_runs_once(
             for p in processes:
                 await p.start()
             ports = [await p.http_port() for p in processes]
+            # /slack/events is mounted once the Slack adapter has started, after the server
+            # listens: a request before that gets a 404.
+            for p in processes:
+                await p.logged("slack adapter started")
             async with aiohttp.ClientSession() as http:
                 for i, channel in enumerate(channels):
                     body, headers = signed_slash_command(
