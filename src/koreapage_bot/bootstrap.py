@@ -118,15 +118,13 @@ def cpu_pool(settings: Settings, taxonomy: Taxonomy) -> CpuPool:
     )
 
 
-def story_window(
-    store: Store, settings: Settings, cpu: CpuPool | None = None
-) -> StoryWindow | None:
+def story_window(store: Store, settings: Settings) -> StoryWindow | None:
     """The story matcher's window, or None when stories are off (every brief its own)."""
     from koreapage_bot.stories.window import StoryWindow
 
     if not settings.stories.enabled:
         return None
-    return StoryWindow(store, window=timedelta(hours=settings.stories.window_hours), cpu=cpu)
+    return StoryWindow(store, window=timedelta(hours=settings.stories.window_hours))
 
 
 def issue_tags(taxonomy: Taxonomy) -> list[IssueTag]:
@@ -232,7 +230,7 @@ async def open_bot(
             on_deliveries=on_deliveries,
             metrics=metrics,
             notices=notifier,
-            stories=story_window(store, settings, cpu),
+            stories=story_window(store, settings),
             cpu=cpu,
         )
         pipeline = PollPipeline(

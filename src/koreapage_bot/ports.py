@@ -8,7 +8,6 @@ publishers'. Nothing here does I/O.
 from __future__ import annotations
 
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
-from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any, Protocol, runtime_checkable
@@ -463,22 +462,6 @@ class FeedStore(Protocol):
         ...
 
 
-class PostBatch(Protocol):
-    """Posts stored in one transaction (BriefStore.batch), each as BriefStore.store_post
-    would; EntryAlreadyStored for one leaves the others in the batch."""
-
-    async def store_post(
-        self,
-        feed: Feed,
-        post: NewPost,
-        *,
-        fan_out: FanOut | None = None,
-        now: datetime | None = None,
-        story: int | None = None,
-        row_kind: RowKind | None = None,
-    ) -> StoredPost: ...
-
-
 class BriefStore(Protocol):
     """Posts (every entry seen) and briefs (the relevant ones)."""
 
@@ -501,12 +484,6 @@ class BriefStore(Protocol):
         joins `story` (when that story exists) or starts one; `row_kind` says which rows are
         story updates (default: every row a post of its own). Raises EntryAlreadyStored when
         the feed already has this entry."""
-        ...
-
-    def batch(self) -> AbstractAsyncContextManager[PostBatch]:
-        """Several store_post in one transaction, committed when the block ends (all or none
-        on an error). While it is open nothing else may use the store (SQLite: the batch
-        holds the one connection)."""
         ...
 
     async def touch_post(

@@ -13,8 +13,6 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Sequence
-from contextlib import AsyncExitStack
 from dataclasses import replace
 
 from koreapage_bot.config import AnalysisConfig
@@ -33,8 +31,7 @@ from koreapage_bot.ports import (
     Storage,
     StoredPost,
 )
-from koreapage_bot.stories.features import Features
-from koreapage_bot.stories.window import Matching, StoryWindow
+from koreapage_bot.stories.window import StoryWindow
 
 log = logging.getLogger(__name__)
 
@@ -71,79 +68,45 @@ class NewPostStep:
         """Analyse and store one new entry; with `deliver`, fan its brief out to the channels
         that want it. None when another poller stored the entry meanwhile (`poll` beside the
         running bot): it is known now, which is all that matters."""
-        post = await self.prepare(feed, parsed, entry, deliver=deliver)
-        return (await self.store_all(feed, [post], deliver=deliver))[0]
-
-    async def prepare(
-        self, feed: Feed, parsed: ParsedFeed, entry: FeedEntry, *, deliver: bool
-    ) -> NewPost:
-        """Read and analyse one new entry (what store_all stores)."""
         article = await self.read(feed, parsed, entry, fetch_page=deliver)
         started = time.perf_counter()
         analysis = await self._analyzer.analyze(article)
         self._metrics.analysis(time.perf_counter() - started)
-        return NewPost(entry, analysis, entry_hash(entry), relevant=analysis.relevant)
+        post = NewPost(entry, analysis, entry_hash(entry), relevant=analysis.relevant)
 
-    async def store_all(
-        self, feed: Feed, posts: Sequence[NewPost], *, deliver: bool
-    ) -> list[StoredPost | None]:
-        """Store a feed's analysed posts, in order, each in its story, in one transaction
-        (one commit per poll instead of one per entry); with `deliver`, fan each brief out.
-        None for a post another poller stored meanwhile."""
-        results: list[StoredPost | None] = []
-        feats: list[Features | None] = [None] * len(posts)
-        if self._stories is not None and any(p.relevant for p in posts):
-            feats = await self._stories.features(feed, posts)
-        async with AsyncExitStack() as stack:
-            matching: Matching | None = None
-            if self._stories is not None and any(p.relevant for p in posts):
-                # Before the store's batch: the window reads the store first.
-                matching = await stack.enter_async_context(self._stories.matching())
-            batch = await stack.enter_async_context(self._store.briefs.batch())
-            for post, feat in zip(posts, feats, strict=True):
+        async def write(story: int | None) -> StoredPost:
+            return await self._store.briefs.store_post(
+                feed,
+                post,
+                fan_out=self._fan_out if deliver else None,
+                story=story,
+                row_kind=self._kinds if deliver else None,
+            )
 
-                async def write(story: int | None, post: NewPost = post) -> StoredPost:
-                    return await batch.store_post(
-                        feed,
-                        post,
-                        fan_out=self._fan_out if deliver else None,
-                        story=story,
-                        row_kind=self._kinds if deliver else None,
-                    )
-
-                try:
-                    stored = await (
-                        write(None) if matching is None else matching.store(feed, post, write, feat)
-                    )
-                except EntryAlreadyStored:
-                    log.info(
-                        "feed %d: entry %s was stored by another poller",
-                        feed.id,
-                        post.entry.key,
-                        extra={"event": "entry_stored_elsewhere", "feed_id": feed.id},
-                    )
-                    results.append(None)
-                    continue
-                results.append(stored)
-        # Committed: count and log what is stored now.
-        for kept in results:
-            if kept is None:
-                continue
-            self._metrics.new_post(brief=kept.brief is not None)
-            if kept.brief is not None:
-                log.log(
-                    logging.INFO if deliver else logging.DEBUG,
-                    "feed %d: brief %d stored (%d deliveries)",
-                    feed.id,
-                    kept.brief.id,
-                    kept.deliveries,
-                    extra={
-                        "event": "brief_stored",
-                        "feed_id": feed.id,
-                        "brief_id": kept.brief.id,
-                    },
-                )
-        return results
+        try:
+            if self._stories is None:
+                stored = await write(None)
+            else:
+                stored = await self._stories.store(feed, post, write)
+        except EntryAlreadyStored:
+            log.info(
+                "feed %d: entry %s was stored by another poller",
+                feed.id,
+                entry.key,
+                extra={"event": "entry_stored_elsewhere", "feed_id": feed.id},
+            )
+            return None
+        self._metrics.new_post(brief=stored.brief is not None)
+        if stored.brief is not None:
+            log.log(
+                logging.INFO if deliver else logging.DEBUG,
+                "feed %d: brief %d stored (%d deliveries)",
+                feed.id,
+                stored.brief.id,
+                stored.deliveries,
+                extra={"event": "brief_stored", "feed_id": feed.id, "brief_id": stored.brief.id},
+            )
+        return stored
 
     async def read(
         self, feed: Feed, parsed: ParsedFeed, entry: FeedEntry, *, fetch_page: bool

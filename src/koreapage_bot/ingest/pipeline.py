@@ -116,7 +116,6 @@ class PollPipeline:
     def start(self) -> None:
         if self._loop_task is None:
             self._stopping = False
-            self._poller.warm()
             self._loop_task = asyncio.create_task(self._run(), name="poll-pipeline")
 
     async def stop(self, grace_seconds: float = 15.0) -> None:
@@ -168,7 +167,6 @@ class PollPipeline:
             raise RuntimeError("the poll loop is running; it polls due feeds by itself")
         stats = PassStats()
         due_by = self._clock()
-        self._poller.warm()
         self._on_report = stats.add
         try:
             while True:

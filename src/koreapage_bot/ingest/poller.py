@@ -34,21 +34,14 @@ from koreapage_bot.ports import (
     Analyzer,
     FeedPollUpdate,
     Metrics,
-    NewPost,
     NoMetrics,
     NoNotices,
     NoticeSink,
     Storage,
-    StoredPost,
 )
 from koreapage_bot.stories.window import StoryWindow
 
 log = logging.getLogger(__name__)
-
-# A feed's new entries are stored this many to a transaction: one commit for a poll's usual
-# handful (or a 20-item first fetch), while a huge first fetch is neither held in memory
-# whole nor keeps the store's write lock for long.
-STORE_CHUNK = 50
 
 # Called as entries are analysed: (feed, done, total). Drives the CLI's progress bar.
 Progress = Callable[[Feed, int, int], None]
@@ -106,15 +99,8 @@ class Poller:
             metrics=metrics,
             stories=stories,
         )
-        self._stories = stories
         self._on_deliveries = on_deliveries
         self._clock = clock
-
-    def warm(self) -> None:
-        """Polls are about to start: build what their first brief will need (the story
-        index) in the background meanwhile."""
-        if self._stories is not None:
-            self._stories.warm()
 
     def _fetcher(self, feed: Feed) -> FeedFetcher:
         return self._untrusted if feed.added_by else self._trusted
@@ -275,39 +261,20 @@ class Poller:
         # Oldest first, so channels get new posts in the order they were published.
         fresh.sort(key=lambda e: (e.published is None, e.published or self._clock()))
         deliver = feed.baselined
-        done = 0
-
-        async def prepared(entry: FeedEntry) -> NewPost:
-            nonlocal done
-            post = await self.new_posts.prepare(feed, parsed, entry, deliver=deliver)
-            done += 1
-            if progress is not None:
-                progress(feed, done, len(fresh))
-            return post
-
-        for start in range(0, len(fresh), STORE_CHUNK):
-            # A chunk's entries are analysed at once: one feed keeps every CPU worker busy
-            # (one by one, a poll waited on each job's round trip). Stored in feed order.
-            chunk = fresh[start : start + STORE_CHUNK]
-            pending = list(await asyncio.gather(*(prepared(e) for e in chunk)))
-            stored = await self.new_posts.store_all(feed, pending, deliver=deliver)
-            self._tally(stored, report, on_brief)
-
-    @staticmethod
-    def _tally(
-        stored: list[StoredPost | None], report: PollReport, on_brief: BriefSink | None
-    ) -> None:
-        for one in stored:
-            if one is None:
+        for done, entry in enumerate(fresh, 1):
+            stored = await self.new_posts.take(feed, parsed, entry, deliver=deliver)
+            if stored is None:
                 continue
             report.new_entries += 1
-            report.deliveries += one.deliveries
-            if one.brief is not None:
+            report.deliveries += stored.deliveries
+            if stored.brief is not None:
                 report.brief_count += 1
                 if on_brief is not None:
-                    on_brief(one.brief)
+                    on_brief(stored.brief)
                 else:
-                    report.briefs.append(one.brief)
+                    report.briefs.append(stored.brief)
+            if progress is not None:
+                progress(feed, done, len(fresh))
 
 
 async def read_file_feed(url: str) -> FetchResult:

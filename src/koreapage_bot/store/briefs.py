@@ -3,28 +3,19 @@ briefs (latest, by issue, full-text search)."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterable, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import Iterable, Sequence
 from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import CursorResult, RowMapping, Select, desc, func, select, update
-from sqlalchemy.dialects.postgresql import insert as postgres_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from koreapage_bot.dates import utcnow
 from koreapage_bot.domain import Analysis, Brief, DeliveryState, Feed, Subscription
 from koreapage_bot.links import web_link
-from koreapage_bot.ports import (
-    EntryAlreadyStored,
-    FanOut,
-    NewPost,
-    PostBatch,
-    RowKind,
-    StoredPost,
-)
+from koreapage_bot.ports import EntryAlreadyStored, FanOut, NewPost, RowKind, StoredPost
 from koreapage_bot.store import tables as t
 from koreapage_bot.store.rows import (
     BRIEF_COLUMNS,
@@ -188,41 +179,20 @@ class BriefRepository:
         """Insert the post, its brief when relevant (in `story`, or a new story), and (with
         `fan_out`) its outbox rows, in one transaction: a crash leaves either all of them or
         none."""
-        async with self._engine.begin() as conn:
-            return await self._store_post(conn, feed, post, fan_out, now, story, row_kind)
-
-    @asynccontextmanager
-    async def batch(self) -> AsyncIterator[PostBatch]:
-        """Several posts (a feed's new entries of one poll) in one transaction: one commit
-        (one fsync, one write lock) instead of one per entry. Nothing else may use the store
-        while the batch is open: on SQLite the batch holds the engine's only connection."""
-        async with self._engine.begin() as conn:
-            yield _SqlBatch(self, conn)
-
-    async def _store_post(
-        self,
-        conn: AsyncConnection,
-        feed: Feed,
-        post: NewPost,
-        fan_out: FanOut | None,
-        now: datetime | None,
-        story: int | None,
-        row_kind: RowKind | None,
-    ) -> StoredPost:
         now = now or utcnow()
         entry = post.entry
         url = web_link(entry.url)  # whoever built the entry, only a usable link is stored
-        result = await self._insert_post(conn, feed, post, url, now)
-        if not result.rowcount:
-            # (feed, entry key) is unique. DO NOTHING instead of an IntegrityError, so a batch's
-            # transaction goes on with the other posts.
-            raise EntryAlreadyStored(entry.key)
-        post_id = _new_id(result)
-        if not post.relevant:
-            return StoredPost(post_id, None, 0)
-        story_id = await self._story_for(conn, story, now)
-        brief = await self._insert_brief(conn, feed, post_id, post, now, story_id)
-        count = await write_deliveries(conn, [brief], fan_out, now, row_kind) if fan_out else 0
+        async with self._engine.begin() as conn:
+            try:
+                result = await self._insert_post(conn, feed, post, url, now)
+            except IntegrityError as exc:  # (feed, entry key) is unique
+                raise EntryAlreadyStored(entry.key) from exc
+            post_id = _new_id(result)
+            if not post.relevant:
+                return StoredPost(post_id, None, 0)
+            story_id = await self._story_for(conn, story, now)
+            brief = await self._insert_brief(conn, feed, post_id, post, now, story_id)
+            count = await write_deliveries(conn, [brief], fan_out, now, row_kind) if fan_out else 0
         return StoredPost(post_id, brief, count)
 
     async def _story_for(self, conn: AsyncConnection, story: int | None, now: datetime) -> int:
@@ -241,26 +211,23 @@ class BriefRepository:
         self, conn: AsyncConnection, feed: Feed, post: NewPost, url: str | None, now: datetime
     ) -> CursorResult[Any]:
         entry, analysis = post.entry, post.analysis
-        values = {
-            "feed_id": feed.id,
-            "entry_key": entry.key,
-            "url": url,
-            "title": entry.title,
-            "author": analysis.author,
-            "published": entry.published,
-            "text": analysis.text,
-            "content_hash": post.content_hash,
-            "relevant": post.relevant,
-            "relevance": analysis.relevance,
-            "analysis": analysis_record(analysis),
-            "created_at": now,
-            "updated_at": now,
-        }
-        if self._dialect == "postgresql":
-            return await conn.execute(
-                postgres_insert(t.posts).values(values).on_conflict_do_nothing()
+        return await conn.execute(
+            t.posts.insert().values(
+                feed_id=feed.id,
+                entry_key=entry.key,
+                url=url,
+                title=entry.title,
+                author=analysis.author,
+                published=entry.published,
+                text=analysis.text,
+                content_hash=post.content_hash,
+                relevant=post.relevant,
+                relevance=analysis.relevance,
+                analysis=analysis_record(analysis),
+                created_at=now,
+                updated_at=now,
             )
-        return await conn.execute(sqlite_insert(t.posts).values(values).on_conflict_do_nothing())
+        )
 
     async def _insert_brief(
         self,
@@ -429,23 +396,3 @@ class BriefRepository:
             return int(
                 (await conn.execute(select(func.count()).select_from(t.briefs))).scalar_one()
             )
-
-
-class _SqlBatch:
-    """BriefRepository.batch: store_post on the batch's connection."""
-
-    def __init__(self, repo: BriefRepository, conn: AsyncConnection) -> None:
-        self._repo = repo
-        self._conn = conn
-
-    async def store_post(
-        self,
-        feed: Feed,
-        post: NewPost,
-        *,
-        fan_out: FanOut | None = None,
-        now: datetime | None = None,
-        story: int | None = None,
-        row_kind: RowKind | None = None,
-    ) -> StoredPost:
-        return await self._repo._store_post(self._conn, feed, post, fan_out, now, story, row_kind)

@@ -22,8 +22,7 @@ from __future__ import annotations
 
 import itertools
 import re
-from collections.abc import AsyncIterator, Collection, Iterable, Iterator, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -47,7 +46,6 @@ from koreapage_bot.ports import (
     FeedPollUpdate,
     NewPost,
     NoticeLog,
-    PostBatch,
     RowKind,
     StatsSource,
     Storage,
@@ -303,18 +301,6 @@ class MemoryBriefs:
         )
         count = self._db.outbox.write(brief, fan_out, now, row_kind) if fan_out is not None else 0
         return StoredPost(stored.id, brief, count)
-
-    @asynccontextmanager
-    async def batch(self) -> AsyncIterator[PostBatch]:
-        """The SQL store's one transaction: here each post is stored at once; an error in
-        the block takes back the posts and briefs stored in it (not their outbox rows or
-        stories, which no test of a failed batch reads)."""
-        posts, briefs = dict(self._posts), dict(self._briefs)
-        try:
-            yield self
-        except BaseException:
-            self._posts, self._briefs = posts, briefs
-            raise
 
     def indexed(self) -> list[_Indexed]:
         return list(self._briefs.values())

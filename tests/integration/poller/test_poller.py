@@ -10,7 +10,6 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from rich.console import Console
-from sqlalchemy import event
 
 from koreapage_bot.bootstrap import Bot, open_bot, prepare
 from koreapage_bot.config import load_settings
@@ -357,28 +356,3 @@ async def test_an_entry_stored_meanwhile_by_another_poller_is_not_a_failure(
             assert report.new_entries == 0
             after = await store.feeds.get(feed.id)
             assert after is not None and after.consecutive_failures == 0
-
-
-async def test_a_poll_stores_its_new_entries_in_one_transaction(tmp_path: Path) -> None:
-    stories = [COST_SHARING, KPOP, GSOMIA, FOOD, EXERCISES]
-    async with FeedServer() as server:
-        route = server.feed("/feed.xml", [item(s, n) for n, s in enumerate(stories[:2])])
-        async with bot_for(tmp_path, server.url("/feed.xml")) as (bot, _):
-            commits: list[object] = []
-
-            def count(conn: object) -> None:
-                commits.append(conn)
-
-            engine = bot.store.engine  # type: ignore[attr-defined]
-            event.listen(engine.sync_engine, "commit", count)
-            try:
-                [first] = await poll_all(bot)
-                assert first.new_entries == 2
-                assert len(commits) == 2  # the entries, then the feed's poll result
-                route.set_items([item(s, n) for n, s in enumerate(stories)])
-                commits.clear()
-                [second] = await poll_all(bot)
-                assert second.new_entries == 3
-                assert len(commits) == 2
-            finally:
-                event.remove(engine.sync_engine, "commit", count)

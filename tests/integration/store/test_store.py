@@ -6,7 +6,6 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import event
 
 from koreapage_bot.delivery.fanout import recipients
 from koreapage_bot.domain import (
@@ -327,54 +326,3 @@ async def test_a_brief_keeps_the_post_s_language(store: Store) -> None:
     again = await store.briefs.get(stored.brief.id)
     assert again is not None and again.language == "ko"
     assert again.to_json()["language"] == "ko"
-
-
-def post_for(story: Story) -> NewPost:
-    return NewPost(entry_for(story), analysis_for(story), f"hash-{story.slug}", story.alliance)
-
-
-async def test_a_batch_stores_a_feed_s_posts_in_one_transaction(store: Store) -> None:
-    feed, _ = await store.feeds.add("https://a.example/feed", "a", now=NOW)
-    await store.subscriptions.upsert(SubscriptionSpec("discord", "1"), NOW)
-    await put(store, feed.id, COST_SHARING)
-    commits: list[object] = []
-
-    def count(conn: object) -> None:
-        commits.append(conn)
-
-    engine = getattr(store, "engine", None)  # the memory twin has none
-    if engine is not None:
-        event.listen(engine.sync_engine, "commit", count)
-    try:
-        async with store.briefs.batch() as batch:
-            first = await batch.store_post(feed, post_for(GSOMIA), fan_out=recipients, now=NOW)
-            # Stored before: refused, and the batch's transaction goes on with the others.
-            with pytest.raises(EntryAlreadyStored):
-                await batch.store_post(feed, post_for(COST_SHARING), fan_out=recipients, now=NOW)
-            second = await batch.store_post(feed, post_for(KPOP), fan_out=recipients, now=NOW)
-            third = await batch.store_post(feed, post_for(EXERCISES), fan_out=recipients, now=NOW)
-    finally:
-        if engine is not None:
-            event.remove(engine.sync_engine, "commit", count)
-    assert len(commits) == (1 if engine is not None else 0)
-    assert first.brief is not None and first.deliveries == 1
-    assert second.brief is None  # not relevant: the post only
-    assert third.brief is not None and third.brief.story_id != first.brief.story_id
-    assert await store.briefs.count() == 3
-    known = await store.briefs.known_entries(
-        feed.id, [f"id:{s.slug}" for s in (COST_SHARING, GSOMIA, KPOP, EXERCISES)]
-    )
-    assert len(known) == 4
-    assert len(await store.outbox.all()) == 3
-
-
-async def test_a_batch_that_fails_leaves_nothing_behind(store: Store) -> None:
-    feed, _ = await store.feeds.add("https://a.example/feed", "a", now=NOW)
-    with pytest.raises(RuntimeError):
-        async with store.briefs.batch() as batch:
-            await batch.store_post(feed, post_for(GSOMIA), now=NOW)
-            await batch.store_post(feed, post_for(KPOP), now=NOW)
-            raise RuntimeError("the poll failed half way")
-    assert await store.briefs.count() == 0
-    keys = [f"id:{s.slug}" for s in (GSOMIA, KPOP)]
-    assert await store.briefs.known_entries(feed.id, keys) == {}

@@ -4,7 +4,6 @@ briefs and a restart are picked up from the store; a failing matcher never costs
 from __future__ import annotations
 
 import asyncio
-import threading
 import tomllib
 from datetime import datetime, timedelta
 from functools import cache
@@ -15,10 +14,8 @@ import pytest
 from koreapage_bot.analysis.pipeline import OfflineAnalyzer
 from koreapage_bot.delivery.fanout import recipients, row_kind
 from koreapage_bot.domain import ArticleInput, Feed, FeedEntry
-from koreapage_bot.ingest.newpost import NewPostStep
 from koreapage_bot.ports import NewPost, StoredPost
 from koreapage_bot.store.memory import MemoryStore
-from koreapage_bot.stories import window as window_module
 from koreapage_bot.stories.window import StoryWindow
 from tests.integration.stories.evaluation import REPORTS
 
@@ -118,61 +115,3 @@ async def test_a_failing_matcher_costs_no_brief(monkeypatch: pytest.MonkeyPatch)
     stored = await put(store, window, await a_feed(store, "wire"), "ncg-en")
     assert stored.brief is not None and stored.brief.story_id is not None
     assert await store.briefs.count() == 1
-
-
-async def test_a_restarted_window_is_built_off_the_event_loop_and_matches_the_same(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    store = MemoryStore()
-    wire, daily, korean = [await a_feed(store, n) for n in ("wire", "daily", "korean")]
-    window = StoryWindow(store, clock=clock_at("icbm-wire"))
-    first = await put(store, window, wire, "icbm-wire")
-    await put(store, window, daily, "icbm-daily")
-    assert first.brief is not None
-    threads: list[int] = []
-    real = window_module.features
-
-    def watched(text: Any) -> Any:
-        threads.append(threading.get_ident())
-        return real(text)
-
-    monkeypatch.setattr(window_module, "features", watched)
-    # A new process: its index is built in the background as polling starts.
-    restarted = StoryWindow(store, clock=clock_at("icbm-ko"))
-    restarted.warm()
-    third = await put(store, restarted, korean, "icbm-ko")
-    assert third.brief is not None and third.brief.story_id == first.brief.story_id
-    loop_thread = threading.get_ident()
-    # The two briefs of the window were read in a thread, only the new one on the loop.
-    assert len(threads) == 3 and threads.count(loop_thread) == 1
-
-
-async def test_a_poll_s_posts_are_matched_in_one_batch_as_one_by_one(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    keys = ["icbm-wire", "coc-wire", "icbm-daily", "coc-ko", "icbm-ko"]
-    # One by one, as before batches: the stories they end in.
-    alone = MemoryStore()
-    feed = await a_feed(alone, "wire")
-    window = StoryWindow(alone, clock=clock_at("icbm-wire"))
-    expected = [await put(alone, window, feed, k) for k in keys]
-    # In one batch of the new-post step: the same stories, the features read in a thread.
-    store = MemoryStore()
-    feed = await a_feed(store, "wire")
-    window = StoryWindow(store, clock=clock_at("icbm-wire"))
-    step = NewPostStep(store, OfflineAnalyzer(), pages=None, stories=window)  # type: ignore[arg-type]
-    threads: list[int] = []
-    real = window_module.features
-
-    def watched(text: Any) -> Any:
-        threads.append(threading.get_ident())
-        return real(text)
-
-    monkeypatch.setattr(window_module, "features", watched)
-    stored = await step.store_all(feed, [new_post(k) for k in keys], deliver=True)
-    story_of = {s.brief.id: s.brief.story_id for s in expected if s.brief is not None}
-    assert [s.brief.story_id if s and s.brief else None for s in stored] == [
-        story_of[s.brief.id] if s.brief else None for s in expected
-    ]
-    assert len(set(story_of.values())) < len(keys)  # some did join a story
-    assert threads and threading.get_ident() not in threads
